@@ -1,0 +1,1 @@
+//! Route programming over rtnetlink and the BGP route export engine.

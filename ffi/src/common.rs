@@ -1,0 +1,211 @@
+//! Error reporting, panic containment and argument checking shared by every entry point.
+
+#![allow(dead_code)] // helpers used by the per-capability modules as they land
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use lbnet::{Error, ErrorKind};
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Records `msg` as the calling thread's last error message.
+pub(crate) fn set_last_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some(c));
+}
+
+/// Records `e` and returns its negative errno.
+pub(crate) fn fail(e: &Error) -> c_int {
+    set_last_error(&e.to_string());
+    -e.errno().max(1)
+}
+
+/// Runs `f`, turning its error into a negative errno plus a thread-local message and a panic
+/// into `-EIO`. Every exported function that can fail goes through here.
+pub(crate) fn guard<F>(f: F) -> c_int
+where
+    F: FnOnce() -> Result<(), Error>,
+{
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => {
+            LAST_ERROR.with(|l| *l.borrow_mut() = None);
+            0
+        }
+        Ok(Err(e)) => fail(&e),
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!(
+                "internal error (panic caught at the C boundary): {what}"
+            ));
+            -libc::EIO
+        }
+    }
+}
+
+/// Like [`guard`] for functions returning a pointer: NULL on failure.
+pub(crate) fn guard_ptr<T, F>(f: F) -> *mut T
+where
+    F: FnOnce() -> Result<*mut T, Error>,
+{
+    let mut out = std::ptr::null_mut();
+    let rc = guard(|| {
+        out = f()?;
+        Ok(())
+    });
+    if rc != 0 {
+        std::ptr::null_mut()
+    } else {
+        out
+    }
+}
+
+/// Checks that `p` is not NULL and borrows it.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, Error> {
+    // SAFETY: the caller passes a pointer that is NULL or valid for reads of T.
+    unsafe { p.as_ref() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+}
+
+/// Checks that `p` is not NULL and borrows it mutably.
+pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, Error> {
+    // SAFETY: the caller passes a pointer that is NULL or valid for writes of T.
+    unsafe { p.as_mut() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+}
+
+/// Reads a NUL-terminated UTF-8 string argument of at most `max` bytes.
+pub(crate) unsafe fn arg_str<'a>(
+    p: *const c_char,
+    name: &str,
+    max: usize,
+) -> Result<&'a str, Error> {
+    if p.is_null() {
+        return Err(Error::invalid(format!("{name} is NULL")));
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let c = unsafe { CStr::from_ptr(p) };
+    let bytes = c.to_bytes();
+    if bytes.len() > max {
+        return Err(Error::invalid(format!(
+            "{name} is {} bytes long, at most {max} allowed",
+            bytes.len()
+        )));
+    }
+    std::str::from_utf8(bytes).map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
+}
+
+/// Like [`arg_str`], but NULL means `None`.
+pub(crate) unsafe fn arg_opt_str<'a>(
+    p: *const c_char,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a str>, Error> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { arg_str(p, name, max) }.map(Some)
+    }
+}
+
+/// Borrows a C array of `len` elements; NULL is allowed only when `len` is 0.
+pub(crate) unsafe fn arg_slice<'a, T>(
+    p: *const T,
+    len: usize,
+    name: &str,
+) -> Result<&'a [T], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Error::invalid(format!("{name} is NULL with length {len}")));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(Error::invalid(format!("{name} length {len} is too large")));
+    }
+    // SAFETY: the caller passes an array of `len` initialised elements.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Copies `s` into a caller buffer of `cap` bytes, NUL-terminated; `-ERANGE` if it does not fit.
+pub(crate) unsafe fn copy_out_str(s: &str, buf: *mut c_char, cap: usize) -> Result<(), Error> {
+    if buf.is_null() {
+        return Err(Error::invalid("output buffer is NULL"));
+    }
+    if s.len() + 1 > cap {
+        return Err(Error::new(
+            ErrorKind::OutOfRange,
+            format!(
+                "output buffer of {cap} bytes too small for {} bytes",
+                s.len() + 1
+            ),
+        ));
+    }
+    // SAFETY: buf is valid for cap bytes and s.len() + 1 <= cap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, s.len());
+        *buf.add(s.len()) = 0;
+    }
+    Ok(())
+}
+
+/// The calling thread's message for the last failed call, or NULL if the last call succeeded.
+///
+/// The string stays valid until the next call into the library from the same thread; copy it to
+/// keep it. Never free it.
+#[no_mangle]
+pub extern "C" fn lbnet_last_error() -> *const c_char {
+    LAST_ERROR.with(|l| l.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
+}
+
+/// The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
+#[no_mangle]
+pub extern "C" fn lbnet_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_maps_errors_and_panics() {
+        assert_eq!(guard(|| Ok(())), 0);
+        assert!(lbnet_last_error().is_null());
+        let rc = guard(|| Err(Error::from_kernel(libc::EEXIST, "add", None)));
+        assert_eq!(rc, -libc::EEXIST);
+        let msg = unsafe { CStr::from_ptr(lbnet_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("File exists"), "{msg}");
+        let rc = guard(|| panic!("boom"));
+        assert_eq!(rc, -libc::EIO);
+        let msg = unsafe { CStr::from_ptr(lbnet_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("boom"), "{msg}");
+    }
+
+    #[test]
+    fn strings_are_checked() {
+        unsafe {
+            assert!(arg_str(std::ptr::null(), "s", 10).is_err());
+            assert!(arg_str(c"abc".as_ptr(), "s", 2).is_err());
+            assert!(arg_str(c"\xff".as_ptr(), "s", 10).is_err());
+            assert_eq!(arg_str(c"rr".as_ptr(), "s", 15).unwrap(), "rr");
+            let mut buf = [0 as c_char; 4];
+            assert!(copy_out_str("abcd", buf.as_mut_ptr(), 4).is_err());
+            copy_out_str("abc", buf.as_mut_ptr(), 4).unwrap();
+            assert!(arg_slice::<u8>(std::ptr::null(), 1, "a").is_err());
+            assert!(arg_slice::<u8>(std::ptr::null(), 0, "a")
+                .unwrap()
+                .is_empty());
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The C ABI of lbnet: `libipvs_ffi.so`, `libipvs_ffi.a` and `include/ipvs_ffi.h`.
+//!
+//! Conventions shared by every entry point:
+//!
+//! * Objects the library allocates are opaque handles or plain C structs; each has a matching
+//!   `*_free` function, and passing NULL to a `*_free` function is a no-op.
+//! * Functions return `0` on success and a negative errno (`-EEXIST`, `-ESRCH`, ...) on failure.
+//!   The kernel's errno is passed through unchanged where the kernel answered.
+//! * After a failure, [`lbnet_last_error`] returns a readable message for the calling thread
+//!   (including the kernel's extended-ack text where there is one).
+//! * Null pointers, bad lengths and strings that are not UTF-8 are rejected with `-EINVAL`; no
+//!   Rust panic ever unwinds across the boundary (it is caught and reported as `-EIO`).
+//! * Every handle is safe to use from several threads at once.
+
+#![allow(clippy::missing_safety_doc)]
+
+pub mod common;
+
+pub use common::*;
