@@ -15,5 +15,9 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod common;
+pub mod ipvs;
+pub mod linkwatch;
+pub mod rtexport;
+pub mod xdplb;
 
 pub use common::*;

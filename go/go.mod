@@ -1,0 +1,3 @@
+module github.com/lbnet/lbnet/go
+
+go 1.22
