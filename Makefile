@@ -18,6 +18,8 @@ APT_PACKAGES := build-essential pkg-config iproute2 clang llvm libbpf-dev valgri
 TEST_TARGETS :=
 DEMO_TARGETS :=
 BENCH_TARGETS :=
+# Kernel-lab test targets (mk/lab.mk runs them on every kernel line with `make test-kernels`).
+LAB_TEST_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
 
