@@ -308,7 +308,7 @@ fn daemon_commands() {
             tlv(attr::daemon::SYNC_ID, &9u32.to_ne_bytes()),
             tlv(attr::daemon::SYNC_MAXLEN, &1400u16.to_ne_bytes()),
             tlv(attr::daemon::MCAST_GROUP, &[239, 1, 2, 3]),
-            tlv(attr::daemon::MCAST_PORT, &8849u16.to_be_bytes()),
+            tlv(attr::daemon::MCAST_PORT, &8849u16.to_ne_bytes()),
             tlv(attr::daemon::MCAST_TTL, &[3]),
         ],
     );
@@ -520,7 +520,7 @@ fn parses_daemon_info_and_config() {
             tlv(attr::daemon::MCAST_IFN, b"lo\0"),
             tlv(attr::daemon::SYNC_ID, &5u32.to_ne_bytes()),
             tlv(attr::daemon::SYNC_MAXLEN, &1472u16.to_ne_bytes()),
-            tlv(attr::daemon::MCAST_PORT, &8848u16.to_be_bytes()),
+            tlv(attr::daemon::MCAST_PORT, &8848u16.to_ne_bytes()),
             tlv(attr::daemon::MCAST_TTL, &[1]),
             tlv(attr::daemon::MCAST_GROUP, &[224, 0, 0, 81]),
         ],
