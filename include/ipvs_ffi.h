@@ -17,6 +17,284 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+// Size of a buffer that holds any address formatted by [`lbnet_ipvs_addr_format`], with its NUL
+// (the same as `INET6_ADDRSTRLEN`).
+#define LBNET_IPVS_ADDR_STRLEN 46
+
+// Size of a scheduler name field including its NUL (`IP_VS_SCHEDNAME_MAXLEN`).
+#define LBNET_IPVS_SCHED_NAME_LEN 16
+
+// Size of a persistence engine name field including its NUL (`IP_VS_PENAME_MAXLEN`).
+#define LBNET_IPVS_PE_NAME_LEN 16
+
+// Size of an interface name field including its NUL (`IP_VS_IFNAME_MAXLEN`, `IFNAMSIZ`).
+#define LBNET_IPVS_IFNAME_LEN 16
+
+// Forwarding method masquerading/NAT (`IP_VS_CONN_F_MASQ`).
+#define LBNET_IPVS_FWD_MASQ 0
+
+// Forwarding method local node (`IP_VS_CONN_F_LOCALNODE`).
+#define LBNET_IPVS_FWD_LOCAL 1
+
+// Forwarding method tunnelling (`IP_VS_CONN_F_TUNNEL`).
+#define LBNET_IPVS_FWD_TUNNEL 2
+
+// Forwarding method direct routing (`IP_VS_CONN_F_DROUTE`).
+#define LBNET_IPVS_FWD_ROUTE 3
+
+// Forwarding method bypass (`IP_VS_CONN_F_BYPASS`).
+#define LBNET_IPVS_FWD_BYPASS 4
+
+// Tunnel type IP-in-IP (`IP_VS_CONN_F_TUNNEL_TYPE_IPIP`), the default.
+#define LBNET_IPVS_TUN_IPIP 0
+
+// Tunnel type GUE (`IP_VS_CONN_F_TUNNEL_TYPE_GUE`, kernel 5.2+).
+#define LBNET_IPVS_TUN_GUE 1
+
+// Tunnel type GRE (`IP_VS_CONN_F_TUNNEL_TYPE_GRE`, kernel 5.3+).
+#define LBNET_IPVS_TUN_GRE 2
+
+// Tunnel flag: no checksum (`IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM`).
+#define LBNET_IPVS_TUN_F_NOCSUM 0
+
+// Tunnel flag: checksum (`IP_VS_TUNNEL_ENCAP_FLAG_CSUM`).
+#define LBNET_IPVS_TUN_F_CSUM 1
+
+// Tunnel flag: remote checksum offload (`IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM`).
+#define LBNET_IPVS_TUN_F_REMCSUM 2
+
+// Service flag: persistent (`IP_VS_SVC_F_PERSISTENT`); set when `timeout` is non-zero.
+#define LBNET_IPVS_SVC_F_PERSISTENT 1
+
+// Service flag: hashed (`IP_VS_SVC_F_HASHED`), reported by the kernel only.
+#define LBNET_IPVS_SVC_F_HASHED 2
+
+// Service flag: one-packet scheduling (`IP_VS_SVC_F_ONEPACKET`).
+#define LBNET_IPVS_SVC_F_ONEPACKET 4
+
+// Scheduler flag 1 (`IP_VS_SVC_F_SCHED1`: sh/mh fallback).
+#define LBNET_IPVS_SVC_F_SCHED1 8
+
+// Scheduler flag 2 (`IP_VS_SVC_F_SCHED2`: sh/mh port).
+#define LBNET_IPVS_SVC_F_SCHED2 16
+
+// Scheduler flag 3 (`IP_VS_SVC_F_SCHED3`).
+#define LBNET_IPVS_SVC_F_SCHED3 32
+
+// Sync daemon state master (`IP_VS_STATE_MASTER`).
+#define LBNET_IPVS_DAEMON_MASTER 1
+
+// Sync daemon state backup (`IP_VS_STATE_BACKUP`).
+#define LBNET_IPVS_DAEMON_BACKUP 2
+
+// A list of IPVS changes to apply together (opaque). Not safe for concurrent use from several
+// threads.
+typedef struct lbnet_ipvs_batch lbnet_ipvs_batch;
+
+// An open connection to the kernel's IPVS (opaque). Create with `lbnet_ipvs_handle_new`, free
+// with `lbnet_ipvs_handle_free`.
+typedef struct lbnet_ipvs_handle lbnet_ipvs_handle;
+
+// An IPv4 or IPv6 address.
+//
+// `af` is `AF_INET` (2) or `AF_INET6` (10). For `AF_INET` the four address bytes are `addr[0..4]`
+// in network order (as in `struct in_addr`) and the other twelve are ignored; for `AF_INET6`
+// all sixteen are used (as in `struct in6_addr`).
+typedef struct lbnet_ipvs_addr {
+    // `AF_INET` or `AF_INET6`.
+    int32_t af;
+    // The address bytes in network order.
+    uint8_t addr[16];
+} lbnet_ipvs_addr;
+
+// Traffic counters of a service or destination, 64-bit (the kernel's `STATS64` set on kernel
+// 4.1+, the 32-bit `STATS` set widened on older kernels).
+typedef struct lbnet_ipvs_stats {
+    // Connections scheduled.
+    uint64_t conns;
+    // Incoming packets.
+    uint64_t inpkts;
+    // Outgoing packets.
+    uint64_t outpkts;
+    // Incoming bytes.
+    uint64_t inbytes;
+    // Outgoing bytes.
+    uint64_t outbytes;
+    // Current connection rate (per second).
+    uint64_t cps;
+    // Current incoming packet rate (per second).
+    uint64_t inpps;
+    // Current outgoing packet rate (per second).
+    uint64_t outpps;
+    // Current incoming byte rate (per second).
+    uint64_t inbps;
+    // Current outgoing byte rate (per second).
+    uint64_t outbps;
+} lbnet_ipvs_stats;
+
+// A virtual service. Identified either by (`af`, `protocol`, `addr`, `port`) when `fwmark` is
+// 0, or by (`af`, `fwmark`) when `fwmark` is non-zero.
+//
+// Functions that only need to name a service (delete, get, destinations...) read just those key
+// fields. `stats` is filled by the library on output and ignored on input.
+typedef struct lbnet_ipvs_service {
+    // `AF_INET` or `AF_INET6`: the family of the service (and of `addr` unless fwmark).
+    int32_t af;
+    // `IPPROTO_TCP`, `IPPROTO_UDP` or `IPPROTO_SCTP`; ignored for a fwmark service.
+    uint16_t protocol;
+    // Port in host byte order; ignored for a fwmark service.
+    uint16_t port;
+    // The virtual address; its `af` must equal the service's `af` (ignored for fwmark).
+    struct lbnet_ipvs_addr addr;
+    // Firewall mark, or 0 for an address/port/protocol service.
+    uint32_t fwmark;
+    // Scheduler name ("rr", "wlc", "mh"...), NUL-terminated, at most 15 characters.
+    char sched_name[LBNET_IPVS_SCHED_NAME_LEN];
+    // Persistence engine name ("sip"), or empty for none; NUL-terminated.
+    char pe_name[LBNET_IPVS_PE_NAME_LEN];
+    // `LBNET_IPVS_SVC_F_*` flags.
+    uint32_t flags;
+    // Persistence timeout in seconds; 0 = not persistent.
+    uint32_t timeout;
+    // Persistence granularity: for IPv4 the netmask as a host-order integer (0xffffff00 for
+    // /24); for IPv6 the prefix length (1-128; the kernel rejects others with `-EINVAL`).
+    // 0 on input means the full mask of the family (0xffffffff or 128).
+    uint32_t netmask;
+    // Counters (output only).
+    struct lbnet_ipvs_stats stats;
+} lbnet_ipvs_service;
+
+// A real server (destination) of a service. `(addr, port)` identifies it within the service;
+// the counters and `stats` are filled on output and ignored on input.
+typedef struct lbnet_ipvs_dest {
+    // Address of the real server. It may differ in family from the service only with tunnel
+    // forwarding (kernel 3.18+).
+    struct lbnet_ipvs_addr addr;
+    // Port in host byte order.
+    uint16_t port;
+    // Tunnel port in host byte order (GUE), 0 otherwise.
+    uint16_t tun_port;
+    // Forwarding method, one of `LBNET_IPVS_FWD_*`.
+    uint32_t fwd_method;
+    // Weight, 0 to `INT32_MAX` (a negative weight is `-ERANGE` from the kernel).
+    int32_t weight;
+    // Upper connection threshold, 0 = none.
+    uint32_t u_threshold;
+    // Lower connection threshold, 0 = none.
+    uint32_t l_threshold;
+    // Tunnel type, one of `LBNET_IPVS_TUN_*` (with `LBNET_IPVS_FWD_TUNNEL`).
+    uint32_t tun_type;
+    // Tunnel flags, `LBNET_IPVS_TUN_F_*` (GUE/GRE checksum options).
+    uint32_t tun_flags;
+    // Active connections (output only).
+    uint32_t active_conns;
+    // Inactive connections (output only).
+    uint32_t inactive_conns;
+    // Persistent connections (output only).
+    uint32_t persist_conns;
+    // Counters (output only).
+    struct lbnet_ipvs_stats stats;
+} lbnet_ipvs_dest;
+
+// Options for `lbnet_ipvs_handle_new`. A zero-initialised struct (or a NULL pointer) means
+// defaults: the caller's network namespace, the library's receive buffer and timeout.
+typedef struct lbnet_ipvs_handle_options {
+    // Network namespace file to operate in (`/var/run/netns/NAME`, `/proc/PID/ns/net`), or
+    // NULL. The calling thread never changes namespace.
+    const char *netns_path;
+    // Open file descriptor of a network namespace, used when greater than 0 (so a zeroed struct
+    // does not mean standard input); it must stay open while the handle is created. At most
+    // one of `netns_path` and `netns_fd` may be given.
+    int32_t netns_fd;
+    // Netlink receive buffer in bytes, 0 = library default (large, so big dumps are not
+    // quadratic).
+    uint32_t rcvbuf;
+    // Timeout for one kernel reply in milliseconds, 0 = library default.
+    uint32_t timeout_ms;
+} lbnet_ipvs_handle_options;
+
+// A list of services returned by `lbnet_ipvs_list_services`; free with
+// `lbnet_ipvs_service_list_free`.
+typedef struct lbnet_ipvs_service_list {
+    // Number of services.
+    size_t len;
+    // The services; NULL when `len` is 0.
+    struct lbnet_ipvs_service *items;
+} lbnet_ipvs_service_list;
+
+// One service with its destinations, an element of [`lbnet_ipvs_service_entry_list`].
+typedef struct lbnet_ipvs_service_entry {
+    // The service.
+    struct lbnet_ipvs_service service;
+    // Number of destinations.
+    size_t n_dests;
+    // Its destinations; NULL when `n_dests` is 0.
+    struct lbnet_ipvs_dest *dests;
+} lbnet_ipvs_service_entry;
+
+// Services with their destinations, returned by `lbnet_ipvs_list_services_with_dests`; free
+// with `lbnet_ipvs_service_entry_list_free` (which frees the destinations too).
+typedef struct lbnet_ipvs_service_entry_list {
+    // Number of services.
+    size_t len;
+    // The services and their destinations; NULL when `len` is 0.
+    struct lbnet_ipvs_service_entry *items;
+} lbnet_ipvs_service_entry_list;
+
+// A list of destinations returned by `lbnet_ipvs_list_dests`; free with
+// `lbnet_ipvs_dest_list_free`.
+typedef struct lbnet_ipvs_dest_list {
+    // Number of destinations.
+    size_t len;
+    // The destinations; NULL when `len` is 0.
+    struct lbnet_ipvs_dest *items;
+} lbnet_ipvs_dest_list;
+
+// What the kernel reports about IPVS itself.
+typedef struct lbnet_ipvs_info {
+    // Version as (major << 16) | (minor << 8) | patch, e.g. 0x010201 for 1.2.1.
+    uint32_t version;
+    // Size of the connection hash table.
+    uint32_t conn_tab_size;
+} lbnet_ipvs_info;
+
+// Connection timeouts in seconds. On set, 0 leaves a value unchanged.
+typedef struct lbnet_ipvs_timeouts {
+    // TCP established.
+    uint32_t tcp;
+    // TCP after FIN.
+    uint32_t tcp_fin;
+    // UDP.
+    uint32_t udp;
+} lbnet_ipvs_timeouts;
+
+// A connection synchronisation daemon.
+typedef struct lbnet_ipvs_daemon {
+    // `LBNET_IPVS_DAEMON_MASTER` or `LBNET_IPVS_DAEMON_BACKUP`.
+    uint32_t state;
+    // Sync ID (0-255).
+    uint32_t syncid;
+    // Multicast interface name, NUL-terminated, at most 15 characters.
+    char mcast_ifname[LBNET_IPVS_IFNAME_LEN];
+    // Maximum sync message length, 0 = kernel default (kernel 4.3+).
+    uint32_t sync_maxlen;
+    // Multicast group; `af` 0 = kernel default group (kernel 4.3+).
+    struct lbnet_ipvs_addr mcast_group;
+    // Multicast port in host byte order, 0 = default (kernel 4.3+).
+    uint16_t mcast_port;
+    // Multicast TTL, 0 = default (kernel 4.3+).
+    uint8_t mcast_ttl;
+} lbnet_ipvs_daemon;
+
+// A list of sync daemons returned by `lbnet_ipvs_list_daemons`; free with
+// `lbnet_ipvs_daemon_list_free`.
+typedef struct lbnet_ipvs_daemon_list {
+    // Number of daemons (0, 1 or 2: one master and one backup at most).
+    size_t len;
+    // The daemons; NULL when `len` is 0.
+    struct lbnet_ipvs_daemon *items;
+} lbnet_ipvs_daemon_list;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -29,6 +307,208 @@ const char *lbnet_last_error(void);
 
 // The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
 const char *lbnet_version(void);
+
+// Parses a text address ("10.0.0.1", "2001:db8::1") into `*out`.
+//
+// Returns 0, or `-EINVAL` when `text` or `out` is NULL, `text` is not UTF-8, longer than 63
+// bytes, or not an IPv4 or IPv6 address (`*out` is left unchanged then).
+int32_t lbnet_ipvs_addr_parse(const char *text, struct lbnet_ipvs_addr *out);
+
+// Formats `*addr` as text into `buf` of `cap` bytes (NUL-terminated; IPv6 in the RFC 5952
+// form). A buffer of [`LBNET_IPVS_ADDR_STRLEN`] bytes always suffices.
+//
+// Returns 0; `-EINVAL` when a pointer is NULL or `af` is unknown; `-ERANGE` when `cap` is too
+// small.
+int32_t lbnet_ipvs_addr_format(const struct lbnet_ipvs_addr *addr, char *buf, size_t cap);
+
+// A new, empty batch. Never NULL (allocation failure aborts, like Rust's allocator).
+struct lbnet_ipvs_batch *lbnet_ipvs_batch_new(void);
+
+// Frees a batch. NULL is a no-op.
+void lbnet_ipvs_batch_free(struct lbnet_ipvs_batch *b);
+
+// Number of changes in the batch (0 for NULL).
+size_t lbnet_ipvs_batch_len(const struct lbnet_ipvs_batch *b);
+
+// Removes every change and result, keeping the batch for reuse. Returns 0 or `-EINVAL` (NULL).
+int32_t lbnet_ipvs_batch_clear(struct lbnet_ipvs_batch *b);
+
+// Appends "add service `svc`". Returns 0 or `-EINVAL` (NULL pointer, bad field).
+int32_t lbnet_ipvs_batch_add_service(struct lbnet_ipvs_batch *b,
+                                     const struct lbnet_ipvs_service *svc);
+
+// Appends "update service `svc`". Returns 0 or `-EINVAL`.
+int32_t lbnet_ipvs_batch_update_service(struct lbnet_ipvs_batch *b,
+                                        const struct lbnet_ipvs_service *svc);
+
+// Appends "delete service `svc`" (key fields only). Returns 0 or `-EINVAL`.
+int32_t lbnet_ipvs_batch_delete_service(struct lbnet_ipvs_batch *b,
+                                        const struct lbnet_ipvs_service *svc);
+
+// Appends "add destination `dest` to service `svc`". Returns 0 or `-EINVAL`.
+int32_t lbnet_ipvs_batch_add_dest(struct lbnet_ipvs_batch *b,
+                                  const struct lbnet_ipvs_service *svc,
+                                  const struct lbnet_ipvs_dest *dest);
+
+// Appends "update destination `dest` of service `svc`". Returns 0 or `-EINVAL`.
+int32_t lbnet_ipvs_batch_update_dest(struct lbnet_ipvs_batch *b,
+                                     const struct lbnet_ipvs_service *svc,
+                                     const struct lbnet_ipvs_dest *dest);
+
+// Appends "delete the destination at `dest`'s address and port from service `svc`". Returns 0
+// or `-EINVAL`.
+int32_t lbnet_ipvs_batch_delete_dest(struct lbnet_ipvs_batch *b,
+                                     const struct lbnet_ipvs_service *svc,
+                                     const struct lbnet_ipvs_dest *dest);
+
+// Appends "zero the counters of service `svc`", or of every service when `svc` is NULL.
+// Returns 0 or `-EINVAL`.
+int32_t lbnet_ipvs_batch_zero(struct lbnet_ipvs_batch *b, const struct lbnet_ipvs_service *svc);
+
+// Sends every change of the batch in as few `sendmsg` calls as possible and records one result
+// per change (read them with `lbnet_ipvs_batch_result`).
+//
+// Returns 0 when every change succeeded; otherwise the negative errno of the first failed
+// change (`lbnet_last_error` names it), or of the transport when nothing could be sent (every
+// result is that errno then). An empty batch returns 0 without talking to the kernel.
+int32_t lbnet_ipvs_batch_apply(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_batch *b);
+
+// Stores in `*result` the outcome of change `index` of the last apply: 0 or its negative
+// errno. Returns 0; `-EINVAL` for NULL pointers or `index` out of range; `-ENODATA` when the
+// batch was not applied since its last change was added.
+int32_t lbnet_ipvs_batch_result(const struct lbnet_ipvs_batch *b, size_t index, int32_t *result);
+
+// Copies the error message of change `index` of the last apply into `buf` (`cap` bytes, NUL
+// included); an empty string when the change succeeded. Returns 0; `-EINVAL` (NULL, bad
+// index), `-ENODATA` (not applied) or `-ERANGE` (buffer too small).
+int32_t lbnet_ipvs_batch_result_message(const struct lbnet_ipvs_batch *b,
+                                        size_t index,
+                                        char *buf,
+                                        size_t cap);
+
+// Opens a handle with `opts` (NULL for defaults) and stores it in `*out`.
+//
+// Creating the handle opens the netlink socket in the chosen namespace but does not talk to
+// IPVS yet, so it succeeds on a kernel without IPVS; the first operation reports that.
+// Returns 0; `-EINVAL` for NULL `out` or bad options; the errno of opening the namespace
+// (`-ENOENT` for a missing netns file, `-EBADF`/`-EINVAL` for a bad descriptor) or the socket.
+int32_t lbnet_ipvs_handle_new(const struct lbnet_ipvs_handle_options *opts,
+                              struct lbnet_ipvs_handle **out);
+
+// Closes a handle and frees it. NULL is a no-op.
+void lbnet_ipvs_handle_free(struct lbnet_ipvs_handle *h);
+
+// Adds a service (`IPVS_CMD_NEW_SERVICE`). `sched_name` is required; `timeout` > 0 makes it
+// persistent. Returns 0, `-EINVAL` (bad argument), `-EEXIST` (exists), `-ENOENT` (unknown
+// scheduler or persistence engine) or another kernel errno.
+int32_t lbnet_ipvs_add_service(const struct lbnet_ipvs_handle *h,
+                               const struct lbnet_ipvs_service *svc);
+
+// Changes a service's scheduler, flags, persistence and pe (`IPVS_CMD_SET_SERVICE`). Returns 0,
+// `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (unknown scheduler) or another kernel errno.
+int32_t lbnet_ipvs_update_service(const struct lbnet_ipvs_handle *h,
+                                  const struct lbnet_ipvs_service *svc);
+
+// Deletes a service and its destinations; only the key fields of `svc` are read. Returns 0,
+// `-EINVAL`, `-ESRCH` (no such service) or another kernel errno.
+int32_t lbnet_ipvs_delete_service(const struct lbnet_ipvs_handle *h,
+                                  const struct lbnet_ipvs_service *svc);
+
+// Reads one service (named by the key fields of `key`) into `*out`. Returns 0, `-EINVAL`,
+// `-ESRCH` (no such service) or another kernel errno.
+int32_t lbnet_ipvs_get_service(const struct lbnet_ipvs_handle *h,
+                               const struct lbnet_ipvs_service *key,
+                               struct lbnet_ipvs_service *out);
+
+// Lists every service into a new list in `*out` (free with `lbnet_ipvs_service_list_free`).
+// Returns 0, `-EINVAL` or a kernel errno (`*out` is NULL then).
+int32_t lbnet_ipvs_list_services(const struct lbnet_ipvs_handle *h,
+                                 struct lbnet_ipvs_service_list **out);
+
+// Lists every service with its destinations into `*out` (free with
+// `lbnet_ipvs_service_entry_list_free`). The dumps are pipelined: one service dump plus one
+// destination dump per service, sent together. Returns 0, `-EINVAL` or a kernel errno.
+int32_t lbnet_ipvs_list_services_with_dests(const struct lbnet_ipvs_handle *h,
+                                            struct lbnet_ipvs_service_entry_list **out);
+
+// Adds destination `dest` to service `svc` (key fields). Returns 0, `-EINVAL`, `-ESRCH` (no
+// such service), `-EEXIST` (destination exists), `-ERANGE` (negative weight, lower threshold
+// above upper) or another kernel errno.
+int32_t lbnet_ipvs_add_dest(const struct lbnet_ipvs_handle *h,
+                            const struct lbnet_ipvs_service *svc,
+                            const struct lbnet_ipvs_dest *dest);
+
+// Changes destination `dest` (found by address and port) of service `svc`. Returns 0,
+// `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (no such destination), `-ERANGE` or another
+// kernel errno.
+int32_t lbnet_ipvs_update_dest(const struct lbnet_ipvs_handle *h,
+                               const struct lbnet_ipvs_service *svc,
+                               const struct lbnet_ipvs_dest *dest);
+
+// Deletes the destination at `dest`'s address and port from service `svc`. Returns 0,
+// `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (no such destination) or another kernel errno.
+int32_t lbnet_ipvs_delete_dest(const struct lbnet_ipvs_handle *h,
+                               const struct lbnet_ipvs_service *svc,
+                               const struct lbnet_ipvs_dest *dest);
+
+// Lists the destinations of service `svc` into `*out` (free with `lbnet_ipvs_dest_list_free`).
+// Returns 0, `-EINVAL` or a kernel errno.
+int32_t lbnet_ipvs_list_dests(const struct lbnet_ipvs_handle *h,
+                              const struct lbnet_ipvs_service *svc,
+                              struct lbnet_ipvs_dest_list **out);
+
+// Zeroes the counters of service `svc` and its destinations. Returns 0, `-EINVAL`, `-ESRCH` or
+// another kernel errno.
+int32_t lbnet_ipvs_zero_service(const struct lbnet_ipvs_handle *h,
+                                const struct lbnet_ipvs_service *svc);
+
+// Zeroes every counter of every service. Returns 0, `-EINVAL` or a kernel errno.
+int32_t lbnet_ipvs_zero_all(const struct lbnet_ipvs_handle *h);
+
+// Deletes every service and destination in the handle's namespace. Returns 0, `-EINVAL` or a
+// kernel errno.
+int32_t lbnet_ipvs_flush(const struct lbnet_ipvs_handle *h);
+
+// Reads the IPVS version and connection table size into `*out`. Returns 0, `-EINVAL` or a
+// kernel errno (this is the cheapest way to ask whether IPVS is there).
+int32_t lbnet_ipvs_get_info(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_info *out);
+
+// Reads the TCP, TCP-FIN and UDP timeouts (seconds) into `*out`. Returns 0, `-EINVAL` or a
+// kernel errno.
+int32_t lbnet_ipvs_get_timeouts(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_timeouts *out);
+
+// Sets the timeouts; a 0 field leaves that timeout unchanged. Returns 0, `-EINVAL` or a kernel
+// errno.
+int32_t lbnet_ipvs_set_timeouts(const struct lbnet_ipvs_handle *h,
+                                const struct lbnet_ipvs_timeouts *t);
+
+// Starts a sync daemon. Returns 0, `-EINVAL`, `-EEXIST` (a daemon of that state runs),
+// `-ENODEV` (no such interface) or another kernel errno.
+int32_t lbnet_ipvs_start_daemon(const struct lbnet_ipvs_handle *h,
+                                const struct lbnet_ipvs_daemon *d);
+
+// Stops the sync daemon of `d->state` (other fields are ignored). Returns 0, `-EINVAL`,
+// `-ESRCH` (none of that state runs) or another kernel errno.
+int32_t lbnet_ipvs_stop_daemon(const struct lbnet_ipvs_handle *h,
+                               const struct lbnet_ipvs_daemon *d);
+
+// Lists the running sync daemons into `*out` (free with `lbnet_ipvs_daemon_list_free`).
+// Returns 0, `-EINVAL` or a kernel errno.
+int32_t lbnet_ipvs_list_daemons(const struct lbnet_ipvs_handle *h,
+                                struct lbnet_ipvs_daemon_list **out);
+
+// Frees a list from `lbnet_ipvs_list_services`. NULL is a no-op.
+void lbnet_ipvs_service_list_free(struct lbnet_ipvs_service_list *list);
+
+// Frees a list from `lbnet_ipvs_list_dests`. NULL is a no-op.
+void lbnet_ipvs_dest_list_free(struct lbnet_ipvs_dest_list *list);
+
+// Frees a list from `lbnet_ipvs_list_daemons`. NULL is a no-op.
+void lbnet_ipvs_daemon_list_free(struct lbnet_ipvs_daemon_list *list);
+
+// Frees a list from `lbnet_ipvs_list_services_with_dests`, destinations included. NULL is a
+// no-op.
+void lbnet_ipvs_service_entry_list_free(struct lbnet_ipvs_service_entry_list *list);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -28,7 +28,8 @@ LAB_TEST_TARGETS += test-lab-ffi
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE
 FFI_TEST_SRC := $(ROOT)/examples/c/ffi_test.c
 VALGRIND := valgrind --quiet --leak-check=full --show-leak-kinds=definite,possible \
-	--errors-for-leak-kinds=definite,possible --error-exitcode=1
+	--errors-for-leak-kinds=definite,possible --error-exitcode=1 \
+	--suppressions=$(ROOT)/examples/c/valgrind.supp
 
 # A literal comma for use inside $(call ...) arguments.
 , := ,
