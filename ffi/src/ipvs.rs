@@ -27,3 +27,6 @@ pub use handle::*;
 pub use list::*;
 pub use names::*;
 pub use types::*;
+
+#[cfg(test)]
+mod tests;
