@@ -12,6 +12,9 @@
 //!   arrives as `RTM_DELLINK` in the old one and `RTM_NEWLINK` in the new one.
 //! * Bridge-port notifications (`ifi_family == AF_BRIDGE`) share the group and are ignored;
 //!   an `AF_BRIDGE` `RTM_DELLINK` only means a port left its bridge.
+//! * An alias change (`IFLA_IFALIAS`) is notified only while the link is up
+//!   (`netdev_state_change` sends nothing for a down link); the next notification or resync of
+//!   that link carries it.
 //! * Carrier changes reach rtnetlink through the kernel's linkwatch work, which batches
 //!   non-urgent changes for up to one second: operational state can lag `IFF_UP` by that much.
 
