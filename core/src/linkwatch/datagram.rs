@@ -115,7 +115,7 @@ mod tests {
         }
         .write(&mut v);
         v.extend_from_slice(payload);
-        while v.len() % 4 != 0 {
+        while !v.len().is_multiple_of(4) {
             v.push(0);
         }
         v

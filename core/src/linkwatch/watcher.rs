@@ -323,9 +323,26 @@ impl LinkWatcher {
         }
     }
 
+    /// Throws away what is queued on the socket: everything queued before a dump request is
+    /// superseded by the dump, and a full queue would make the kernel refuse to start the dump.
+    fn discard_queued(&mut self) -> Result<()> {
+        loop {
+            match self.sock.recv_raw() {
+                Ok(_) => {}
+                Err(e) => match e.kind() {
+                    ErrorKind::Timeout => return Ok(()),
+                    ErrorKind::Overrun => self.stats.overruns += 1,
+                    ErrorKind::Malformed => self.stats.truncated += 1,
+                    _ => return Err(e),
+                },
+            }
+        }
+    }
+
     /// One `RTM_GETLINK` dump with the notifications that arrive interleaved with it applied in
     /// queue order.
     fn dump_once(&mut self, deadline: Instant) -> Result<DumpOutcome> {
+        self.discard_queued()?;
         let seq = self.sock.next_seq();
         let req = datagram::dump_request(seq)?;
         self.sock.send_raw(&req)?;
@@ -385,11 +402,9 @@ impl LinkWatcher {
                         self.fill_speed(&mut link, prev);
                         table.insert(link.index, link);
                     }
-                    Item::Del(index) => {
-                        if !part {
-                            self.stats.messages += 1;
-                            table.remove(&index);
-                        }
+                    Item::Del(index) if !part => {
+                        self.stats.messages += 1;
+                        table.remove(&index);
                     }
                     Item::Done(errno) if ours => {
                         if errno == libc::EINTR || errno == libc::EBUSY {
@@ -401,8 +416,13 @@ impl LinkWatcher {
                     }
                     Item::Error(errno) if ours && errno != 0 => {
                         // EBUSY: a previous dump of ours is still running (it drains as we
-                        // read); anything else is fatal.
-                        if errno == libc::EBUSY {
+                        // read). ENOBUFS: the receive queue was full when the dump was to
+                        // start (`netlink_dump` refuses then). Both are retried; anything else
+                        // is fatal.
+                        if errno == libc::EBUSY || errno == libc::ENOBUFS {
+                            if errno == libc::ENOBUFS {
+                                self.stats.overruns += 1;
+                            }
                             busy = true;
                             finished = true;
                         } else {
