@@ -123,7 +123,7 @@ pub struct lbnet_link_event {
 /// Counters of a watcher.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-pub struct lbnet_linkwatch_stats {
+pub struct lbnet_linkwatch_counters {
     /// Link messages parsed.
     pub messages: u64,
     /// Events handed out.
@@ -382,7 +382,7 @@ pub unsafe extern "C" fn lbnet_linkwatch_next_event(
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_linkwatch_stats(
     w: *mut lbnet_linkwatch,
-    out: *mut lbnet_linkwatch_stats,
+    out: *mut lbnet_linkwatch_counters,
 ) -> i32 {
     guard(|| {
         // SAFETY: forwarded from the caller.
@@ -390,7 +390,7 @@ pub unsafe extern "C" fn lbnet_linkwatch_stats(
         // SAFETY: forwarded from the caller.
         let out = unsafe { arg_mut(out, "out") }?;
         let s = w.inner.lock().stats();
-        *out = lbnet_linkwatch_stats {
+        *out = lbnet_linkwatch_counters {
             messages: s.messages,
             events: s.events,
             resyncs: s.resyncs,
@@ -490,7 +490,7 @@ mod tests {
                     removed += 1;
                 }
             }
-            let mut st = lbnet_linkwatch_stats::default();
+            let mut st = lbnet_linkwatch_counters::default();
             assert_eq!(lbnet_linkwatch_stats(w, &mut st), 0);
             assert!(st.events >= 5);
             lbnet_linkwatch_free(w);
