@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 /// Top-level configuration.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where Redis is and how to reach it.
@@ -47,7 +47,7 @@ pub struct WatchConfig {
 }
 
 /// `[service]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
     /// Treat this start as a warm restart (also detected from STATE_DB
@@ -76,25 +76,6 @@ impl Default for WatchConfig {
         WatchConfig {
             netns: String::new(),
             rcvbuf: lbnet::linkwatch::DEFAULT_WATCH_RCVBUF,
-        }
-    }
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        ServiceConfig {
-            warm_start: false,
-            health_file: String::new(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            redis: RedisConfig::default(),
-            watch: WatchConfig::default(),
-            service: ServiceConfig::default(),
         }
     }
 }

@@ -16,6 +16,10 @@ impl Notifier {
     pub fn from_env() -> Notifier {
         let sock = std::env::var("NOTIFY_SOCKET").ok().and_then(|path| {
             let s = UnixDatagram::unbound().ok()?;
+            // Never block the daemon on a slow or stuck receiver (the queue of a Unix datagram
+            // socket holds net.unix.max_dgram_qlen messages); a dropped notification is
+            // repeated by the next one.
+            s.set_nonblocking(true).ok()?;
             Some((s, path))
         });
         let pid_ok = std::env::var("WATCHDOG_PID")
