@@ -16,3 +16,9 @@ test-linkwatch-go: linkwatch-ffi
 	cd go && test -z "$$(gofmt -l linkwatch)" || { gofmt -l linkwatch; exit 1; }
 	cd go && $(GO) vet ./linkwatch/
 	cd go && $(GO) test -race -count=1 ./linkwatch/
+
+BENCH_TARGETS += bench-linkwatch
+.PHONY: bench-linkwatch
+# Sustained events/s, change-to-consumer latency, resync of 1,000 links (host kernel, netns).
+bench-linkwatch:
+	$(CARGO) test --release -p lbnet --test linkwatch_bench -- --ignored --nocapture --test-threads=1

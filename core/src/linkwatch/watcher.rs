@@ -263,6 +263,13 @@ impl LinkWatcher {
         (link.speed_mbps, link.duplex) = speed::read(root, &link.name);
     }
 
+    /// Resynchronises now, as after a loss: dumps again and queues exactly the differences
+    /// between the table and the fresh dump (none when nothing was missed). Events already
+    /// queued are kept before the differences. Counted in [`Stats::resyncs`].
+    pub fn resync_now(&mut self) -> Result<()> {
+        self.resync()
+    }
+
     /// Dumps again and queues exactly the differences to what the consumer has been told.
     fn resync(&mut self) -> Result<()> {
         let fresh = self.dump()?;
