@@ -1,0 +1,466 @@
+// Package linkwatch watches the Linux kernel's network links (rtnetlink RTM_NEWLINK /
+// RTM_DELLINK) through lbnet's C ABI (libipvs_ffi): a snapshot of every link, and a channel of
+// Added / Changed / Removed events that converges to the kernel's view even after the kernel
+// dropped notifications (ENOBUFS), because the library then dumps again and emits exactly the
+// differences.
+//
+// Every method is safe for concurrent use. Errors wrap the kernel's errno, so
+// errors.Is(err, syscall.ENOENT) works.
+package linkwatch
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
+#include <stdint.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+// The declarations below mirror ffi/src/linkwatch.rs (cbindgen writes the same ones into
+// include/ipvs_ffi.h).
+typedef struct lbnet_linkwatch lbnet_linkwatch;
+typedef struct lbnet_link {
+	uint32_t ifindex;
+	char name[16];
+	char kind[32];
+	char alias[256];
+	uint8_t admin_up;
+	uint8_t lower_up;
+	int8_t carrier;
+	uint8_t oper_state;
+	uint32_t mtu;
+	uint32_t master;
+	uint32_t speed_mbps;
+	int8_t duplex;
+	uint8_t mac_len;
+	uint8_t mac[32];
+	uint32_t flags;
+} lbnet_link;
+typedef struct lbnet_link_event {
+	uint32_t kind;
+	uint32_t changes;
+	lbnet_link link;
+	lbnet_link old;
+} lbnet_link_event;
+typedef struct lbnet_linkwatch_counters {
+	uint64_t messages, events, resyncs, overruns, dump_retries, truncated, malformed, rcvbuf;
+} lbnet_linkwatch_counters;
+const char *lbnet_last_error(void);
+int32_t lbnet_linkwatch_new(const char *netns_path, uint32_t rcvbuf, lbnet_linkwatch **out);
+void lbnet_linkwatch_free(lbnet_linkwatch *w);
+int32_t lbnet_linkwatch_fd(const lbnet_linkwatch *w);
+int32_t lbnet_linkwatch_snapshot(lbnet_linkwatch *w, lbnet_link **links, size_t *count);
+void lbnet_links_free(lbnet_link *links, size_t count);
+int32_t lbnet_linkwatch_next_event(lbnet_linkwatch *w, int32_t timeout_ms, lbnet_link_event *out);
+int32_t lbnet_linkwatch_stats(lbnet_linkwatch *w, lbnet_linkwatch_counters *out);
+
+// Runs a call and copies the thread-local error message before the goroutine can move to
+// another OS thread.
+static int32_t lw_next(lbnet_linkwatch *w, int32_t ms, lbnet_link_event *out, char *msg, size_t cap) {
+	int32_t rc = lbnet_linkwatch_next_event(w, ms, out);
+	if (rc < 0 && msg && cap) {
+		const char *m = lbnet_last_error();
+		size_t i = 0;
+		if (m) for (; m[i] && i + 1 < cap; i++) msg[i] = m[i];
+		msg[i] = 0;
+	}
+	return rc;
+}
+static int32_t lw_new(const char *path, uint32_t rcvbuf, lbnet_linkwatch **out, char *msg, size_t cap) {
+	int32_t rc = lbnet_linkwatch_new(path, rcvbuf, out);
+	if (rc < 0 && msg && cap) {
+		const char *m = lbnet_last_error();
+		size_t i = 0;
+		if (m) for (; m[i] && i + 1 < cap; i++) msg[i] = m[i];
+		msg[i] = 0;
+	}
+	return rc;
+}
+static int32_t lw_snapshot(lbnet_linkwatch *w, lbnet_link **links, size_t *count, char *msg, size_t cap) {
+	int32_t rc = lbnet_linkwatch_snapshot(w, links, count);
+	if (rc < 0 && msg && cap) {
+		const char *m = lbnet_last_error();
+		size_t i = 0;
+		if (m) for (; m[i] && i + 1 < cap; i++) msg[i] = m[i];
+		msg[i] = 0;
+	}
+	return rc;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+const errCap = 512
+
+// Error is a failure reported by the library: the errno plus the library's message.
+type Error struct {
+	Errno syscall.Errno
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return e.Errno.Error()
+}
+
+// Unwrap returns the errno, so errors.Is(err, syscall.ENOENT) works.
+func (e *Error) Unwrap() error { return e.Errno }
+
+func cerr(rc C.int32_t, msg []C.char) error {
+	return &Error{Errno: syscall.Errno(-rc), Msg: C.GoString(&msg[0])}
+}
+
+// ErrClosed is returned by calls on a closed Watcher.
+var ErrClosed = errors.New("linkwatch: watcher closed")
+
+// OperState is the RFC 2863 operational state (IF_OPER_* of linux/if.h).
+type OperState uint8
+
+// Operational states.
+const (
+	OperUnknown        OperState = 0
+	OperNotPresent     OperState = 1
+	OperDown           OperState = 2
+	OperLowerLayerDown OperState = 3
+	OperTesting        OperState = 4
+	OperDormant        OperState = 5
+	OperUp             OperState = 6
+)
+
+// String returns the name iproute2 prints ("UP", "DOWN", "LOWERLAYERDOWN", ...).
+func (s OperState) String() string {
+	switch s {
+	case OperUnknown:
+		return "UNKNOWN"
+	case OperNotPresent:
+		return "NOTPRESENT"
+	case OperDown:
+		return "DOWN"
+	case OperLowerLayerDown:
+		return "LOWERLAYERDOWN"
+	case OperTesting:
+		return "TESTING"
+	case OperDormant:
+		return "DORMANT"
+	case OperUp:
+		return "UP"
+	}
+	return fmt.Sprintf("OTHER(%d)", uint8(s))
+}
+
+// Duplex mode from ethtool.
+type Duplex int8
+
+// Duplex modes.
+const (
+	DuplexUnknown Duplex = -1
+	DuplexHalf    Duplex = 0
+	DuplexFull    Duplex = 1
+)
+
+// Link is one network link.
+type Link struct {
+	Index     uint32
+	Name      string
+	Kind      string // "veth", "bridge", ...; empty for physical NICs and lo
+	Alias     string
+	AdminUp   bool // IFF_UP
+	LowerUp   bool // IFF_LOWER_UP
+	Carrier   bool
+	CarrierOK bool // false when the kernel did not report the carrier
+	OperState OperState
+	MTU       uint32
+	Master    uint32 // ifindex of the master; 0 when none
+	SpeedMbps uint32 // 0 when unknown (only read for the caller's own namespace)
+	Duplex    Duplex
+	MAC       net.HardwareAddr
+	Flags     uint32 // all IFF_* flags
+}
+
+// Changes is the set of fields of a Changed event that differ.
+type Changes uint32
+
+// Change bits (LBNET_LINK_CHANGE_* of the C ABI).
+const (
+	ChangeName Changes = 1 << iota
+	ChangeKind
+	ChangeAdmin
+	ChangeOper
+	ChangeCarrier
+	ChangeLowerUp
+	ChangeMTU
+	ChangeMAC
+	ChangeMaster
+	ChangeAlias
+	ChangeSpeed
+	ChangeDuplex
+	ChangeFlags
+)
+
+// Has reports whether every bit of c2 is set.
+func (c Changes) Has(c2 Changes) bool { return c&c2 == c2 }
+
+// EventType says what happened to a link.
+type EventType uint32
+
+// Event types.
+const (
+	Added   EventType = 1
+	Changed EventType = 2
+	Removed EventType = 3 // deleted, or moved to another namespace
+)
+
+func (t EventType) String() string {
+	switch t {
+	case Added:
+		return "added"
+	case Changed:
+		return "changed"
+	case Removed:
+		return "removed"
+	}
+	return fmt.Sprintf("EventType(%d)", uint32(t))
+}
+
+// Event is one change of the link table.
+type Event struct {
+	Type    EventType
+	Changes Changes // for Changed
+	Link    Link    // the new state (last known state for Removed)
+	Old     Link    // for Changed: the state before
+}
+
+// Stats are the watcher's counters.
+type Stats struct {
+	Messages, Events, Resyncs, Overruns, DumpRetries, Truncated, Malformed, RcvBuf uint64
+}
+
+// Options configure Open.
+type Options struct {
+	// NetNSPath is a network namespace file ("/var/run/netns/NAME"); empty for the caller's.
+	NetNSPath string
+	// RcvBuf is the receive buffer in bytes; 0 for the library default (8 MiB).
+	RcvBuf uint32
+}
+
+// Watcher watches the links of one network namespace.
+type Watcher struct {
+	mu     sync.RWMutex // write-locked only by Close
+	h      *C.lbnet_linkwatch
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// Open subscribes to link notifications, then dumps the links.
+func Open(opts Options) (*Watcher, error) {
+	var cpath *C.char
+	if opts.NetNSPath != "" {
+		cpath = C.CString(opts.NetNSPath)
+		defer C.free(unsafe.Pointer(cpath))
+	}
+	var h *C.lbnet_linkwatch
+	msg := make([]C.char, errCap)
+	if rc := C.lw_new(cpath, C.uint32_t(opts.RcvBuf), &h, &msg[0], errCap); rc < 0 {
+		return nil, cerr(rc, msg)
+	}
+	return &Watcher{h: h, stop: make(chan struct{})}, nil
+}
+
+// Close stops running Events goroutines and releases the watcher. Safe to call twice.
+func (w *Watcher) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	close(w.stop)
+	w.mu.Unlock()
+	w.wg.Wait()
+	w.mu.Lock()
+	C.lbnet_linkwatch_free(w.h)
+	w.h = nil
+	w.mu.Unlock()
+	return nil
+}
+
+func goLink(c *C.lbnet_link) Link {
+	l := Link{
+		Index:     uint32(c.ifindex),
+		Name:      C.GoString(&c.name[0]),
+		Kind:      C.GoString(&c.kind[0]),
+		Alias:     C.GoString(&c.alias[0]),
+		AdminUp:   c.admin_up != 0,
+		LowerUp:   c.lower_up != 0,
+		Carrier:   c.carrier == 1,
+		CarrierOK: c.carrier >= 0,
+		OperState: OperState(c.oper_state),
+		MTU:       uint32(c.mtu),
+		Master:    uint32(c.master),
+		SpeedMbps: uint32(c.speed_mbps),
+		Duplex:    Duplex(c.duplex),
+		Flags:     uint32(c.flags),
+	}
+	if n := int(c.mac_len); n > 0 && n <= len(c.mac) {
+		l.MAC = make(net.HardwareAddr, n)
+		for i := 0; i < n; i++ {
+			l.MAC[i] = byte(c.mac[i])
+		}
+	}
+	return l
+}
+
+// Snapshot returns every link known now, sorted by ifindex: the state after every event
+// delivered so far and those still queued.
+func (w *Watcher) Snapshot() ([]Link, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return nil, ErrClosed
+	}
+	var arr *C.lbnet_link
+	var n C.size_t
+	msg := make([]C.char, errCap)
+	if rc := C.lw_snapshot(w.h, &arr, &n, &msg[0], errCap); rc < 0 {
+		return nil, cerr(rc, msg)
+	}
+	defer C.lbnet_links_free(arr, n)
+	out := make([]Link, int(n))
+	if n > 0 {
+		cs := unsafe.Slice(arr, int(n))
+		for i := range cs {
+			out[i] = goLink(&cs[i])
+		}
+	}
+	return out, nil
+}
+
+// Stats returns the watcher's counters.
+func (w *Watcher) Stats() (Stats, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return Stats{}, ErrClosed
+	}
+	var s C.lbnet_linkwatch_counters
+	if rc := C.lbnet_linkwatch_stats(w.h, &s); rc < 0 {
+		return Stats{}, &Error{Errno: syscall.Errno(-rc)}
+	}
+	return Stats{
+		Messages: uint64(s.messages), Events: uint64(s.events), Resyncs: uint64(s.resyncs),
+		Overruns: uint64(s.overruns), DumpRetries: uint64(s.dump_retries),
+		Truncated: uint64(s.truncated), Malformed: uint64(s.malformed), RcvBuf: uint64(s.rcvbuf),
+	}, nil
+}
+
+// FD returns the watcher's descriptor for an external poll loop (readable when the kernel sent
+// something; then call NextEvent with a zero timeout until it reports none). Do not close it.
+func (w *Watcher) FD() (int, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return -1, ErrClosed
+	}
+	fd := C.lbnet_linkwatch_fd(w.h)
+	if fd < 0 {
+		return -1, &Error{Errno: syscall.Errno(-fd)}
+	}
+	return int(fd), nil
+}
+
+// NextEvent waits up to timeout for one event; ok is false when none came in time.
+func (w *Watcher) NextEvent(timeout time.Duration) (ev Event, ok bool, err error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return Event{}, false, ErrClosed
+	}
+	ms := timeout.Milliseconds()
+	if ms > 1<<31-1 {
+		ms = 1<<31 - 1
+	}
+	var c C.lbnet_link_event
+	msg := make([]C.char, errCap)
+	rc := C.lw_next(w.h, C.int32_t(ms), &c, &msg[0], errCap)
+	if rc == -C.int32_t(syscall.ETIMEDOUT) {
+		return Event{}, false, nil
+	}
+	if rc < 0 {
+		return Event{}, false, cerr(rc, msg)
+	}
+	ev = Event{Type: EventType(c.kind), Changes: Changes(c.changes), Link: goLink(&c.link)}
+	if ev.Type == Changed {
+		ev.Old = goLink(&c.old)
+	}
+	return ev, true, nil
+}
+
+// pollInterval bounds how long Events takes to notice a cancelled context.
+const pollInterval = 100 * time.Millisecond
+
+// Events delivers events on the returned channel until ctx is cancelled, the watcher is
+// closed, or an error occurs (then sent on the error channel, which has room for one). Both
+// channels are closed when delivery stops. Run one Events loop per watcher.
+func (w *Watcher) Events(ctx context.Context) (<-chan Event, <-chan error) {
+	out := make(chan Event, 64)
+	errc := make(chan error, 1)
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		errc <- ErrClosed
+		close(out)
+		close(errc)
+		return out, errc
+	}
+	w.wg.Add(1)
+	w.mu.RUnlock()
+	go func() {
+		defer w.wg.Done()
+		defer close(errc)
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.stop:
+				return
+			default:
+			}
+			ev, ok, err := w.NextEvent(pollInterval)
+			if errors.Is(err, ErrClosed) {
+				return
+			}
+			if err != nil {
+				var le *Error
+				if errors.As(err, &le) && le.Errno == syscall.EBADMSG {
+					continue // undecodable message: the library resynchronises on the next call
+				}
+				errc <- err
+				return
+			}
+			if !ok {
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			case <-w.stop:
+				return
+			}
+		}
+	}()
+	return out, errc
+}
