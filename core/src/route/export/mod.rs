@@ -1,0 +1,1 @@
+//! The BGP export engine.
