@@ -60,9 +60,7 @@ fn gateway_attr(route_v6: bool, gw: IpAddr) -> Result<RouteAttribute> {
         (false, IpAddr::V4(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet(a))),
         (true, IpAddr::V6(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet6(a))),
         (false, IpAddr::V6(a)) => Ok(RouteAttribute::Via(RouteVia::Inet6(a))),
-        (true, IpAddr::V4(_)) => Err(Error::invalid(
-            "an IPv6 route cannot have an IPv4 gateway",
-        )),
+        (true, IpAddr::V4(_)) => Err(Error::invalid("an IPv6 route cannot have an IPv4 gateway")),
     }
 }
 
@@ -76,11 +74,13 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
     h.protocol = RouteProtocol::from(route.protocol);
     h.kind = rt_type(route.kind);
     let device_only = matches!(&route.nexthops, NextHops::Single(hop) if hop.gateway.is_none());
-    let scope = route.scope.unwrap_or(if device_only && route.kind == RouteType::Unicast {
-        RT_SCOPE_LINK
-    } else {
-        RT_SCOPE_UNIVERSE
-    });
+    let scope = route
+        .scope
+        .unwrap_or(if device_only && route.kind == RouteType::Unicast {
+            RT_SCOPE_LINK
+        } else {
+            RT_SCOPE_UNIVERSE
+        });
     h.scope = if for_delete {
         // RT_SCOPE_NOWHERE on delete matches any scope (fib_table_delete ignores it for
         // deletes; ip route del sends it too).
@@ -91,7 +91,9 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
     let attrs = &mut msg.attributes;
     attrs.push(RouteAttribute::Table(route.table));
     if route.dst.len() > 0 || !for_delete {
-        attrs.push(RouteAttribute::Destination(RouteAddress::from(route.dst.addr())));
+        attrs.push(RouteAttribute::Destination(RouteAddress::from(
+            route.dst.addr(),
+        )));
     }
     attrs.push(RouteAttribute::Priority(route.metric));
     if for_delete {
@@ -409,12 +411,11 @@ mod tests {
         assert!(encode_new(&r, 0, &mut Vec::new()).is_err());
         let r = Route::new("10.0.0.0/8".parse().unwrap());
         assert!(encode_new(&r, 0, &mut Vec::new()).is_err());
-        let r = Route::new("10.0.0.0/8".parse().unwrap()).nexthops(NextHops::Multipath(vec![
-            Hop {
+        let r =
+            Route::new("10.0.0.0/8".parse().unwrap()).nexthops(NextHops::Multipath(vec![Hop {
                 weight: 0,
                 ..Hop::via("192.0.2.1".parse().unwrap())
-            },
-        ]));
+            }]));
         assert!(encode_new(&r, 0, &mut Vec::new()).is_err());
         // Truncated and garbage messages are errors, not panics.
         let mut buf = Vec::new();

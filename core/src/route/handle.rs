@@ -139,8 +139,13 @@ impl RouteHandle {
     /// Deletes the route with the table, destination, metric and protocol of `route`; `ESRCH`
     /// (kind [`ErrorKind::NotFound`]) when there is none.
     pub fn delete(&self, route: &Route) -> Result<()> {
-        self.one(RouteOp::Delete(route.clone()))
-            .map_err(|e| if e.errno() == libc::ESRCH { e.with_kind(ErrorKind::NotFound) } else { e })
+        self.one(RouteOp::Delete(route.clone())).map_err(|e| {
+            if e.errno() == libc::ESRCH {
+                e.with_kind(ErrorKind::NotFound)
+            } else {
+                e
+            }
+        })
     }
 
     /// Dumps routes matching `filter`. A table that does not exist yields no routes, not an
@@ -189,7 +194,10 @@ impl RouteHandle {
             table: Some(table),
             protocol: Some(protocol),
         })?;
-        let ops: Vec<RouteOp> = routes.into_iter().map(|k| RouteOp::Delete(k.route)).collect();
+        let ops: Vec<RouteOp> = routes
+            .into_iter()
+            .map(|k| RouteOp::Delete(k.route))
+            .collect();
         let mut n = 0;
         for r in self.apply(&ops)? {
             match r {

@@ -65,7 +65,7 @@ fn put_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
     out.extend_from_slice(&(len as u16).to_ne_bytes());
     out.extend_from_slice(&kind.to_ne_bytes());
     out.extend_from_slice(value);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -77,7 +77,14 @@ fn ip_bytes(a: IpAddr) -> Vec<u8> {
     }
 }
 
-fn start(out: &mut Vec<u8>, kind: u16, flags: u16, family: u8, protocol: u8, nh_flags: u32) -> usize {
+fn start(
+    out: &mut Vec<u8>,
+    kind: u16,
+    flags: u16,
+    family: u8,
+    protocol: u8,
+    nh_flags: u32,
+) -> usize {
     let at = out.len();
     out.resize(at + HEADER_LEN, 0);
     Header {
@@ -189,7 +196,9 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
     let hdr = Header::parse(msg)?;
     let end = (hdr.length as usize).min(msg.len());
     if end < HEADER_LEN + NHMSG_LEN {
-        return Err(Error::malformed("nexthop message shorter than struct nhmsg"));
+        return Err(Error::malformed(
+            "nexthop message shorter than struct nhmsg",
+        ));
     }
     let family = msg[HEADER_LEN];
     let protocol = msg[HEADER_LEN + 2];
@@ -221,7 +230,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
                 })
             }
             NHA_GROUP => {
-                if v.len() % 8 != 0 {
+                if !v.len().is_multiple_of(8) {
                     return Err(Error::malformed("nexthop group not a multiple of 8 bytes"));
                 }
                 group = Some(

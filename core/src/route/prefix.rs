@@ -79,6 +79,7 @@ impl Prefix {
     }
 
     /// The prefix length.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {
         self.len
     }
