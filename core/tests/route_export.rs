@@ -94,7 +94,7 @@ fn paths_go_to_every_matching_rule_and_follow_the_best_path() {
     assert_eq!(list.len(), 4);
     let e = list.iter().find(|e| e.rule == "c1").unwrap();
     assert_eq!((e.table, e.metric, e.prefix), (200, 30, p));
-    assert_eq!(e.gateway, "10.1.0.3".parse::<IpAddr>().unwrap());
+    assert_eq!(e.gateway, Some("10.1.0.3".parse::<IpAddr>().unwrap()));
     assert!(e.exported_at.elapsed().unwrap() < Duration::from_secs(60));
     // The path loses the community: gone from 200, still in 100.
     ex.update(p, &path("10.1.0.3", &[], &[])).unwrap();

@@ -69,8 +69,8 @@ pub struct ExportedRoute {
     pub table: u32,
     /// Metric.
     pub metric: u32,
-    /// Gateway.
-    pub gateway: IpAddr,
+    /// Gateway (`None` while a withdrawal waits in the dampening window).
+    pub gateway: Option<IpAddr>,
     /// When it was installed (second precision).
     pub exported_at: SystemTime,
 }
@@ -106,21 +106,32 @@ impl Gw {
     }
 }
 
-/// A path as stored: boxed slices (an empty one allocates nothing).
+/// Communities of a path, boxed once (a path without any allocates nothing).
+type Communities = Option<Box<(Box<[Community]>, Box<[LargeCommunity]>)>>;
+
+/// A path as stored.
 #[derive(Debug)]
 struct StoredPath {
     gw: Gw,
-    comms: Box<[Community]>,
-    large: Box<[LargeCommunity]>,
+    comms: Communities,
 }
 
-/// What one rule has in the kernel for one prefix.
+impl StoredPath {
+    fn communities(&self) -> (&[Community], &[LargeCommunity]) {
+        match &self.comms {
+            Some(b) => (&b.0, &b.1),
+            None => (&[], &[]),
+        }
+    }
+}
+
+/// What one rule has in the kernel for one prefix. The gateway is the path's: when a path's
+/// gateway changes, the prefix is marked so every entry is replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     table: u32,
     metric: u32,
     since: u32,
-    gw: Gw,
 }
 
 #[derive(Debug)]
@@ -160,6 +171,7 @@ pub(crate) struct State {
     pending: HashMap<Prefix, Pending>,
     recent: HashMap<Prefix, Instant>,
     stale: HashSet<RouteKey>,
+    gw_changed: HashSet<Prefix>,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
 }
@@ -210,6 +222,7 @@ impl State {
             pending: HashMap::new(),
             recent: HashMap::new(),
             stale: HashSet::new(),
+            gw_changed: HashSet::new(),
             reval_at: None,
             last_reval: None,
         };
@@ -347,8 +360,9 @@ impl State {
             if let Some(path) = self.rib.get(&p) {
                 let pgw = path.gw;
                 gw = Some(pgw);
+                let (comms, large) = path.communities();
                 let matching: Vec<usize> = (0..self.rules.len())
-                    .filter(|&i| self.rules[i].rule.matches(&path.comms, &path.large))
+                    .filter(|&i| self.rules[i].rule.matches(comms, large))
                     .collect();
                 for i in matching {
                     if self.rules[i].rule.validate_nexthop
@@ -359,9 +373,10 @@ impl State {
                     desired.push((i as u16, self.rules[i].table, self.rules[i].rule.metric));
                 }
             }
+            let gw_changed = self.gw_changed.remove(&p);
             // Installs and replacements, make-before-break.
             let mut done_keys: Vec<(u32, u32)> = Vec::new();
-            for &(r, table, metric) in &desired {
+            for &(_, table, metric) in &desired {
                 if done_keys.contains(&(table, metric)) {
                     continue;
                 }
@@ -381,13 +396,12 @@ impl State {
                     .iter()
                     .find(|e| e.table == table && e.metric == metric)
                 {
-                    Some(e) if e.gw == gw && !self.stale.contains(&key) => {
+                    Some(e) if !gw_changed && !self.stale.contains(&key) => {
                         for h in holders {
                             self.exported.insert((p, h), *e);
                         }
                     }
                     _ => {
-                        let _ = r;
                         ops.push(RouteOp::Replace(self.route_for(key, Some(gw))));
                         metas.push(OpMeta::Export {
                             prefix: p,
@@ -396,7 +410,6 @@ impl State {
                                 table,
                                 metric,
                                 since: now,
-                                gw,
                             },
                         });
                     }
@@ -545,14 +558,24 @@ impl State {
                 path.nexthop
             )));
         }
-        self.rib.insert(
-            p,
-            StoredPath {
-                gw: Gw::new(path.nexthop),
-                comms: path.communities.clone().into_boxed_slice(),
-                large: path.large_communities.clone().into_boxed_slice(),
-            },
-        );
+        let gw = Gw::new(path.nexthop);
+        let comms = if path.communities.is_empty() && path.large_communities.is_empty() {
+            None
+        } else {
+            Some(Box::new((
+                path.communities.clone().into_boxed_slice(),
+                path.large_communities.clone().into_boxed_slice(),
+            )))
+        };
+        if let Some(old) = self.rib.insert(p, StoredPath { gw, comms }) {
+            if old.gw != gw {
+                self.gw_changed.insert(p);
+            }
+        } else {
+            // Entries left from a withdrawal still in the dampening window carry an older
+            // gateway.
+            self.gw_changed.insert(p);
+        }
         if self.schedule(p, Instant::now()) {
             self.sync(handle, &[p], None)?;
         }
@@ -669,6 +692,7 @@ impl State {
             });
         }
         self.rib.clear();
+        self.gw_changed.clear();
         self.pending.clear();
         self.recent.clear();
         self.delete_stale(handle)
@@ -695,7 +719,7 @@ impl State {
                 prefix: *p,
                 table: e.table,
                 metric: e.metric,
-                gateway: e.gw.ip(),
+                gateway: self.rib.get(p).map(|path| path.gw.ip()),
                 exported_at: UNIX_EPOCH + Duration::from_secs(e.since as u64),
             })
             .collect();
