@@ -40,13 +40,18 @@ fn report(what: &str, d: Duration) {
 }
 
 fn ip_batch(ns: &TestNs, verb: &str, table: u32, gw: &str) -> Duration {
-    let file = std::env::temp_dir().join(format!("lbnet-bench-{}-{verb}.batch", std::process::id()));
+    let file =
+        std::env::temp_dir().join(format!("lbnet-bench-{}-{verb}.batch", std::process::id()));
     let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
     for p in prefixes() {
         if verb == "del" {
             writeln!(f, "route del {p} table {table} proto bgp metric 20").unwrap();
         } else {
-            writeln!(f, "route {verb} {p} via {gw} table {table} proto bgp metric 20").unwrap();
+            writeln!(
+                f,
+                "route {verb} {p} via {gw} table {table} proto bgp metric 20"
+            )
+            .unwrap();
         }
     }
     drop(f);
@@ -94,7 +99,10 @@ fn bench_100k_routes() {
     // ip -batch.
     report("ip -batch route add", ip_batch(&ns, "add", 200, "10.1.0.2"));
     assert_eq!(count(&h, 200), N as usize);
-    report("ip -batch route replace", ip_batch(&ns, "replace", 200, "10.1.0.3"));
+    report(
+        "ip -batch route replace",
+        ip_batch(&ns, "replace", 200, "10.1.0.3"),
+    );
     report("ip -batch route del", ip_batch(&ns, "del", 200, ""));
     assert_eq!(count(&h, 200), 0);
     // The export engine, one best-path update at a time (as BGP delivers them).
@@ -118,7 +126,10 @@ fn bench_100k_routes() {
         for p in &ps {
             ex.update(*p, &path).unwrap();
         }
-        report(&format!("lbnet Exporter::update {verb} (one by one)"), t.elapsed());
+        report(
+            &format!("lbnet Exporter::update {verb} (one by one)"),
+            t.elapsed(),
+        );
     }
     assert_eq!(count(&h, 300), N as usize);
     let t = Instant::now();
