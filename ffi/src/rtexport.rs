@@ -111,7 +111,7 @@ pub struct lbnet_rtexport_stats {
     pub last_error_ns: i64,
 }
 
-/// One exported route in a [`lbnet_rtexport_list`]. Strings are owned by the list.
+/// One exported route in a [`lbnet_rtexport_route_list`]. Strings are owned by the list.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct lbnet_rtexport_route {
@@ -129,10 +129,10 @@ pub struct lbnet_rtexport_route {
     pub exported_at: i64,
 }
 
-/// The exported routes; release with [`lbnet_rtexport_list_free`].
+/// The exported routes; release with [`lbnet_rtexport_route_list_free`].
 #[repr(C)]
 #[derive(Debug)]
-pub struct lbnet_rtexport_list {
+pub struct lbnet_rtexport_route_list {
     /// Array of `len` routes.
     pub routes: *const lbnet_rtexport_route,
     /// Number of routes.
@@ -142,7 +142,7 @@ pub struct lbnet_rtexport_list {
 #[repr(C)]
 struct ListBox {
     #[allow(dead_code)] // read by C through the pointer to this first field
-    list: lbnet_rtexport_list,
+    list: lbnet_rtexport_route_list,
     _routes: Vec<lbnet_rtexport_route>,
     _strings: Vec<CString>,
 }
@@ -383,7 +383,7 @@ fn find_stats(ex: &lbnet_rtexport, rule: Option<&str>) -> Result<Stats, Error> {
 
 /// Statistics of rule `rule` (NULL: global) into `*out`. -ENOENT for an unknown rule.
 #[no_mangle]
-pub unsafe extern "C" fn lbnet_rtexport_stats(
+pub unsafe extern "C" fn lbnet_rtexport_get_stats(
     ex: *const lbnet_rtexport,
     rule: *const c_char,
     out: *mut lbnet_rtexport_stats,
@@ -426,11 +426,11 @@ pub unsafe extern "C" fn lbnet_rtexport_last_error(
     })
 }
 
-/// The exported routes into `*out` (free with [`lbnet_rtexport_list_free`]).
+/// The exported routes into `*out` (free with [`lbnet_rtexport_route_list_free`]).
 #[no_mangle]
-pub unsafe extern "C" fn lbnet_rtexport_list(
+pub unsafe extern "C" fn lbnet_rtexport_routes(
     ex: *const lbnet_rtexport,
-    out: *mut *mut lbnet_rtexport_list,
+    out: *mut *mut lbnet_rtexport_route_list,
 ) -> c_int {
     guard(|| {
         // SAFETY: checked by the helpers.
@@ -460,7 +460,7 @@ pub unsafe extern "C" fn lbnet_rtexport_list(
             });
         }
         let b = Box::new(ListBox {
-            list: lbnet_rtexport_list {
+            list: lbnet_rtexport_route_list {
                 routes: routes.as_ptr(),
                 len: routes.len(),
             },
@@ -468,16 +468,16 @@ pub unsafe extern "C" fn lbnet_rtexport_list(
             _strings: strings,
         });
         // The list is the first field of ListBox: the pointer to one is the pointer to the other.
-        *out = Box::into_raw(b) as *mut lbnet_rtexport_list;
+        *out = Box::into_raw(b) as *mut lbnet_rtexport_route_list;
         Ok(())
     })
 }
 
-/// Frees a list from [`lbnet_rtexport_list`]. NULL is a no-op.
+/// Frees a list from [`lbnet_rtexport_routes`]. NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn lbnet_rtexport_list_free(list: *mut lbnet_rtexport_list) {
+pub unsafe extern "C" fn lbnet_rtexport_route_list_free(list: *mut lbnet_rtexport_route_list) {
     if !list.is_null() {
-        // SAFETY: allocated as a ListBox by lbnet_rtexport_list (caller contract).
+        // SAFETY: allocated as a ListBox by lbnet_rtexport_routes (caller contract).
         drop(unsafe { Box::from_raw(list as *mut ListBox) });
     }
 }
@@ -597,15 +597,15 @@ mod tests {
                 .unwrap();
             assert!(msg.contains("host bits"), "{msg}");
             let mut st = lbnet_rtexport_stats::default();
-            assert_eq!(lbnet_rtexport_stats(ex, c"c1".as_ptr(), &mut st), 0);
+            assert_eq!(lbnet_rtexport_get_stats(ex, c"c1".as_ptr(), &mut st), 0);
             assert_eq!(st.exported, 1);
             assert!(st.last_export_ns > 0);
             assert_eq!(
-                lbnet_rtexport_stats(ex, c"nope".as_ptr(), &mut st),
+                lbnet_rtexport_get_stats(ex, c"nope".as_ptr(), &mut st),
                 -libc::ENOENT
             );
             let mut list = std::ptr::null_mut();
-            assert_eq!(lbnet_rtexport_list(ex, &mut list), 0);
+            assert_eq!(lbnet_rtexport_routes(ex, &mut list), 0);
             let l = &*list;
             assert_eq!(l.len, 2);
             let routes = std::slice::from_raw_parts(l.routes, l.len);
@@ -615,8 +615,8 @@ mod tests {
                 "10.1.0.2"
             );
             assert_eq!(routes[1].table, 200);
-            lbnet_rtexport_list_free(list);
-            lbnet_rtexport_list_free(std::ptr::null_mut());
+            lbnet_rtexport_route_list_free(list);
+            lbnet_rtexport_route_list_free(std::ptr::null_mut());
             let mut buf = [0 as c_char; 4];
             assert_eq!(
                 lbnet_rtexport_last_error(ex, std::ptr::null(), buf.as_mut_ptr(), 4),
