@@ -32,3 +32,12 @@ test-route-go:
 
 TEST_TARGETS += test-route-go
 .PHONY: test-route-go
+
+# The GoBGP adapter (its own Go module, go/gobgp): two GoBGP speakers on the loopback, best paths
+# and End-of-RIB exported into a test network namespace.
+test-route-gobgp:
+	$(CARGO) build --release -p ipvs_ffi
+	cd go/gobgp && go vet ./... && go test -count=1 ./...
+
+TEST_TARGETS += test-route-gobgp
+.PHONY: test-route-gobgp
