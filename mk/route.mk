@@ -38,6 +38,8 @@ TEST_TARGETS += test-route-go
 test-route-gobgp:
 	$(CARGO) build --release -p ipvs_ffi
 	cd go/gobgp && go vet ./... && go test -count=1 ./...
+	cd examples/gobgp-export && go vet . && go build -o $(ROOT)/target/gobgp-export .
+	$(ROOT)/target/gobgp-export -check -f examples/gobgp-export/gobgpd.toml
 
 TEST_TARGETS += test-route-gobgp
 .PHONY: test-route-gobgp

@@ -67,6 +67,17 @@ func ParseTOML(data []byte) (Config, error) {
 	return file.Netlink.Export, nil
 }
 
+// WithoutExportSection returns the configuration without its [netlink] table, for GoBGP's own
+// reader (config.ReadConfigFile), which rejects keys it does not know.
+func WithoutExportSection(data []byte) ([]byte, error) {
+	var all map[string]any
+	if err := toml.Unmarshal(data, &all); err != nil {
+		return nil, err
+	}
+	delete(all, "netlink")
+	return toml.Marshal(all)
+}
+
 // ExporterConfig turns the section into the engine's configuration and rules. Community values
 // out of range are errors.
 func (c Config) ExporterConfig() (routeexport.Config, []routeexport.Rule, error) {

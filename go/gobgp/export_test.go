@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,10 @@ func TestParseTOML(t *testing.T) {
 	r := rules[1]
 	if r.VRF != "blue" || r.Metric != 30 || r.ValidateNexthop || r.Communities[0] != 65000<<16|1 || r.LargeCommunities[0].Local2 != 2 {
 		t.Fatalf("rule 1: %+v", r)
+	}
+	rest, err := WithoutExportSection([]byte("[global.config]\nas = 65000\n[netlink.export]\nenabled = true\n"))
+	if err != nil || strings.Contains(string(rest), "netlink") || !strings.Contains(string(rest), "65000") {
+		t.Fatalf("without export section: %q %v", rest, err)
 	}
 	bad, _ := ParseTOML([]byte("[netlink.export]\n[[netlink.export.rules]]\nname = \"x\"\ncommunities = [\"65536:1\"]\n"))
 	if _, _, err := bad.ExporterConfig(); err == nil {
