@@ -1,0 +1,737 @@
+//! The export engine: best paths in, kernel routes out, by rules.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::community::{Community, LargeCommunity};
+use super::rule::{Rule, Target};
+use super::stats::Stats;
+use crate::error::{Error, Result};
+use crate::netns::NetNs;
+use crate::route::handle::{RouteFilter, RouteHandle, RouteOp};
+use crate::route::prefix::Prefix;
+use crate::route::spec::{NextHops, Route, RouteKey, RTPROT_BGP};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct ExportConfig {
+    /// Network namespace the routes go into.
+    pub netns: NetNs,
+    /// Protocol of exported routes (default 186, `RTPROT_BGP`). FRR's zebra deletes routes of
+    /// protocol 186 when it starts (it takes them for its own leftovers): pick another number
+    /// on a machine where zebra runs.
+    pub protocol: u8,
+    /// Updates of one prefix closer together than this are coalesced (default 100 ms; zero
+    /// turns dampening off). The first update after a quiet period is exported at once.
+    pub dampening: Duration,
+    /// A prefix that keeps changing is still installed at least this often (default 1 s).
+    pub dampening_cap: Duration,
+    /// At start, delete every route of our protocol in the rules' tables (instead of keeping
+    /// them until the first End-of-RIB).
+    pub delete_all_at_start: bool,
+    /// Watch links, addresses and other routes to re-validate next hops (default on).
+    pub watch: bool,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig {
+            netns: NetNs::Current,
+            protocol: RTPROT_BGP,
+            dampening: Duration::from_millis(100),
+            dampening_cap: Duration::from_secs(1),
+            delete_all_at_start: false,
+            watch: true,
+        }
+    }
+}
+
+/// A best path for a prefix, as BGP hands it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    /// The BGP next hop (an IPv6 next hop for an IPv4 prefix is installed with `RTA_VIA`).
+    pub nexthop: IpAddr,
+    /// Standard communities of the path.
+    pub communities: Vec<Community>,
+    /// Large communities of the path.
+    pub large_communities: Vec<LargeCommunity>,
+}
+
+/// One route the engine has in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedRoute {
+    /// Name of the rule that exported it.
+    pub rule: String,
+    /// Destination.
+    pub prefix: Prefix,
+    /// Table.
+    pub table: u32,
+    /// Metric.
+    pub metric: u32,
+    /// Gateway (`None` while a withdrawal waits in the dampening window).
+    pub gateway: Option<IpAddr>,
+    /// When it was installed (second precision).
+    pub exported_at: SystemTime,
+}
+
+/// Compact address: 16 bytes plus a family flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Gw {
+    b: [u8; 16],
+    v6: bool,
+}
+
+impl Gw {
+    fn new(a: IpAddr) -> Gw {
+        match a {
+            IpAddr::V4(a) => {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&a.octets());
+                Gw { b, v6: false }
+            }
+            IpAddr::V6(a) => Gw {
+                b: a.octets(),
+                v6: true,
+            },
+        }
+    }
+
+    fn ip(&self) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6(Ipv6Addr::from(self.b))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(self.b[0], self.b[1], self.b[2], self.b[3]))
+        }
+    }
+}
+
+/// Communities of a path, boxed once (a path without any allocates nothing).
+type Communities = Option<Box<(Box<[Community]>, Box<[LargeCommunity]>)>>;
+
+/// A path as stored.
+#[derive(Debug)]
+struct StoredPath {
+    gw: Gw,
+    comms: Communities,
+}
+
+impl StoredPath {
+    fn communities(&self) -> (&[Community], &[LargeCommunity]) {
+        match &self.comms {
+            Some(b) => (&b.0, &b.1),
+            None => (&[], &[]),
+        }
+    }
+}
+
+/// What one rule has in the kernel for one prefix. The gateway is the path's: when a path's
+/// gateway changes, the prefix is marked so every entry is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    table: u32,
+    metric: u32,
+    since: u32,
+}
+
+#[derive(Debug)]
+struct Resolved {
+    rule: Rule,
+    table: u32,
+    vrf_oif: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    first: Instant,
+    last: Instant,
+}
+
+enum OpMeta {
+    Export {
+        prefix: Prefix,
+        rules: Vec<u16>,
+        entry: Entry,
+    },
+    Withdraw {
+        rules: Vec<u16>,
+        key: RouteKey,
+    },
+}
+
+/// Engine state; all of it behind one mutex in [`super::Exporter`].
+#[derive(Debug)]
+pub(crate) struct State {
+    cfg: ExportConfig,
+    rules: Vec<Resolved>,
+    rule_stats: Vec<Stats>,
+    stats: Stats,
+    rib: HashMap<Prefix, StoredPath>,
+    exported: HashMap<(Prefix, u16), Entry>,
+    pending: HashMap<Prefix, Pending>,
+    recent: HashMap<Prefix, Instant>,
+    stale: HashSet<RouteKey>,
+    gw_changed: HashSet<Prefix>,
+    reval_at: Option<Instant>,
+    last_reval: Option<Instant>,
+}
+
+fn now_secs() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+fn resolve(handle: &RouteHandle, rules: &[Rule]) -> Result<Vec<Resolved>> {
+    Rule::check_all(rules)?;
+    let mut out = Vec::with_capacity(rules.len());
+    for r in rules {
+        let (table, vrf_oif) = match &r.target {
+            Target::Table(t) => (*t, None),
+            Target::Vrf(name) => match handle.link(name)? {
+                (idx, Some(t)) => (t, Some(idx)),
+                (_, None) => {
+                    return Err(Error::invalid(format!(
+                        "rule {:?}: link {name} is not a VRF",
+                        r.name
+                    )))
+                }
+            },
+        };
+        out.push(Resolved {
+            rule: r.clone(),
+            table,
+            vrf_oif,
+        });
+    }
+    Ok(out)
+}
+
+impl State {
+    /// Resolves the rules and takes stock of our protocol's routes in their tables.
+    pub(crate) fn new(cfg: ExportConfig, handle: &RouteHandle, rules: &[Rule]) -> Result<State> {
+        let resolved = resolve(handle, rules)?;
+        let mut st = State {
+            rule_stats: vec![Stats::default(); resolved.len()],
+            rules: resolved,
+            cfg,
+            stats: Stats::default(),
+            rib: HashMap::new(),
+            exported: HashMap::new(),
+            pending: HashMap::new(),
+            recent: HashMap::new(),
+            stale: HashSet::new(),
+            gw_changed: HashSet::new(),
+            reval_at: None,
+            last_reval: None,
+        };
+        st.take_stock(handle)?;
+        if st.cfg.delete_all_at_start {
+            st.delete_stale(handle)?;
+        }
+        Ok(st)
+    }
+
+    fn take_stock(&mut self, handle: &RouteHandle) -> Result<()> {
+        let tables: HashSet<u32> = self.rules.iter().map(|r| r.table).collect();
+        for t in tables {
+            for k in handle.dump(&RouteFilter {
+                ipv6: None,
+                table: Some(t),
+                protocol: Some(self.cfg.protocol),
+            })? {
+                self.stale.insert(k.route.key());
+            }
+        }
+        Ok(())
+    }
+
+    fn route_for(&self, key: RouteKey, gw: Option<Gw>) -> Route {
+        let mut r = Route::new(key.dst)
+            .table(key.table)
+            .metric(key.metric)
+            .protocol(self.cfg.protocol);
+        if let Some(g) = gw {
+            r = r.via(g.ip());
+        }
+        r
+    }
+
+    /// Deletes the stale routes not held by an export; returns how many went.
+    fn delete_stale(&mut self, handle: &RouteHandle) -> Result<usize> {
+        let held: HashSet<RouteKey> = self
+            .exported
+            .iter()
+            .map(|((p, _), e)| RouteKey {
+                table: e.table,
+                dst: *p,
+                metric: e.metric,
+            })
+            .collect();
+        let keys: Vec<RouteKey> = self.stale.drain().filter(|k| !held.contains(k)).collect();
+        let ops: Vec<RouteOp> = keys
+            .iter()
+            .map(|k| RouteOp::Delete(self.route_for(*k, None)))
+            .collect();
+        let metas = keys
+            .into_iter()
+            .map(|key| OpMeta::Withdraw {
+                rules: Vec::new(),
+                key,
+            })
+            .collect();
+        self.run_ops(handle, ops, metas)
+    }
+
+    fn reachable(
+        &mut self,
+        handle: &RouteHandle,
+        cache: &mut HashMap<(Gw, Option<u32>), bool>,
+        gw: Gw,
+        rule: usize,
+    ) -> bool {
+        let oif = self.rules[rule].vrf_oif;
+        self.stats.nexthop_validations += 1;
+        self.rule_stats[rule].nexthop_validations += 1;
+        let ok = match cache.get(&(gw, oif)) {
+            Some(ok) => *ok,
+            None => {
+                let ok = match handle.lookup(gw.ip(), oif) {
+                    // The kernel only accepts a gateway it reaches directly (a connected
+                    // route: fib_check_nh refuses others with "Nexthop has invalid
+                    // gateway"), so a gateway resolved through another gateway, or through a
+                    // route of our own protocol, is not reachable for us.
+                    Ok(Some(k)) => {
+                        k.route.protocol != self.cfg.protocol
+                            && match &k.route.nexthops {
+                                NextHops::Single(h) => h.gateway.is_none(),
+                                NextHops::None => true,
+                                _ => false,
+                            }
+                    }
+                    Ok(None) => false,
+                    Err(e) => {
+                        let msg = e.to_string();
+                        self.stats.error(&msg);
+                        self.rule_stats[rule].error(&msg);
+                        false
+                    }
+                };
+                cache.insert((gw, oif), ok);
+                ok
+            }
+        };
+        if !ok {
+            self.stats.nexthop_failures += 1;
+            self.rule_stats[rule].nexthop_failures += 1;
+        }
+        ok
+    }
+
+    /// Brings the kernel in line with the RIB and rules for `prefixes`. `installed_override`
+    /// holds what is in the kernel for prefixes whose entries are not in `exported` (reload).
+    fn sync(
+        &mut self,
+        handle: &RouteHandle,
+        prefixes: &[Prefix],
+        mut installed_override: Option<&mut HashMap<Prefix, Vec<Entry>>>,
+    ) -> Result<usize> {
+        let mut cache = HashMap::new();
+        let mut ops = Vec::new();
+        let mut metas = Vec::new();
+        let now = now_secs();
+        for &p in prefixes {
+            let installed: Vec<Entry> = match installed_override.as_deref_mut() {
+                Some(m) => m.remove(&p).unwrap_or_default(),
+                None => {
+                    let mut v = Vec::new();
+                    for r in 0..self.rules.len() as u16 {
+                        if let Some(e) = self.exported.remove(&(p, r)) {
+                            v.push(e);
+                        }
+                    }
+                    v
+                }
+            };
+            // (rule, table, metric) wanted now.
+            let mut desired: Vec<(u16, u32, u32)> = Vec::new();
+            let mut gw = None;
+            if let Some(path) = self.rib.get(&p) {
+                let pgw = path.gw;
+                gw = Some(pgw);
+                let (comms, large) = path.communities();
+                let matching: Vec<usize> = (0..self.rules.len())
+                    .filter(|&i| self.rules[i].rule.matches(comms, large))
+                    .collect();
+                for i in matching {
+                    if self.rules[i].rule.validate_nexthop
+                        && !self.reachable(handle, &mut cache, pgw, i)
+                    {
+                        continue;
+                    }
+                    desired.push((i as u16, self.rules[i].table, self.rules[i].rule.metric));
+                }
+            }
+            let gw_changed = self.gw_changed.remove(&p);
+            // Installs and replacements, make-before-break.
+            let mut done_keys: Vec<(u32, u32)> = Vec::new();
+            for &(_, table, metric) in &desired {
+                if done_keys.contains(&(table, metric)) {
+                    continue;
+                }
+                done_keys.push((table, metric));
+                let holders: Vec<u16> = desired
+                    .iter()
+                    .filter(|d| d.1 == table && d.2 == metric)
+                    .map(|d| d.0)
+                    .collect();
+                let gw = gw.expect("desired implies a path");
+                let key = RouteKey {
+                    table,
+                    dst: p,
+                    metric,
+                };
+                match installed
+                    .iter()
+                    .find(|e| e.table == table && e.metric == metric)
+                {
+                    Some(e) if !gw_changed && !self.stale.contains(&key) => {
+                        for h in holders {
+                            self.exported.insert((p, h), *e);
+                        }
+                    }
+                    _ => {
+                        ops.push(RouteOp::Replace(self.route_for(key, Some(gw))));
+                        metas.push(OpMeta::Export {
+                            prefix: p,
+                            rules: holders,
+                            entry: Entry {
+                                table,
+                                metric,
+                                since: now,
+                            },
+                        });
+                    }
+                }
+            }
+            // Removals of what is no longer wanted.
+            let mut gone: Vec<(u32, u32)> = Vec::new();
+            for e in &installed {
+                if done_keys.contains(&(e.table, e.metric)) || gone.contains(&(e.table, e.metric)) {
+                    continue;
+                }
+                gone.push((e.table, e.metric));
+                let key = RouteKey {
+                    table: e.table,
+                    dst: p,
+                    metric: e.metric,
+                };
+                ops.push(RouteOp::Delete(self.route_for(key, None)));
+                metas.push(OpMeta::Withdraw {
+                    rules: self.rules_with_table(e.table),
+                    key,
+                });
+            }
+        }
+        self.run_ops(handle, ops, metas)
+    }
+
+    fn rules_with_table(&self, table: u32) -> Vec<u16> {
+        (0..self.rules.len() as u16)
+            .filter(|&i| self.rules[i as usize].table == table)
+            .collect()
+    }
+
+    /// Sends `ops` pipelined and records the outcome; returns the number that succeeded.
+    fn run_ops(
+        &mut self,
+        handle: &RouteHandle,
+        ops: Vec<RouteOp>,
+        metas: Vec<OpMeta>,
+    ) -> Result<usize> {
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        self.stats.kernel_ops += ops.len() as u64;
+        let results = handle.apply(&ops)?;
+        let mut ok = 0;
+        for (res, meta) in results.into_iter().zip(metas) {
+            match (res, meta) {
+                (
+                    Ok(()),
+                    OpMeta::Export {
+                        prefix,
+                        rules,
+                        entry,
+                    },
+                ) => {
+                    ok += 1;
+                    self.stats.export();
+                    self.stale.remove(&RouteKey {
+                        table: entry.table,
+                        dst: prefix,
+                        metric: entry.metric,
+                    });
+                    for r in rules {
+                        self.rule_stats[r as usize].export();
+                        self.rule_stats[r as usize].kernel_ops += 1;
+                        self.exported.insert((prefix, r), entry);
+                    }
+                }
+                (res, OpMeta::Withdraw { rules, key }) => {
+                    // ESRCH: the kernel had already removed it (its device went down).
+                    match res {
+                        Err(e) if e.errno() != libc::ESRCH => {
+                            let msg = e.to_string();
+                            self.stats.error(&msg);
+                            for r in rules {
+                                self.rule_stats[r as usize].error(&msg);
+                            }
+                            // Still ours in the kernel: retried at End-of-RIB or flush.
+                            self.stale.insert(key);
+                        }
+                        _ => {
+                            ok += 1;
+                            self.stale.remove(&key);
+                            self.stats.withdraw();
+                            for r in rules {
+                                self.rule_stats[r as usize].withdraw();
+                                self.rule_stats[r as usize].kernel_ops += 1;
+                            }
+                        }
+                    }
+                }
+                (Err(e), OpMeta::Export { rules, .. }) => {
+                    let msg = e.to_string();
+                    self.stats.error(&msg);
+                    for r in rules {
+                        self.rule_stats[r as usize].error(&msg);
+                    }
+                }
+            }
+        }
+        Ok(ok)
+    }
+
+    /// Whether `p` goes out now (true) or waits in the dampening window.
+    fn schedule(&mut self, p: Prefix, now: Instant) -> bool {
+        let window = self.cfg.dampening;
+        if window.is_zero() {
+            return true;
+        }
+        let dampened = if let Some(pd) = self.pending.get_mut(&p) {
+            pd.last = now;
+            true
+        } else if self
+            .recent
+            .get(&p)
+            .is_some_and(|t| now.duration_since(*t) < window)
+        {
+            self.pending.insert(
+                p,
+                Pending {
+                    first: now,
+                    last: now,
+                },
+            );
+            true
+        } else {
+            self.recent.insert(p, now);
+            false
+        };
+        if dampened {
+            self.stats.dampened += 1;
+            for r in 0..self.rules.len() as u16 {
+                if self.exported.contains_key(&(p, r)) {
+                    self.rule_stats[r as usize].dampened += 1;
+                }
+            }
+        }
+        !dampened
+    }
+
+    pub(crate) fn update(&mut self, handle: &RouteHandle, p: Prefix, path: &Path) -> Result<()> {
+        if p.is_ipv6() && !path.nexthop.is_ipv6() {
+            return Err(Error::invalid(format!(
+                "{p}: an IPv6 prefix cannot have IPv4 next hop {}",
+                path.nexthop
+            )));
+        }
+        let gw = Gw::new(path.nexthop);
+        let comms = if path.communities.is_empty() && path.large_communities.is_empty() {
+            None
+        } else {
+            Some(Box::new((
+                path.communities.clone().into_boxed_slice(),
+                path.large_communities.clone().into_boxed_slice(),
+            )))
+        };
+        if let Some(old) = self.rib.insert(p, StoredPath { gw, comms }) {
+            if old.gw != gw {
+                self.gw_changed.insert(p);
+            }
+        } else {
+            // Entries left from a withdrawal still in the dampening window carry an older
+            // gateway.
+            self.gw_changed.insert(p);
+        }
+        if self.schedule(p, Instant::now()) {
+            self.sync(handle, &[p], None)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn withdraw(&mut self, handle: &RouteHandle, p: Prefix) -> Result<()> {
+        self.rib.remove(&p);
+        if self.schedule(p, Instant::now()) {
+            self.sync(handle, &[p], None)?;
+        }
+        Ok(())
+    }
+
+    /// Exports what the dampening window held back and is now due (all of it with `force`),
+    /// and re-validates when a watched change asked for it.
+    pub(crate) fn run_due(&mut self, handle: &RouteHandle, force: bool) -> Result<()> {
+        let now = Instant::now();
+        let (window, cap) = (self.cfg.dampening, self.cfg.dampening_cap);
+        let due: Vec<Prefix> = self
+            .pending
+            .iter()
+            .filter(|(_, pd)| force || now >= pd.last + window || now >= pd.first + cap)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &due {
+            self.pending.remove(p);
+            self.recent.insert(*p, now);
+        }
+        self.recent.retain(|_, t| now.duration_since(*t) < window);
+        if !due.is_empty() {
+            self.sync(handle, &due, None)?;
+        }
+        if self.reval_at.is_some_and(|t| force || now >= t) {
+            self.revalidate(handle)?;
+        }
+        Ok(())
+    }
+
+    /// When [`State::run_due`] next has something to do.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let (window, cap) = (self.cfg.dampening, self.cfg.dampening_cap);
+        self.pending
+            .values()
+            .map(|pd| (pd.last + window).min(pd.first + cap))
+            .chain(self.reval_at)
+            .min()
+    }
+
+    /// Asks for a re-validation of every next hop, at most once per dampening window.
+    pub(crate) fn request_revalidation(&mut self) {
+        let now = Instant::now();
+        let at = match self.last_reval {
+            Some(t) if now.duration_since(t) < self.cfg.dampening => t + self.cfg.dampening,
+            _ => now,
+        };
+        self.reval_at = Some(self.reval_at.map_or(at, |x| x.min(at)));
+    }
+
+    /// Re-evaluates every known prefix (next hops, rules) now.
+    pub(crate) fn revalidate(&mut self, handle: &RouteHandle) -> Result<()> {
+        self.reval_at = None;
+        self.last_reval = Some(Instant::now());
+        let mut all: HashSet<Prefix> = self.rib.keys().copied().collect();
+        all.extend(self.exported.keys().map(|(p, _)| *p));
+        let all: Vec<Prefix> = all.into_iter().collect();
+        self.sync(handle, &all, None)?;
+        Ok(())
+    }
+
+    /// Applies what is held back, then deletes our routes found at start that the RIB did not
+    /// claim. Returns how many stale routes were deleted.
+    pub(crate) fn end_of_rib(&mut self, handle: &RouteHandle) -> Result<usize> {
+        self.run_due(handle, true)?;
+        self.delete_stale(handle)
+    }
+
+    /// Swaps in new rules and re-evaluates every known route.
+    pub(crate) fn reload(&mut self, handle: &RouteHandle, rules: &[Rule]) -> Result<()> {
+        let resolved = resolve(handle, rules)?;
+        let mut old_stats: HashMap<String, Stats> = self
+            .rules
+            .iter()
+            .zip(std::mem::take(&mut self.rule_stats))
+            .map(|(r, s)| (r.rule.name.clone(), s))
+            .collect();
+        self.rule_stats = resolved
+            .iter()
+            .map(|r| old_stats.remove(&r.rule.name).unwrap_or_default())
+            .collect();
+        self.rules = resolved;
+        let mut installed: HashMap<Prefix, Vec<Entry>> = HashMap::new();
+        for ((p, _), e) in self.exported.drain() {
+            let v = installed.entry(p).or_default();
+            if !v.iter().any(|x| x.table == e.table && x.metric == e.metric) {
+                v.push(e);
+            }
+        }
+        let mut all: HashSet<Prefix> = self.rib.keys().copied().collect();
+        all.extend(installed.keys().copied());
+        let all: Vec<Prefix> = all.into_iter().collect();
+        self.sync(handle, &all, Some(&mut installed))?;
+        Ok(())
+    }
+
+    /// Deletes everything we exported (and stale routes of ours found at start) and forgets
+    /// the RIB. Returns how many kernel routes went.
+    pub(crate) fn flush(&mut self, handle: &RouteHandle) -> Result<usize> {
+        for ((p, _), e) in self.exported.drain() {
+            self.stale.insert(RouteKey {
+                table: e.table,
+                dst: p,
+                metric: e.metric,
+            });
+        }
+        self.rib.clear();
+        self.gw_changed.clear();
+        self.pending.clear();
+        self.recent.clear();
+        self.delete_stale(handle)
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    pub(crate) fn rule_stats(&self) -> Vec<(String, Stats)> {
+        self.rules
+            .iter()
+            .zip(&self.rule_stats)
+            .map(|(r, s)| (r.rule.name.clone(), s.clone()))
+            .collect()
+    }
+
+    pub(crate) fn exported(&self) -> Vec<ExportedRoute> {
+        let mut v: Vec<ExportedRoute> = self
+            .exported
+            .iter()
+            .map(|((p, r), e)| ExportedRoute {
+                rule: self.rules[*r as usize].rule.name.clone(),
+                prefix: *p,
+                table: e.table,
+                metric: e.metric,
+                gateway: self.rib.get(p).map(|path| path.gw.ip()),
+                exported_at: UNIX_EPOCH + Duration::from_secs(e.since as u64),
+            })
+            .collect();
+        v.sort_by(|a, b| (a.table, a.prefix, &a.rule).cmp(&(b.table, b.prefix, &b.rule)));
+        v
+    }
+
+    pub(crate) fn exported_len(&self) -> usize {
+        self.exported.len()
+    }
+
+    pub(crate) fn protocol(&self) -> u8 {
+        self.cfg.protocol
+    }
+}

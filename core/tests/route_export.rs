@@ -1,0 +1,397 @@
+//! The export engine against the running kernel, each test in its own network namespace.
+
+mod route_util;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use lbnet::route::export::{Community, ExportConfig, Exporter, LargeCommunity, Path, Rule, Target};
+use lbnet::route::Prefix;
+use route_util::TestNs;
+use serde_json::Value;
+
+fn cfg(ns: &TestNs) -> ExportConfig {
+    ExportConfig {
+        netns: ns.netns(),
+        dampening: Duration::ZERO,
+        ..ExportConfig::default()
+    }
+}
+
+fn path(gw: &str, comms: &[&str], large: &[&str]) -> Path {
+    Path {
+        nexthop: gw.parse().unwrap(),
+        communities: comms.iter().map(|c| c.parse().unwrap()).collect(),
+        large_communities: large.iter().map(|c| c.parse().unwrap()).collect(),
+    }
+}
+
+fn pfx(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn get<'a>(routes: &'a [Value], dst: &str) -> Option<&'a Value> {
+    routes.iter().find(|r| r["dst"] == dst)
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn rule(name: &str, table: u32) -> Rule {
+    Rule::new(name, Target::Table(table))
+}
+
+#[test]
+fn paths_go_to_every_matching_rule_and_follow_the_best_path() {
+    let ns = TestNs::new("exp");
+    ns.veth();
+    let mut c1 = rule("c1", 200);
+    c1.communities = vec![Community::new(65000, 1), Community::new(65000, 2)];
+    c1.metric = 30;
+    let mut large = rule("large", 300);
+    large.large_communities = vec!["4200000000:1:1".parse::<LargeCommunity>().unwrap()];
+    let ex = Exporter::new(cfg(&ns), &[rule("all", 100), c1, large]).unwrap();
+    let p = pfx("198.51.100.0/24");
+    ex.update(p, &path("10.1.0.2", &["65000:2"], &[])).unwrap();
+    ex.update(
+        pfx("2001:db8:100::/48"),
+        &path("2001:db8:1::2", &[], &["4200000000:1:1"]),
+    )
+    .unwrap();
+    let t100 = ns.routes("100");
+    let a = get(&t100, "198.51.100.0/24").unwrap();
+    assert_eq!(a["gateway"], "10.1.0.2");
+    assert_eq!(a["protocol"], "bgp");
+    assert_eq!(a["metric"], 20);
+    let b = get(&ns.routes("200"), "198.51.100.0/24").unwrap().clone();
+    assert_eq!(b["metric"], 30);
+    assert!(get(&ns.routes("300"), "198.51.100.0/24").is_none());
+    assert_eq!(
+        get(&ns.routes("300"), "2001:db8:100::/48").unwrap()["gateway"],
+        "2001:db8:1::2"
+    );
+    assert!(get(&ns.routes("200"), "2001:db8:100::/48").is_none());
+    // New best path: both tables follow.
+    ex.update(p, &path("10.1.0.3", &["65000:1"], &[])).unwrap();
+    assert_eq!(
+        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"],
+        "10.1.0.3"
+    );
+    assert_eq!(
+        get(&ns.routes("200"), "198.51.100.0/24").unwrap()["gateway"],
+        "10.1.0.3"
+    );
+    // Listing: one entry per (table, prefix, rule).
+    let list = ex.exported();
+    assert_eq!(list.len(), 4);
+    let e = list.iter().find(|e| e.rule == "c1").unwrap();
+    assert_eq!((e.table, e.metric, e.prefix), (200, 30, p));
+    assert_eq!(e.gateway, Some("10.1.0.3".parse::<IpAddr>().unwrap()));
+    assert!(e.exported_at.elapsed().unwrap() < Duration::from_secs(60));
+    // The path loses the community: gone from 200, still in 100.
+    ex.update(p, &path("10.1.0.3", &[], &[])).unwrap();
+    assert!(get(&ns.routes("200"), "198.51.100.0/24").is_none());
+    assert!(get(&ns.routes("100"), "198.51.100.0/24").is_some());
+    // Withdrawal: gone everywhere.
+    ex.withdraw(p).unwrap();
+    assert!(get(&ns.routes("100"), "198.51.100.0/24").is_none());
+    let rs = ex.rule_stats();
+    assert_eq!(rs[0].0, "all");
+    assert_eq!(rs[0].1.exported, 3); // 198.51.100.0/24 twice, 2001:db8:100::/48 once
+    assert_eq!(rs[1].1.exported, 2);
+    assert_eq!(rs[1].1.withdrawn, 1);
+    assert!(rs[1].1.last_withdraw.is_some());
+    assert_eq!(rs[2].1.exported, 1);
+    let s = ex.stats();
+    assert_eq!(s.errors, 0, "{:?}", s.last_error_message);
+    assert!(s.nexthop_validations >= 6);
+    // An unchanged path causes no syscall.
+    let ops = ex.stats().kernel_ops;
+    ex.update(
+        pfx("2001:db8:100::/48"),
+        &path("2001:db8:1::2", &[], &["4200000000:1:1"]),
+    )
+    .unwrap();
+    assert_eq!(ex.stats().kernel_ops, ops);
+}
+
+#[test]
+fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
+    let ns = TestNs::new("nhv");
+    ns.veth();
+    let mut noval = rule("noval", 101);
+    noval.validate_nexthop = false;
+    let ex = Exporter::new(cfg(&ns), &[rule("val", 100), noval]).unwrap();
+    let p = pfx("198.51.100.0/24");
+    ex.update(p, &path("10.9.9.9", &[], &[])).unwrap();
+    assert!(ns.routes("100").is_empty());
+    let st = ex.rule_stats();
+    assert_eq!(st[0].1.nexthop_failures, 1);
+    // Validation off: the kernel itself refuses the unreachable gateway; its error is kept.
+    assert_eq!(st[1].1.errors, 1);
+    assert!(
+        st[1]
+            .1
+            .last_error_message
+            .as_deref()
+            .unwrap()
+            .contains("198.51.100.0/24"),
+        "{:?}",
+        st[1].1.last_error_message
+    );
+    // The gateway becomes directly reachable: the watcher re-validates, the route lands.
+    // A gateway reached only through another gateway does not count (the kernel refuses it).
+    ns.ip(&[
+        "route",
+        "add",
+        "10.9.9.0/24",
+        "via",
+        "10.1.0.2",
+        "proto",
+        "static",
+    ]);
+    ex.revalidate().unwrap();
+    assert!(ns.routes("100").is_empty());
+    ns.ip(&["route", "del", "10.9.9.0/24"]);
+    ns.ip(&["addr", "add", "10.9.9.1/24", "dev", "veth0"]);
+    wait_until("route after gateway became reachable", || {
+        get(&ns.routes("100"), "198.51.100.0/24").is_some()
+    });
+    assert_eq!(
+        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"],
+        "10.9.9.9"
+    );
+    // And leaves when the gateway goes.
+    ns.ip(&["addr", "del", "10.9.9.1/24", "dev", "veth0"]);
+    wait_until("withdrawal after gateway became unreachable", || {
+        ns.routes("100").is_empty()
+    });
+    // Link down / up with a directly connected gateway.
+    let q = pfx("198.51.101.0/24");
+    ex.update(q, &path("10.1.0.2", &[], &[])).unwrap();
+    assert!(get(&ns.routes("100"), "198.51.101.0/24").is_some());
+    ns.ip(&["link", "set", "veth0", "down"]);
+    wait_until("withdrawal on link down", || {
+        ex.exported()
+            .iter()
+            .all(|e| e.prefix != q || e.rule != "val")
+    });
+    assert!(get(&ns.routes("100"), "198.51.101.0/24").is_none());
+    ns.ip(&["link", "set", "veth0", "up"]);
+    wait_until("route back on link up", || {
+        get(&ns.routes("100"), "198.51.101.0/24").is_some()
+    });
+    assert!(ex.rule_stats()[0].1.withdrawn >= 2);
+}
+
+#[test]
+fn dampening_coalesces_and_the_cap_still_installs_a_flapping_prefix() {
+    let ns = TestNs::new("damp");
+    ns.veth();
+    let ex = Exporter::new(
+        ExportConfig {
+            dampening: Duration::from_millis(300),
+            dampening_cap: Duration::from_millis(600),
+            ..cfg(&ns)
+        },
+        &[rule("all", 100)],
+    )
+    .unwrap();
+    let p = pfx("198.51.100.0/24");
+    ex.update(p, &path("10.1.0.2", &[], &[])).unwrap();
+    // The first update is immediate.
+    assert_eq!(
+        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"],
+        "10.1.0.2"
+    );
+    for gw in ["10.1.0.3", "10.1.0.4", "10.1.0.5"] {
+        ex.update(p, &path(gw, &[], &[])).unwrap();
+    }
+    // Held back for now...
+    assert_eq!(
+        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"],
+        "10.1.0.2"
+    );
+    assert_eq!(ex.stats().dampened, 3);
+    assert_eq!(ex.stats().exported, 1);
+    // ...then only the last one goes out, once.
+    wait_until("dampened update", || {
+        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"] == "10.1.0.5"
+    });
+    assert_eq!(ex.stats().exported, 2);
+    // A prefix flapping every 50 ms for 2 s: the cap still installs it repeatedly.
+    let q = pfx("198.51.101.0/24");
+    let start = Instant::now();
+    let mut i = 0;
+    let mut seen = std::collections::HashSet::new();
+    while start.elapsed() < Duration::from_secs(2) {
+        let gw = format!("10.1.0.{}", 10 + i % 2);
+        ex.update(q, &path(&gw, &[], &[])).unwrap();
+        i += 1;
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(r) = get(&ns.routes("100"), "198.51.101.0/24") {
+            seen.insert(r["gateway"].as_str().unwrap().to_string());
+        }
+    }
+    let exported = ex.stats().exported - 2;
+    assert!(exported >= 3, "only {exported} installs while flapping");
+    assert!(exported < i / 2, "{exported} installs for {i} updates");
+    assert_eq!(seen.len(), 2, "both gateways were installed at some point");
+}
+
+#[test]
+fn restart_keeps_routes_until_end_of_rib_and_flush_spares_others() {
+    let ns = TestNs::new("rst");
+    ns.veth();
+    ns.ip(&[
+        "route",
+        "add",
+        "203.0.113.0/24",
+        "via",
+        "10.1.0.2",
+        "table",
+        "100",
+        "proto",
+        "static",
+    ]);
+    {
+        let ex = Exporter::new(cfg(&ns), &[rule("all", 100)]).unwrap();
+        for p in ["198.51.100.0/24", "198.51.101.0/24", "198.51.102.0/24"] {
+            ex.update(pfx(p), &path("10.1.0.2", &[], &[])).unwrap();
+        }
+        assert_eq!(ns.routes("100").len(), 4);
+    } // dropped without flush: a crash or restart
+    assert_eq!(ns.routes("100").len(), 4);
+    let ex = Exporter::new(cfg(&ns), &[rule("all", 100)]).unwrap();
+    // Nothing removed at start: no black hole while BGP re-learns.
+    assert_eq!(ns.routes("100").len(), 4);
+    ex.update(pfx("198.51.100.0/24"), &path("10.1.0.3", &[], &[]))
+        .unwrap();
+    ex.update(pfx("198.51.101.0/24"), &path("10.1.0.2", &[], &[]))
+        .unwrap();
+    assert_eq!(ex.end_of_rib().unwrap(), 1);
+    let t = ns.routes("100");
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert!(get(&t, "198.51.102.0/24").is_none());
+    assert_eq!(get(&t, "198.51.100.0/24").unwrap()["gateway"], "10.1.0.3");
+    assert!(get(&t, "203.0.113.0/24").is_some());
+    drop(ex);
+    // Delete-all-at-start: ours go at once, the static route stays.
+    let ex = Exporter::new(
+        ExportConfig {
+            delete_all_at_start: true,
+            ..cfg(&ns)
+        },
+        &[rule("all", 100)],
+    )
+    .unwrap();
+    let t = ns.routes("100");
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0]["protocol"], "static");
+    // Flush: everything we exported goes, nothing else.
+    ex.update(pfx("198.51.100.0/24"), &path("10.1.0.2", &[], &[]))
+        .unwrap();
+    ex.update(pfx("2001:db8:5::/48"), &path("2001:db8:1::2", &[], &[]))
+        .unwrap();
+    assert_eq!(ns.routes("100").len(), 3);
+    assert_eq!(ex.flush().unwrap(), 2);
+    let t = ns.routes("100");
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0]["dst"], "203.0.113.0/24");
+    assert!(ex.exported().is_empty());
+}
+
+#[test]
+fn reload_moves_routes_on_metric_table_and_match_changes() {
+    let ns = TestNs::new("rld");
+    ns.veth();
+    let mut c = rule("comm", 200);
+    c.communities = vec![Community::new(65000, 7)];
+    let ex = Exporter::new(cfg(&ns), &[rule("all", 100), c.clone()]).unwrap();
+    ex.update(pfx("198.51.100.0/24"), &path("10.1.0.2", &["65000:7"], &[]))
+        .unwrap();
+    ex.update(pfx("198.51.101.0/24"), &path("10.1.0.2", &[], &[]))
+        .unwrap();
+    assert_eq!(ns.routes("100").len(), 2);
+    assert_eq!(ns.routes("200").len(), 1);
+    let ops = ex.stats().kernel_ops;
+    // Same rules: nothing to do, no syscall.
+    ex.reload(&[rule("all", 100), c.clone()]).unwrap();
+    assert_eq!(ex.stats().kernel_ops, ops);
+    // Metric 20 -> 50: the metric-20 routes are removed, not left behind.
+    let mut all = rule("all", 100);
+    all.metric = 50;
+    ex.reload(&[all.clone(), c.clone()]).unwrap();
+    let t = ns.routes("100");
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(t.iter().all(|r| r["metric"] == 50));
+    // Table 200 -> 250 and a community the path lacks: moved / withdrawn.
+    let mut c2 = c.clone();
+    c2.target = Target::Table(250);
+    ex.reload(&[all.clone(), c2]).unwrap();
+    assert!(ns.routes("200").is_empty());
+    assert_eq!(ns.routes("250").len(), 1);
+    let mut c3 = c.clone();
+    c3.target = Target::Table(250);
+    c3.communities = vec![Community::new(65000, 8)];
+    ex.reload(&[all, c3]).unwrap();
+    assert!(ns.routes("250").is_empty());
+    assert_eq!(ns.routes("100").len(), 2);
+    // A bad rule set is refused and the old one stays.
+    assert!(ex.reload(&[rule("x", 0)]).is_err());
+    assert_eq!(ex.exported().len(), 2);
+    // Dropping every rule withdraws everything.
+    ex.reload(&[]).unwrap();
+    assert!(ns.routes("100").is_empty());
+}
+
+/// VRF targets need the VRF module: not on the host kernel. Run in the kernel lab with
+/// `LBNET_LAB=1 cargo test -p lbnet --test route_export -- --ignored vrf`.
+#[test]
+#[ignore = "needs a kernel with VRF (kernel lab)"]
+fn vrf_target_resolves_its_table_and_validates_in_the_vrf() {
+    let ns = TestNs::new("vrf");
+    ns.ip(&["link", "add", "vrf-blue", "type", "vrf", "table", "1042"]);
+    ns.ip(&["link", "set", "vrf-blue", "up"]);
+    ns.ip(&[
+        "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+    ]);
+    ns.ip(&["link", "set", "veth0", "master", "vrf-blue"]);
+    ns.ip(&["addr", "add", "10.1.0.1/24", "dev", "veth0"]);
+    ns.ip(&["link", "set", "veth0", "up"]);
+    ns.ip(&["link", "set", "veth1", "up"]);
+    let ex = Exporter::new(
+        cfg(&ns),
+        &[Rule::new("blue", Target::Vrf("vrf-blue".into()))],
+    )
+    .unwrap();
+    // Reachable in the VRF (connected there), though not in main.
+    ex.update(pfx("198.51.100.0/24"), &path("10.1.0.2", &[], &[]))
+        .unwrap();
+    let t = ns.routes("1042");
+    assert_eq!(get(&t, "198.51.100.0/24").unwrap()["gateway"], "10.1.0.2");
+    // Not reachable in the VRF: withheld.
+    ns.ip(&[
+        "route",
+        "add",
+        "10.50.0.0/24",
+        "via",
+        "10.1.0.2",
+        "table",
+        "main",
+    ]);
+    ex.update(pfx("198.51.101.0/24"), &path("10.50.0.9", &[], &[]))
+        .unwrap();
+    assert!(get(&ns.routes("1042"), "198.51.101.0/24").is_none());
+    assert!(ex.rule_stats()[0].1.nexthop_failures >= 1);
+    // Not a VRF: refused.
+    assert!(Exporter::new(cfg(&ns), &[Rule::new("x", Target::Vrf("veth0".into()))]).is_err());
+}

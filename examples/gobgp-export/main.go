@@ -1,0 +1,171 @@
+// Command gobgp-export runs a GoBGP speaker whose best paths lbnet exports into kernel routing
+// tables. It reads a gobgpd TOML configuration file: GoBGP's own sections configure BGP, the
+// [netlink.export] section configures the export (see gobgpd.toml next to this file).
+//
+//	gobgp-export -f gobgpd.toml
+//
+// SIGHUP re-reads the file: BGP changes go to GoBGP, export rules are reloaded and every known
+// route is re-evaluated. SIGINT/SIGTERM stop the speaker and leave the exported routes in place
+// (a restart keeps them until End-of-RIB); with -flush-on-exit they are removed first.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	gobgpexport "github.com/lbnet/lbnet/go/gobgp"
+	"github.com/osrg/gobgp/v4/pkg/config"
+	"github.com/osrg/gobgp/v4/pkg/config/oc"
+	"github.com/osrg/gobgp/v4/pkg/server"
+)
+
+func main() {
+	file := flag.String("f", "gobgpd.toml", "gobgpd TOML configuration with a [netlink.export] section")
+	statsEvery := flag.Duration("stats", 10*time.Second, "print export statistics this often (0: never)")
+	flushOnExit := flag.Bool("flush-on-exit", false, "remove exported routes on exit")
+	check := flag.Bool("check", false, "only check the configuration file and exit")
+	flag.Parse()
+	if *check {
+		if err := checkConfig(*file); err != nil {
+			fmt.Fprintln(os.Stderr, "gobgp-export:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*file, *statsEvery, *flushOnExit); err != nil {
+		fmt.Fprintln(os.Stderr, "gobgp-export:", err)
+		os.Exit(1)
+	}
+}
+
+func readExport(file string) (gobgpexport.Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return gobgpexport.Config{}, err
+	}
+	return gobgpexport.ParseTOML(data)
+}
+
+// readBGP reads GoBGP's part of the file (GoBGP's reader rejects the [netlink] table).
+func readBGP(file string) (*oc.BgpConfigSet, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	rest, err := gobgpexport.WithoutExportSection(data)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "gobgp-export-*.toml")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(rest); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	tmp.Close()
+	return config.ReadConfigFile(tmp.Name(), "toml")
+}
+
+// checkConfig parses both parts of the file and prints what the export would do.
+func checkConfig(file string) error {
+	bgp, err := readBGP(file)
+	if err != nil {
+		return err
+	}
+	ec, err := readExport(file)
+	if err != nil {
+		return err
+	}
+	cfg, rules, err := ec.ExporterConfig()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bgp: as %d, %d neighbors; export: enabled=%v protocol=%d dampening=%v cap=%v\n",
+		bgp.Global.Config.As, len(bgp.Neighbors), ec.Enabled, cfg.Protocol, cfg.Dampening, cfg.DampeningCap)
+	for _, r := range rules {
+		fmt.Printf("rule %q: vrf=%q table=%d metric=%d communities=%v large=%v validate-nexthop=%v\n",
+			r.Name, r.VRF, r.Table, r.Metric, r.Communities, r.LargeCommunities, r.ValidateNexthop)
+	}
+	return nil
+}
+
+func run(file string, statsEvery time.Duration, flushOnExit bool) error {
+	ctx := context.Background()
+	bgpConf, err := readBGP(file)
+	if err != nil {
+		return err
+	}
+	exportConf, err := readExport(file)
+	if err != nil {
+		return err
+	}
+	if !exportConf.Enabled {
+		return fmt.Errorf("%s: [netlink.export] enabled = true is missing", file)
+	}
+	s := server.NewBgpServer(server.LoggerOption(slog.New(slog.NewTextHandler(os.Stderr, nil)), nil))
+	go s.Serve()
+	current, err := config.InitialConfig(ctx, s, bgpConf, false)
+	if err != nil {
+		return err
+	}
+	a, err := gobgpexport.Start(ctx, s, exportConf)
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	var tick <-chan time.Time
+	if statsEvery > 0 {
+		t := time.NewTicker(statsEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-tick:
+			st, err := a.Exporter().Stats("")
+			if err == nil {
+				fmt.Printf("exported=%d withdrawn=%d errors=%d nh-failures=%d dampened=%d kernel-ops=%d eor=%v\n",
+					st.Exported, st.Withdrawn, st.Errors, st.NexthopFailures, st.Dampened, st.KernelOps, a.EndOfRIBDone())
+				if st.LastErrorMessage != "" {
+					fmt.Printf("last error: %s\n", st.LastErrorMessage)
+				}
+			}
+		case s2 := <-sig:
+			if s2 == syscall.SIGHUP {
+				if next, err := readBGP(file); err != nil {
+					fmt.Fprintln(os.Stderr, "reload:", err)
+				} else if current, err = config.UpdateConfig(ctx, s, current, next); err != nil {
+					fmt.Fprintln(os.Stderr, "reload BGP:", err)
+				}
+				if ec, err := readExport(file); err != nil {
+					fmt.Fprintln(os.Stderr, "reload export:", err)
+				} else if _, rules, err := ec.ExporterConfig(); err != nil {
+					fmt.Fprintln(os.Stderr, "reload export:", err)
+				} else if err := a.Exporter().Reload(rules); err != nil {
+					fmt.Fprintln(os.Stderr, "reload export:", err)
+				}
+				continue
+			}
+			if flushOnExit {
+				if n, err := a.Exporter().Flush(); err != nil {
+					fmt.Fprintln(os.Stderr, "flush:", err)
+				} else {
+					fmt.Printf("flushed %d routes\n", n)
+				}
+			}
+			a.Close()
+			s.Stop()
+			return nil
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package gobgpexport
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/server"
+)
+
+func ip(t *testing.T, ns string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip %v: %v %s", args, err, out)
+	}
+	return string(out)
+}
+
+func routes(t *testing.T, ns, table string) []map[string]any {
+	out, err := exec.Command("ip", "-n", ns, "-j", "route", "show", "table", table).Output()
+	if err != nil || len(out) == 0 {
+		return nil
+	}
+	var v []map[string]any
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func has(rs []map[string]any, dst string) map[string]any {
+	for _, r := range rs {
+		if r["dst"] == dst {
+			return r
+		}
+	}
+	return nil
+}
+
+func eventually(t *testing.T, what string, d time.Duration, f func() bool) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if f() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestParseTOML(t *testing.T) {
+	c, err := ParseTOML([]byte(`
+[global.config]
+  as = 65000
+  router-id = "1.1.1.1"
+[netlink.export]
+  enabled = true
+  protocol = 201
+  dampening-ms = 50
+  [[netlink.export.rules]]
+    name = "all"
+    table = 100
+  [[netlink.export.rules]]
+    name = "c1"
+    vrf = "blue"
+    communities = ["65000:1"]
+    large-communities = ["4200000000:1:2"]
+    metric = 30
+    validate-nexthop = false
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, rules, err := c.ExporterConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Enabled || cfg.Protocol != 201 || cfg.Dampening != 50*time.Millisecond || cfg.DampeningCap != time.Second {
+		t.Fatalf("config: %+v %+v", c, cfg)
+	}
+	if len(rules) != 2 || rules[0].Metric != 20 || !rules[0].ValidateNexthop || rules[0].Table != 100 {
+		t.Fatalf("rule 0: %+v", rules[0])
+	}
+	r := rules[1]
+	if r.VRF != "blue" || r.Metric != 30 || r.ValidateNexthop || r.Communities[0] != 65000<<16|1 || r.LargeCommunities[0].Local2 != 2 {
+		t.Fatalf("rule 1: %+v", r)
+	}
+	rest, err := WithoutExportSection([]byte("[global.config]\nas = 65000\n[netlink.export]\nenabled = true\n"))
+	if err != nil || strings.Contains(string(rest), "netlink") || !strings.Contains(string(rest), "65000") {
+		t.Fatalf("without export section: %q %v", rest, err)
+	}
+	bad, _ := ParseTOML([]byte("[netlink.export]\n[[netlink.export.rules]]\nname = \"x\"\ncommunities = [\"65536:1\"]\n"))
+	if _, _, err := bad.ExporterConfig(); err == nil {
+		t.Fatal("out-of-range community accepted")
+	}
+}
+
+func startServer(t *testing.T, routerID string, port int32) *server.BgpServer {
+	s := server.NewBgpServer()
+	go s.Serve()
+	if err := s.StartBgp(context.Background(), &api.StartBgpRequest{Global: &api.Global{
+		Asn: 65000, RouterId: routerID, ListenPort: port, ListenAddresses: []string{"127.0.0.1"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.StopBgp(context.Background(), &api.StopBgpRequest{}) })
+	return s
+}
+
+func peer(t *testing.T, s *server.BgpServer, port uint32, passive bool) {
+	fams := []*api.AfiSafi{}
+	for _, afi := range []api.Family_Afi{api.Family_AFI_IP, api.Family_AFI_IP6} {
+		fams = append(fams, &api.AfiSafi{
+			Config: &api.AfiSafiConfig{
+				Family: &api.Family{Afi: afi, Safi: api.Family_SAFI_UNICAST}, Enabled: true},
+			MpGracefulRestart: &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}},
+		})
+	}
+	err := s.AddPeer(context.Background(), &api.AddPeerRequest{Peer: &api.Peer{
+		Conf:      &api.PeerConf{NeighborAddress: "127.0.0.1", PeerAsn: 65000},
+		Transport: &api.Transport{RemotePort: port, PassiveMode: passive, LocalAddress: "127.0.0.1"},
+		Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 1, IdleHoldTimeAfterReset: 1}},
+		AfiSafis:  fams,
+		// GoBGP sends End-of-RIB only with graceful restart negotiated.
+		GracefulRestart: &api.GracefulRestart{Enabled: true, RestartTime: 120},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func path(t *testing.T, prefix, nexthop string, comms []uint32, withdraw bool) *apiutil.Path {
+	nlri, err := bgp.NewIPAddrPrefix(netip.MustParsePrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(0)}
+	fam := bgp.RF_IPv4_UC
+	if netip.MustParsePrefix(prefix).Addr().Is6() {
+		fam = bgp.RF_IPv6_UC
+		mp, err := bgp.NewPathAttributeMpReachNLRI(fam, []bgp.PathNLRI{{NLRI: nlri}}, netip.MustParseAddr(nexthop))
+		if err != nil {
+			t.Fatal(err)
+		}
+		attrs = append(attrs, mp)
+	} else {
+		nh, _ := bgp.NewPathAttributeNextHop(netip.MustParseAddr(nexthop))
+		attrs = append(attrs, nh)
+	}
+	attrs = append(attrs, bgp.NewPathAttributeLocalPref(100))
+	if len(comms) > 0 {
+		attrs = append(attrs, bgp.NewPathAttributeCommunities(comms))
+	}
+	return &apiutil.Path{Family: fam, Nlri: nlri, Attrs: attrs, Withdrawal: withdraw}
+}
+
+// Two GoBGP speakers on the loopback: the originator announces and withdraws, the adapter on
+// the receiver exports into a test network namespace.
+func TestBestPathsAndEndOfRIBFromGoBGP(t *testing.T) {
+	ns := fmt.Sprintf("lbrt-gobgp-%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip(t, ns, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	ip(t, ns, "addr", "add", "10.1.0.1/24", "dev", "veth0")
+	ip(t, ns, "addr", "add", "2001:db8:1::1/64", "dev", "veth0", "nodad")
+	ip(t, ns, "link", "set", "veth0", "up")
+	ip(t, ns, "link", "set", "veth1", "up")
+	// Left over from a previous run: kept until End-of-RIB, then swept.
+	ip(t, ns, "route", "add", "198.51.200.0/24", "via", "10.1.0.2", "table", "100", "proto", "bgp", "metric", "20")
+	// Another daemon's route: never touched.
+	ip(t, ns, "route", "add", "198.51.201.0/24", "via", "10.1.0.2", "table", "100", "proto", "static")
+
+	cfg, err := ParseTOML([]byte(fmt.Sprintf(`
+[netlink.export]
+  enabled = true
+  netns = "/var/run/netns/%s"
+  dampening-ms = 0
+  eor-timeout-seconds = 20
+  [[netlink.export.rules]]
+    name = "all"
+    table = 100
+  [[netlink.export.rules]]
+    name = "c1"
+    table = 200
+    metric = 30
+    communities = ["65000:1"]
+`, ns)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := startServer(t, "1.1.1.1", 21790)
+	orig := startServer(t, "2.2.2.2", 21791)
+	a, err := Start(context.Background(), recv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if len(routes(t, ns, "100")) != 2 {
+		t.Fatal("routes of the previous run must stay at start")
+	}
+	comm := uint32(65000<<16 | 1)
+	if _, err := orig.AddPath(apiutil.AddPathRequest{Paths: []*apiutil.Path{
+		path(t, "198.51.100.0/24", "10.1.0.2", []uint32{comm}, false),
+		path(t, "198.51.101.0/24", "10.1.0.3", nil, false),
+		path(t, "2001:db8:100::/48", "2001:db8:1::2", nil, false),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	peer(t, recv, 21791, false)
+	peer(t, orig, 21790, true)
+	eventually(t, "exported best paths", 30*time.Second, func() bool {
+		return has(routes(t, ns, "100"), "198.51.101.0/24") != nil && has(routes(t, ns, "200"), "198.51.100.0/24") != nil
+	})
+	r := has(routes(t, ns, "100"), "198.51.100.0/24")
+	if r["gateway"] != "10.1.0.2" || r["protocol"] != "bgp" || r["metric"] != float64(20) {
+		t.Fatalf("route: %v", r)
+	}
+	if has(routes(t, ns, "200"), "198.51.100.0/24")["metric"] != float64(30) {
+		t.Fatal("metric of rule c1")
+	}
+	eventually(t, "IPv6 route", 10*time.Second, func() bool {
+		out, _ := exec.Command("ip", "-n", ns, "-6", "route", "show", "table", "100").Output()
+		return len(out) > 0 && string(out[:len("2001:db8:100::/48")]) == "2001:db8:100::/48"
+	})
+	// End-of-RIB from the peer (well before the 20 s timeout): the stale route goes, the
+	// others stay.
+	start := time.Now()
+	eventually(t, "End-of-RIB", 10*time.Second, a.EndOfRIBDone)
+	t.Logf("End-of-RIB after %v", time.Since(start))
+	eventually(t, "stale route swept", 5*time.Second, func() bool {
+		return has(routes(t, ns, "100"), "198.51.200.0/24") == nil
+	})
+	if has(routes(t, ns, "100"), "198.51.201.0/24") == nil {
+		t.Fatal("another daemon's route was removed")
+	}
+	// Withdrawal at the originator: gone from both tables.
+	if err := orig.DeletePath(apiutil.DeletePathRequest{Paths: []*apiutil.Path{
+		path(t, "198.51.100.0/24", "10.1.0.2", []uint32{comm}, true),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "withdrawal", 10*time.Second, func() bool {
+		return has(routes(t, ns, "100"), "198.51.100.0/24") == nil && has(routes(t, ns, "200"), "198.51.100.0/24") == nil
+	})
+	st, err := a.Exporter().Stats("all")
+	if err != nil || st.Exported < 3 || st.Withdrawn < 1 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+	if a.LastError() != nil {
+		t.Fatalf("adapter error: %v", a.LastError())
+	}
+	n, err := a.Exporter().Flush()
+	if err != nil || n != 2 {
+		t.Fatalf("flush: %d %v", n, err)
+	}
+}
