@@ -20,12 +20,23 @@ fn ip(s: &str) -> IpAddr {
 
 fn setup(weights: &[(&str, u32)]) -> (XdpLb, Vip) {
     pin_to_cpu0();
-    let mut lb = XdpLb::load(&LoadOptions { max_vips: 2, max_backends: 64, conn_table_size: 65536 })
-        .expect("load xdplb (needs root and BPF)");
-    lb.set_config(Some("198.18.0.1".parse().unwrap()), None, None).unwrap();
+    let mut lb = XdpLb::load(&LoadOptions {
+        max_vips: 2,
+        max_backends: 64,
+        conn_table_size: 65536,
+    })
+    .expect("load xdplb (needs root and BPF)");
+    lb.set_config(Some("198.18.0.1".parse().unwrap()), None, None)
+        .unwrap();
     let vip = Vip::tcp(ip("198.18.0.10"), 80);
     lb.add_vip(vip).unwrap();
-    let bs: Vec<Backend> = weights.iter().map(|(a, w)| Backend { addr: ip(a), weight: *w }).collect();
+    let bs: Vec<Backend> = weights
+        .iter()
+        .map(|(a, w)| Backend {
+            addr: ip(a),
+            weight: *w,
+        })
+        .collect();
     lb.set_backends(&vip, &bs).unwrap();
     (lb, vip)
 }
@@ -63,7 +74,9 @@ fn established_flows_survive_ring_changes_drained_keep_removed_move() {
     let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1), ("10.0.0.3", 1)]);
     let flows = 300u32;
     let first: Vec<Ipv4Addr> = (0..flows).map(|f| backend_of(&lb, f)).collect();
-    let on1: Vec<u32> = (0..flows).filter(|&f| first[f as usize] == "10.0.0.1".parse::<Ipv4Addr>().unwrap()).collect();
+    let on1: Vec<u32> = (0..flows)
+        .filter(|&f| first[f as usize] == "10.0.0.1".parse::<Ipv4Addr>().unwrap())
+        .collect();
     assert!(on1.len() > 50, "10.0.0.1 got {} of {flows}", on1.len());
     let misses = lb.counter(Counter::LruMiss).unwrap();
 
@@ -71,38 +84,75 @@ fn established_flows_survive_ring_changes_drained_keep_removed_move() {
     lb.set_backends(
         &vip,
         &[
-            Backend { addr: ip("10.0.0.1"), weight: 1 },
-            Backend { addr: ip("10.0.0.2"), weight: 1 },
-            Backend { addr: ip("10.0.0.3"), weight: 1 },
-            Backend { addr: ip("10.0.0.4"), weight: 1 },
+            Backend {
+                addr: ip("10.0.0.1"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.2"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.3"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.4"),
+                weight: 1,
+            },
         ],
     )
     .unwrap();
     for f in 0..flows {
         assert_eq!(backend_of(&lb, f), first[f as usize], "flow {f} moved");
     }
-    assert_eq!(lb.counter(Counter::LruMiss).unwrap(), misses, "all were LRU hits");
+    assert_eq!(
+        lb.counter(Counter::LruMiss).unwrap(),
+        misses,
+        "all were LRU hits"
+    );
 
     // Drain 10.0.0.1: its flows stay, new flows never go there.
     let upd = lb.drain(&vip, ip("10.0.0.1")).unwrap();
-    assert!(upd.written > 65537 / 5, "drain rewrote {} slots", upd.written);
+    assert!(
+        upd.written > 65537 / 5,
+        "drain rewrote {} slots",
+        upd.written
+    );
     for &f in &on1 {
         assert_eq!(backend_of(&lb, f), first[f as usize]);
     }
     for f in 10_000..12_000 {
-        assert_ne!(backend_of(&lb, f), "10.0.0.1".parse::<Ipv4Addr>().unwrap(), "new flow {f}");
+        assert_ne!(
+            backend_of(&lb, f),
+            "10.0.0.1".parse::<Ipv4Addr>().unwrap(),
+            "new flow {f}"
+        );
     }
     let info = lb.vips();
-    let drained = info[0].backends.iter().find(|(b, _)| b.addr == ip("10.0.0.1")).unwrap();
+    let drained = info[0]
+        .backends
+        .iter()
+        .find(|(b, _)| b.addr == ip("10.0.0.1"))
+        .unwrap();
     assert_eq!((drained.0.weight, drained.1), (0, 0));
 
     // Remove 10.0.0.1: its tracked flows are re-placed on live backends.
     lb.set_backends(
         &vip,
         &[
-            Backend { addr: ip("10.0.0.2"), weight: 1 },
-            Backend { addr: ip("10.0.0.3"), weight: 1 },
-            Backend { addr: ip("10.0.0.4"), weight: 1 },
+            Backend {
+                addr: ip("10.0.0.2"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.3"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.4"),
+                weight: 1,
+            },
         ],
     )
     .unwrap();
@@ -120,7 +170,19 @@ fn ring_updates_write_only_changed_slots() {
     let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1)]);
     // Same set again: nothing to write.
     let same = lb
-        .set_backends(&vip, &[Backend { addr: ip("10.0.0.2"), weight: 1 }, Backend { addr: ip("10.0.0.1"), weight: 1 }])
+        .set_backends(
+            &vip,
+            &[
+                Backend {
+                    addr: ip("10.0.0.2"),
+                    weight: 1,
+                },
+                Backend {
+                    addr: ip("10.0.0.1"),
+                    weight: 1,
+                },
+            ],
+        )
         .unwrap();
     assert_eq!(same.written, 0);
     let full = lb.rewrite_ring(&vip).unwrap();
