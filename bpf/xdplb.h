@@ -35,12 +35,15 @@ struct vip_meta {
 	__u32 flags;
 };
 
-/* A real server: tunnel destination address and family. Index 0 is never a backend. 20 bytes. */
+/* A real server of one VIP: tunnel destination address and family. Index 0 is never a backend.
+ * vip_num and weight are for the control plane only (so a restarted one can read its state
+ * back); the program reads addr, family and flags. 24 bytes. */
 struct backend {
 	__u32 addr[4];
 	__u8 family;
 	__u8 flags;
-	__u16 pad;
+	__u16 vip_num;
+	__u32 weight;
 };
 
 /* Connection table key: the 5-tuple of the client's packet. 40 bytes. */

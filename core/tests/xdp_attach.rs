@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lbnet::netns::NetNs;
-use lbnet::xdp::{AttachMode, Backend, Counter, LoadOptions, Vip, XdpLb};
+use lbnet::xdp::{
+    AttachMode, Backend, Counter, LoadOptions, LoadedProgram, Vip, XdpLb, BASELINES_OBJECT,
+};
 use xdp_util::{eth, ipv4, l4, verify_ip};
 
 const BE_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x0b, 0x01];
@@ -269,14 +271,29 @@ fn configure(lb: &mut XdpLb) -> Vip {
 }
 
 fn attach_in(lab: &Lab, lb: &mut XdpLb) {
+    attach_mode(lab, lb, AttachMode::Generic)
+}
+
+fn attach_mode(lab: &Lab, lb: &mut XdpLb, mode: AttachMode) {
     lab.ns("lb")
-        .run(|| lb.attach(ifindex("lb0"), AttachMode::Generic))
-        .expect("attach generic XDP to lb0");
+        .run(|| lb.attach(ifindex("lb0"), mode))
+        .unwrap_or_else(|e| panic!("attach {mode:?} XDP to lb0: {e}"));
 }
 
 #[test]
-fn real_packets_are_tunnelled_to_the_backend() {
-    let lab = Lab::new("a");
+fn real_packets_are_tunnelled_to_the_backend_generic() {
+    real_packets(AttachMode::Generic, "a");
+}
+
+#[test]
+fn real_packets_are_tunnelled_to_the_backend_native() {
+    // veth has native XDP (Linux 4.19+); XDP_TX on a veth hands the frame to its peer, which
+    // the kernel accepts only when the peer has NAPI: GRO enabled or an XDP program of its own.
+    real_packets(AttachMode::Native, "n");
+}
+
+fn real_packets(mode: AttachMode, tag: &str) {
+    let lab = Lab::new(tag);
     let mut lb = XdpLb::load(&LoadOptions {
         max_vips: 2,
         max_backends: 16,
@@ -284,7 +301,19 @@ fn real_packets_are_tunnelled_to_the_backend() {
     })
     .expect("load (needs root and BPF)");
     configure(&mut lb);
-    attach_in(&lab, &mut lb);
+    // Native XDP_TX on a veth needs NAPI on the peer: give the peer an XDP_PASS program.
+    let mut peer =
+        LoadedProgram::load_object(BASELINES_OBJECT, "xdp_pass", &LoadOptions::default()).unwrap();
+    let _peer_link = if mode == AttachMode::Native {
+        Some(
+            lab.ns("sw")
+                .run(|| peer.attach(ifindex("s-lb"), AttachMode::Native))
+                .expect("XDP_PASS on the peer"),
+        )
+    } else {
+        None
+    };
+    attach_mode(&lab, &mut lb, mode);
     assert!(lb.is_attached());
     let sniff = backend_sniffer(&lab);
     let cl = Client::new(&lab);

@@ -261,14 +261,17 @@ fn removed_vip_passes_again_and_vip_errors() {
     let mut lb = balancer();
     let vip = Vip::tcp(ip("198.18.0.10"), 80);
     assert_eq!(lb.add_vip(vip).unwrap_err().errno(), libc::EEXIST);
-    lb.remove_vip(&vip).unwrap();
     let pkt = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 40000, 80, 0);
+    assert_eq!(lb.test_run(&pkt, 1).unwrap().action, XDP_TX);
+    assert_eq!(lb.vip_stats(&vip).unwrap().packets, 1);
+    lb.remove_vip(&vip).unwrap();
     assert_pass(&lb, &pkt, "removed VIP");
     assert_eq!(lb.remove_vip(&vip).unwrap_err().errno(), libc::ENOENT);
     // All 4 slots: 3 used + the freed one; a fifth VIP finds no slot.
     lb.add_vip(vip).unwrap();
     let e = lb.add_vip(Vip::tcp(ip("198.18.0.50"), 1)).unwrap_err();
     assert_eq!(e.errno(), libc::ENOSPC);
-    // The recycled slot's ring was cleared: the re-added VIP has no backends and drops.
+    // The recycled slot's counters and ring were cleared: no backends, so it drops.
+    assert_eq!(lb.vip_stats(&vip).unwrap(), Default::default());
     assert_eq!(lb.test_run(&pkt, 1).unwrap().action, XDP_DROP);
 }

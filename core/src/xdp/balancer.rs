@@ -7,11 +7,12 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+use aya::maps::{PerCpuArray, PerCpuValues};
 use aya::programs::links::{FdLink, PinnedLink};
 
 use super::abi::{
-    addr_words, words_addr, BackendEntry, Counter, LbConfig, VipKey, VipMeta, BACKEND_VALID,
-    RING_SIZE,
+    addr_words, words_addr, BackendEntry, Counter, LbConfig, VipKey, VipMeta, VipStatsEntry,
+    BACKEND_VALID, RING_SIZE,
 };
 use super::batch;
 use super::maglev::{build_ring, MaglevBackend};
@@ -380,6 +381,7 @@ impl XdpLb {
             ring,
         };
         self.write_ring(&mut state)?;
+        self.zero_vip_stats(num)?;
         self.maps
             .vips()?
             .insert(
@@ -588,6 +590,17 @@ impl XdpLb {
         Ok(RingUpdate {
             written: keys.len(),
         })
+    }
+
+    fn zero_vip_stats(&mut self, num: u32) -> Result<()> {
+        let mut m: PerCpuArray<&mut aya::maps::MapData, VipStatsEntry> =
+            PerCpuArray::try_from(&mut self.maps.vip_stats)
+                .map_err(|e| map_err("vip_stats map", e))?;
+        let n = aya::util::nr_cpus().map_err(|(_, e)| Error::from(e))?;
+        let zeros = PerCpuValues::try_from(vec![VipStatsEntry::default(); n])
+            .map_err(|e| Error::from(e).with_context("per-CPU values"))?;
+        m.set(num, zeros, 0)
+            .map_err(|e| map_err("reset vip_stats", e))
     }
 
     fn alloc_backend(&mut self) -> Result<u32> {

@@ -31,9 +31,22 @@ pub struct Maps {
     pub(crate) config: Map,
 }
 
-pub(crate) fn map_err(context: &str, e: impl std::fmt::Display) -> Error {
-    // aya's errors wrap the syscall's io::Error; keep its errno where the text carries one.
-    Error::new(ErrorKind::Io, format!("{context}: {e}"))
+/// Converts an aya error, keeping the kernel's errno when the error wraps a failed syscall
+/// (aya's `SyscallError` carries the `io::Error` in its source chain).
+pub(crate) fn map_err(context: &str, e: impl std::error::Error + 'static) -> Error {
+    let mut errno = None;
+    let mut cur: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            errno = io.raw_os_error();
+            break;
+        }
+        cur = err.source();
+    }
+    match errno {
+        Some(n) => Error::from_kernel(n, format!("{context}: {e}"), None),
+        None => Error::new(ErrorKind::Io, format!("{context}: {e}")),
+    }
 }
 
 impl Maps {

@@ -21,4 +21,6 @@ pub use abi::Counter;
 pub use balancer::{
     default_pin_dir, Backend, Proto, RingUpdate, Vip, VipInfo, VipStats, XdpLb, LINK_PIN,
 };
-pub use program::{AttachMode, LoadOptions, LoadedProgram, TestRunOutput, XDPLB_OBJECT};
+pub use program::{
+    AttachMode, LoadOptions, LoadedProgram, TestRunOutput, BASELINES_OBJECT, XDPLB_OBJECT,
+};

@@ -10,6 +10,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// The object file `core/build.rs` compiled from `bpf/xdplb.c`.
 pub static XDPLB_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xdplb.o"));
 
+/// Baseline programs compiled from `bpf/baselines.c`: `xdp_pass` and `xdp_macswap`.
+pub static BASELINES_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/baselines.o"));
+
 /// The program's name (its `SEC("xdp")` function) in the object.
 pub const PROGRAM_NAME: &str = "xdplb";
 
@@ -59,6 +62,7 @@ pub struct TestRunOutput {
 #[derive(Debug)]
 pub struct LoadedProgram {
     pub(crate) ebpf: Ebpf,
+    name: String,
 }
 
 impl LoadedProgram {
@@ -94,23 +98,24 @@ impl LoadedProgram {
             .try_into()
             .map_err(|e| map_err("program type", e))?;
         prog.load().map_err(|e| map_err("verify XDP program", e))?;
-        Ok(LoadedProgram { ebpf })
+        Ok(LoadedProgram {
+            ebpf,
+            name: name.to_string(),
+        })
     }
 
     fn xdp(&self) -> Result<&Xdp> {
-        let (_, p) = self
+        let p = self
             .ebpf
-            .programs()
-            .next()
+            .program(&self.name)
             .ok_or_else(|| Error::malformed("no program"))?;
         p.try_into().map_err(|e| map_err("program type", e))
     }
 
     fn xdp_mut(&mut self) -> Result<&mut Xdp> {
-        let (_, p) = self
+        let p = self
             .ebpf
-            .programs_mut()
-            .next()
+            .program_mut(&self.name)
             .ok_or_else(|| Error::malformed("no program"))?;
         p.try_into().map_err(|e| map_err("program type", e))
     }
