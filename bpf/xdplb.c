@@ -121,6 +121,20 @@ static __always_inline __u32 flow_hash(const struct flow_key *f)
 	return h;
 }
 
+/* The backend recorded for `flow` by any CPU (bpf_map_lookup_percpu_elem, Linux 5.19+), or 0. */
+static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
+{
+	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
+
+		if (!v) /* cpu >= nr_cpu_ids */
+			break;
+		if (*v)
+			return *v;
+	}
+	return 0;
+}
+
 static __always_inline __u16 csum_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -304,13 +318,21 @@ int xdplb(struct xdp_md *ctx)
 		vs->bytes += inner_len;
 	}
 
-	/* Established flow: keep its backend while that backend exists (drained or not). */
+	/* Established flow: keep its backend while that backend exists (drained or not). The
+	 * table is per CPU; a flow first seen on another CPU (no RSS affinity, e.g. veth) is
+	 * found in that CPU's slot and copied into ours. */
 	cached = bpf_map_lookup_elem(&conns, &flow);
-	if (cached && *cached) {
+	if (cached) {
 		bidx = *cached;
-		be = bpf_map_lookup_elem(&backends, &bidx);
-		if (be && !(be->flags & BACKEND_VALID))
-			be = 0;
+		if (!bidx)
+			bidx = other_cpu_backend(&flow);
+		if (bidx) {
+			be = bpf_map_lookup_elem(&backends, &bidx);
+			if (be && !(be->flags & BACKEND_VALID))
+				be = 0;
+			if (be)
+				*cached = bidx;
+		}
 	}
 	if (!be) {
 		count(CNT_LRU_MISS, 1);

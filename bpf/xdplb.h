@@ -14,6 +14,8 @@
 #define MAX_VIPS 32
 #define MAX_BACKENDS 4096
 #define CONN_TABLE_SIZE 65536
+/* Upper bound of CPUs searched for a flow recorded by another CPU. */
+#define MAX_CPUS 256
 
 #define FAMILY_V4 4
 #define FAMILY_V6 6

@@ -12,7 +12,11 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed={}", bpf.display());
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
-    for (src, obj) in [("xdplb.c", "xdplb.o"), ("baselines.c", "baselines.o")] {
+    for (src, obj) in [
+        ("xdplb.c", "xdplb.o"),
+        ("baselines.c", "baselines.o"),
+        ("decap.c", "decap.o"),
+    ] {
         println!("cargo:rerun-if-changed={}", bpf.join(src).display());
         compile(&bpf, &bpf.join(src), &out_dir.join(obj));
     }

@@ -275,3 +275,26 @@ fn removed_vip_passes_again_and_vip_errors() {
     assert_eq!(lb.vip_stats(&vip).unwrap(), Default::default());
     assert_eq!(lb.test_run(&pkt, 1).unwrap().action, XDP_DROP);
 }
+
+#[test]
+fn decap_program_restores_the_inner_frame() {
+    let lb = balancer();
+    let dec = lbnet::xdp::decap::load_decap().unwrap();
+    for (src, dst, proto, sport, dport) in [
+        ("198.19.0.5", "198.18.0.10", 6, 40000, 80),
+        ("2001:db8:ff::5", "2001:db8::10", 17, 5353, 53),
+        ("198.19.0.7", "198.18.0.11", 6, 1234, 443),
+    ] {
+        let pkt = client_packet(ip(src), ip(dst), proto, sport, dport, 0);
+        let enc = lb.test_run(&pkt, 1).unwrap();
+        assert_eq!(enc.action, XDP_TX);
+        let out = dec.test_run(&enc.packet, 1).unwrap();
+        assert_eq!(out.action, XDP_PASS);
+        // The MACs are the tunnel's; everything from the EtherType on is the client's frame.
+        assert_eq!(&out.packet[12..], &pkt[12..], "{src} -> {dst}");
+    }
+    // Not a tunnel: untouched.
+    let plain = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 1, 80, 0);
+    let out = dec.test_run(&plain, 1).unwrap();
+    assert_eq!((out.action, out.packet), (XDP_PASS, plain));
+}

@@ -190,3 +190,37 @@ fn ring_updates_write_only_changed_slots() {
     let slots: u32 = lb.vips()[0].backends.iter().map(|(_, n)| n).sum();
     assert_eq!(slots, 65537);
 }
+
+#[test]
+fn flows_stay_when_their_packets_move_to_another_cpu() {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    assert!(
+        cpus >= 2,
+        "this test needs two CPUs, the machine has {cpus}"
+    );
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1), ("10.0.0.3", 1)]);
+    let flows = 200u32;
+    let first: Vec<Ipv4Addr> = (0..flows).map(|f| backend_of(&lb, f)).collect(); // on CPU 0
+                                                                                 // Drain every backend but 10.0.0.2: new flows would all go there.
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    lb.drain(&vip, ip("10.0.0.3")).unwrap();
+    pin_to_cpu(1);
+    let misses = lb.counter(Counter::LruMiss).unwrap();
+    for f in 0..flows {
+        assert_eq!(
+            backend_of(&lb, f),
+            first[f as usize],
+            "flow {f} moved on CPU 1"
+        );
+    }
+    assert_eq!(
+        lb.counter(Counter::LruMiss).unwrap(),
+        misses,
+        "found in CPU 0's slots"
+    );
+    assert!(first
+        .iter()
+        .any(|b| *b != "10.0.0.2".parse::<Ipv4Addr>().unwrap()));
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use lbnet::netns::NetNs;
-use lbnet::xdp::{default_pin_dir, AttachMode, Backend, LoadOptions, Proto, Vip, XdpLb};
+use lbnet::xdp::{decap, default_pin_dir, AttachMode, Backend, LoadOptions, Proto, Vip, XdpLb};
 use lbnet::{Error, Result};
 
 const USAGE: &str = "\
@@ -27,6 +27,9 @@ usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
   drain tcp|udp ADDR:PORT BACKEND  weight 0: no new flows, tracked flows stay
   list                             VIPs, backends, weights and ring slots
   stats                            global and per-VIP counters
+  decap attach IFACE [--netns PATH] [--native] [--pin FILE]
+  decap detach IFACE [--pin FILE]  backend side: strip the tunnel header in XDP (for kernels
+                                   without ipip/ip6_tunnel); pinned at /sys/fs/bpf/lbnet/decap-IFACE
 ";
 
 fn main() -> ExitCode {
@@ -73,6 +76,9 @@ fn run(mut args: Vec<String>) -> Result<()> {
     }
     if cmd == "attach" {
         return attach(args, pin);
+    }
+    if cmd == "decap" {
+        return decap(args);
     }
     let pin = pin.ok_or_else(|| Error::invalid("give -i IFACE or -p PIN_DIR"))?;
     let mut lb = XdpLb::adopt(&pin)?;
@@ -185,6 +191,50 @@ fn attach(mut args: Vec<String>, pin: Option<PathBuf>) -> Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+fn decap(mut args: Vec<String>) -> Result<()> {
+    if args.len() < 2 {
+        return Err(usage());
+    }
+    let op = args.remove(0);
+    let iface = args.remove(0);
+    let mut ns = NetNs::Current;
+    let mut mode = AttachMode::Generic;
+    let mut pin = PathBuf::from(format!("/sys/fs/bpf/lbnet/decap-{iface}"));
+    while !args.is_empty() {
+        let flag = args.remove(0);
+        match flag.as_str() {
+            "--native" => mode = AttachMode::Native,
+            "--netns" if !args.is_empty() => ns = NetNs::Path(args.remove(0).into()),
+            "--pin" if !args.is_empty() => pin = args.remove(0).into(),
+            _ => return Err(usage()),
+        }
+    }
+    match op.as_str() {
+        "attach" => {
+            let p = pin.clone();
+            ns.run(move || decap::attach_decap_pinned(ifindex(&iface)?, mode, &p))?;
+            println!("decap attached, pinned at {}", pin.display());
+            Ok(())
+        }
+        "detach" => decap::detach_decap_pinned(&pin),
+        _ => Err(usage()),
+    }
+}
+
+fn ifindex(name: &str) -> Result<u32> {
+    let c = std::ffi::CString::new(name).map_err(|_| usage())?;
+    // SAFETY: valid C string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        return Err(Error::from_kernel(
+            libc::ENODEV,
+            format!("no interface {name}"),
+            None,
+        ));
+    }
+    Ok(idx)
 }
 
 fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
