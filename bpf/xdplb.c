@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/*
+ * xdplb: an XDP L4 load balancer.
+ *
+ * TCP and UDP packets to a VIP (address + port + protocol, IPv4 or IPv6) are sent to a backend
+ * chosen through the VIP's Maglev lookup ring (filled by the control plane), remembered per flow
+ * in a per-CPU LRU connection table, encapsulated in IP-in-IP (IPv4 outer) or IPv6 (IPv6 outer)
+ * and sent back out of the interface with XDP_TX. Everything else goes to the kernel (XDP_PASS).
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xdplb.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_VIPS);
+	__type(key, struct vip_key);
+	__type(value, struct vip_meta);
+} vips SEC(".maps");
+
+/* Maglev rings of all VIPs: entry vip_num * RING_SIZE + hash % RING_SIZE = backend index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_VIPS * RING_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct backend);
+} backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, CONN_TABLE_SIZE);
+	__type(key, struct flow_key);
+	__type(value, __u32);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct vip_stats);
+} vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_config);
+} config SEC(".maps");
+
+static __always_inline int count(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		*c += n;
+	return 0;
+}
+
+static __always_inline int pass(__u32 reason)
+{
+	count(reason, 1);
+	return XDP_PASS;
+}
+
+/* MurmurHash3 (32-bit) mixing steps; the algorithm is in the public domain. */
+static __always_inline __u32 rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+static __always_inline __u32 mm3_mix(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51;
+	k = rotl32(k, 15);
+	k *= 0x1b873593;
+	h ^= k;
+	h = rotl32(h, 13);
+	return h * 5 + 0xe6546b64;
+}
+
+static __always_inline __u32 flow_hash(const struct flow_key *f)
+{
+	__u32 h = 0x9747b28c;
+
+	h = mm3_mix(h, f->src[0]);
+	h = mm3_mix(h, f->src[1]);
+	h = mm3_mix(h, f->src[2]);
+	h = mm3_mix(h, f->src[3]);
+	h = mm3_mix(h, ((__u32)f->sport << 16) | f->dport);
+	h = mm3_mix(h, f->proto);
+	h ^= 24;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+/* The backend recorded for `flow` by any CPU (bpf_map_lookup_percpu_elem, Linux 5.19+), or 0. */
+static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
+{
+	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
+
+		if (!v) /* cpu >= nr_cpu_ids */
+			break;
+		if (*v)
+			return *v;
+	}
+	return 0;
+}
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static __always_inline void ipv4_csum(struct iphdr *iph)
+{
+	__u16 *w = (__u16 *)iph;
+	__u32 sum = 0;
+
+	iph->check = 0;
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += w[i];
+	iph->check = csum_fold(sum);
+}
+
+/* Puts an outer header of the backend's family in front of the packet and fills the Ethernet
+ * header. inner_len is the length of the inner IP packet, inner_proto IPPROTO_IPIP or
+ * IPPROTO_IPV6, tos the inner DSCP/ECN byte. */
+static __always_inline int encap(struct xdp_md *ctx, const struct backend *be,
+				 const struct lb_config *cfg, __u32 inner_len, __u8 inner_proto,
+				 __u8 tos)
+{
+	unsigned char old_src[ETH_ALEN], old_dst[ETH_ALEN];
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	int grow;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(old_src, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(old_dst, eth->h_dest, ETH_ALEN);
+
+	grow = be->family == FAMILY_V4 ? (int)sizeof(struct iphdr) : (int)sizeof(struct ipv6hdr);
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return count(CNT_DROP_ADJUST, 1) - 1;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_source, old_dst, ETH_ALEN);
+	if (cfg->gw_mac[0] | cfg->gw_mac[1] | cfg->gw_mac[2] | cfg->gw_mac[3] | cfg->gw_mac[4] |
+	    cfg->gw_mac[5])
+		__builtin_memcpy(eth->h_dest, cfg->gw_mac, ETH_ALEN);
+	else
+		__builtin_memcpy(eth->h_dest, old_src, ETH_ALEN);
+
+	if (be->family == FAMILY_V4) {
+		struct iphdr *iph = (void *)(eth + 1);
+		struct iphdr h = {};
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		eth->h_proto = bpf_htons(ETH_P_IP);
+		h.version = 4;
+		h.ihl = 5;
+		h.tos = tos;
+		h.tot_len = bpf_htons(inner_len + sizeof(struct iphdr));
+		h.ttl = 64;
+		h.protocol = inner_proto;
+		h.saddr = cfg->src4;
+		h.daddr = be->addr[0];
+		ipv4_csum(&h);
+		__builtin_memcpy(iph, &h, sizeof(h));
+	} else {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		struct ipv6hdr h = {};
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		eth->h_proto = bpf_htons(ETH_P_IPV6);
+		h.version = 6;
+		h.priority = tos >> 4;
+		h.flow_lbl[0] = (tos & 0xf) << 4;
+		h.payload_len = bpf_htons(inner_len);
+		h.nexthdr = inner_proto;
+		h.hop_limit = 64;
+		__builtin_memcpy(&h.saddr, cfg->src6, 16);
+		__builtin_memcpy(&h.daddr, be->addr, 16);
+		__builtin_memcpy(ip6, &h, sizeof(h));
+	}
+	return 0;
+}
+
+SEC("xdp")
+int xdplb(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct flow_key flow = {};
+	struct vip_key vk = {};
+	struct vip_meta *vip;
+	struct vip_stats *vs;
+	struct lb_config *cfg;
+	struct backend *be = 0;
+	__u32 inner_len, zero = 0, *slot, *cached, bidx, idx;
+	__u8 inner_proto, tos;
+	void *l4;
+
+	count(CNT_RX, 1);
+	if ((void *)(eth + 1) > data_end)
+		return pass(CNT_PASS_MALFORMED);
+
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = (void *)(eth + 1);
+
+		if ((void *)(iph + 1) > data_end)
+			return pass(CNT_PASS_MALFORMED);
+		if (iph->ihl != 5 || iph->version != 4)
+			return pass(CNT_PASS_MALFORMED);
+		if (iph->frag_off & bpf_htons(0x3fff)) /* MF or a fragment offset */
+			return pass(CNT_PASS_FRAGMENT);
+		if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
+			return pass(CNT_PASS_OTHER_L4);
+		inner_len = bpf_ntohs(iph->tot_len);
+		if (inner_len < sizeof(*iph) || (void *)iph + inner_len > data_end)
+			return pass(CNT_PASS_MALFORMED);
+		flow.src[0] = iph->saddr;
+		flow.dst[0] = iph->daddr;
+		flow.proto = iph->protocol;
+		vk.family = FAMILY_V4;
+		inner_proto = IPPROTO_IPIP;
+		tos = iph->tos;
+		l4 = iph + 1;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return pass(CNT_PASS_MALFORMED);
+		if (ip6->version != 6)
+			return pass(CNT_PASS_MALFORMED);
+		/* Extension headers, fragments included, are left to the kernel. */
+		if (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP)
+			return pass(CNT_PASS_OTHER_L4);
+		inner_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		if ((void *)ip6 + inner_len > data_end)
+			return pass(CNT_PASS_MALFORMED);
+		__builtin_memcpy(flow.src, &ip6->saddr, 16);
+		__builtin_memcpy(flow.dst, &ip6->daddr, 16);
+		flow.proto = ip6->nexthdr;
+		vk.family = FAMILY_V6;
+		inner_proto = IPPROTO_IPV6;
+		tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		l4 = ip6 + 1;
+	} else {
+		return pass(CNT_PASS_NOT_IP);
+	}
+
+	if (flow.proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return pass(CNT_PASS_MALFORMED);
+		flow.sport = th->source;
+		flow.dport = th->dest;
+	} else {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return pass(CNT_PASS_MALFORMED);
+		flow.sport = uh->source;
+		flow.dport = uh->dest;
+	}
+
+	__builtin_memcpy(vk.addr, flow.dst, 16);
+	vk.port = flow.dport;
+	vk.proto = flow.proto;
+	vip = bpf_map_lookup_elem(&vips, &vk);
+	if (!vip)
+		return pass(CNT_PASS_NOT_VIP);
+	vs = bpf_map_lookup_elem(&vip_stats, &vip->vip_num);
+	if (vs) {
+		vs->packets++;
+		vs->bytes += inner_len;
+	}
+
+	/* Established flow: keep its backend while that backend exists (drained or not). The
+	 * table is per CPU; a flow first seen on another CPU (no RSS affinity, e.g. veth) is
+	 * found in that CPU's slot and copied into ours. */
+	cached = bpf_map_lookup_elem(&conns, &flow);
+	if (cached) {
+		bidx = *cached;
+		if (!bidx)
+			bidx = other_cpu_backend(&flow);
+		if (bidx) {
+			be = bpf_map_lookup_elem(&backends, &bidx);
+			if (be && !(be->flags & BACKEND_VALID))
+				be = 0;
+			if (be)
+				*cached = bidx;
+		}
+	}
+	if (!be) {
+		count(CNT_LRU_MISS, 1);
+		if (vs)
+			vs->lru_misses++;
+		idx = vip->vip_num * RING_SIZE + flow_hash(&flow) % RING_SIZE;
+		slot = bpf_map_lookup_elem(&ring, &idx);
+		if (!slot || !*slot) {
+			if (vs)
+				vs->drops++;
+			count(CNT_DROP_NO_BACKEND, 1);
+			return XDP_DROP;
+		}
+		bidx = *slot;
+		be = bpf_map_lookup_elem(&backends, &bidx);
+		if (!be || !(be->flags & BACKEND_VALID) ||
+		    (be->family != FAMILY_V4 && be->family != FAMILY_V6)) {
+			if (vs)
+				vs->drops++;
+			count(CNT_DROP_BAD_BACKEND, 1);
+			return XDP_DROP;
+		}
+		bpf_map_update_elem(&conns, &flow, &bidx, BPF_ANY);
+	}
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || (be->family == FAMILY_V4 && !cfg->src4) ||
+	    (be->family == FAMILY_V6 &&
+	     !(cfg->src6[0] | cfg->src6[1] | cfg->src6[2] | cfg->src6[3]))) {
+		if (vs)
+			vs->drops++;
+		count(CNT_DROP_NO_SOURCE, 1);
+		return XDP_DROP;
+	}
+	if (encap(ctx, be, cfg, inner_len, inner_proto, tos)) {
+		if (vs)
+			vs->drops++;
+		return XDP_DROP;
+	}
+	count(CNT_TX, 1);
+	count(CNT_TX_BYTES, inner_len);
+	return XDP_TX;
+}

@@ -1,0 +1,39 @@
+//! Backend-side decapsulation (`bpf/decap.c`): strips the outer IPv4/IPv6 header of what the
+//! balancer sends, for backends whose kernel has no `ipip` / `ip6_tunnel` module.
+
+use std::path::Path;
+
+use aya::programs::links::PinnedLink;
+
+use super::maps::map_err;
+use super::program::{AttachMode, LoadOptions, LoadedProgram};
+use crate::error::{Error, Result};
+
+/// The object compiled from `bpf/decap.c`.
+pub static DECAP_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/decap.o"));
+
+/// Loads the decapsulation program (for test runs or attaching).
+pub fn load_decap() -> Result<LoadedProgram> {
+    LoadedProgram::load_object(DECAP_OBJECT, "xdp_decap", &LoadOptions::default())
+}
+
+/// Attaches the decapsulation program to `ifindex` (calling thread's namespace) and pins the
+/// link at `pin` (a file on a bpffs), so it stays after this process exits.
+pub fn attach_decap_pinned(ifindex: u32, mode: AttachMode, pin: &Path) -> Result<()> {
+    let mut prog = load_decap()?;
+    let link = prog.attach(ifindex, mode)?;
+    if let Some(dir) = pin.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::from(e).with_context(format!("create {}", dir.display())))?;
+    }
+    link.pin(pin).map_err(|e| map_err("pin decap link", e))?;
+    Ok(())
+}
+
+/// Detaches a decapsulation program pinned by [`attach_decap_pinned`] (removes the pin).
+pub fn detach_decap_pinned(pin: &Path) -> Result<()> {
+    let link = PinnedLink::from_pin(pin)
+        .map_err(|e| map_err(&format!("open pinned link {}", pin.display()), e))?;
+    drop(link.unpin().map_err(Error::from)?);
+    Ok(())
+}

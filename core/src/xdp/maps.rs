@@ -1,0 +1,164 @@
+//! The program's maps, opened either from a freshly loaded object or from their bpffs pins.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
+
+use super::abi::{BackendEntry, LbConfig, VipKey, VipMeta, VipStatsEntry, RING_SIZE};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Names of the maps in `bpf/xdplb.c`; also their file names under the pin directory.
+pub const MAP_NAMES: [&str; 7] = [
+    "vips",
+    "ring",
+    "backends",
+    "conns",
+    "vip_stats",
+    "stats",
+    "config",
+];
+
+/// Open handles to every map of one data plane.
+#[derive(Debug)]
+pub struct Maps {
+    pub(crate) vips: Map,
+    pub(crate) ring: Map,
+    pub(crate) backends: Map,
+    pub(crate) conns: Map,
+    pub(crate) vip_stats: Map,
+    pub(crate) stats: Map,
+    pub(crate) config: Map,
+}
+
+/// Converts an aya error, keeping the kernel's errno when the error wraps a failed syscall
+/// (aya's `SyscallError` carries the `io::Error` in its source chain).
+pub(crate) fn map_err(context: &str, e: impl std::error::Error + 'static) -> Error {
+    let mut errno = None;
+    let mut cur: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            errno = io.raw_os_error();
+            break;
+        }
+        cur = err.source();
+    }
+    match errno {
+        Some(n) => Error::from_kernel(n, format!("{context}: {e}"), None),
+        None => Error::new(ErrorKind::Io, format!("{context}: {e}")),
+    }
+}
+
+impl Maps {
+    /// Takes the maps out of a loaded object.
+    pub(crate) fn take(ebpf: &mut aya::Ebpf) -> Result<Maps> {
+        let mut take = |name: &str| {
+            ebpf.take_map(name)
+                .ok_or_else(|| Error::malformed(format!("BPF object has no map {name}")))
+        };
+        Ok(Maps {
+            vips: take("vips")?,
+            ring: take("ring")?,
+            backends: take("backends")?,
+            conns: take("conns")?,
+            vip_stats: take("vip_stats")?,
+            stats: take("stats")?,
+            config: take("config")?,
+        })
+    }
+
+    /// Opens the maps pinned under `dir` (one file per name in [`MAP_NAMES`]).
+    pub(crate) fn from_pins(dir: &Path) -> Result<Maps> {
+        let open = |name: &str| -> Result<Map> {
+            let path = dir.join(name);
+            if !path.exists() {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("no pinned map at {}", path.display()),
+                ));
+            }
+            let data = MapData::from_pin(&path)
+                .map_err(|e| map_err(&format!("open pinned map {}", path.display()), e))?;
+            Map::from_map_data(data).map_err(|e| map_err("pinned map type", e))
+        };
+        Ok(Maps {
+            vips: open("vips")?,
+            ring: open("ring")?,
+            backends: open("backends")?,
+            conns: open("conns")?,
+            vip_stats: open("vip_stats")?,
+            stats: open("stats")?,
+            config: open("config")?,
+        })
+    }
+
+    /// Pins every map under `dir`, which must exist on a bpffs.
+    pub(crate) fn pin(&self, dir: &Path) -> Result<()> {
+        for (name, map) in self.named() {
+            map.pin(dir.join(name))
+                .map_err(|e| map_err(&format!("pin map {name} in {}", dir.display()), e))?;
+        }
+        Ok(())
+    }
+
+    fn named(&self) -> [(&'static str, &Map); 7] {
+        [
+            ("vips", &self.vips),
+            ("ring", &self.ring),
+            ("backends", &self.backends),
+            ("conns", &self.conns),
+            ("vip_stats", &self.vip_stats),
+            ("stats", &self.stats),
+            ("config", &self.config),
+        ]
+    }
+
+    pub(crate) fn vips(&mut self) -> Result<HashMap<&mut MapData, VipKey, VipMeta>> {
+        HashMap::try_from(&mut self.vips).map_err(|e| map_err("vips map", e))
+    }
+
+    pub(crate) fn backends(&mut self) -> Result<Array<&mut MapData, BackendEntry>> {
+        Array::try_from(&mut self.backends).map_err(|e| map_err("backends map", e))
+    }
+
+    pub(crate) fn config(&mut self) -> Result<Array<&mut MapData, LbConfig>> {
+        Array::try_from(&mut self.config).map_err(|e| map_err("config map", e))
+    }
+
+    pub(crate) fn vip_stats(&self) -> Result<PerCpuArray<&MapData, VipStatsEntry>> {
+        PerCpuArray::try_from(&self.vip_stats).map_err(|e| map_err("vip_stats map", e))
+    }
+
+    pub(crate) fn stats(&self) -> Result<PerCpuArray<&MapData, u64>> {
+        PerCpuArray::try_from(&self.stats).map_err(|e| map_err("stats map", e))
+    }
+
+    /// The ring map's file descriptor, for the raw batch syscalls.
+    pub(crate) fn ring_fd(&self) -> Result<BorrowedFd<'_>> {
+        match &self.ring {
+            Map::Array(data) => Ok(data.fd().as_fd()),
+            _ => Err(Error::malformed("ring is not an array map")),
+        }
+    }
+
+    /// Capacity of the ring map in VIPs (`max_entries / RING_SIZE`).
+    pub(crate) fn max_vips(&self) -> Result<u32> {
+        Ok(self.max_entries(&self.ring)? / RING_SIZE)
+    }
+
+    /// Capacity of the backends map.
+    pub(crate) fn max_backends(&self) -> Result<u32> {
+        self.max_entries(&self.backends)
+    }
+
+    fn max_entries(&self, map: &Map) -> Result<u32> {
+        let data = match map {
+            Map::Array(d) | Map::HashMap(d) => d,
+            _ => return Err(Error::malformed("unexpected map type")),
+        };
+        Ok(data
+            .info()
+            .map_err(|e| map_err("map info", e))?
+            .max_entries())
+    }
+}

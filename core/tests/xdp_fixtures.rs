@@ -1,0 +1,300 @@
+//! Katran-style fixtures: each input packet through the real program with BPF_PROG_TEST_RUN
+//! (loaded, not attached), checking the XDP action and the exact output bytes, with every
+//! checksum verified by an independent checker. Needs root (CAP_BPF) and a kernel with BPF.
+
+mod xdp_util;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use lbnet::xdp::{Backend, Counter, LoadOptions, Vip, XdpLb};
+use xdp_util::*;
+
+const XDP_DROP: u32 = 1;
+const XDP_PASS: u32 = 2;
+const XDP_TX: u32 = 3;
+
+const GW_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
+
+fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+fn v6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn small() -> LoadOptions {
+    LoadOptions {
+        max_vips: 4,
+        max_backends: 64,
+        conn_table_size: 1024,
+    }
+}
+
+/// A balancer with:
+/// - tcp 198.18.0.10:80 -> 198.18.1.1 (IPv4 backend)
+/// - udp [2001:db8::10]:53 -> 2001:db8:1::1 (IPv6 backend)
+/// - tcp 198.18.0.11:443 -> 2001:db8:1::2 (IPv4 in IPv6)
+/// - udp 198.18.0.12:9 with no backends
+fn balancer() -> XdpLb {
+    let mut lb = XdpLb::load(&small()).expect("load xdplb (needs root and BPF)");
+    lb.set_config(
+        Some(v4("198.18.0.1")),
+        Some(v6("2001:db8::1")),
+        Some(GW_MAC),
+    )
+    .unwrap();
+    let w = |a: &str| Backend {
+        addr: ip(a),
+        weight: 1,
+    };
+    let a = Vip::tcp(ip("198.18.0.10"), 80);
+    lb.add_vip(a).unwrap();
+    lb.set_backends(&a, &[w("198.18.1.1")]).unwrap();
+    let b = Vip::udp(ip("2001:db8::10"), 53);
+    lb.add_vip(b).unwrap();
+    lb.set_backends(&b, &[w("2001:db8:1::1")]).unwrap();
+    let c = Vip::tcp(ip("198.18.0.11"), 443);
+    lb.add_vip(c).unwrap();
+    lb.set_backends(&c, &[w("2001:db8:1::2")]).unwrap();
+    lb.add_vip(Vip::udp(ip("198.18.0.12"), 9)).unwrap();
+    lb
+}
+
+/// The expected IP-in-IP frame, built here byte by byte.
+fn expect_ipip(inner_frame: &[u8], src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    let inner = &inner_frame[14..];
+    let tos = inner[1];
+    let mut outer = vec![0x45, tos];
+    outer.extend_from_slice(&((20 + inner.len()) as u16).to_be_bytes());
+    outer.extend_from_slice(&[0, 0, 0, 0, 64, 4, 0, 0]);
+    outer.extend_from_slice(&src.octets());
+    outer.extend_from_slice(&dst.octets());
+    let ck = checksum(&outer);
+    outer[10..12].copy_from_slice(&ck.to_be_bytes());
+    outer.extend_from_slice(inner);
+    eth(GW_MAC, LB_MAC, 0x0800, &outer)
+}
+
+fn expect_ip6tnl(inner_frame: &[u8], next: u8, tc: u8, src: Ipv6Addr, dst: Ipv6Addr) -> Vec<u8> {
+    eth(
+        GW_MAC,
+        LB_MAC,
+        0x86dd,
+        &ipv6(src, dst, next, tc, &inner_frame[14..]),
+    )
+}
+
+#[test]
+fn ipv4_tcp_to_vip_is_ipip_encapsulated() {
+    let lb = balancer();
+    let pkt = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 40000, 80, 0x2e);
+    verify_ip(&pkt[14..]);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    let want = expect_ipip(&pkt, v4("198.18.0.1"), v4("198.18.1.1"));
+    assert_eq!(out.packet, want);
+    // outer IPv4 header, inner IPv4 header, inner TCP.
+    assert_eq!(verify_ip(&out.packet[14..]), 3);
+    let s = lb.vip_stats(&Vip::tcp(ip("198.18.0.10"), 80)).unwrap();
+    assert_eq!(
+        (s.packets, s.bytes, s.lru_misses, s.drops),
+        (1, (pkt.len() - 14) as u64, 1, 0)
+    );
+    assert_eq!(lb.counter(Counter::Tx).unwrap(), 1);
+    assert_eq!(
+        lb.counter(Counter::TxBytes).unwrap(),
+        (pkt.len() - 14) as u64
+    );
+}
+
+#[test]
+fn ipv6_udp_to_vip_is_ipv6_encapsulated() {
+    let lb = balancer();
+    let pkt = client_packet(ip("2001:db8:ff::5"), ip("2001:db8::10"), 17, 5353, 53, 0xb8);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    let want = expect_ip6tnl(&pkt, 41, 0xb8, v6("2001:db8::1"), v6("2001:db8:1::1"));
+    assert_eq!(out.packet, want);
+    assert_eq!(verify_ip(&out.packet[14..]), 1); // the inner UDP checksum
+}
+
+#[test]
+fn ipv4_vip_with_ipv6_backend_is_4in6() {
+    let lb = balancer();
+    let pkt = client_packet(ip("198.19.0.7"), ip("198.18.0.11"), 6, 1234, 443, 0);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    assert_eq!(
+        out.packet,
+        expect_ip6tnl(&pkt, 4, 0, v6("2001:db8::1"), v6("2001:db8:1::2"))
+    );
+    assert_eq!(verify_ip(&out.packet[14..]), 2);
+}
+
+/// Runs `pkt` and asserts XDP_PASS with the packet unchanged.
+fn assert_pass(lb: &XdpLb, pkt: &[u8], what: &str) {
+    let out = lb.test_run(pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_PASS, "{what}");
+    assert_eq!(out.packet, pkt, "{what}: packet changed");
+}
+
+#[test]
+fn everything_not_for_a_vip_passes_unchanged() {
+    let lb = balancer();
+    let before = lb.counters().unwrap();
+    // Not a VIP address.
+    assert_pass(
+        &lb,
+        &client_packet(ip("198.19.0.5"), ip("198.18.0.99"), 6, 40000, 80, 0),
+        "non-VIP",
+    );
+    // VIP address, unknown port, and the right port with the wrong protocol.
+    assert_pass(
+        &lb,
+        &client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 40000, 81, 0),
+        "port",
+    );
+    assert_pass(
+        &lb,
+        &client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 17, 40000, 80, 0),
+        "udp",
+    );
+    assert_pass(
+        &lb,
+        &client_packet(ip("2001:db8:ff::5"), ip("2001:db8::10"), 6, 1, 53, 0),
+        "v6 tcp",
+    );
+    // ICMP echo to the VIP address.
+    let icmp = [8u8, 0, 0xf7, 0xff, 0, 0, 0, 0];
+    let p = eth(
+        LB_MAC,
+        CLIENT_MAC,
+        0x0800,
+        &ipv4(v4("198.19.0.5"), v4("198.18.0.10"), 1, 0, 0, &icmp),
+    );
+    assert_pass(&lb, &p, "icmp");
+    // IPv4 fragments: first (MF) and a later one (offset).
+    let seg = l4(6, ip("198.19.0.5"), ip("198.18.0.10"), 40000, 80, b"x");
+    let p = eth(
+        LB_MAC,
+        CLIENT_MAC,
+        0x0800,
+        &ipv4(v4("198.19.0.5"), v4("198.18.0.10"), 6, 0, 0x2000, &seg),
+    );
+    assert_pass(&lb, &p, "first fragment");
+    let p = eth(
+        LB_MAC,
+        CLIENT_MAC,
+        0x0800,
+        &ipv4(v4("198.19.0.5"), v4("198.18.0.10"), 6, 0, 0x0010, &seg),
+    );
+    assert_pass(&lb, &p, "later fragment");
+    // IPv6 with a fragment header (next header 44) is left to the kernel.
+    let frag6 = [6u8, 0, 0, 1, 0, 0, 0, 7];
+    let p = eth(
+        LB_MAC,
+        CLIENT_MAC,
+        0x86dd,
+        &ipv6(v6("2001:db8:ff::5"), v6("2001:db8::10"), 44, 0, &frag6),
+    );
+    assert_pass(&lb, &p, "ipv6 fragment header");
+    // ARP.
+    assert_pass(&lb, &eth([0xff; 6], CLIENT_MAC, 0x0806, &[0u8; 28]), "arp");
+    // Truncated: IPv4 header cut, TCP header cut, IPv6 header cut, length field beyond the frame.
+    let full = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 40000, 80, 0);
+    assert_pass(&lb, &full[..14 + 10], "truncated ipv4");
+    assert_pass(&lb, &full[..14 + 20 + 10], "truncated tcp");
+    let full6 = client_packet(ip("2001:db8:ff::5"), ip("2001:db8::10"), 17, 5353, 53, 0);
+    assert_pass(&lb, &full6[..14 + 30], "truncated ipv6");
+    assert_pass(&lb, &full6[..14 + 40 + 6], "truncated udp");
+    assert_pass(&lb, &full[..full.len() - 3], "ip length beyond frame");
+    // IPv4 with options (IHL 6).
+    let mut opt = ipv4(v4("198.19.0.5"), v4("198.18.0.10"), 6, 0, 0, &seg);
+    opt[0] = 0x46;
+    opt.splice(20..20, [1u8, 1, 1, 0]);
+    assert_pass(&lb, &eth(LB_MAC, CLIENT_MAC, 0x0800, &opt), "ipv4 options");
+
+    let after = lb.counters().unwrap();
+    let delta = |c: Counter| {
+        let get = |v: &Vec<(Counter, u64)>| v.iter().find(|(k, _)| *k == c).unwrap().1;
+        get(&after) - get(&before)
+    };
+    assert_eq!(delta(Counter::Rx), 15);
+    assert_eq!(delta(Counter::PassNotVip), 4);
+    assert_eq!(delta(Counter::PassOtherL4), 2);
+    assert_eq!(delta(Counter::PassFragment), 2);
+    assert_eq!(delta(Counter::PassNotIp), 1);
+    assert_eq!(delta(Counter::PassMalformed), 6);
+    assert_eq!(delta(Counter::Tx), 0);
+}
+
+#[test]
+fn vip_without_backends_drops_and_counts() {
+    let lb = balancer();
+    let vip = Vip::udp(ip("198.18.0.12"), 9);
+    let pkt = client_packet(ip("198.19.0.5"), ip("198.18.0.12"), 17, 7, 9, 0);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_DROP);
+    assert_eq!(lb.counter(Counter::DropNoBackend).unwrap(), 1);
+    assert_eq!(lb.vip_stats(&vip).unwrap().drops, 1);
+}
+
+#[test]
+fn missing_tunnel_source_drops() {
+    let mut lb = balancer();
+    lb.set_config(None, Some(v6("2001:db8::1")), None).unwrap();
+    let pkt = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 40000, 80, 0);
+    assert_eq!(lb.test_run(&pkt, 1).unwrap().action, XDP_DROP);
+    assert_eq!(lb.counter(Counter::DropNoSource).unwrap(), 1);
+    // Without a gateway MAC the frame goes back to the sender's MAC.
+    let pkt6 = client_packet(ip("2001:db8:ff::5"), ip("2001:db8::10"), 17, 5353, 53, 0);
+    let out = lb.test_run(&pkt6, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    assert_eq!(&out.packet[..12], &[CLIENT_MAC, LB_MAC].concat()[..]);
+}
+
+#[test]
+fn removed_vip_passes_again_and_vip_errors() {
+    let mut lb = balancer();
+    let vip = Vip::tcp(ip("198.18.0.10"), 80);
+    assert_eq!(lb.add_vip(vip).unwrap_err().errno(), libc::EEXIST);
+    let pkt = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 40000, 80, 0);
+    assert_eq!(lb.test_run(&pkt, 1).unwrap().action, XDP_TX);
+    assert_eq!(lb.vip_stats(&vip).unwrap().packets, 1);
+    lb.remove_vip(&vip).unwrap();
+    assert_pass(&lb, &pkt, "removed VIP");
+    assert_eq!(lb.remove_vip(&vip).unwrap_err().errno(), libc::ENOENT);
+    // All 4 slots: 3 used + the freed one; a fifth VIP finds no slot.
+    lb.add_vip(vip).unwrap();
+    let e = lb.add_vip(Vip::tcp(ip("198.18.0.50"), 1)).unwrap_err();
+    assert_eq!(e.errno(), libc::ENOSPC);
+    // The recycled slot's counters and ring were cleared: no backends, so it drops.
+    assert_eq!(lb.vip_stats(&vip).unwrap(), Default::default());
+    assert_eq!(lb.test_run(&pkt, 1).unwrap().action, XDP_DROP);
+}
+
+#[test]
+fn decap_program_restores_the_inner_frame() {
+    let lb = balancer();
+    let dec = lbnet::xdp::decap::load_decap().unwrap();
+    for (src, dst, proto, sport, dport) in [
+        ("198.19.0.5", "198.18.0.10", 6, 40000, 80),
+        ("2001:db8:ff::5", "2001:db8::10", 17, 5353, 53),
+        ("198.19.0.7", "198.18.0.11", 6, 1234, 443),
+    ] {
+        let pkt = client_packet(ip(src), ip(dst), proto, sport, dport, 0);
+        let enc = lb.test_run(&pkt, 1).unwrap();
+        assert_eq!(enc.action, XDP_TX);
+        let out = dec.test_run(&enc.packet, 1).unwrap();
+        assert_eq!(out.action, XDP_PASS);
+        // The MACs are the tunnel's; everything from the EtherType on is the client's frame.
+        assert_eq!(&out.packet[12..], &pkt[12..], "{src} -> {dst}");
+    }
+    // Not a tunnel: untouched.
+    let plain = client_packet(ip("198.19.0.5"), ip("198.18.0.10"), 6, 1, 80, 0);
+    let out = dec.test_run(&plain, 1).unwrap();
+    assert_eq!((out.action, out.packet), (XDP_PASS, plain));
+}

@@ -1,0 +1,226 @@
+//! Flow placement through the real program (BPF_PROG_TEST_RUN): new flows spread over the
+//! backends by weight through the Maglev ring, established flows stay on their backend through
+//! ring changes (per-CPU LRU), drained backends keep their flows but get no new ones, removed
+//! backends lose theirs. The test thread is pinned to one CPU so every run sees the same
+//! per-CPU LRU values.
+
+mod xdp_util;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use lbnet::xdp::{Backend, Counter, LoadOptions, Vip, XdpLb};
+use xdp_util::*;
+
+const XDP_TX: u32 = 3;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn setup(weights: &[(&str, u32)]) -> (XdpLb, Vip) {
+    pin_to_cpu0();
+    let mut lb = XdpLb::load(&LoadOptions {
+        max_vips: 2,
+        max_backends: 64,
+        conn_table_size: 65536,
+    })
+    .expect("load xdplb (needs root and BPF)");
+    lb.set_config(Some("198.18.0.1".parse().unwrap()), None, None)
+        .unwrap();
+    let vip = Vip::tcp(ip("198.18.0.10"), 80);
+    lb.add_vip(vip).unwrap();
+    let bs: Vec<Backend> = weights
+        .iter()
+        .map(|(a, w)| Backend {
+            addr: ip(a),
+            weight: *w,
+        })
+        .collect();
+    lb.set_backends(&vip, &bs).unwrap();
+    (lb, vip)
+}
+
+/// Sends one packet of flow `n` and returns the backend it was tunnelled to.
+fn backend_of(lb: &XdpLb, n: u32) -> Ipv4Addr {
+    let src = IpAddr::V4(Ipv4Addr::from(0xc613_0000 + (n >> 8))); // 198.19.x.y
+    let sport = 10000 + (n & 0xff) as u16 * 7;
+    let pkt = client_packet(src, ip("198.18.0.10"), 6, sport, 80, 0);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX, "flow {n}");
+    verify_ip(&out.packet[14..]);
+    let d = &out.packet[14 + 16..14 + 20];
+    Ipv4Addr::new(d[0], d[1], d[2], d[3])
+}
+
+#[test]
+fn new_flows_follow_weights() {
+    let (lb, _) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 2), ("10.0.0.3", 1)]);
+    let mut per: HashMap<Ipv4Addr, u32> = HashMap::new();
+    let n = 4000;
+    for f in 0..n {
+        *per.entry(backend_of(&lb, f)).or_default() += 1;
+    }
+    let share = |a: &str| per[&a.parse::<Ipv4Addr>().unwrap()] as f64 / n as f64;
+    // Expected 25 % / 50 % / 25 %; 4,000 flows give a standard deviation below 1 %.
+    assert!((share("10.0.0.1") - 0.25).abs() < 0.04, "{per:?}");
+    assert!((share("10.0.0.2") - 0.50).abs() < 0.04, "{per:?}");
+    assert!((share("10.0.0.3") - 0.25).abs() < 0.04, "{per:?}");
+    assert_eq!(lb.counter(Counter::LruMiss).unwrap(), n as u64);
+}
+
+#[test]
+fn established_flows_survive_ring_changes_drained_keep_removed_move() {
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1), ("10.0.0.3", 1)]);
+    let flows = 300u32;
+    let first: Vec<Ipv4Addr> = (0..flows).map(|f| backend_of(&lb, f)).collect();
+    let on1: Vec<u32> = (0..flows)
+        .filter(|&f| first[f as usize] == "10.0.0.1".parse::<Ipv4Addr>().unwrap())
+        .collect();
+    assert!(on1.len() > 50, "10.0.0.1 got {} of {flows}", on1.len());
+    let misses = lb.counter(Counter::LruMiss).unwrap();
+
+    // A new backend changes about a quarter of the ring; established flows do not move.
+    lb.set_backends(
+        &vip,
+        &[
+            Backend {
+                addr: ip("10.0.0.1"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.2"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.3"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.4"),
+                weight: 1,
+            },
+        ],
+    )
+    .unwrap();
+    for f in 0..flows {
+        assert_eq!(backend_of(&lb, f), first[f as usize], "flow {f} moved");
+    }
+    assert_eq!(
+        lb.counter(Counter::LruMiss).unwrap(),
+        misses,
+        "all were LRU hits"
+    );
+
+    // Drain 10.0.0.1: its flows stay, new flows never go there.
+    let upd = lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    assert!(
+        upd.written > 65537 / 5,
+        "drain rewrote {} slots",
+        upd.written
+    );
+    for &f in &on1 {
+        assert_eq!(backend_of(&lb, f), first[f as usize]);
+    }
+    for f in 10_000..12_000 {
+        assert_ne!(
+            backend_of(&lb, f),
+            "10.0.0.1".parse::<Ipv4Addr>().unwrap(),
+            "new flow {f}"
+        );
+    }
+    let info = lb.vips();
+    let drained = info[0]
+        .backends
+        .iter()
+        .find(|(b, _)| b.addr == ip("10.0.0.1"))
+        .unwrap();
+    assert_eq!((drained.0.weight, drained.1), (0, 0));
+
+    // Remove 10.0.0.1: its tracked flows are re-placed on live backends.
+    lb.set_backends(
+        &vip,
+        &[
+            Backend {
+                addr: ip("10.0.0.2"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.3"),
+                weight: 1,
+            },
+            Backend {
+                addr: ip("10.0.0.4"),
+                weight: 1,
+            },
+        ],
+    )
+    .unwrap();
+    for &f in &on1 {
+        assert_ne!(backend_of(&lb, f), "10.0.0.1".parse::<Ipv4Addr>().unwrap());
+    }
+    // Flows of the other backends still stay.
+    for f in (0..flows).filter(|f| !on1.contains(f)) {
+        assert_eq!(backend_of(&lb, f), first[f as usize]);
+    }
+}
+
+#[test]
+fn ring_updates_write_only_changed_slots() {
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1)]);
+    // Same set again: nothing to write.
+    let same = lb
+        .set_backends(
+            &vip,
+            &[
+                Backend {
+                    addr: ip("10.0.0.2"),
+                    weight: 1,
+                },
+                Backend {
+                    addr: ip("10.0.0.1"),
+                    weight: 1,
+                },
+            ],
+        )
+        .unwrap();
+    assert_eq!(same.written, 0);
+    let full = lb.rewrite_ring(&vip).unwrap();
+    assert_eq!(full.written, 65537);
+    let slots: u32 = lb.vips()[0].backends.iter().map(|(_, n)| n).sum();
+    assert_eq!(slots, 65537);
+}
+
+#[test]
+fn flows_stay_when_their_packets_move_to_another_cpu() {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    assert!(
+        cpus >= 2,
+        "this test needs two CPUs, the machine has {cpus}"
+    );
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1), ("10.0.0.3", 1)]);
+    let flows = 200u32;
+    let first: Vec<Ipv4Addr> = (0..flows).map(|f| backend_of(&lb, f)).collect(); // on CPU 0
+                                                                                 // Drain every backend but 10.0.0.2: new flows would all go there.
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    lb.drain(&vip, ip("10.0.0.3")).unwrap();
+    pin_to_cpu(1);
+    let misses = lb.counter(Counter::LruMiss).unwrap();
+    for f in 0..flows {
+        assert_eq!(
+            backend_of(&lb, f),
+            first[f as usize],
+            "flow {f} moved on CPU 1"
+        );
+    }
+    assert_eq!(
+        lb.counter(Counter::LruMiss).unwrap(),
+        misses,
+        "found in CPU 0's slots"
+    );
+    assert!(first
+        .iter()
+        .any(|b| *b != "10.0.0.2".parse::<Ipv4Addr>().unwrap()));
+}

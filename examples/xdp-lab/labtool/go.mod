@@ -1,0 +1,3 @@
+module lbnet.example/xdplab
+
+go 1.22

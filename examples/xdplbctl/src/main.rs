@@ -1,0 +1,304 @@
+//! `xdplbctl`: command-line control of lbnet's XDP load balancer.
+//!
+//! The data plane lives in the kernel, pinned under `/sys/fs/bpf/lbnet/<iface>`; every command
+//! but `attach` adopts it from there, changes what it was asked to and exits, leaving the data
+//! plane running. See `xdplbctl help`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use lbnet::netns::NetNs;
+use lbnet::xdp::{decap, default_pin_dir, AttachMode, Backend, LoadOptions, Proto, Vip, XdpLb};
+use lbnet::{Error, Result};
+
+const USAGE: &str = "\
+usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
+
+  attach IFACE [--netns PATH] [--native] [--max-vips N] [--src4 ADDR] [--src6 ADDR] [--gw-mac MAC]
+                                   load, attach to IFACE, pin under /sys/fs/bpf/lbnet/IFACE
+  detach                           detach and remove the pins
+  config [--src4 ADDR] [--src6 ADDR] [--gw-mac MAC]
+                                   tunnel source addresses and next-hop MAC
+  vip add|del tcp|udp ADDR:PORT    add or remove a VIP ([v6]:port for IPv6)
+  backends tcp|udp ADDR:PORT [BACKEND[=WEIGHT] ...]
+                                   replace a VIP's backends (weight 1 by default)
+  weight tcp|udp ADDR:PORT BACKEND WEIGHT
+  drain tcp|udp ADDR:PORT BACKEND  weight 0: no new flows, tracked flows stay
+  list                             VIPs, backends, weights and ring slots
+  stats                            global and per-VIP counters
+  decap attach IFACE [--netns PATH] [--native] [--pin FILE]
+  decap detach IFACE [--pin FILE]  backend side: strip the tunnel header in XDP (for kernels
+                                   without ipip/ip6_tunnel); pinned at /sys/fs/bpf/lbnet/decap-IFACE
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xdplbctl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn usage() -> Error {
+    Error::invalid(format!("bad arguments\n{USAGE}"))
+}
+
+fn run(mut args: Vec<String>) -> Result<()> {
+    let mut pin: Option<PathBuf> = None;
+    while args.first().map(|a| a.starts_with('-')).unwrap_or(false) {
+        let flag = args.remove(0);
+        if flag == "-h" || flag == "--help" {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        if args.is_empty() {
+            return Err(usage());
+        }
+        let val = args.remove(0);
+        match flag.as_str() {
+            "-i" => pin = Some(default_pin_dir(&val)),
+            "-p" => pin = Some(PathBuf::from(val)),
+            _ => return Err(usage()),
+        }
+    }
+    let cmd = if args.is_empty() {
+        return Err(usage());
+    } else {
+        args.remove(0)
+    };
+    if cmd == "help" {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    if cmd == "attach" {
+        return attach(args, pin);
+    }
+    if cmd == "decap" {
+        return decap(args);
+    }
+    let pin = pin.ok_or_else(|| Error::invalid("give -i IFACE or -p PIN_DIR"))?;
+    let mut lb = XdpLb::adopt(&pin)?;
+    match cmd.as_str() {
+        "detach" => lb.detach(),
+        "config" => config(&mut lb, &args),
+        "vip" => {
+            let (op, vip) = match args.as_slice() {
+                [op, proto, addr] => (op.as_str(), parse_vip(proto, addr)?),
+                _ => return Err(usage()),
+            };
+            match op {
+                "add" => lb.add_vip(vip),
+                "del" => lb.remove_vip(&vip),
+                _ => Err(usage()),
+            }
+        }
+        "backends" => {
+            if args.len() < 2 {
+                return Err(usage());
+            }
+            let vip = parse_vip(&args[0], &args[1])?;
+            let bs = args[2..]
+                .iter()
+                .map(|a| parse_backend(a))
+                .collect::<Result<Vec<_>>>()?;
+            let u = lb.set_backends(&vip, &bs)?;
+            println!(
+                "{vip}: {} backends, {} ring slots written",
+                bs.len(),
+                u.written
+            );
+            Ok(())
+        }
+        "weight" | "drain" => {
+            let (vip, addr, w) = match (cmd.as_str(), args.as_slice()) {
+                ("weight", [p, a, b, w]) => (parse_vip(p, a)?, parse_ip(b)?, parse_num(w)?),
+                ("drain", [p, a, b]) => (parse_vip(p, a)?, parse_ip(b)?, 0),
+                _ => return Err(usage()),
+            };
+            let u = lb.set_weight(&vip, addr, w)?;
+            println!("{vip}: {addr} weight {w}, {} ring slots written", u.written);
+            Ok(())
+        }
+        "list" => {
+            for info in lb.vips() {
+                println!("{}", info.vip);
+                for (b, slots) in &info.backends {
+                    println!("  {:<40} weight {:<6} slots {}", b.addr, b.weight, slots);
+                }
+            }
+            Ok(())
+        }
+        "stats" => {
+            for (c, v) in lb.counters()? {
+                println!("{:<20} {v}", c.name());
+            }
+            for info in lb.vips() {
+                let s = lb.vip_stats(&info.vip)?;
+                println!(
+                    "{}: packets {} bytes {} new_flows {} drops {}",
+                    info.vip, s.packets, s.bytes, s.lru_misses, s.drops
+                );
+            }
+            Ok(())
+        }
+        _ => Err(usage()),
+    }
+}
+
+fn attach(mut args: Vec<String>, pin: Option<PathBuf>) -> Result<()> {
+    if args.is_empty() {
+        return Err(usage());
+    }
+    let iface = args.remove(0);
+    let mut ns = NetNs::Current;
+    let mut mode = AttachMode::Generic;
+    let mut opts = LoadOptions::default();
+    let mut rest = Vec::new();
+    while !args.is_empty() {
+        let flag = args.remove(0);
+        match flag.as_str() {
+            "--native" => mode = AttachMode::Native,
+            "--netns" if !args.is_empty() => ns = NetNs::Path(args.remove(0).into()),
+            "--max-vips" if !args.is_empty() => opts.max_vips = parse_num(&args.remove(0))?,
+            _ => rest.push(flag),
+        }
+    }
+    let mut lb = XdpLb::load(&opts)?;
+    config(&mut lb, &rest)?;
+    let name = iface.clone();
+    let l: &mut XdpLb = &mut lb;
+    ns.run(move || {
+        let c = std::ffi::CString::new(name.clone()).map_err(|_| usage())?;
+        // SAFETY: valid C string.
+        let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+        if idx == 0 {
+            return Err(Error::from_kernel(
+                libc::ENODEV,
+                format!("no interface {name}"),
+                None,
+            ));
+        }
+        l.attach(idx, mode)
+    })?;
+    let dir = pin.unwrap_or_else(|| default_pin_dir(&iface));
+    lb.pin(&dir)?;
+    println!(
+        "attached to {iface} ({mode:?}), pinned under {}",
+        dir.display()
+    );
+    Ok(())
+}
+
+fn decap(mut args: Vec<String>) -> Result<()> {
+    if args.len() < 2 {
+        return Err(usage());
+    }
+    let op = args.remove(0);
+    let iface = args.remove(0);
+    let mut ns = NetNs::Current;
+    let mut mode = AttachMode::Generic;
+    let mut pin = PathBuf::from(format!("/sys/fs/bpf/lbnet/decap-{iface}"));
+    while !args.is_empty() {
+        let flag = args.remove(0);
+        match flag.as_str() {
+            "--native" => mode = AttachMode::Native,
+            "--netns" if !args.is_empty() => ns = NetNs::Path(args.remove(0).into()),
+            "--pin" if !args.is_empty() => pin = args.remove(0).into(),
+            _ => return Err(usage()),
+        }
+    }
+    match op.as_str() {
+        "attach" => {
+            let p = pin.clone();
+            ns.run(move || decap::attach_decap_pinned(ifindex(&iface)?, mode, &p))?;
+            println!("decap attached, pinned at {}", pin.display());
+            Ok(())
+        }
+        "detach" => decap::detach_decap_pinned(&pin),
+        _ => Err(usage()),
+    }
+}
+
+fn ifindex(name: &str) -> Result<u32> {
+    let c = std::ffi::CString::new(name).map_err(|_| usage())?;
+    // SAFETY: valid C string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        return Err(Error::from_kernel(
+            libc::ENODEV,
+            format!("no interface {name}"),
+            None,
+        ));
+    }
+    Ok(idx)
+}
+
+fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
+    let (mut s4, mut s6, mut mac) = (None, None, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let val = it.next().ok_or_else(usage)?;
+        match flag.as_str() {
+            "--src4" => s4 = Some(val.parse().map_err(|_| Error::invalid("bad --src4"))?),
+            "--src6" => s6 = Some(val.parse().map_err(|_| Error::invalid("bad --src6"))?),
+            "--gw-mac" => mac = Some(parse_mac(val)?),
+            _ => return Err(usage()),
+        }
+    }
+    if s4.is_none() && s6.is_none() && mac.is_none() {
+        return Ok(());
+    }
+    lb.set_config(s4, s6, mac)
+}
+
+fn parse_num(s: &str) -> Result<u32> {
+    s.parse()
+        .map_err(|_| Error::invalid(format!("not a number: {s}")))
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr> {
+    s.parse()
+        .map_err(|_| Error::invalid(format!("not an address: {s}")))
+}
+
+fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    let parts: Vec<u8> = s
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::invalid(format!("not a MAC: {s}")))?;
+    parts
+        .try_into()
+        .map_err(|_| Error::invalid(format!("not a MAC: {s}")))
+}
+
+fn parse_vip(proto: &str, addr: &str) -> Result<Vip> {
+    let proto = match proto {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        _ => return Err(Error::invalid(format!("protocol {proto}: want tcp or udp"))),
+    };
+    let sa: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| Error::invalid(format!("not ADDR:PORT: {addr}")))?;
+    Ok(Vip {
+        addr: sa.ip(),
+        port: sa.port(),
+        proto,
+    })
+}
+
+fn parse_backend(s: &str) -> Result<Backend> {
+    let (a, w) = match s.split_once('=') {
+        Some((a, w)) => (a, parse_num(w)?),
+        None => (s, 1),
+    };
+    Ok(Backend {
+        addr: parse_ip(a)?,
+        weight: w,
+    })
+}
