@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"syscall"
+	"unsafe"
 
 	"github.com/google/seesaw/netlink"
 )
@@ -33,6 +34,10 @@ func toNL(svc *Service) *nlService {
 		n.AddrFamily = syscall.AF_INET
 	}
 	return n
+}
+
+func (n nlService) toService() *Service {
+	return &Service{Address: n.Address, Port: n.Port}
 }
 
 // IPProto is an IP protocol number.
@@ -70,6 +75,14 @@ const (
 	SFSchedMHFallback ServiceFlags = flagSched1
 	SFSchedMHPort     ServiceFlags = flagSched2
 )
+
+// Bytes is the netlink form of the flags: value and mask, native byte order.
+func (f ServiceFlags) Bytes() []byte {
+	x := make([]byte, 8)
+	*(*uint32)(unsafe.Pointer(&x[0])) = uint32(f)
+	*(*uint32)(unsafe.Pointer(&x[4])) = ^uint32(0)
+	return x
+}
 
 // DestinationFlags are destination flags.
 type DestinationFlags uint32
