@@ -1,0 +1,876 @@
+/*
+ * ffi_test.c: exercises every function of lbnet's IPVS C ABI (include/ipvs_ffi.h), good and bad
+ * input alike, asserting exact return codes.
+ *
+ * Two parts:
+ *  1. No kernel IPVS needed: versions, address helpers, NULL pointers, bad names, bad families,
+ *     batches, handle options, list frees.
+ *  2. Against the kernel. If IPVS is missing (the host kernel), every kernel call must fail with
+ *     the same "not available" errno, unless LBNET_REQUIRE_KERNEL=1 is set, which turns a missing
+ *     IPVS into a failure (the kernel lab sets it). With IPVS (the lab), the full tour: services
+ *     v4/v6/fwmark, destinations, every documented errno, lists, zero, flush, info, timeouts,
+ *     sync daemons, batches, network namespaces by path and by descriptor.
+ *
+ * Built and run by `make test-ffi` (host) and `make test-lab-ffi` (lab), plain, under valgrind
+ * and with -fsanitize=address. Exits 0 only if every check passed.
+ */
+#include <ipvs_ffi.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int checks;
+static const char *section = "";
+
+static const char *last(void) {
+    const char *m = lbnet_last_error();
+    return m ? m : "(none)";
+}
+
+#define FAIL(...)                                                                   \
+    do {                                                                            \
+        fprintf(stderr, "ffi_test: FAIL [%s] %s:%d: ", section, __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__);                                               \
+        fprintf(stderr, "\n  last error: %s\n", last());                            \
+        exit(1);                                                                    \
+    } while (0)
+
+#define CHECK(cond)                                \
+    do {                                           \
+        checks++;                                  \
+        if (!(cond)) FAIL("CHECK(%s)", #cond);     \
+    } while (0)
+
+/* Calls `call` and asserts it returns `want`; on a failure code also asserts a message is set,
+ * on success that none is. */
+#define RC(call, want)                                                                     \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        int want_ = (want);                                                                \
+        checks++;                                                                          \
+        if (rc_ != want_)                                                                  \
+            FAIL("%s returned %d (%s), want %d (%s)", #call, rc_, strerror(-rc_), want_,   \
+                 strerror(-want_));                                                        \
+        if (want_ < 0 && lbnet_last_error() == NULL)                                       \
+            FAIL("%s failed but lbnet_last_error() is NULL", #call);                       \
+        if (want_ == 0 && lbnet_last_error() != NULL)                                      \
+            FAIL("%s succeeded but lbnet_last_error() is set", #call);                     \
+    } while (0)
+
+#define OK(call) RC(call, 0)
+
+static lbnet_ipvs_addr addr(const char *text) {
+    lbnet_ipvs_addr a;
+    memset(&a, 0, sizeof a);
+    if (lbnet_ipvs_addr_parse(text, &a) != 0) FAIL("cannot parse %s", text);
+    return a;
+}
+
+static lbnet_ipvs_service tcp_service(const char *vip, uint16_t port, const char *sched) {
+    lbnet_ipvs_service s;
+    memset(&s, 0, sizeof s);
+    s.addr = addr(vip);
+    s.af = s.addr.af;
+    s.protocol = IPPROTO_TCP;
+    s.port = port;
+    snprintf(s.sched_name, sizeof s.sched_name, "%s", sched);
+    return s;
+}
+
+static lbnet_ipvs_dest dest(const char *rip, uint16_t port, uint32_t fwd, int32_t weight) {
+    lbnet_ipvs_dest d;
+    memset(&d, 0, sizeof d);
+    d.addr = addr(rip);
+    d.port = port;
+    d.fwd_method = fwd;
+    d.weight = weight;
+    return d;
+}
+
+static lbnet_ipvs_daemon daemon_cfg(uint32_t state, const char *ifname, uint32_t syncid) {
+    lbnet_ipvs_daemon d;
+    memset(&d, 0, sizeof d);
+    d.state = state;
+    snprintf(d.mcast_ifname, sizeof d.mcast_ifname, "%s", ifname);
+    d.syncid = syncid;
+    return d;
+}
+
+/* ---------------------------------------------------------------- part 1: no kernel needed */
+
+static void test_version_and_errors(void) {
+    section = "version";
+    const char *v = lbnet_version();
+    CHECK(v != NULL && strlen(v) >= 5 && strchr(v, '.') != NULL);
+    /* A failed call sets a message, a successful one clears it. */
+    lbnet_ipvs_addr a;
+    RC(lbnet_ipvs_addr_parse("nonsense", &a), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "nonsense") != NULL);
+    OK(lbnet_ipvs_addr_parse("10.0.0.1", &a));
+    CHECK(lbnet_last_error() == NULL);
+}
+
+static void test_addr(void) {
+    section = "addr";
+    lbnet_ipvs_addr a;
+    char buf[LBNET_IPVS_ADDR_STRLEN];
+    OK(lbnet_ipvs_addr_parse("192.0.2.10", &a));
+    CHECK(a.af == AF_INET);
+    struct in_addr in4;
+    inet_pton(AF_INET, "192.0.2.10", &in4);
+    CHECK(memcmp(a.addr, &in4, 4) == 0);
+    OK(lbnet_ipvs_addr_format(&a, buf, sizeof buf));
+    CHECK(strcmp(buf, "192.0.2.10") == 0);
+
+    OK(lbnet_ipvs_addr_parse("2001:DB8:0:0:0:0:0:1", &a));
+    CHECK(a.af == AF_INET6);
+    struct in6_addr in6;
+    inet_pton(AF_INET6, "2001:db8::1", &in6);
+    CHECK(memcmp(a.addr, &in6, 16) == 0);
+    OK(lbnet_ipvs_addr_format(&a, buf, sizeof buf));
+    CHECK(strcmp(buf, "2001:db8::1") == 0);
+    /* The longest IPv6 text fits in LBNET_IPVS_ADDR_STRLEN. */
+    OK(lbnet_ipvs_addr_parse("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &a));
+    OK(lbnet_ipvs_addr_format(&a, buf, sizeof buf));
+    CHECK(strlen(buf) < LBNET_IPVS_ADDR_STRLEN);
+
+    /* Bad input. */
+    const char *bad[] = {"", "256.0.0.1", "10.0.0", "10.0.0.1/24", "::g", " 10.0.0.1", "\xff\xfe",
+                         "www.example.com"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) RC(lbnet_ipvs_addr_parse(bad[i], &a), -EINVAL);
+    char longs[200];
+    memset(longs, '1', sizeof longs - 1);
+    longs[sizeof longs - 1] = 0;
+    RC(lbnet_ipvs_addr_parse(longs, &a), -EINVAL);
+    RC(lbnet_ipvs_addr_parse(NULL, &a), -EINVAL);
+    RC(lbnet_ipvs_addr_parse("10.0.0.1", NULL), -EINVAL);
+    a = addr("2001:db8::1");
+    RC(lbnet_ipvs_addr_format(&a, buf, 5), -ERANGE);
+    RC(lbnet_ipvs_addr_format(&a, buf, 0), -ERANGE);
+    RC(lbnet_ipvs_addr_format(&a, NULL, 64), -EINVAL);
+    RC(lbnet_ipvs_addr_format(NULL, buf, sizeof buf), -EINVAL);
+    a.af = AF_UNIX;
+    RC(lbnet_ipvs_addr_format(&a, buf, sizeof buf), -EINVAL);
+}
+
+static void test_frees_accept_null(void) {
+    section = "free(NULL)";
+    lbnet_ipvs_handle_free(NULL);
+    lbnet_ipvs_batch_free(NULL);
+    lbnet_ipvs_service_list_free(NULL);
+    lbnet_ipvs_dest_list_free(NULL);
+    lbnet_ipvs_service_entry_list_free(NULL);
+    lbnet_ipvs_daemon_list_free(NULL);
+    checks++;
+}
+
+static void test_handle_options(void) {
+    section = "handle options";
+    lbnet_ipvs_handle *h = (lbnet_ipvs_handle *)1;
+    RC(lbnet_ipvs_handle_new(NULL, NULL), -EINVAL);
+
+    lbnet_ipvs_handle_options o;
+    memset(&o, 0, sizeof o);
+    o.netns_path = "/nonexistent/netns";
+    RC(lbnet_ipvs_handle_new(&o, &h), -ENOENT);
+    CHECK(h == NULL);
+    CHECK(strstr(lbnet_last_error(), "/nonexistent/netns") != NULL);
+    o.netns_path = "";
+    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    o.netns_path = "\xff\xfe";
+    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    /* A file that is not a namespace: setns(2) says EINVAL. */
+    o.netns_path = "/proc/self/status";
+    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    /* Path and descriptor together. */
+    int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    CHECK(fd > 0);
+    o.netns_path = "/proc/self/ns/net";
+    o.netns_fd = fd;
+    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    /* A descriptor that is not open. */
+    o.netns_path = NULL;
+    o.netns_fd = 1000000;
+    RC(lbnet_ipvs_handle_new(&o, &h), -EBADF);
+    /* Our own namespace by path and by descriptor, with a buffer size and timeout. */
+    o.netns_path = "/proc/self/ns/net";
+    o.netns_fd = 0;
+    o.rcvbuf = 1 << 20;
+    o.timeout_ms = 5000;
+    OK(lbnet_ipvs_handle_new(&o, &h));
+    CHECK(h != NULL);
+    lbnet_ipvs_handle_free(h);
+    o.netns_path = NULL;
+    o.netns_fd = fd;
+    OK(lbnet_ipvs_handle_new(&o, &h));
+    lbnet_ipvs_handle_free(h);
+    close(fd);
+    OK(lbnet_ipvs_handle_new(NULL, &h));
+    lbnet_ipvs_handle_free(h);
+}
+
+/* Every handle function with a NULL handle or NULL arguments: -EINVAL, nothing sent. Also the
+ * struct checks that happen before the kernel is asked, with a real handle `h`. */
+static void test_argument_checks(lbnet_ipvs_handle *h) {
+    section = "argument checks";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    lbnet_ipvs_service out;
+    lbnet_ipvs_dest d = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+    lbnet_ipvs_info info;
+    lbnet_ipvs_timeouts t;
+    memset(&t, 0, sizeof t);
+    lbnet_ipvs_daemon dm = daemon_cfg(LBNET_IPVS_DAEMON_MASTER, "lo", 1);
+    lbnet_ipvs_service_list *sl = (lbnet_ipvs_service_list *)1;
+    lbnet_ipvs_service_entry_list *el = (lbnet_ipvs_service_entry_list *)1;
+    lbnet_ipvs_dest_list *dl = (lbnet_ipvs_dest_list *)1;
+    lbnet_ipvs_daemon_list *ml = (lbnet_ipvs_daemon_list *)1;
+
+    RC(lbnet_ipvs_add_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_add_service(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_update_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_update_service(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_delete_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_delete_service(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_get_service(NULL, &s, &out), -EINVAL);
+    RC(lbnet_ipvs_get_service(h, NULL, &out), -EINVAL);
+    RC(lbnet_ipvs_get_service(h, &s, NULL), -EINVAL);
+    RC(lbnet_ipvs_list_services(NULL, &sl), -EINVAL);
+    CHECK(sl == NULL); /* *out is cleared even when the handle is bad */
+    RC(lbnet_ipvs_list_services(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_list_services_with_dests(NULL, &el), -EINVAL);
+    CHECK(el == NULL);
+    RC(lbnet_ipvs_list_services_with_dests(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_add_dest(NULL, &s, &d), -EINVAL);
+    RC(lbnet_ipvs_add_dest(h, NULL, &d), -EINVAL);
+    RC(lbnet_ipvs_add_dest(h, &s, NULL), -EINVAL);
+    RC(lbnet_ipvs_update_dest(NULL, &s, &d), -EINVAL);
+    RC(lbnet_ipvs_update_dest(h, NULL, &d), -EINVAL);
+    RC(lbnet_ipvs_update_dest(h, &s, NULL), -EINVAL);
+    RC(lbnet_ipvs_delete_dest(NULL, &s, &d), -EINVAL);
+    RC(lbnet_ipvs_delete_dest(h, NULL, &d), -EINVAL);
+    RC(lbnet_ipvs_delete_dest(h, &s, NULL), -EINVAL);
+    RC(lbnet_ipvs_list_dests(NULL, &s, &dl), -EINVAL);
+    CHECK(dl == NULL);
+    RC(lbnet_ipvs_list_dests(h, NULL, &dl), -EINVAL);
+    RC(lbnet_ipvs_list_dests(h, &s, NULL), -EINVAL);
+    RC(lbnet_ipvs_zero_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_zero_service(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_zero_all(NULL), -EINVAL);
+    RC(lbnet_ipvs_flush(NULL), -EINVAL);
+    RC(lbnet_ipvs_get_info(NULL, &info), -EINVAL);
+    RC(lbnet_ipvs_get_info(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_get_timeouts(NULL, &t), -EINVAL);
+    RC(lbnet_ipvs_get_timeouts(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_set_timeouts(NULL, &t), -EINVAL);
+    RC(lbnet_ipvs_set_timeouts(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_start_daemon(NULL, &dm), -EINVAL);
+    RC(lbnet_ipvs_start_daemon(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_stop_daemon(NULL, &dm), -EINVAL);
+    RC(lbnet_ipvs_stop_daemon(h, NULL), -EINVAL);
+    RC(lbnet_ipvs_list_daemons(NULL, &ml), -EINVAL);
+    CHECK(ml == NULL);
+    RC(lbnet_ipvs_list_daemons(h, NULL), -EINVAL);
+
+    /* Service fields checked before sending. */
+    lbnet_ipvs_service b = s;
+    memset(b.sched_name, 0, sizeof b.sched_name);
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL); /* empty scheduler */
+    CHECK(strstr(lbnet_last_error(), "sched_name") != NULL);
+    RC(lbnet_ipvs_update_service(h, &b), -EINVAL);
+    memset(b.sched_name, 'r', sizeof b.sched_name); /* 16 bytes, no NUL: overlong */
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "NUL") != NULL);
+    b = s;
+    b.sched_name[0] = (char)0xff; /* not UTF-8 */
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    b = s;
+    memset(b.pe_name, 'x', sizeof b.pe_name); /* overlong pe name */
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    b = s;
+    b.af = AF_UNIX;
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    RC(lbnet_ipvs_delete_service(h, &b), -EINVAL);
+    b = s;
+    b.af = AF_INET6; /* address is IPv4: family mismatch */
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    RC(lbnet_ipvs_get_service(h, &b, &out), -EINVAL);
+    b = s;
+    b.protocol = 1; /* ICMP is not balanced, and fwmark is 0 */
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    RC(lbnet_ipvs_zero_service(h, &b), -EINVAL);
+    RC(lbnet_ipvs_list_dests(h, &b, &dl), -EINVAL);
+    b = s;
+    b.addr.af = 0;
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+
+    /* Destination fields. */
+    lbnet_ipvs_dest bd = d;
+    bd.fwd_method = 5;
+    RC(lbnet_ipvs_add_dest(h, &s, &bd), -EINVAL);
+    RC(lbnet_ipvs_update_dest(h, &s, &bd), -EINVAL);
+    bd = d;
+    bd.tun_type = 3;
+    RC(lbnet_ipvs_add_dest(h, &s, &bd), -EINVAL);
+    bd = d;
+    bd.tun_flags = 0x10000;
+    RC(lbnet_ipvs_add_dest(h, &s, &bd), -EINVAL);
+    bd = d;
+    bd.addr.af = 99;
+    RC(lbnet_ipvs_add_dest(h, &s, &bd), -EINVAL);
+    RC(lbnet_ipvs_delete_dest(h, &s, &bd), -EINVAL);
+
+    /* Daemon fields. */
+    lbnet_ipvs_daemon bm = dm;
+    bm.state = 3;
+    RC(lbnet_ipvs_start_daemon(h, &bm), -EINVAL);
+    RC(lbnet_ipvs_stop_daemon(h, &bm), -EINVAL);
+    bm = dm;
+    memset(bm.mcast_ifname, 0, sizeof bm.mcast_ifname);
+    RC(lbnet_ipvs_start_daemon(h, &bm), -EINVAL);
+    memset(bm.mcast_ifname, 'e', sizeof bm.mcast_ifname);
+    RC(lbnet_ipvs_start_daemon(h, &bm), -EINVAL);
+    bm = dm;
+    bm.sync_maxlen = 70000;
+    RC(lbnet_ipvs_start_daemon(h, &bm), -EINVAL);
+    bm = dm;
+    bm.mcast_group.af = 1;
+    RC(lbnet_ipvs_start_daemon(h, &bm), -EINVAL);
+}
+
+static void test_batch_building(void) {
+    section = "batch building";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    lbnet_ipvs_dest d = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+    int32_t res = 7;
+    char msg[256];
+
+    CHECK(lbnet_ipvs_batch_len(NULL) == 0);
+    RC(lbnet_ipvs_batch_add_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_batch_update_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_batch_delete_service(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_batch_add_dest(NULL, &s, &d), -EINVAL);
+    RC(lbnet_ipvs_batch_update_dest(NULL, &s, &d), -EINVAL);
+    RC(lbnet_ipvs_batch_delete_dest(NULL, &s, &d), -EINVAL);
+    RC(lbnet_ipvs_batch_zero(NULL, &s), -EINVAL);
+    RC(lbnet_ipvs_batch_clear(NULL), -EINVAL);
+    RC(lbnet_ipvs_batch_result(NULL, 0, &res), -EINVAL);
+    RC(lbnet_ipvs_batch_result_message(NULL, 0, msg, sizeof msg), -EINVAL);
+    RC(lbnet_ipvs_batch_apply(NULL, NULL), -EINVAL);
+
+    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    CHECK(b != NULL);
+    CHECK(lbnet_ipvs_batch_len(b) == 0);
+    RC(lbnet_ipvs_batch_add_service(b, NULL), -EINVAL);
+    RC(lbnet_ipvs_batch_add_dest(b, &s, NULL), -EINVAL);
+    RC(lbnet_ipvs_batch_add_dest(b, NULL, &d), -EINVAL);
+    lbnet_ipvs_service bad = s;
+    memset(bad.sched_name, 0, sizeof bad.sched_name);
+    RC(lbnet_ipvs_batch_add_service(b, &bad), -EINVAL);
+    RC(lbnet_ipvs_batch_update_service(b, &bad), -EINVAL);
+    bad = s;
+    bad.af = 0;
+    RC(lbnet_ipvs_batch_delete_service(b, &bad), -EINVAL);
+    RC(lbnet_ipvs_batch_zero(b, &bad), -EINVAL);
+    lbnet_ipvs_dest badd = d;
+    badd.fwd_method = 9;
+    RC(lbnet_ipvs_batch_add_dest(b, &s, &badd), -EINVAL);
+    RC(lbnet_ipvs_batch_update_dest(b, &s, &badd), -EINVAL);
+    badd.addr.af = 0;
+    RC(lbnet_ipvs_batch_delete_dest(b, &s, &badd), -EINVAL);
+    CHECK(lbnet_ipvs_batch_len(b) == 0); /* refused changes are not added */
+
+    OK(lbnet_ipvs_batch_add_service(b, &s));
+    OK(lbnet_ipvs_batch_update_service(b, &s));
+    OK(lbnet_ipvs_batch_add_dest(b, &s, &d));
+    OK(lbnet_ipvs_batch_update_dest(b, &s, &d));
+    OK(lbnet_ipvs_batch_delete_dest(b, &s, &d));
+    OK(lbnet_ipvs_batch_zero(b, &s));
+    OK(lbnet_ipvs_batch_zero(b, NULL));
+    OK(lbnet_ipvs_batch_delete_service(b, &s));
+    CHECK(lbnet_ipvs_batch_len(b) == 8);
+    RC(lbnet_ipvs_batch_result(b, 0, &res), -ENODATA); /* not applied yet */
+    RC(lbnet_ipvs_batch_result(b, 8, &res), -EINVAL);  /* out of range */
+    RC(lbnet_ipvs_batch_result(b, 0, NULL), -EINVAL);
+    RC(lbnet_ipvs_batch_result_message(b, 0, msg, sizeof msg), -ENODATA);
+    RC(lbnet_ipvs_batch_apply(NULL, b), -EINVAL);
+    OK(lbnet_ipvs_batch_clear(b));
+    CHECK(lbnet_ipvs_batch_len(b) == 0);
+    lbnet_ipvs_batch_free(b);
+}
+
+/* ------------------------------------------------- part 2a: the kernel has no IPVS (host) */
+
+static void test_ipvs_missing(lbnet_ipvs_handle *h, int missing) {
+    section = "IPVS not available";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    lbnet_ipvs_service out;
+    lbnet_ipvs_dest d = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+    lbnet_ipvs_info info;
+    lbnet_ipvs_timeouts t = {1, 2, 3};
+    lbnet_ipvs_daemon dm = daemon_cfg(LBNET_IPVS_DAEMON_MASTER, "lo", 1);
+    lbnet_ipvs_service_list *sl = NULL;
+    lbnet_ipvs_service_entry_list *el = NULL;
+    lbnet_ipvs_dest_list *dl = NULL;
+    lbnet_ipvs_daemon_list *ml = NULL;
+
+    RC(lbnet_ipvs_get_info(h, &info), missing);
+    CHECK(strstr(lbnet_last_error(), "IPVS") != NULL);
+    RC(lbnet_ipvs_add_service(h, &s), missing);
+    RC(lbnet_ipvs_update_service(h, &s), missing);
+    RC(lbnet_ipvs_delete_service(h, &s), missing);
+    RC(lbnet_ipvs_get_service(h, &s, &out), missing);
+    RC(lbnet_ipvs_list_services(h, &sl), missing);
+    CHECK(sl == NULL);
+    RC(lbnet_ipvs_list_services_with_dests(h, &el), missing);
+    CHECK(el == NULL);
+    RC(lbnet_ipvs_add_dest(h, &s, &d), missing);
+    RC(lbnet_ipvs_update_dest(h, &s, &d), missing);
+    RC(lbnet_ipvs_delete_dest(h, &s, &d), missing);
+    RC(lbnet_ipvs_list_dests(h, &s, &dl), missing);
+    CHECK(dl == NULL);
+    RC(lbnet_ipvs_zero_service(h, &s), missing);
+    RC(lbnet_ipvs_zero_all(h), missing);
+    RC(lbnet_ipvs_flush(h), missing);
+    RC(lbnet_ipvs_get_timeouts(h, &t), missing);
+    RC(lbnet_ipvs_set_timeouts(h, &t), missing);
+    RC(lbnet_ipvs_start_daemon(h, &dm), missing);
+    RC(lbnet_ipvs_stop_daemon(h, &dm), missing);
+    RC(lbnet_ipvs_list_daemons(h, &ml), missing);
+    CHECK(ml == NULL);
+
+    /* A batch: apply fails with the same errno, and so does every change. */
+    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    OK(lbnet_ipvs_batch_apply(h, b)); /* empty: nothing sent */
+    OK(lbnet_ipvs_batch_add_service(b, &s));
+    OK(lbnet_ipvs_batch_add_dest(b, &s, &d));
+    RC(lbnet_ipvs_batch_apply(h, b), missing);
+    for (size_t i = 0; i < 2; i++) {
+        int32_t r = 0;
+        char msg[512];
+        OK(lbnet_ipvs_batch_result(b, i, &r));
+        CHECK(r == missing);
+        OK(lbnet_ipvs_batch_result_message(b, i, msg, sizeof msg));
+        CHECK(strlen(msg) > 0);
+        RC(lbnet_ipvs_batch_result_message(b, i, msg, 4), -ERANGE);
+    }
+    lbnet_ipvs_batch_free(b);
+}
+
+/* ------------------------------------------------------ part 2b: real IPVS (kernel lab) */
+
+static const lbnet_ipvs_dest *find_dest(const lbnet_ipvs_dest *ds, size_t n, const char *ip,
+                                        uint16_t port) {
+    lbnet_ipvs_addr a = addr(ip);
+    for (size_t i = 0; i < n; i++)
+        if (ds[i].addr.af == a.af && memcmp(ds[i].addr.addr, a.addr, a.af == AF_INET ? 4 : 16) == 0 &&
+            ds[i].port == port)
+            return &ds[i];
+    return NULL;
+}
+
+static int same_key(const lbnet_ipvs_service *a, const lbnet_ipvs_service *b) {
+    if (a->af != b->af || a->fwmark != b->fwmark) return 0;
+    if (a->fwmark) return 1;
+    return a->protocol == b->protocol && a->port == b->port &&
+           memcmp(a->addr.addr, b->addr.addr, a->af == AF_INET ? 4 : 16) == 0;
+}
+
+static void test_services(lbnet_ipvs_handle *h) {
+    section = "services";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    lbnet_ipvs_service out;
+    OK(lbnet_ipvs_flush(h));
+    OK(lbnet_ipvs_add_service(h, &s));
+    RC(lbnet_ipvs_add_service(h, &s), -EEXIST);
+    CHECK(strstr(lbnet_last_error(), "10.0.0.1") != NULL);
+    memset(&out, 0, sizeof out);
+    OK(lbnet_ipvs_get_service(h, &s, &out));
+    CHECK(same_key(&s, &out));
+    CHECK(strcmp(out.sched_name, "rr") == 0);
+    CHECK(out.pe_name[0] == 0);
+    CHECK(out.timeout == 0);
+    CHECK(out.netmask == 0xffffffffu);
+
+    /* Update: scheduler, persistence with a /24 mask, scheduler flags on sh. */
+    lbnet_ipvs_service u = s;
+    snprintf(u.sched_name, sizeof u.sched_name, "sh");
+    u.flags = LBNET_IPVS_SVC_F_SCHED1 | LBNET_IPVS_SVC_F_SCHED2;
+    u.timeout = 300;
+    u.netmask = 0xffffff00u;
+    OK(lbnet_ipvs_update_service(h, &u));
+    OK(lbnet_ipvs_get_service(h, &s, &out));
+    CHECK(strcmp(out.sched_name, "sh") == 0);
+    CHECK(out.timeout == 300);
+    CHECK(out.netmask == 0xffffff00u);
+    CHECK(out.flags & LBNET_IPVS_SVC_F_PERSISTENT);
+    CHECK((out.flags & (LBNET_IPVS_SVC_F_SCHED1 | LBNET_IPVS_SVC_F_SCHED2)) ==
+          (LBNET_IPVS_SVC_F_SCHED1 | LBNET_IPVS_SVC_F_SCHED2));
+
+    /* Unknown scheduler and persistence engine: -ENOENT. */
+    lbnet_ipvs_service x = tcp_service("10.0.0.2", 80, "nosuchsched");
+    RC(lbnet_ipvs_add_service(h, &x), -ENOENT);
+    snprintf(u.sched_name, sizeof u.sched_name, "nosuchsched");
+    RC(lbnet_ipvs_update_service(h, &u), -ENOENT);
+    x = tcp_service("10.0.0.2", 80, "rr");
+    snprintf(x.pe_name, sizeof x.pe_name, "nosuchpe");
+    RC(lbnet_ipvs_add_service(h, &x), -ENOENT);
+
+    /* Unknown service: -ESRCH everywhere it is named. */
+    x = tcp_service("10.0.0.99", 99, "rr");
+    RC(lbnet_ipvs_get_service(h, &x, &out), -ESRCH);
+    RC(lbnet_ipvs_update_service(h, &x), -ESRCH);
+    RC(lbnet_ipvs_delete_service(h, &x), -ESRCH);
+    RC(lbnet_ipvs_zero_service(h, &x), -ESRCH);
+    lbnet_ipvs_dest d = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+    RC(lbnet_ipvs_add_dest(h, &x, &d), -ESRCH);
+
+    /* IPv6, UDP one-packet, SCTP... and fwmark (IPv4 and IPv6). */
+    lbnet_ipvs_service v6 = tcp_service("2001:db8::10", 443, "wlc");
+    OK(lbnet_ipvs_add_service(h, &v6));
+    OK(lbnet_ipvs_get_service(h, &v6, &out));
+    CHECK(out.af == AF_INET6 && out.port == 443 && strcmp(out.sched_name, "wlc") == 0);
+    CHECK(out.netmask == 128);
+    lbnet_ipvs_service udp = tcp_service("10.0.0.3", 53, "mh");
+    udp.protocol = IPPROTO_UDP;
+    udp.flags = LBNET_IPVS_SVC_F_ONEPACKET;
+    OK(lbnet_ipvs_add_service(h, &udp));
+    OK(lbnet_ipvs_get_service(h, &udp, &out));
+    CHECK(out.protocol == IPPROTO_UDP && (out.flags & LBNET_IPVS_SVC_F_ONEPACKET));
+    lbnet_ipvs_service fw;
+    memset(&fw, 0, sizeof fw);
+    fw.af = AF_INET;
+    fw.fwmark = 7;
+    snprintf(fw.sched_name, sizeof fw.sched_name, "wrr");
+    OK(lbnet_ipvs_add_service(h, &fw));
+    fw.af = AF_INET6;
+    OK(lbnet_ipvs_add_service(h, &fw));
+    OK(lbnet_ipvs_get_service(h, &fw, &out));
+    CHECK(out.fwmark == 7 && out.af == AF_INET6 && out.protocol == 0);
+    /* IPv6 persistence prefix outside 1..128 is refused by the kernel. */
+    lbnet_ipvs_service p6 = tcp_service("2001:db8::11", 80, "rr");
+    p6.timeout = 60;
+    p6.netmask = 129;
+    RC(lbnet_ipvs_add_service(h, &p6), -EINVAL);
+
+    lbnet_ipvs_service_list *sl = NULL;
+    OK(lbnet_ipvs_list_services(h, &sl));
+    CHECK(sl != NULL && sl->len == 5);
+    int seen = 0;
+    for (size_t i = 0; i < sl->len; i++) {
+        if (same_key(&sl->items[i], &s)) seen |= 1;
+        if (same_key(&sl->items[i], &v6)) seen |= 2;
+        if (same_key(&sl->items[i], &udp)) seen |= 4;
+        if (same_key(&sl->items[i], &fw)) seen |= 8;
+    }
+    CHECK(seen == 15);
+    lbnet_ipvs_service_list_free(sl);
+
+    OK(lbnet_ipvs_delete_service(h, &udp));
+    RC(lbnet_ipvs_delete_service(h, &udp), -ESRCH);
+    OK(lbnet_ipvs_flush(h));
+    OK(lbnet_ipvs_list_services(h, &sl));
+    CHECK(sl->len == 0 && sl->items == NULL);
+    lbnet_ipvs_service_list_free(sl);
+}
+
+static void test_dests(lbnet_ipvs_handle *h) {
+    section = "destinations";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "wrr");
+    OK(lbnet_ipvs_add_service(h, &s));
+    lbnet_ipvs_dest d1 = dest("10.1.0.1", 8080, LBNET_IPVS_FWD_MASQ, 3);
+    d1.u_threshold = 100;
+    d1.l_threshold = 10;
+    lbnet_ipvs_dest d2 = dest("10.1.0.2", 80, LBNET_IPVS_FWD_ROUTE, 1);
+    lbnet_ipvs_dest d3 = dest("10.1.0.3", 80, LBNET_IPVS_FWD_TUNNEL, 1);
+    d3.tun_type = LBNET_IPVS_TUN_GUE;
+    d3.tun_port = 6080;
+    d3.tun_flags = LBNET_IPVS_TUN_F_CSUM;
+    /* An IPv6 real server behind an IPv4 service: tunnel forwarding only (kernel 3.18+). */
+    lbnet_ipvs_dest d4 = dest("2001:db8::20", 80, LBNET_IPVS_FWD_TUNNEL, 1);
+    OK(lbnet_ipvs_add_dest(h, &s, &d1));
+    OK(lbnet_ipvs_add_dest(h, &s, &d2));
+    OK(lbnet_ipvs_add_dest(h, &s, &d3));
+    OK(lbnet_ipvs_add_dest(h, &s, &d4));
+    RC(lbnet_ipvs_add_dest(h, &s, &d1), -EEXIST);
+    lbnet_ipvs_dest mixed = dest("2001:db8::21", 80, LBNET_IPVS_FWD_MASQ, 1);
+    RC(lbnet_ipvs_add_dest(h, &s, &mixed), -EINVAL);
+    lbnet_ipvs_dest neg = dest("10.1.0.9", 80, LBNET_IPVS_FWD_MASQ, -1);
+    RC(lbnet_ipvs_add_dest(h, &s, &neg), -ERANGE);
+    lbnet_ipvs_dest thr = dest("10.1.0.9", 80, LBNET_IPVS_FWD_MASQ, 1);
+    thr.u_threshold = 10;
+    thr.l_threshold = 20;
+    RC(lbnet_ipvs_add_dest(h, &s, &thr), -ERANGE);
+
+    lbnet_ipvs_dest_list *dl = NULL;
+    OK(lbnet_ipvs_list_dests(h, &s, &dl));
+    CHECK(dl->len == 4);
+    const lbnet_ipvs_dest *g = find_dest(dl->items, dl->len, "10.1.0.1", 8080);
+    CHECK(g && g->weight == 3 && g->fwd_method == LBNET_IPVS_FWD_MASQ && g->u_threshold == 100 &&
+          g->l_threshold == 10);
+    g = find_dest(dl->items, dl->len, "10.1.0.2", 80);
+    CHECK(g && g->fwd_method == LBNET_IPVS_FWD_ROUTE);
+    g = find_dest(dl->items, dl->len, "10.1.0.3", 80);
+    CHECK(g && g->fwd_method == LBNET_IPVS_FWD_TUNNEL && g->tun_type == LBNET_IPVS_TUN_GUE &&
+          g->tun_port == 6080 && g->tun_flags == LBNET_IPVS_TUN_F_CSUM);
+    g = find_dest(dl->items, dl->len, "2001:db8::20", 80);
+    CHECK(g && g->addr.af == AF_INET6);
+    lbnet_ipvs_dest_list_free(dl);
+
+    /* Update and delete, with the missing-destination errno. */
+    d1.weight = 7;
+    OK(lbnet_ipvs_update_dest(h, &s, &d1));
+    lbnet_ipvs_dest missing = dest("10.1.0.77", 80, LBNET_IPVS_FWD_MASQ, 1);
+    RC(lbnet_ipvs_update_dest(h, &s, &missing), -ENOENT);
+    RC(lbnet_ipvs_delete_dest(h, &s, &missing), -ENOENT);
+    d1.weight = -5;
+    RC(lbnet_ipvs_update_dest(h, &s, &d1), -ERANGE);
+    OK(lbnet_ipvs_delete_dest(h, &s, &d2));
+    OK(lbnet_ipvs_list_dests(h, &s, &dl));
+    CHECK(dl->len == 3);
+    g = find_dest(dl->items, dl->len, "10.1.0.1", 8080);
+    CHECK(g && g->weight == 7);
+    CHECK(find_dest(dl->items, dl->len, "10.1.0.2", 80) == NULL);
+    lbnet_ipvs_dest_list_free(dl);
+
+    /* Destinations of a service that does not exist: an empty dump. */
+    lbnet_ipvs_service none = tcp_service("10.9.9.9", 1, "rr");
+    OK(lbnet_ipvs_list_dests(h, &none, &dl));
+    CHECK(dl->len == 0 && dl->items == NULL);
+    lbnet_ipvs_dest_list_free(dl);
+
+    /* Services with destinations, and counters that zero. */
+    lbnet_ipvs_service v6 = tcp_service("2001:db8::10", 443, "rr");
+    OK(lbnet_ipvs_add_service(h, &v6));
+    lbnet_ipvs_dest d6 = dest("2001:db8::30", 443, LBNET_IPVS_FWD_ROUTE, 2);
+    OK(lbnet_ipvs_add_dest(h, &v6, &d6));
+    lbnet_ipvs_service_entry_list *el = NULL;
+    OK(lbnet_ipvs_list_services_with_dests(h, &el));
+    CHECK(el->len == 2);
+    for (size_t i = 0; i < el->len; i++) {
+        if (same_key(&el->items[i].service, &s)) CHECK(el->items[i].n_dests == 3);
+        else if (same_key(&el->items[i].service, &v6)) {
+            CHECK(el->items[i].n_dests == 1);
+            CHECK(find_dest(el->items[i].dests, 1, "2001:db8::30", 443)->weight == 2);
+        } else FAIL("unexpected service in the listing");
+    }
+    lbnet_ipvs_service_entry_list_free(el);
+    OK(lbnet_ipvs_zero_service(h, &s));
+    OK(lbnet_ipvs_zero_all(h));
+    lbnet_ipvs_service out;
+    OK(lbnet_ipvs_get_service(h, &s, &out));
+    CHECK(out.stats.conns == 0 && out.stats.inpkts == 0 && out.stats.inbytes == 0);
+    OK(lbnet_ipvs_flush(h));
+}
+
+static void test_info_timeouts(lbnet_ipvs_handle *h) {
+    section = "info/timeouts";
+    lbnet_ipvs_info info;
+    OK(lbnet_ipvs_get_info(h, &info));
+    CHECK(info.version >= 0x010200); /* IPVS 1.2.x */
+    CHECK(info.conn_tab_size > 0);
+    lbnet_ipvs_timeouts orig, t, got;
+    OK(lbnet_ipvs_get_timeouts(h, &orig));
+    CHECK(orig.tcp > 0 && orig.tcp_fin > 0 && orig.udp > 0);
+    t.tcp = 901;
+    t.tcp_fin = 121;
+    t.udp = 301;
+    OK(lbnet_ipvs_set_timeouts(h, &t));
+    OK(lbnet_ipvs_get_timeouts(h, &got));
+    CHECK(got.tcp == 901 && got.tcp_fin == 121 && got.udp == 301);
+    /* 0 leaves a value unchanged. */
+    memset(&t, 0, sizeof t);
+    t.udp = 302;
+    OK(lbnet_ipvs_set_timeouts(h, &t));
+    OK(lbnet_ipvs_get_timeouts(h, &got));
+    CHECK(got.tcp == 901 && got.tcp_fin == 121 && got.udp == 302);
+    OK(lbnet_ipvs_set_timeouts(h, &orig));
+}
+
+static void test_daemons(lbnet_ipvs_handle *h) {
+    section = "sync daemons";
+    lbnet_ipvs_daemon_list *ml = NULL;
+    OK(lbnet_ipvs_list_daemons(h, &ml));
+    CHECK(ml->len == 0);
+    lbnet_ipvs_daemon_list_free(ml);
+    lbnet_ipvs_daemon m = daemon_cfg(LBNET_IPVS_DAEMON_MASTER, "lo", 42);
+    m.mcast_port = 8849;
+    m.mcast_ttl = 2;
+    OK(lbnet_ipvs_start_daemon(h, &m));
+    RC(lbnet_ipvs_start_daemon(h, &m), -EEXIST);
+    lbnet_ipvs_daemon nodev = daemon_cfg(LBNET_IPVS_DAEMON_BACKUP, "nosuchif0", 1);
+    RC(lbnet_ipvs_start_daemon(h, &nodev), -ENODEV);
+    OK(lbnet_ipvs_list_daemons(h, &ml));
+    CHECK(ml->len == 1);
+    CHECK(ml->items[0].state == LBNET_IPVS_DAEMON_MASTER && ml->items[0].syncid == 42 &&
+          strcmp(ml->items[0].mcast_ifname, "lo") == 0);
+    CHECK(ml->items[0].mcast_port == 8849 && ml->items[0].mcast_ttl == 2);
+    lbnet_ipvs_daemon_list_free(ml);
+    OK(lbnet_ipvs_stop_daemon(h, &m));
+    RC(lbnet_ipvs_stop_daemon(h, &m), -ESRCH);
+    OK(lbnet_ipvs_list_daemons(h, &ml));
+    CHECK(ml->len == 0);
+    lbnet_ipvs_daemon_list_free(ml);
+}
+
+static void test_batch_apply(lbnet_ipvs_handle *h) {
+    section = "batch apply";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    lbnet_ipvs_dest d1 = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+    lbnet_ipvs_dest d2 = dest("10.1.0.2", 80, LBNET_IPVS_FWD_MASQ, 1);
+    lbnet_ipvs_service other = tcp_service("10.0.0.50", 80, "rr");
+    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    OK(lbnet_ipvs_batch_add_service(b, &s));
+    OK(lbnet_ipvs_batch_add_dest(b, &s, &d1));
+    OK(lbnet_ipvs_batch_add_dest(b, &s, &d2));
+    OK(lbnet_ipvs_batch_add_dest(b, &s, &d1));          /* 3: -EEXIST */
+    OK(lbnet_ipvs_batch_delete_service(b, &other));     /* 4: -ESRCH */
+    d2.weight = 5;
+    OK(lbnet_ipvs_batch_update_dest(b, &s, &d2));
+    OK(lbnet_ipvs_batch_zero(b, &s));
+    OK(lbnet_ipvs_batch_zero(b, NULL));
+    lbnet_ipvs_service u = s;
+    snprintf(u.sched_name, sizeof u.sched_name, "lc");
+    OK(lbnet_ipvs_batch_update_service(b, &u));
+    CHECK(lbnet_ipvs_batch_len(b) == 9);
+    RC(lbnet_ipvs_batch_apply(h, b), -EEXIST); /* the first failure */
+    CHECK(strstr(lbnet_last_error(), "change 3") != NULL);
+    const int want[] = {0, 0, 0, -EEXIST, -ESRCH, 0, 0, 0, 0};
+    char msg[512];
+    for (size_t i = 0; i < 9; i++) {
+        int32_t r = 1;
+        OK(lbnet_ipvs_batch_result(b, i, &r));
+        if (r != want[i]) FAIL("batch change %zu: result %d, want %d", i, r, want[i]);
+        OK(lbnet_ipvs_batch_result_message(b, i, msg, sizeof msg));
+        CHECK((want[i] == 0) == (msg[0] == 0));
+    }
+    lbnet_ipvs_dest_list *dl = NULL;
+    OK(lbnet_ipvs_list_dests(h, &s, &dl));
+    CHECK(dl->len == 2);
+    CHECK(find_dest(dl->items, dl->len, "10.1.0.2", 80)->weight == 5);
+    lbnet_ipvs_dest_list_free(dl);
+    lbnet_ipvs_service out;
+    OK(lbnet_ipvs_get_service(h, &s, &out));
+    CHECK(strcmp(out.sched_name, "lc") == 0);
+
+    /* Reuse: clear, then a batch that fully succeeds. */
+    OK(lbnet_ipvs_batch_clear(b));
+    OK(lbnet_ipvs_batch_delete_dest(b, &s, &d1));
+    OK(lbnet_ipvs_batch_delete_service(b, &s));
+    OK(lbnet_ipvs_batch_apply(h, b));
+    int32_t r = 1;
+    OK(lbnet_ipvs_batch_result(b, 1, &r));
+    CHECK(r == 0);
+    /* Adding a change invalidates the results until the next apply. */
+    OK(lbnet_ipvs_batch_add_service(b, &s));
+    RC(lbnet_ipvs_batch_result(b, 0, &r), -ENODATA);
+    lbnet_ipvs_batch_free(b);
+    lbnet_ipvs_service_list *sl = NULL;
+    OK(lbnet_ipvs_list_services(h, &sl));
+    CHECK(sl->len == 0);
+    lbnet_ipvs_service_list_free(sl);
+
+    /* A large batch: 200 services with 4 destinations each, one apply. */
+    b = lbnet_ipvs_batch_new();
+    for (int i = 0; i < 200; i++) {
+        char vip[32];
+        snprintf(vip, sizeof vip, "10.2.%d.%d", i / 250, i % 250 + 1);
+        lbnet_ipvs_service bs = tcp_service(vip, 80, "rr");
+        OK(lbnet_ipvs_batch_add_service(b, &bs));
+        for (int j = 0; j < 4; j++) {
+            char rip[32];
+            snprintf(rip, sizeof rip, "10.3.%d.%d", i % 250, j + 1);
+            lbnet_ipvs_dest bd = dest(rip, 80, LBNET_IPVS_FWD_ROUTE, j + 1);
+            OK(lbnet_ipvs_batch_add_dest(b, &bs, &bd));
+        }
+    }
+    OK(lbnet_ipvs_batch_apply(h, b));
+    lbnet_ipvs_batch_free(b);
+    lbnet_ipvs_service_entry_list *el = NULL;
+    OK(lbnet_ipvs_list_services_with_dests(h, &el));
+    CHECK(el->len == 200);
+    for (size_t i = 0; i < el->len; i++) CHECK(el->items[i].n_dests == 4);
+    lbnet_ipvs_service_entry_list_free(el);
+    OK(lbnet_ipvs_flush(h));
+}
+
+/* A handle in another network namespace (by path and by descriptor) sees only that namespace. */
+static void test_netns(lbnet_ipvs_handle *h) {
+    section = "netns";
+    char name[64], path[128], cmd[256];
+    snprintf(name, sizeof name, "lbnet-ffi-%d", (int)getpid());
+    snprintf(path, sizeof path, "/var/run/netns/%s", name);
+    snprintf(cmd, sizeof cmd, "ip netns add %s", name);
+    if (system(cmd) != 0) FAIL("%s failed", cmd);
+
+    lbnet_ipvs_handle_options o;
+    memset(&o, 0, sizeof o);
+    o.netns_path = path;
+    lbnet_ipvs_handle *hn = NULL;
+    OK(lbnet_ipvs_handle_new(&o, &hn));
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    OK(lbnet_ipvs_add_service(hn, &s));
+    lbnet_ipvs_service out;
+    OK(lbnet_ipvs_get_service(hn, &s, &out));
+    RC(lbnet_ipvs_get_service(h, &s, &out), -ESRCH); /* invisible in our namespace */
+
+    memset(&o, 0, sizeof o);
+    o.netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(o.netns_fd > 0);
+    lbnet_ipvs_handle *hf = NULL;
+    OK(lbnet_ipvs_handle_new(&o, &hf));
+    close(o.netns_fd); /* the handle keeps its socket in that namespace */
+    OK(lbnet_ipvs_get_service(hf, &s, &out));
+    RC(lbnet_ipvs_add_service(hf, &s), -EEXIST);
+    OK(lbnet_ipvs_flush(hf));
+    RC(lbnet_ipvs_get_service(hn, &s, &out), -ESRCH);
+    lbnet_ipvs_handle_free(hf);
+    lbnet_ipvs_handle_free(hn);
+    snprintf(cmd, sizeof cmd, "ip netns del %s", name);
+    if (system(cmd) != 0) FAIL("%s failed", cmd);
+}
+
+int main(void) {
+    test_version_and_errors();
+    test_addr();
+    test_frees_accept_null();
+    test_handle_options();
+    test_batch_building();
+
+    lbnet_ipvs_handle *h = NULL;
+    section = "handle";
+    OK(lbnet_ipvs_handle_new(NULL, &h));
+    test_argument_checks(h);
+
+    section = "probe";
+    lbnet_ipvs_info info;
+    int rc = lbnet_ipvs_get_info(h, &info);
+    const char *req = getenv("LBNET_REQUIRE_KERNEL");
+    int require = req && strcmp(req, "1") == 0;
+    if (rc != 0) {
+        if (require) FAIL("IPVS is required (LBNET_REQUIRE_KERNEL=1) but get_info returned %d", rc);
+        printf("ffi_test: IPVS not available here (%s): checking the error path only\n", last());
+        test_ipvs_missing(h, rc);
+        /* It must be the documented "not available" errno, not something accidental. */
+        CHECK(rc == -ENOENT); /* genetlink: no family "IPVS" */
+    } else {
+        printf("ffi_test: IPVS %u.%u.%u, connection table %u: running the kernel tests\n",
+               info.version >> 16, (info.version >> 8) & 0xff, info.version & 0xff,
+               info.conn_tab_size);
+        test_services(h);
+        test_dests(h);
+        test_info_timeouts(h);
+        test_daemons(h);
+        test_batch_apply(h);
+        test_netns(h);
+    }
+    lbnet_ipvs_handle_free(h);
+    printf("ffi_test: %d checks passed (%s)\n", checks, rc == 0 ? "kernel IPVS" : "no IPVS");
+    return 0;
+}
