@@ -20,5 +20,5 @@
 // (run `make build` at the repository root first) and finds it at run time through an rpath.
 //
 // Every call needs CAP_NET_ADMIN. When the kernel has no IPVS, calls fail with an *Error that
-// IsNotAvailable reports (errno EOPNOTSUPP).
+// IsNotAvailable reports.
 package ipvs

@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 )
 
@@ -14,7 +15,8 @@ import (
 // destination that already exists, ESRCH for a missing service, ENOENT for a missing destination
 // or an unknown scheduler or persistence engine, ERANGE for a negative weight or a lower
 // threshold above the upper one, EPERM without CAP_NET_ADMIN. When the kernel has no IPVS (module
-// not loaded, generic netlink family "IPVS" missing) the library reports EOPNOTSUPP.
+// not loaded, generic netlink family "IPVS" missing) the generic netlink controller answers
+// ENOENT; IsNotAvailable tells that case apart.
 type Error struct {
 	// Op is the Go method that failed, such as "NewService".
 	Op string
@@ -38,15 +40,26 @@ func (e *Error) Unwrap() error { return e.Errno }
 // ErrClosed is returned by calls on a Handle after Close.
 var ErrClosed = errors.New("ipvs: handle is closed")
 
-// IsNotAvailable reports whether err says the kernel has no IPVS (EOPNOTSUPP, or ENOENT when
-// resolving the generic netlink family).
+// familyMissing is the library's message when resolving the generic netlink family "IPVS"
+// fails (core/src/ipvs/family.rs); the C ABI carries only the errno (ENOENT, from the
+// controller), which alone would be ambiguous with an unknown scheduler.
+const familyMissing = "generic netlink family IPVS not found"
+
+// IsNotAvailable reports whether err says the kernel has no IPVS: the generic netlink family
+// "IPVS" is missing (ENOENT from the controller: module not loaded and not loadable), or an
+// errno of a missing facility (EOPNOTSUPP, EPROTONOSUPPORT, EAFNOSUPPORT).
 func IsNotAvailable(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
 	}
-	return e.Errno == syscall.EOPNOTSUPP || e.Errno == syscall.EPROTONOSUPPORT ||
-		e.Errno == syscall.EAFNOSUPPORT
+	switch e.Errno {
+	case syscall.EOPNOTSUPP, syscall.EPROTONOSUPPORT, syscall.EAFNOSUPPORT:
+		return true
+	case syscall.ENOENT:
+		return strings.Contains(e.Msg, familyMissing)
+	}
+	return false
 }
 
 // newError builds an *Error from a negative return code and a message.

@@ -35,8 +35,8 @@ type Handle struct {
 	c  *chandle // nil after Close
 }
 
-// Open opens a handle. With opts == nil it uses the current network namespace. It fails with
-// an *Error wrapping EOPNOTSUPP when the kernel has no IPVS.
+// Open opens a handle. With opts == nil it uses the current network namespace. Opening does
+// not talk to IPVS yet: on a kernel without IPVS the first call fails (see IsNotAvailable).
 func Open(opts *Options) (*Handle, error) {
 	if opts == nil {
 		opts = &Options{}

@@ -29,6 +29,9 @@ func TestErrorWrapsErrno(t *testing.T) {
 	if !IsNotAvailable(newError("Info", -int(syscall.EOPNOTSUPP), "")) || IsNotAvailable(err) {
 		t.Errorf("IsNotAvailable wrong")
 	}
+	if IsNotAvailable(newError("NewService", -int(syscall.ENOENT), "unknown scheduler")) {
+		t.Errorf("an unknown scheduler counted as no IPVS")
+	}
 }
 
 func TestFamilies(t *testing.T) {
