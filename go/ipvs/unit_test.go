@@ -3,6 +3,7 @@ package ipvs
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"syscall"
@@ -103,4 +104,30 @@ func TestNoIPVS(t *testing.T) {
 		t.Fatalf("without IPVS: %v, want an error that IsNotAvailable", err)
 	}
 	t.Logf("without IPVS: %v", err)
+}
+
+func TestAddrFromIP(t *testing.T) {
+	cases := []struct {
+		ip   net.IP
+		want string
+	}{
+		{net.ParseIP("192.0.2.1"), "192.0.2.1"},
+		{net.IPv4(10, 0, 0, 1).To4(), "10.0.0.1"},
+		{net.ParseIP("2001:db8::"), "2001:db8::"},
+		{net.ParseIP("::"), "::"},
+		{nil, "invalid IP"},
+		{net.IP{1, 2, 3}, "invalid IP"},
+	}
+	for _, c := range cases {
+		got := AddrFromIP(c.ip)
+		if got.String() != c.want {
+			t.Errorf("AddrFromIP(%v) = %v, want %s", c.ip, got, c.want)
+		}
+		if got.IsValid() && !IP(got).Equal(c.ip) {
+			t.Errorf("IP(%v) = %v, want %v", got, IP(got), c.ip)
+		}
+	}
+	if ip := IP(netip.MustParseAddr("2001:db8::")); ip.To4() != nil || len(ip) != 16 {
+		t.Errorf("IP(2001:db8::) = %#v", ip)
+	}
 }

@@ -299,12 +299,8 @@ func refs(n ast.Node) []string {
 			}
 			return false
 		case *ast.SelectorExpr:
-			ast.Inspect(v.X, func(y ast.Node) bool {
-				if id, ok := y.(*ast.Ident); ok {
-					out = append(out, id.Name)
-				}
-				return true
-			})
+			// x.Sel: Sel is a field, method or package member, never a top-level name here.
+			out = append(out, refs(v.X)...)
 			return false
 		case *ast.Ident:
 			out = append(out, v.Name)
