@@ -1,0 +1,523 @@
+package ipvs
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
+#include <stdlib.h>
+#include <string.h>
+#include "ipvs_ffi.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// chandle owns a *C.lbnet_ipvs_handle. The library's handle is thread-safe (one socket behind a
+// mutex), so Handle only needs a read lock to keep it alive during calls.
+type chandle struct {
+	p *C.lbnet_ipvs_handle
+}
+
+// ccall runs f (a C call returning 0 or -errno) on one OS thread and, on failure, reads the
+// thread-local lbnet_last_error() on that same thread.
+func ccall(op string, f func() C.int32_t) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rc := int(f())
+	if rc >= 0 {
+		return nil
+	}
+	msg := ""
+	if m := C.lbnet_last_error(); m != nil {
+		msg = C.GoString(m)
+	}
+	return newError(op, rc, msg)
+}
+
+func cOpen(o *Options) (*chandle, error) {
+	var opts C.lbnet_ipvs_handle_options
+	if o.NetNSPath != "" {
+		cs := C.CString(o.NetNSPath)
+		defer C.free(unsafe.Pointer(cs))
+		opts.netns_path = cs
+	} else if o.NetNSFd > 0 {
+		opts.netns_fd = C.int32_t(o.NetNSFd)
+	}
+	if o.RecvBufferSize < 0 || o.RecvBufferSize > 1<<31-1 {
+		return nil, &Error{Op: "Open", Errno: syscall.EINVAL, Msg: fmt.Sprintf("receive buffer size %d out of range", o.RecvBufferSize)}
+	}
+	opts.rcvbuf = C.uint32_t(o.RecvBufferSize)
+	if ms := o.Timeout.Milliseconds(); ms > 0 {
+		if ms > 1<<32-1 {
+			ms = 1<<32 - 1
+		}
+		opts.timeout_ms = C.uint32_t(ms)
+	} else if o.Timeout > 0 {
+		opts.timeout_ms = 1
+	}
+	var p *C.lbnet_ipvs_handle
+	if err := ccall("Open", func() C.int32_t { return C.lbnet_ipvs_handle_new(&opts, &p) }); err != nil {
+		return nil, err
+	}
+	return &chandle{p: p}, nil
+}
+
+func (c *chandle) free() { C.lbnet_ipvs_handle_free(c.p) }
+
+// --- conversions -------------------------------------------------------------------------
+
+func cAddr(a netip.Addr, fam Family) (out C.lbnet_ipvs_addr) {
+	if !a.IsValid() {
+		out.af = C.int32_t(fam)
+		return
+	}
+	if fam == IPv4 {
+		b := a.Unmap().As4()
+		out.af = syscall.AF_INET
+		for i := 0; i < 4; i++ {
+			out.addr[i] = C.uint8_t(b[i])
+		}
+		return
+	}
+	b := a.As16()
+	out.af = syscall.AF_INET6
+	for i := 0; i < 16; i++ {
+		out.addr[i] = C.uint8_t(b[i])
+	}
+	return
+}
+
+func goAddr(a *C.lbnet_ipvs_addr) (netip.Addr, Family) {
+	switch a.af {
+	case syscall.AF_INET:
+		return netip.AddrFrom4([4]byte{byte(a.addr[0]), byte(a.addr[1]), byte(a.addr[2]), byte(a.addr[3])}), IPv4
+	case syscall.AF_INET6:
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(a.addr[i])
+		}
+		return netip.AddrFrom16(b), IPv6
+	}
+	return netip.Addr{}, Family(a.af)
+}
+
+// setName copies s into a fixed C char array of n bytes (NUL included).
+func setName(dst *C.char, n int, s, what, op string) error {
+	if len(s) >= n {
+		return &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("%s %q is longer than %d bytes", what, s, n-1)}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("%s %q contains NUL", what, s)}
+		}
+	}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(dst)), n)
+	copy(buf, s)
+	buf[len(s)] = 0
+	return nil
+}
+
+func getName(src *C.char, n int) string {
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(src)), n)
+	for i, b := range buf {
+		if b == 0 {
+			return string(buf[:i])
+		}
+	}
+	return string(buf)
+}
+
+func seconds(d time.Duration) C.uint32_t {
+	s := (d + time.Second - 1) / time.Second // round up: a non-zero duration stays non-zero
+	if s < 0 {
+		return 0
+	}
+	if s > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return C.uint32_t(s)
+}
+
+// cService converts s; Scheduler defaults to "wlc" (the ipvsadm default) and Netmask to the
+// family's full mask.
+func cService(s *Service, op string) (out C.lbnet_ipvs_service, err error) {
+	if s == nil {
+		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "service is nil"}
+	}
+	fam := s.EffectiveFamily()
+	out.af = C.int32_t(fam)
+	out.fwmark = C.uint32_t(s.FWMark)
+	if s.FWMark == 0 {
+		if !s.Address.IsValid() {
+			return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "service has neither an address nor a firewall mark"}
+		}
+		if familyOf(s.Address) != fam {
+			return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("service address %s is not of family %s", s.Address, fam)}
+		}
+		out.addr = cAddr(s.Address, fam)
+		out.protocol = C.uint16_t(s.Protocol)
+		out.port = C.uint16_t(s.Port)
+	} else {
+		out.addr.af = C.int32_t(fam)
+	}
+	sched := s.Scheduler
+	if sched == "" {
+		sched = "wlc"
+	}
+	if err := setName(&out.sched_name[0], C.LBNET_IPVS_SCHED_NAME_LEN, sched, "scheduler", op); err != nil {
+		return out, err
+	}
+	if err := setName(&out.pe_name[0], C.LBNET_IPVS_PE_NAME_LEN, s.PersistenceEngine, "persistence engine", op); err != nil {
+		return out, err
+	}
+	out.flags = C.uint32_t(s.Flags &^ FlagHashed)
+	out.timeout = seconds(s.Timeout)
+	out.netmask = C.uint32_t(s.Netmask)
+	return out, nil
+}
+
+func goStats(st *C.lbnet_ipvs_stats) (Stats, Stats32) {
+	s := Stats{
+		Connections: uint64(st.conns), PacketsIn: uint64(st.inpkts), PacketsOut: uint64(st.outpkts),
+		BytesIn: uint64(st.inbytes), BytesOut: uint64(st.outbytes), CPS: uint64(st.cps),
+		PPSIn: uint64(st.inpps), PPSOut: uint64(st.outpps), BPSIn: uint64(st.inbps), BPSOut: uint64(st.outbps),
+	}
+	// The kernel's 32-bit set (ip_vs_export_stats_user) is the same counters truncated to
+	// 32 bits, bytes kept at 64.
+	return s, Stats32{
+		Connections: uint32(s.Connections), PacketsIn: uint32(s.PacketsIn), PacketsOut: uint32(s.PacketsOut),
+		BytesIn: s.BytesIn, BytesOut: s.BytesOut, CPS: uint32(s.CPS),
+		PPSIn: uint32(s.PPSIn), PPSOut: uint32(s.PPSOut), BPSIn: uint32(s.BPSIn), BPSOut: uint32(s.BPSOut),
+	}
+}
+
+func goService(c *C.lbnet_ipvs_service) *Service {
+	s := &Service{
+		Family:            Family(c.af),
+		FWMark:            uint32(c.fwmark),
+		Scheduler:         getName(&c.sched_name[0], C.LBNET_IPVS_SCHED_NAME_LEN),
+		PersistenceEngine: getName(&c.pe_name[0], C.LBNET_IPVS_PE_NAME_LEN),
+		Flags:             ServiceFlags(c.flags),
+		Timeout:           time.Duration(c.timeout) * time.Second,
+		Netmask:           uint32(c.netmask),
+	}
+	if s.FWMark == 0 {
+		s.Address, _ = goAddr(&c.addr)
+		s.Protocol = Protocol(c.protocol)
+		s.Port = uint16(c.port)
+	}
+	s.Stats, s.Stats32 = goStats(&c.stats)
+	return s
+}
+
+func cDest(d *Destination, op string) (out C.lbnet_ipvs_dest, err error) {
+	if d == nil {
+		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "destination is nil"}
+	}
+	if !d.Address.IsValid() {
+		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "destination has no address"}
+	}
+	fam := d.EffectiveFamily()
+	if familyOf(d.Address) != fam {
+		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("destination address %s is not of family %s", d.Address, fam)}
+	}
+	out.addr = cAddr(d.Address, fam)
+	out.port = C.uint16_t(d.Port)
+	out.tun_port = C.uint16_t(d.TunnelPort)
+	out.fwd_method = C.uint32_t(d.Forward)
+	out.weight = C.int32_t(d.Weight)
+	out.u_threshold = C.uint32_t(d.UpperThreshold)
+	out.l_threshold = C.uint32_t(d.LowerThreshold)
+	out.tun_type = C.uint32_t(d.TunnelType)
+	out.tun_flags = C.uint32_t(d.TunnelFlags)
+	return out, nil
+}
+
+func goDest(c *C.lbnet_ipvs_dest) Destination {
+	d := Destination{
+		Port:           uint16(c.port),
+		TunnelPort:     uint16(c.tun_port),
+		Forward:        ForwardMethod(c.fwd_method),
+		Weight:         int32(c.weight),
+		UpperThreshold: uint32(c.u_threshold),
+		LowerThreshold: uint32(c.l_threshold),
+		TunnelType:     TunnelType(c.tun_type),
+		TunnelFlags:    TunnelFlags(c.tun_flags),
+		ActiveConns:    uint32(c.active_conns),
+		InactiveConns:  uint32(c.inactive_conns),
+		PersistConns:   uint32(c.persist_conns),
+	}
+	d.Address, d.Family = goAddr(&c.addr)
+	d.Stats, d.Stats32 = goStats(&c.stats)
+	return d
+}
+
+// --- operations --------------------------------------------------------------------------
+
+func (c *chandle) info() (Info, error) {
+	var out C.lbnet_ipvs_info
+	err := ccall("Info", func() C.int32_t { return C.lbnet_ipvs_get_info(c.p, &out) })
+	return Info{Version: uint32(out.version), ConnTableSize: uint32(out.conn_tab_size)}, err
+}
+
+func (c *chandle) flush() error {
+	return ccall("Flush", func() C.int32_t { return C.lbnet_ipvs_flush(c.p) })
+}
+
+func (c *chandle) service(o op, s *Service) error {
+	cs, err := cService(s, o.String())
+	if err != nil {
+		return err
+	}
+	return ccall(o.String(), func() C.int32_t {
+		switch o {
+		case opNewService:
+			return C.lbnet_ipvs_add_service(c.p, &cs)
+		case opUpdateService:
+			return C.lbnet_ipvs_update_service(c.p, &cs)
+		default:
+			return C.lbnet_ipvs_delete_service(c.p, &cs)
+		}
+	})
+}
+
+func (c *chandle) getService(key *Service) (*Service, error) {
+	cs, err := cService(key, "GetService")
+	if err != nil {
+		return nil, err
+	}
+	var out C.lbnet_ipvs_service
+	if err := ccall("GetService", func() C.int32_t { return C.lbnet_ipvs_get_service(c.p, &cs, &out) }); err != nil {
+		return nil, err
+	}
+	return goService(&out), nil
+}
+
+func (c *chandle) services() ([]*Service, error) {
+	var list *C.lbnet_ipvs_service_list
+	if err := ccall("Services", func() C.int32_t { return C.lbnet_ipvs_list_services(c.p, &list) }); err != nil {
+		return nil, err
+	}
+	defer C.lbnet_ipvs_service_list_free(list)
+	out := make([]*Service, 0, int(list.len))
+	if list.len > 0 {
+		items := unsafe.Slice(list.items, int(list.len))
+		for i := range items {
+			out = append(out, goService(&items[i]))
+		}
+	}
+	return out, nil
+}
+
+func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
+	var list *C.lbnet_ipvs_service_entry_list
+	if err := ccall("ServicesWithDestinations", func() C.int32_t { return C.lbnet_ipvs_list_services_with_dests(c.p, &list) }); err != nil {
+		return nil, err
+	}
+	defer C.lbnet_ipvs_service_entry_list_free(list)
+	out := make([]*ServiceDestinations, 0, int(list.len))
+	if list.len == 0 {
+		return out, nil
+	}
+	for _, e := range unsafe.Slice(list.items, int(list.len)) {
+		sd := &ServiceDestinations{Service: *goService(&e.service)}
+		if e.n_dests > 0 {
+			ds := unsafe.Slice(e.dests, int(e.n_dests))
+			sd.Destinations = make([]Destination, len(ds))
+			for i := range ds {
+				sd.Destinations[i] = goDest(&ds[i])
+			}
+		}
+		out = append(out, sd)
+	}
+	return out, nil
+}
+
+func (c *chandle) destination(o op, s *Service, d *Destination) error {
+	cs, err := cService(s, o.String())
+	if err != nil {
+		return err
+	}
+	cd, err := cDest(d, o.String())
+	if err != nil {
+		return err
+	}
+	return ccall(o.String(), func() C.int32_t {
+		switch o {
+		case opNewDestination:
+			return C.lbnet_ipvs_add_dest(c.p, &cs, &cd)
+		case opUpdateDestination:
+			return C.lbnet_ipvs_update_dest(c.p, &cs, &cd)
+		default:
+			return C.lbnet_ipvs_delete_dest(c.p, &cs, &cd)
+		}
+	})
+}
+
+func (c *chandle) destinations(s *Service) ([]*Destination, error) {
+	cs, err := cService(s, "Destinations")
+	if err != nil {
+		return nil, err
+	}
+	var list *C.lbnet_ipvs_dest_list
+	if err := ccall("Destinations", func() C.int32_t { return C.lbnet_ipvs_list_dests(c.p, &cs, &list) }); err != nil {
+		return nil, err
+	}
+	defer C.lbnet_ipvs_dest_list_free(list)
+	out := make([]*Destination, 0, int(list.len))
+	if list.len > 0 {
+		for i, items := 0, unsafe.Slice(list.items, int(list.len)); i < len(items); i++ {
+			d := goDest(&items[i])
+			out = append(out, &d)
+		}
+	}
+	return out, nil
+}
+
+func (c *chandle) zero(s *Service) error {
+	if s == nil {
+		return ccall("ZeroAll", func() C.int32_t { return C.lbnet_ipvs_zero_all(c.p) })
+	}
+	cs, err := cService(s, "Zero")
+	if err != nil {
+		return err
+	}
+	return ccall("Zero", func() C.int32_t { return C.lbnet_ipvs_zero_service(c.p, &cs) })
+}
+
+func (c *chandle) timeouts() (Timeouts, error) {
+	var t C.lbnet_ipvs_timeouts
+	err := ccall("Timeouts", func() C.int32_t { return C.lbnet_ipvs_get_timeouts(c.p, &t) })
+	return Timeouts{
+		TCP:    time.Duration(t.tcp) * time.Second,
+		TCPFin: time.Duration(t.tcp_fin) * time.Second,
+		UDP:    time.Duration(t.udp) * time.Second,
+	}, err
+}
+
+func (c *chandle) setTimeouts(t Timeouts) error {
+	ct := C.lbnet_ipvs_timeouts{tcp: seconds(t.TCP), tcp_fin: seconds(t.TCPFin), udp: seconds(t.UDP)}
+	return ccall("SetTimeouts", func() C.int32_t { return C.lbnet_ipvs_set_timeouts(c.p, &ct) })
+}
+
+func (c *chandle) startDaemon(d *Daemon) error {
+	if d == nil {
+		return &Error{Op: "StartDaemon", Errno: syscall.EINVAL, Msg: "daemon is nil"}
+	}
+	var cd C.lbnet_ipvs_daemon
+	cd.state = C.uint32_t(d.State)
+	cd.syncid = C.uint32_t(d.SyncID)
+	if err := setName(&cd.mcast_ifname[0], C.LBNET_IPVS_IFNAME_LEN, d.Interface, "interface", "StartDaemon"); err != nil {
+		return err
+	}
+	cd.sync_maxlen = C.uint32_t(d.MaxLen)
+	if d.Group.IsValid() {
+		cd.mcast_group = cAddr(d.Group, familyOf(d.Group))
+	}
+	cd.mcast_port = C.uint16_t(d.Port)
+	cd.mcast_ttl = C.uint8_t(d.TTL)
+	return ccall("StartDaemon", func() C.int32_t { return C.lbnet_ipvs_start_daemon(c.p, &cd) })
+}
+
+func (c *chandle) stopDaemon(s DaemonState) error {
+	cd := C.lbnet_ipvs_daemon{state: C.uint32_t(s)}
+	return ccall("StopDaemon", func() C.int32_t { return C.lbnet_ipvs_stop_daemon(c.p, &cd) })
+}
+
+func (c *chandle) daemons() ([]Daemon, error) {
+	var list *C.lbnet_ipvs_daemon_list
+	if err := ccall("Daemons", func() C.int32_t { return C.lbnet_ipvs_list_daemons(c.p, &list) }); err != nil {
+		return nil, err
+	}
+	defer C.lbnet_ipvs_daemon_list_free(list)
+	out := make([]Daemon, 0, int(list.len))
+	if list.len == 0 {
+		return out, nil
+	}
+	for _, cd := range unsafe.Slice(list.items, int(list.len)) {
+		d := Daemon{
+			State:     DaemonState(cd.state),
+			Interface: getName(&cd.mcast_ifname[0], C.LBNET_IPVS_IFNAME_LEN),
+			SyncID:    uint32(cd.syncid),
+			MaxLen:    uint16(cd.sync_maxlen),
+			Port:      uint16(cd.mcast_port),
+			TTL:       uint8(cd.mcast_ttl),
+		}
+		if cd.mcast_group.af != 0 {
+			d.Group, _ = goAddr(&cd.mcast_group)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (c *chandle) apply(b *Batch) ([]error, error) {
+	if b == nil {
+		return nil, &Error{Op: "Apply", Errno: syscall.EINVAL, Msg: "batch is nil"}
+	}
+	cb := C.lbnet_ipvs_batch_new()
+	defer C.lbnet_ipvs_batch_free(cb)
+	for i := range b.changes {
+		ch := &b.changes[i]
+		opName := ch.op.String()
+		cs, err := cService(&ch.svc, opName)
+		if err != nil {
+			return nil, fmt.Errorf("batch change %d: %w", i, err)
+		}
+		var cd C.lbnet_ipvs_dest
+		if ch.op == opNewDestination || ch.op == opUpdateDestination || ch.op == opDeleteDestination {
+			if cd, err = cDest(&ch.dst, opName); err != nil {
+				return nil, fmt.Errorf("batch change %d: %w", i, err)
+			}
+		}
+		err = ccall("Apply", func() C.int32_t {
+			switch ch.op {
+			case opNewService:
+				return C.lbnet_ipvs_batch_add_service(cb, &cs)
+			case opUpdateService:
+				return C.lbnet_ipvs_batch_update_service(cb, &cs)
+			case opDeleteService:
+				return C.lbnet_ipvs_batch_delete_service(cb, &cs)
+			case opNewDestination:
+				return C.lbnet_ipvs_batch_add_dest(cb, &cs, &cd)
+			case opUpdateDestination:
+				return C.lbnet_ipvs_batch_update_dest(cb, &cs, &cd)
+			case opDeleteDestination:
+				return C.lbnet_ipvs_batch_delete_dest(cb, &cs, &cd)
+			default:
+				return C.lbnet_ipvs_batch_zero(cb, &cs)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("batch change %d: %w", i, err)
+		}
+	}
+	out := make([]error, len(b.changes))
+	if len(b.changes) == 0 {
+		return out, nil
+	}
+	// The return value is the first failure; per-change results are read below.
+	_ = ccall("Apply", func() C.int32_t { return C.lbnet_ipvs_batch_apply(c.p, cb) })
+	var msg [512]C.char
+	for i := range b.changes {
+		var rc C.int32_t
+		if err := ccall("Apply", func() C.int32_t { return C.lbnet_ipvs_batch_result(cb, C.size_t(i), &rc) }); err != nil {
+			return nil, err
+		}
+		if rc == 0 {
+			continue
+		}
+		m := ""
+		if C.lbnet_ipvs_batch_result_message(cb, C.size_t(i), &msg[0], C.size_t(len(msg))) == 0 {
+			m = C.GoString(&msg[0])
+		}
+		out[i] = newError(b.changes[i].op.String(), int(rc), m)
+	}
+	return out, nil
+}

@@ -1,0 +1,216 @@
+package ipvs
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Options configure a Handle. The zero value (or a nil *Options) gives a handle in the calling
+// process's network namespace with the library's default buffer and timeout.
+type Options struct {
+	// NetNSPath names a network namespace to operate in, such as "/var/run/netns/blue" or
+	// "/proc/1234/ns/net". The handle's socket is created there (the calling thread does not
+	// move); IPVS state is per namespace.
+	NetNSPath string
+	// NetNSFd is an open network-namespace file descriptor to operate in, used when NetNSPath
+	// is empty and NetNSFd > 0. The descriptor is only read during Open.
+	NetNSFd int
+	// RecvBufferSize is the netlink receive buffer in bytes (0: the library's default, large
+	// enough for big dumps; set with SO_RCVBUFFORCE, which needs CAP_NET_ADMIN).
+	RecvBufferSize int
+	// Timeout bounds each kernel round trip (0: the library's default).
+	Timeout time.Duration
+}
+
+// Handle is an open IPVS control connection: one netlink socket in one network namespace.
+// It is safe for concurrent use by many goroutines (the library serialises requests on the
+// socket; the kernel serialises IPVS writes under one mutex anyway). Close releases it.
+//
+// Calls that talk to the kernel take a context. The context is checked before the call and,
+// if it can be cancelled, the call returns ctx.Err() as soon as the context is done; a request
+// already handed to the kernel may still take effect (netlink has no cancellation).
+type Handle struct {
+	mu sync.RWMutex
+	c  *chandle // nil after Close
+}
+
+// Open opens a handle. With opts == nil it uses the current network namespace. Opening does
+// not talk to IPVS yet: on a kernel without IPVS the first call fails (see IsNotAvailable).
+func Open(opts *Options) (*Handle, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	c, err := cOpen(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Handle{c: c}, nil
+}
+
+// Close releases the handle. It waits for calls in progress; later calls return ErrClosed.
+// Closing twice is a no-op.
+func (h *Handle) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.c != nil {
+		h.c.free()
+		h.c = nil
+	}
+	return nil
+}
+
+// do runs f with the C handle under the read lock, honouring ctx.
+func (h *Handle) do(ctx context.Context, f func(c *chandle) error) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	run := func() error {
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+		if h.c == nil {
+			return ErrClosed
+		}
+		return f(h.c)
+	}
+	if ctx.Done() == nil {
+		return run()
+	}
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Info returns the kernel's IPVS version and connection table size.
+func (h *Handle) Info(ctx context.Context) (Info, error) {
+	var out Info
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.info(); return })
+	return out, err
+}
+
+// Flush deletes every service and destination (IPVS_CMD_FLUSH).
+func (h *Handle) Flush(ctx context.Context) error {
+	return h.do(ctx, func(c *chandle) error { return c.flush() })
+}
+
+// NewService adds a service. EEXIST if it exists; ENOENT if the scheduler or persistence
+// engine is unknown to the kernel.
+func (h *Handle) NewService(ctx context.Context, s *Service) error {
+	return h.do(ctx, func(c *chandle) error { return c.service(opNewService, s) })
+}
+
+// UpdateService changes a service's scheduler, flags, timeout, netmask or persistence engine.
+// ESRCH if the service does not exist.
+func (h *Handle) UpdateService(ctx context.Context, s *Service) error {
+	return h.do(ctx, func(c *chandle) error { return c.service(opUpdateService, s) })
+}
+
+// DeleteService deletes a service and its destinations. ESRCH if it does not exist.
+func (h *Handle) DeleteService(ctx context.Context, s *Service) error {
+	return h.do(ctx, func(c *chandle) error { return c.service(opDeleteService, s) })
+}
+
+// GetService reads the service that key identifies (its family, protocol, address and port, or
+// its firewall mark). ESRCH if it does not exist.
+func (h *Handle) GetService(ctx context.Context, key *Service) (*Service, error) {
+	var out *Service
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.getService(key); return })
+	return out, err
+}
+
+// Services lists every service (one IPVS_CMD_GET_SERVICE dump).
+func (h *Handle) Services(ctx context.Context) ([]*Service, error) {
+	var out []*Service
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.services(); return })
+	return out, err
+}
+
+// ServicesWithDestinations lists every service with its destinations: one service dump and one
+// destination dump per service, which is what the protocol allows (GET_DEST needs the service).
+func (h *Handle) ServicesWithDestinations(ctx context.Context) ([]*ServiceDestinations, error) {
+	var out []*ServiceDestinations
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.servicesWithDestinations(); return })
+	return out, err
+}
+
+// NewDestination adds a destination to a service. EEXIST if it exists, ESRCH if the service
+// does not, ERANGE for a lower threshold above the upper one.
+func (h *Handle) NewDestination(ctx context.Context, s *Service, d *Destination) error {
+	return h.do(ctx, func(c *chandle) error { return c.destination(opNewDestination, s, d) })
+}
+
+// UpdateDestination changes a destination's weight, forwarding method or thresholds. ENOENT if
+// the destination does not exist.
+func (h *Handle) UpdateDestination(ctx context.Context, s *Service, d *Destination) error {
+	return h.do(ctx, func(c *chandle) error { return c.destination(opUpdateDestination, s, d) })
+}
+
+// DeleteDestination removes a destination. ENOENT if it does not exist.
+func (h *Handle) DeleteDestination(ctx context.Context, s *Service, d *Destination) error {
+	return h.do(ctx, func(c *chandle) error { return c.destination(opDeleteDestination, s, d) })
+}
+
+// Destinations lists a service's destinations. The kernel answers a missing service with an
+// empty list, not an error.
+func (h *Handle) Destinations(ctx context.Context, s *Service) ([]*Destination, error) {
+	var out []*Destination
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.destinations(s); return })
+	return out, err
+}
+
+// Zero resets the statistics of one service and its destinations (IPVS_CMD_ZERO).
+func (h *Handle) Zero(ctx context.Context, s *Service) error {
+	return h.do(ctx, func(c *chandle) error { return c.zero(s) })
+}
+
+// ZeroAll resets the statistics of every service and destination.
+func (h *Handle) ZeroAll(ctx context.Context) error {
+	return h.do(ctx, func(c *chandle) error { return c.zero(nil) })
+}
+
+// Timeouts returns the TCP, TCP-FIN and UDP connection timeouts.
+func (h *Handle) Timeouts(ctx context.Context) (Timeouts, error) {
+	var out Timeouts
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.timeouts(); return })
+	return out, err
+}
+
+// SetTimeouts sets the connection timeouts (whole seconds; zero fields are left unchanged).
+func (h *Handle) SetTimeouts(ctx context.Context, t Timeouts) error {
+	return h.do(ctx, func(c *chandle) error { return c.setTimeouts(t) })
+}
+
+// StartDaemon starts a connection-sync daemon. EEXIST if one in that state already runs.
+func (h *Handle) StartDaemon(ctx context.Context, d *Daemon) error {
+	return h.do(ctx, func(c *chandle) error { return c.startDaemon(d) })
+}
+
+// StopDaemon stops the master or backup sync daemon. ESRCH if none runs in that state.
+func (h *Handle) StopDaemon(ctx context.Context, state DaemonState) error {
+	return h.do(ctx, func(c *chandle) error { return c.stopDaemon(state) })
+}
+
+// Daemons lists the running sync daemons.
+func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
+	var out []Daemon
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.daemons(); return })
+	return out, err
+}
+
+// Apply sends every change of b to the kernel, pipelined (many requests per sendmsg), and
+// returns one error per change, in order (nil for a change that succeeded). The changes are
+// not atomic: each succeeds or fails on its own, as the kernel applies them. The second result
+// is an error that prevented sending the batch at all.
+func (h *Handle) Apply(ctx context.Context, b *Batch) ([]error, error) {
+	var out []error
+	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.apply(b); return })
+	return out, err
+}

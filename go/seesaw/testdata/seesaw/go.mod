@@ -1,0 +1,3 @@
+module github.com/google/seesaw
+
+go 1.12

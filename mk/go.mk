@@ -1,0 +1,34 @@
+# Go bindings (go/: module github.com/lbnet/lbnet/go) and the Seesaw build (examples/seesaw/).
+# Owned by the go area.
+#
+#   make test-go-host   gofmt + go vet + go test -race of every Go package on the host (the
+#                       kernel tests skip loudly there: the host has no IPVS; the no-IPVS error
+#                       path is tested instead)
+#   make seesaw-build   examples/seesaw/build.sh: Seesaw built with -tags rust_ipvs, deps checked
+#   make test-lab-go    the race-enabled test binaries of go/ipvs and of Seesaw's ipvs package,
+#                       and the Seesaw IPVS scenario, run in the kernel lab (one boot)
+
+GO ?= go
+GO_LAB_RUN ?= $(ROOT)/lab/run
+GO_OUT := $(ROOT)/target/go
+SEESAW_WORK ?= $(ROOT)/target/seesaw
+export SEESAW_WORK
+
+.PHONY: test-go-host seesaw-build test-lab-go
+
+test-go-host: build
+	@out=$$(cd go && gofmt -l . && cd ../examples/seesaw && gofmt -l .); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	cd go && $(GO) vet ./...
+	cd go && $(GO) test -race -count=1 ./...
+
+seesaw-build: build
+	examples/seesaw/build.sh
+
+test-lab-go: build seesaw-build
+	mkdir -p $(GO_OUT)
+	cd go && $(GO) test -c -race -o $(GO_OUT)/ipvs.test ./ipvs
+	$(GO_LAB_RUN) $(ROOT)/go/lab-test.sh $(GO_OUT) $(SEESAW_WORK)/bin
+
+TEST_TARGETS += test-go-host test-lab-go
+LAB_TEST_TARGETS += test-lab-go
