@@ -87,6 +87,66 @@
 // Sync daemon state backup (`IP_VS_STATE_BACKUP`).
 #define LBNET_IPVS_DAEMON_BACKUP 2
 
+// Size of [`lbnet_link::name`] (`IFNAMSIZ`, NUL included).
+#define LBNET_LINK_NAME_LEN 16
+
+// Size of [`lbnet_link::kind`] (NUL included).
+#define LBNET_LINK_KIND_LEN 32
+
+// Size of [`lbnet_link::alias`] (`IFALIASZ`, NUL included).
+#define LBNET_LINK_ALIAS_LEN 256
+
+// Size of [`lbnet_link::mac`] (`MAX_ADDR_LEN`).
+#define LBNET_LINK_MAC_LEN 32
+
+// [`lbnet_link_event::kind`]: a link appeared.
+#define LBNET_LINK_ADDED 1
+
+// [`lbnet_link_event::kind`]: a link changed; `changes` says which fields.
+#define LBNET_LINK_CHANGED 2
+
+// [`lbnet_link_event::kind`]: a link went away (deleted or moved to another namespace).
+#define LBNET_LINK_REMOVED 3
+
+// Change bit: name (a rename keeps the ifindex).
+#define LBNET_LINK_CHANGE_NAME (1 << 0)
+
+// Change bit: kind.
+#define LBNET_LINK_CHANGE_KIND (1 << 1)
+
+// Change bit: administrative state.
+#define LBNET_LINK_CHANGE_ADMIN (1 << 2)
+
+// Change bit: operational state.
+#define LBNET_LINK_CHANGE_OPER (1 << 3)
+
+// Change bit: carrier.
+#define LBNET_LINK_CHANGE_CARRIER (1 << 4)
+
+// Change bit: lower-up.
+#define LBNET_LINK_CHANGE_LOWER_UP (1 << 5)
+
+// Change bit: MTU.
+#define LBNET_LINK_CHANGE_MTU (1 << 6)
+
+// Change bit: hardware address.
+#define LBNET_LINK_CHANGE_MAC (1 << 7)
+
+// Change bit: master.
+#define LBNET_LINK_CHANGE_MASTER (1 << 8)
+
+// Change bit: alias.
+#define LBNET_LINK_CHANGE_ALIAS (1 << 9)
+
+// Change bit: speed.
+#define LBNET_LINK_CHANGE_SPEED (1 << 10)
+
+// Change bit: duplex.
+#define LBNET_LINK_CHANGE_DUPLEX (1 << 11)
+
+// Change bit: any `IFF_*` flag.
+#define LBNET_LINK_CHANGE_FLAGS (1 << 12)
+
 // A list of IPVS changes to apply together (opaque). Not safe for concurrent use from several
 // threads.
 typedef struct lbnet_ipvs_batch lbnet_ipvs_batch;
@@ -94,6 +154,17 @@ typedef struct lbnet_ipvs_batch lbnet_ipvs_batch;
 // An open connection to the kernel's IPVS (opaque). Create with `lbnet_ipvs_handle_new`, free
 // with `lbnet_ipvs_handle_free`.
 typedef struct lbnet_ipvs_handle lbnet_ipvs_handle;
+
+// A link watcher (opaque). Safe to use from several threads; free with
+// [`lbnet_linkwatch_free`].
+typedef struct lbnet_linkwatch lbnet_linkwatch;
+
+// An export engine. Create with [`lbnet_rtexport_new`], release with [`lbnet_rtexport_free`].
+// Safe to use from several threads at once.
+typedef struct lbnet_rtexport lbnet_rtexport;
+
+// Opaque handle of one XDP load balancer control plane.
+typedef struct lbnet_xdplb lbnet_xdplb;
 
 // An IPv4 or IPv6 address.
 //
@@ -294,6 +365,207 @@ typedef struct lbnet_ipvs_daemon_list {
     // The daemons; NULL when `len` is 0.
     struct lbnet_ipvs_daemon *items;
 } lbnet_ipvs_daemon_list;
+
+// One link. Strings are NUL-terminated (empty when absent).
+typedef struct lbnet_link {
+    // Interface index.
+    uint32_t ifindex;
+    // Interface name.
+    char name[LBNET_LINK_NAME_LEN];
+    // Link kind ("veth", "bridge", ...; empty for physical NICs and lo).
+    char kind[LBNET_LINK_KIND_LEN];
+    // Alias (empty when none).
+    char alias[LBNET_LINK_ALIAS_LEN];
+    // 1 when administratively up (`IFF_UP`).
+    uint8_t admin_up;
+    // 1 when the lower layer is up (`IFF_LOWER_UP`).
+    uint8_t lower_up;
+    // 1 carrier, 0 no carrier, -1 not reported.
+    int8_t carrier;
+    // Operational state, `IF_OPER_*` of linux/if.h (6 = up, 2 = down, 0 = unknown).
+    uint8_t oper_state;
+    // MTU.
+    uint32_t mtu;
+    // Ifindex of the master (bridge, bond, VRF); 0 when none.
+    uint32_t master;
+    // Speed in Mb/s; 0 when unknown (other namespace, link down, driver does not say).
+    uint32_t speed_mbps;
+    // 1 full, 0 half, -1 unknown.
+    int8_t duplex;
+    // Number of valid bytes in `mac`.
+    uint8_t mac_len;
+    // Hardware address.
+    uint8_t mac[LBNET_LINK_MAC_LEN];
+    // All `IFF_*` flags.
+    uint32_t flags;
+} lbnet_link;
+
+// One change of the link table.
+typedef struct lbnet_link_event {
+    // `LBNET_LINK_ADDED`, `LBNET_LINK_CHANGED` or `LBNET_LINK_REMOVED`.
+    uint32_t kind;
+    // For `LBNET_LINK_CHANGED`: the `LBNET_LINK_CHANGE_*` bits of the fields that changed.
+    uint32_t changes;
+    // The link (its last known state for `LBNET_LINK_REMOVED`).
+    struct lbnet_link link;
+    // For `LBNET_LINK_CHANGED`: the state before; zeroed otherwise.
+    struct lbnet_link old;
+} lbnet_link_event;
+
+// Counters of a watcher.
+typedef struct lbnet_linkwatch_counters {
+    // Link messages parsed.
+    uint64_t messages;
+    // Events handed out.
+    uint64_t events;
+    // Resynchronisations after lost notifications.
+    uint64_t resyncs;
+    // `ENOBUFS` reports (notifications lost).
+    uint64_t overruns;
+    // Dumps repeated because they were interrupted or lost notifications.
+    uint64_t dump_retries;
+    // Datagrams too large for the receive buffer.
+    uint64_t truncated;
+    // Messages that could not be parsed.
+    uint64_t malformed;
+    // Receive buffer size the kernel reports.
+    uint64_t rcvbuf;
+} lbnet_linkwatch_counters;
+
+// Engine settings; fill with [`lbnet_rtexport_config_default`] first.
+typedef struct lbnet_rtexport_config {
+    // Network namespace file (e.g. `/var/run/netns/NAME`), or NULL for the caller's.
+    const char *netns_path;
+    // Route protocol (default 186; FRR's zebra sweeps 186 at start-up).
+    uint8_t protocol;
+    // Dampening window in milliseconds (default 100; 0 turns dampening off).
+    uint32_t dampening_ms;
+    // Most a flapping prefix waits, in milliseconds (default 1000).
+    uint32_t dampening_cap_ms;
+    // Non-zero: delete our protocol's routes in the rules' tables at start.
+    int delete_all_at_start;
+    // Non-zero: watch links and routes to re-validate next hops (default 1).
+    int watch;
+} lbnet_rtexport_config;
+
+// A large community (RFC 8092).
+typedef struct lbnet_large_community {
+    // Global administrator.
+    uint32_t global;
+    // First local part.
+    uint32_t local1;
+    // Second local part.
+    uint32_t local2;
+} lbnet_large_community;
+
+// One export rule.
+typedef struct lbnet_rtexport_rule {
+    // Unique name (NUL-terminated UTF-8, at most 255 bytes).
+    const char *name;
+    // Standard communities (RFC 1997, `asn << 16 | value`); matched with OR together with the
+    // large ones; both empty: every path matches.
+    const uint32_t *communities;
+    // Number of `communities`.
+    size_t n_communities;
+    // Large communities.
+    const struct lbnet_large_community *large_communities;
+    // Number of `large_communities`.
+    size_t n_large_communities;
+    // VRF device name, or NULL to export into `table`.
+    const char *vrf;
+    // Table id when `vrf` is NULL.
+    uint32_t table;
+    // Metric of exported routes (20 is the usual default).
+    uint32_t metric;
+    // Non-zero: export only while the next hop is reachable in the target's routing context.
+    int validate_nexthop;
+} lbnet_rtexport_rule;
+
+// Statistics, global or of one rule. Times are nanoseconds since the Unix epoch, 0 for never.
+typedef struct lbnet_rtexport_stats {
+    // Routes installed or changed.
+    uint64_t exported;
+    // Routes removed.
+    uint64_t withdrawn;
+    // Failed kernel operations.
+    uint64_t errors;
+    // Next-hop checks.
+    uint64_t nexthop_validations;
+    // Next-hop checks that failed.
+    uint64_t nexthop_failures;
+    // Updates coalesced by dampening.
+    uint64_t dampened;
+    // Route messages sent to the kernel.
+    uint64_t kernel_ops;
+    // Last export.
+    int64_t last_export_ns;
+    // Last withdrawal.
+    int64_t last_withdraw_ns;
+    // Last error.
+    int64_t last_error_ns;
+} lbnet_rtexport_stats;
+
+// One exported route in a [`lbnet_rtexport_route_list`]. Strings are owned by the list.
+typedef struct lbnet_rtexport_route {
+    // Rule name.
+    const char *rule;
+    // Destination, `ADDR/LEN`.
+    const char *prefix;
+    // Gateway, or "" while a withdrawal waits in the dampening window.
+    const char *gateway;
+    // Table.
+    uint32_t table;
+    // Metric.
+    uint32_t metric;
+    // Export time, seconds since the Unix epoch.
+    int64_t exported_at;
+} lbnet_rtexport_route;
+
+// The exported routes; release with [`lbnet_rtexport_route_list_free`].
+typedef struct lbnet_rtexport_route_list {
+    // Array of `len` routes.
+    const struct lbnet_rtexport_route *routes;
+    // Number of routes.
+    size_t len;
+} lbnet_rtexport_route_list;
+
+// A VIP: address, port (host order) and protocol (`IPPROTO_TCP` 6 or `IPPROTO_UDP` 17).
+typedef struct lbnet_xdp_vip {
+    // 4 or 6.
+    uint8_t family;
+    // 6 (TCP) or 17 (UDP).
+    uint8_t proto;
+    // Port, host order.
+    uint16_t port;
+    // Address in network order; IPv4 in the first four bytes.
+    uint8_t addr[16];
+} lbnet_xdp_vip;
+
+// A backend: tunnel destination and Maglev weight (0 = drained).
+typedef struct lbnet_xdp_backend {
+    // 4 or 6.
+    uint8_t family;
+    // Reserved, zero.
+    uint8_t reserved[3];
+    // Relative weight; 0 drains the backend.
+    uint32_t weight;
+    // Ring slots the backend owns (output only; ignored on input).
+    uint32_t slots;
+    // Address in network order; IPv4 in the first four bytes.
+    uint8_t addr[16];
+} lbnet_xdp_backend;
+
+// Per-VIP counters, summed over CPUs.
+typedef struct lbnet_xdp_vip_stats {
+    // Packets to the VIP.
+    uint64_t packets;
+    // Bytes (IP length) of those packets.
+    uint64_t bytes;
+    // New flows (connection-table misses).
+    uint64_t lru_misses;
+    // Dropped packets to the VIP.
+    uint64_t drops;
+} lbnet_xdp_vip_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -509,6 +781,188 @@ void lbnet_ipvs_daemon_list_free(struct lbnet_ipvs_daemon_list *list);
 // Frees a list from `lbnet_ipvs_list_services_with_dests`, destinations included. NULL is a
 // no-op.
 void lbnet_ipvs_service_entry_list_free(struct lbnet_ipvs_service_entry_list *list);
+
+// Opens a watcher of the network namespace file `netns_path` (e.g. "/var/run/netns/blue";
+// NULL for the caller's namespace) with a receive buffer of `rcvbuf` bytes (0 for the
+// default, 8 MiB). Subscribes, then dumps; on success `*out` is the watcher.
+//
+// Errors: `-ENOENT` (no such namespace), `-EPERM` (needs `CAP_NET_ADMIN`/`CAP_SYS_ADMIN`),
+// `-EINVAL` (NULL `out`, bad string).
+int32_t lbnet_linkwatch_new(const char *netns_path, uint32_t rcvbuf, struct lbnet_linkwatch **out);
+
+// Closes the watcher. NULL is a no-op. No other call may be running on it.
+void lbnet_linkwatch_free(struct lbnet_linkwatch *w);
+
+// The watcher's file descriptor for poll/epoll (readable when the kernel sent something), or
+// a negative errno. Owned by the watcher: do not close it.
+int32_t lbnet_linkwatch_fd(const struct lbnet_linkwatch *w);
+
+// Every link known now, sorted by ifindex: `*links` is an array of `*count` entries to be
+// released with [`lbnet_links_free`] (NULL when the count is 0).
+int32_t lbnet_linkwatch_snapshot(struct lbnet_linkwatch *w,
+                                 struct lbnet_link **links,
+                                 size_t *count);
+
+// Releases an array from [`lbnet_linkwatch_snapshot`]; `count` must be the count it returned.
+// NULL is a no-op.
+void lbnet_links_free(struct lbnet_link *links, size_t count);
+
+// Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next
+// event and writes it to `*out`. Returns 0 with an event, `-ETIMEDOUT` when none came in time,
+// another negative errno on failure (`-EBADMSG` for an undecodable kernel message, after
+// which a resynchronisation is scheduled and calling again continues).
+//
+// The watcher is not locked while waiting, so other threads may take snapshots meanwhile.
+int32_t lbnet_linkwatch_next_event(struct lbnet_linkwatch *w,
+                                   int32_t timeout_ms,
+                                   struct lbnet_link_event *out);
+
+// Copies the watcher's counters to `*out`.
+int32_t lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_counters *out);
+
+// Fills `cfg` with the defaults: caller's namespace, protocol 186, 100 ms dampening, 1 s cap,
+// keep routes at start, watch on. Returns 0, or -EINVAL for NULL.
+int lbnet_rtexport_config_default(struct lbnet_rtexport_config *cfg);
+
+// Starts an engine with `n_rules` rules. On success `*out` holds it (free it with
+// [`lbnet_rtexport_free`]). Errors: -EINVAL (bad argument or rule), -ENOENT/-ENODEV (VRF
+// missing), -EPERM, kernel errnos.
+int lbnet_rtexport_new(const struct lbnet_rtexport_config *cfg,
+                       const struct lbnet_rtexport_rule *rules,
+                       size_t n_rules,
+                       struct lbnet_rtexport **out);
+
+// Stops the engine (exported routes stay in the kernel; call [`lbnet_rtexport_flush`] first
+// to remove them). NULL is a no-op.
+void lbnet_rtexport_free(struct lbnet_rtexport *ex);
+
+// A new best path for `prefix` ("ADDR/LEN") via `nexthop` with its communities.
+int lbnet_rtexport_update(const struct lbnet_rtexport *ex,
+                          const char *prefix,
+                          const char *nexthop,
+                          const uint32_t *communities,
+                          size_t n_communities,
+                          const struct lbnet_large_community *large_communities,
+                          size_t n_large_communities);
+
+// `prefix` has no best path any more: removed from every table.
+int lbnet_rtexport_withdraw(const struct lbnet_rtexport *ex, const char *prefix);
+
+// End-of-RIB: removes our routes found at start that no path claimed; `*deleted` (may be NULL)
+// gets how many.
+int lbnet_rtexport_end_of_rib(const struct lbnet_rtexport *ex, size_t *deleted);
+
+// Replaces the rules and re-evaluates every route; on error the old rules stay.
+int lbnet_rtexport_reload(const struct lbnet_rtexport *ex,
+                          const struct lbnet_rtexport_rule *rules,
+                          size_t n_rules);
+
+// Removes every route we exported and nothing else; `*deleted` (may be NULL) gets how many.
+int lbnet_rtexport_flush(const struct lbnet_rtexport *ex, size_t *deleted);
+
+// Statistics of rule `rule` (NULL: global) into `*out`. -ENOENT for an unknown rule.
+int lbnet_rtexport_get_stats(const struct lbnet_rtexport *ex,
+                             const char *rule,
+                             struct lbnet_rtexport_stats *out);
+
+// Copies the last error message of rule `rule` (NULL: global) into `buf` of `cap` bytes ("" if
+// there was none). -ERANGE if it does not fit.
+int lbnet_rtexport_last_error(const struct lbnet_rtexport *ex,
+                              const char *rule,
+                              char *buf,
+                              size_t cap);
+
+// The exported routes into `*out` (free with [`lbnet_rtexport_route_list_free`]).
+int lbnet_rtexport_routes(const struct lbnet_rtexport *ex, struct lbnet_rtexport_route_list **out);
+
+// Frees a list from [`lbnet_rtexport_routes`]. NULL is a no-op.
+void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
+
+// Loads and verifies the embedded XDP program and creates its maps. Zero capacities take the
+// defaults (32 VIPs, 4096 backends, 65,536 tracked flows). Returns NULL on failure (see
+// `lbnet_last_error`); needs CAP_BPF/CAP_SYS_ADMIN.
+struct lbnet_xdplb *lbnet_xdplb_load(uint32_t max_vips,
+                                     uint32_t max_backends,
+                                     uint32_t conn_table_size);
+
+// Adopts the data plane pinned under `pin_dir` (see `lbnet_xdplb_pin`), reading its VIPs and
+// backends back from the maps without interrupting it. NULL on failure (`-ENOENT` in
+// `lbnet_last_error` when nothing is pinned there).
+struct lbnet_xdplb *lbnet_xdplb_adopt(const char *pin_dir);
+
+// Frees the handle. The program is detached unless it was pinned. NULL is a no-op.
+void lbnet_xdplb_free(struct lbnet_xdplb *lb);
+
+// Attaches the program to interface `ifname` in network namespace `netns_path` (a file such as
+// `/var/run/netns/NAME`; NULL = the caller's). `native` nonzero asks for driver mode, zero for
+// generic (skb) mode. `-EEXIST` if this handle is attached already.
+int lbnet_xdplb_attach(struct lbnet_xdplb *lb,
+                       const char *netns_path,
+                       const char *ifname,
+                       int native);
+
+// Pins maps and link under `dir` (created; on a bpffs, e.g. `/sys/fs/bpf/lbnet/eth0`) so the
+// data plane outlives this process and can be adopted.
+int lbnet_xdplb_pin(struct lbnet_xdplb *lb, const char *dir);
+
+// Detaches the program and removes the pins: the data plane stops.
+int lbnet_xdplb_detach(struct lbnet_xdplb *lb);
+
+// Sets the tunnels' outer source addresses (`src4`: 4 bytes, `src6`: 16 bytes, network order)
+// and the next-hop MAC (6 bytes). Each may be NULL: no IPv4/IPv6 tunnels, or reply to the
+// sender's MAC.
+int lbnet_xdplb_set_config(struct lbnet_xdplb *lb,
+                           const uint8_t *src4,
+                           const uint8_t *src6,
+                           const uint8_t *gw_mac);
+
+// Adds a VIP without backends (its packets are dropped until backends are set). `-EEXIST`
+// if it exists, `-ENOSPC` when all VIP slots are used.
+int lbnet_xdplb_add_vip(struct lbnet_xdplb *lb, const struct lbnet_xdp_vip *vip);
+
+// Removes a VIP; its packets go to the kernel again. `-ENOENT` if it does not exist.
+int lbnet_xdplb_remove_vip(struct lbnet_xdplb *lb, const struct lbnet_xdp_vip *vip);
+
+// Replaces the backends of a VIP with `n` entries of `backends` (addresses unique; `slots`
+// ignored). Only ring slots whose owner changed are written; tracked flows to backends that
+// stay (even drained) keep going there. `-ENOENT` for an unknown VIP.
+int lbnet_xdplb_set_backends(struct lbnet_xdplb *lb,
+                             const struct lbnet_xdp_vip *vip,
+                             const struct lbnet_xdp_backend *backends,
+                             size_t n);
+
+// Sets one backend's weight (`backend->weight`; 0 drains it). `-ENOENT` if the VIP or the
+// backend does not exist.
+int lbnet_xdplb_set_weight(struct lbnet_xdplb *lb,
+                           const struct lbnet_xdp_vip *vip,
+                           const struct lbnet_xdp_backend *backend);
+
+// Lists the VIPs into `out` (capacity `cap`); `*n` gets the number of VIPs. `-ERANGE` (with
+// `*n` set) when `cap` is too small; `out` may be NULL with `cap` 0 to ask for the count.
+int lbnet_xdplb_list_vips(struct lbnet_xdplb *lb, struct lbnet_xdp_vip *out, size_t cap, size_t *n);
+
+// Lists a VIP's backends (with their ring slot counts) into `out`; as `lbnet_xdplb_list_vips`.
+int lbnet_xdplb_list_backends(struct lbnet_xdplb *lb,
+                              const struct lbnet_xdp_vip *vip,
+                              struct lbnet_xdp_backend *out,
+                              size_t cap,
+                              size_t *n);
+
+// Reads a VIP's counters (summed over CPUs) into `out`.
+int lbnet_xdplb_vip_stats(struct lbnet_xdplb *lb,
+                          const struct lbnet_xdp_vip *vip,
+                          struct lbnet_xdp_vip_stats *out);
+
+// Number of global counters (see `lbnet_xdplb_counter_name`).
+size_t lbnet_xdplb_counter_count(void);
+
+// Name of global counter `i` ("rx", "tx", "drop_no_backend", ...) as a static string, or
+// NULL when `i` is out of range. Never free it.
+const char *lbnet_xdplb_counter_name(size_t i);
+
+// Reads the global counters (summed over CPUs) into `out[0..cap]`, in the order of
+// `lbnet_xdplb_counter_name`; `-ERANGE` if `cap < lbnet_xdplb_counter_count()`.
+int lbnet_xdplb_counters(struct lbnet_xdplb *lb, uint64_t *out, size_t cap);
 
 #ifdef __cplusplus
 }  // extern "C"
