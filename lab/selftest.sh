@@ -21,10 +21,12 @@ if [ "${1:-}" = --guest ]; then
     shift 2
     fails=0
     check() { # check DESCRIPTION CMD...: run CMD, report
-        local what=$1
+        local what=$1 t0 t1
         shift
+        read -r t0 _ </proc/uptime
         if "$@" >/tmp/check.out 2>&1; then
-            echo "guest ok: $what"
+            read -r t1 _ </proc/uptime
+            echo "guest ok: $what ($(echo "$t1 - $t0" | bc) s)"
         else
             echo "guest FAIL: $what" >&2
             sed 's/^/    /' /tmp/check.out >&2
@@ -44,6 +46,7 @@ if [ "${1:-}" = --guest ]; then
     check "LBNET_ env passed" test "${LBNET_SELFTEST_VAR:-}" = "x 'y' \"z\""
     check "cwd is the caller's" test "$PWD" = "$LAB_SELFTEST_CWD"
     check "running as root" test "$(id -u)" = 0
+    check "kernel of the LAB_KERNEL line (${LAB_KERNEL:-6.1})" sh -c 'case "$(uname -r)" in "${LAB_KERNEL:-6.1}".*) ;; *) uname -r; exit 1 ;; esac'
     check "/tmp is a private tmpfs" sh -c 'stat -f -c %T /tmp | grep -qx tmpfs && touch /tmp/x'
     check "kernel modules loaded at boot" sh -c 'for m in ip_vs ip_vs_rr ip_vs_mh ip_vs_nq vrf dummy veth; do grep -q "^$m " /proc/modules || { echo "$m missing"; exit 1; }; done'
     check "rmmod ip_vs (with its schedulers)" sh -c 'rmmod ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_fo ip_vs_ovf ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_nq && rmmod ip_vs && ! grep -q "^ip_vs " /proc/modules && ! test -e /proc/net/ip_vs'
@@ -85,9 +88,14 @@ echo "selftest: using $RUN"
 
 # 1. Exit statuses 3 and 255, and a timeout, run at the same time as each other (parallel runs
 #    must not collide); the timeout also proves that qemu is killed.
-(TMPDIR=$WORK "$RUN" sh -c 'exit 3' >"$WORK/s3.out" 2>&1; echo $? >"$WORK/s3.rc") &
+# The exit-3 run also sends 2.5 MB through stdout, which must arrive complete and in order.
+(TMPDIR=$WORK "$RUN" sh -c 'seq 1 400000; exit 3' >"$WORK/s3.out" 2>"$WORK/s3.err"; echo $? >"$WORK/s3.rc") &
 PIDS+=($!)
-(TMPDIR=$WORK "$RUN" sh -c 'exit 255' >"$WORK/s255.out" 2>&1; echo $? >"$WORK/s255.rc") &
+# The exit-255 run writes into a pipe whose reader quits early: lab/run must still finish.
+(
+    TMPDIR=$WORK "$RUN" sh -c 'seq 1 400000; exit 255' 2>"$WORK/s255.err" | head -n 1 >"$WORK/s255.out"
+    echo "${PIPESTATUS[0]}" >"$WORK/s255.rc"
+) &
 PIDS+=($!)
 (
     s=$EPOCHREALTIME
@@ -99,7 +107,8 @@ PIDS+=($!)
 wait "${PIDS[@]}"
 PIDS=()
 expect "exit status 3 passed through" 3 "$(cat "$WORK/s3.rc")"
-expect "exit status 255 passed through" 255 "$(cat "$WORK/s255.rc")"
+expect "2.5 MB of stdout arrived intact" "$(seq 1 400000 | md5sum)" "$(md5sum <"$WORK/s3.out")"
+expect "exit status 255 passed through (stdout reader quit early)" 255 "$(cat "$WORK/s255.rc")"
 expect "LAB_TIMEOUT=20 returns 124" 124 "$(cat "$WORK/to.rc")"
 if grep -q "timeout" "$WORK/to.out"; then ok "timeout prints a message"; else bad "no timeout message: $(cat "$WORK/to.out")"; fi
 if [ "$(echo "$(cat "$WORK/to.time") < 60" | bc)" = 1 ]; then
@@ -136,7 +145,7 @@ PIDS=()
 expect "exit status 0 passed through (all guest checks passed)" 0 "$RC"
 sed 's/^/    /' "$WORK/main.out"
 [ -s "$WORK/main.err" ] && sed 's/^/    stderr: /' "$WORK/main.err"
-expect "guest reported 17 passing checks" 17 "$(grep -c '^guest ok:' "$WORK/main.out")"
+expect "guest reported 18 passing checks" 18 "$(grep -c '^guest ok:' "$WORK/main.out")"
 expect "stderr came back separately" to-stderr "$(grep -x to-stderr "$WORK/main.err")"
 if grep -q to-stderr "$WORK/main.out"; then bad "stderr leaked into stdout"; else ok "stdout has no stderr lines"; fi
 if grep -qE '^\[ *[0-9]+\.[0-9]+\]' "$WORK/main.out" "$WORK/main.err"; then
