@@ -60,21 +60,15 @@ fn main() -> lbnet::Result<()> {
     }
     let one_by_one = t.elapsed();
     h.flush()?;
+    let services_only: Vec<Change> = (0..n)
+        .map(|i| Change::NewService(Service::new(ServiceKey::tcp(vip(i), 80), "rr")))
+        .collect();
+    let t = Instant::now();
+    let results = h.apply(&services_only)?;
+    let batch_services = t.elapsed();
+    assert!(results.iter().all(|r| r.is_ok()));
+    h.flush()?;
     let mut changes = Vec::with_capacity(n * (dests + 1));
-    for i in 0..n {
-        let key = ServiceKey::tcp(vip(i), 80);
-        changes.push(Change::NewService(Service::new(key, "rr")));
-        for j in 0..dests {
-            changes.push(Change::NewDestination(
-                key,
-                Destination::new(
-                    IpAddr::V4(Ipv4Addr::new(172, 16, (j >> 8) as u8, j as u8 + 1)),
-                    80,
-                    ForwardMethod::Route,
-                ),
-            ));
-        }
-    }
     let sent0 = h.requests_sent();
     let t = Instant::now();
     let results = h.apply(&changes)?;
@@ -85,6 +79,11 @@ fn main() -> lbnet::Result<()> {
         "add {n} services one by one: {:?} ({} each)",
         one_by_one,
         per(one_by_one, n)
+    );
+    println!(
+        "add {n} services in one batch: {:?} ({} each)",
+        batch_services,
+        per(batch_services, n)
     );
     println!(
         "batch of {} changes ({n} services + {} destinations): {:?} ({} each), {} apply call(s)",
