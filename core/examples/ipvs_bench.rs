@@ -69,6 +69,17 @@ fn main() -> lbnet::Result<()> {
     assert!(results.iter().all(|r| r.is_ok()));
     h.flush()?;
     let mut changes = Vec::with_capacity(n * (dests + 1));
+    for i in 0..n {
+        let key = ServiceKey::tcp(vip(i), 80);
+        changes.push(Change::NewService(Service::new(key, "rr")));
+        for j in 0..dests {
+            let real = IpAddr::V4(Ipv4Addr::new(172, 16, (j >> 8) as u8, j as u8 + 1));
+            changes.push(Change::NewDestination(
+                key,
+                Destination::new(real, 80, ForwardMethod::Route),
+            ));
+        }
+    }
     let sent0 = h.requests_sent();
     let t = Instant::now();
     let results = h.apply(&changes)?;
