@@ -26,11 +26,27 @@ fn print_table(h: &Handle, entries: &[ServiceEntry]) -> lbnet::Result<()> {
     for e in entries {
         let s = &e.service;
         let mut extra = String::new();
+        let flag_names: Vec<&str> = [
+            (ServiceFlags::SCHED1, "flag-1"),
+            (ServiceFlags::SCHED2, "flag-2"),
+            (ServiceFlags::SCHED3, "flag-3"),
+            (ServiceFlags::ONEPACKET, "one-packet"),
+        ]
+        .iter()
+        .filter(|(f, _)| s.flags.contains(*f))
+        .map(|(_, n)| *n)
+        .collect();
+        if !flag_names.is_empty() {
+            extra += &format!(" flags {}", flag_names.join(","));
+        }
         if s.flags.contains(ServiceFlags::PERSISTENT) {
             extra += &format!(" persistent {}s", s.timeout);
-        }
-        if s.flags.0 & (ServiceFlags::SCHED1 | ServiceFlags::SCHED2 | ServiceFlags::SCHED3).0 != 0 {
-            extra += &format!(" sched-flags {:#x}", s.flags.0 & 0x38);
+            match s.key.af() {
+                AddressFamily::Inet => {
+                    extra += &format!(" netmask {}", std::net::Ipv4Addr::from(s.netmask))
+                }
+                AddressFamily::Inet6 => extra += &format!(" prefix /{}", s.netmask),
+            }
         }
         println!("{:<36} {}{extra}", s.key.to_string(), s.scheduler);
         for d in &e.destinations {
@@ -122,7 +138,11 @@ fn main() -> lbnet::Result<()> {
             }
         }
     }
-    let entries = h.services_with_destinations()?;
+    let mut entries = h.services_with_destinations()?;
+    entries.sort_by_key(|e| e.service.key.to_string());
+    for e in &mut entries {
+        e.destinations.sort_by_key(|d| (d.addr, d.port));
+    }
     print_table(&h, &entries)?;
 
     if !keep {

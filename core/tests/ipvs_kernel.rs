@@ -368,6 +368,17 @@ fn netns_isolation() {
         hb.get_service(&key).unwrap_err().kind(),
         ErrorKind::NoSuchService
     );
+    // A namespace given by an open descriptor works the same as one given by path.
+    let f = std::fs::File::open(format!("/var/run/netns/{}", b.name)).unwrap();
+    let hfd = lbnet::ipvs::Handle::with_options(lbnet::ipvs::HandleOptions {
+        netns: lbnet::netns::NetNs::Fd(std::os::fd::AsRawFd::as_raw_fd(&f)),
+        ..Default::default()
+    })
+    .unwrap();
+    let key_b = ServiceKey::udp(ip("10.6.0.2"), 53);
+    hfd.new_service(&Service::new(key_b, "rr")).unwrap();
+    assert_eq!(hb.get_service(&key_b).unwrap().key, key_b);
+    assert_eq!(ha.services().unwrap().len(), 1);
     // ipvsadm in each namespace agrees.
     assert!(a
         .exec("ipvsadm", &["-S", "-n"])
@@ -998,4 +1009,64 @@ fn library_reads_what_ipvsadm_restored() {
         |l| l.starts_with("-A "),
     );
     assert_eq!(mine, theirs);
+}
+
+/// Why destination dumps are not pipelined: netlink runs one dump at a time per socket, and an
+/// IPVS dump never finishes in the pass made while the request is processed (its dumpit returns
+/// the skb length, so NLMSG_DONE comes from a second pass at the next recvmsg). A second dump
+/// request in the same sendmsg is therefore refused with EBUSY (`netlink_dump_start`).
+#[test]
+fn kernel_runs_one_dump_at_a_time_per_socket() {
+    require_ipvs!();
+    use lbnet::ipvs::attr::cmd;
+    use lbnet::ipvs::message;
+    use lbnet::netlink::message::{messages, Header, NLMSG_DONE, NLMSG_ERROR};
+    use lbnet::netlink::{Ack, Socket, SocketOptions};
+    let ns = TestNs::new("dumps");
+    let h = ns.handle();
+    let key = ServiceKey::tcp(ip("10.11.0.1"), 80);
+    h.new_service(&Service::new(key, "rr")).unwrap();
+    h.new_destination(
+        &key,
+        &Destination::new(ip("10.11.1.1"), 80, ForwardMethod::Route),
+    )
+    .unwrap();
+    let id = h.family_id().unwrap();
+    let mut sock = Socket::open(
+        libc::NETLINK_GENERIC as isize,
+        &SocketOptions {
+            netns: ns.netns(),
+            ..SocketOptions::default()
+        },
+    )
+    .unwrap();
+    let m = message::service_key_msg(cmd::GET_DEST, &key).unwrap();
+    let mut datagram = Vec::new();
+    for seq in [1u32, 2] {
+        let start = datagram.len();
+        m.encode(id, true, &mut datagram);
+        let mut hdr = Header::parse(&datagram[start..]).unwrap();
+        hdr.flags |= 1; // NLM_F_REQUEST
+        hdr.seq = seq;
+        hdr.write(&mut datagram[start..]);
+    }
+    sock.send_raw(&datagram).unwrap();
+    let (mut data1, mut done1, mut busy2) = (0, false, false);
+    while !(done1 && busy2) {
+        let buf = sock.recv_raw().unwrap().to_vec();
+        for item in messages(&buf) {
+            let (hdr, msg) = item.unwrap();
+            match (hdr.seq, hdr.kind) {
+                (1, NLMSG_DONE) => done1 = true,
+                (1, NLMSG_ERROR) => panic!("first dump failed"),
+                (1, _) => data1 += 1,
+                (2, NLMSG_ERROR) => {
+                    assert_eq!(Ack::parse(&hdr, msg).unwrap().errno, libc::EBUSY);
+                    busy2 = true;
+                }
+                other => panic!("unexpected reply {other:?}"),
+            }
+        }
+    }
+    assert_eq!(data1, 1, "one destination dumped");
 }

@@ -150,8 +150,9 @@ impl Handle {
         self.inner.lock().family()
     }
 
-    /// Number of requests (netlink `sendmsg` calls, controller lookups included) this handle
-    /// has sent: the round trips, for measuring.
+    /// Number of round trips this handle has made to the kernel, for measuring: one per
+    /// command, per dump, per controller lookup, and one per [`Handle::apply`] batch (which the
+    /// transport sends in `sendmsg` chunks of at most 1,024 messages or 64 KiB).
     pub fn requests_sent(&self) -> u64 {
         self.inner.lock().requests
     }
@@ -348,7 +349,7 @@ impl Handle {
             .map(message::change_msg)
             .collect::<Result<Vec<_>>>()?;
         let mut g = self.inner.lock();
-        let raw = g.with_family(|inner, id| {
+        let send = |inner: &mut Inner, id: u16| -> Result<Vec<Result<()>>> {
             let mut reqs = Requests::new();
             for m in &msgs {
                 reqs.push_with(|b| {
@@ -357,29 +358,24 @@ impl Handle {
                 })?;
             }
             inner.requests += 1;
-            let results = inner.sock.execute(&mut reqs)?;
-            // A stale family id fails every request the same way; report it as such so
-            // `with_family` re-resolves and retries the whole batch once.
-            if let Some(Err(first)) = results.first() {
-                if may_be_stale_family(first)
-                    && results
-                        .iter()
-                        .all(|r| matches!(r, Err(e) if e.errno() == first.errno()))
-                {
-                    return Err(first.clone());
-                }
-            }
-            Ok(results)
-        });
-        let raw = match raw {
-            Ok(r) => r,
-            // Every change failed with the same ENOENT/EOPNOTSUPP and the family id did not
-            // change: these are the changes' own errors.
-            Err(e) if may_be_stale_family(&e) && g.family.is_some() => {
-                vec![Err(e); changes.len()]
-            }
-            Err(e) => return Err(e),
+            inner.sock.execute(&mut reqs)
         };
+        let id = g.family()?;
+        let mut raw = send(&mut g, id)?;
+        // A stale family id fails every request with the same ENOENT/EOPNOTSUPP: then resolve
+        // again and, if the id changed, send the whole batch once more (nothing was applied).
+        let stale = match raw.first() {
+            Some(Err(first)) if may_be_stale_family(first) => raw
+                .iter()
+                .all(|r| matches!(r, Err(e) if e.errno() == first.errno())),
+            _ => false,
+        };
+        if stale {
+            let new = g.resolve()?;
+            if new != id {
+                raw = send(&mut g, new)?;
+            }
+        }
         Ok(raw
             .into_iter()
             .zip(msgs.iter().zip(changes))
