@@ -22,7 +22,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 
-APT_PACKAGES += valgrind clang
+APT_PACKAGES += valgrind clang libclang-rt-dev g++
 TEST_TARGETS += test-ffi test-lab-ffi
 LAB_TEST_TARGETS += test-lab-ffi
 
