@@ -14,7 +14,7 @@ FFI_PCDIR := $(ROOT)/target/pkgconfig
 FFI_CDIR := $(ROOT)/target/ffi-c
 # Native libraries the Rust static library needs (rustc --print native-static-libs on linux-gnu).
 FFI_PRIVATE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-LAB_RUN ?= $(ROOT)/lab/run
+LAB ?= $(ROOT)/lab/run
 # Extra programs `make install` puts in $(PREFIX)/bin when they are built (areas append).
 INSTALL_BINS ?=
 DESTDIR ?=
@@ -102,7 +102,7 @@ test-ffi: ffi-test-bins
 
 # Kernel lab: the same programs against real IPVS (LBNET_REQUIRE_KERNEL=1: a missing IPVS fails).
 test-lab-ffi: ffi-test-bins
-	$(LAB_RUN) env LBNET_REQUIRE_KERNEL=1 bash -euo pipefail -c '\
+	$(LAB) env LBNET_REQUIRE_KERNEL=1 bash -euo pipefail -c '\
 		$(FFI_CDIR)/ffi_test; \
 		$(VALGRIND) $(FFI_CDIR)/ffi_test; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $(FFI_CDIR)/ffi_test_asan; \
