@@ -5,6 +5,7 @@
 #   make install PREFIX=/opt/x   install lib (.so + soname links, .a), header, pkg-config file
 #   make test-ffi                host tests of the C ABI (part of `make test`)
 #   make test-lab-ffi            the same C program against real IPVS in the kernel lab
+#   make fuzz-ffi                libFuzzer over the C entry points (FUZZ_SECONDS, default 30)
 
 FFI_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -n1)
 FFI_MAJOR := $(firstword $(subst ., ,$(FFI_VERSION)))
@@ -13,7 +14,7 @@ FFI_PCDIR := $(ROOT)/target/pkgconfig
 FFI_CDIR := $(ROOT)/target/ffi-c
 # Native libraries the Rust static library needs (rustc --print native-static-libs on linux-gnu).
 FFI_PRIVATE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-LAB_RUN ?= $(ROOT)/lab/run
+LAB ?= $(ROOT)/lab/run
 # Extra programs `make install` puts in $(PREFIX)/bin when they are built (areas append).
 INSTALL_BINS ?=
 DESTDIR ?=
@@ -21,7 +22,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 
-APT_PACKAGES += valgrind
+APT_PACKAGES += valgrind clang libclang-rt-dev g++
 TEST_TARGETS += test-ffi test-lab-ffi
 LAB_TEST_TARGETS += test-lab-ffi
 
@@ -96,13 +97,25 @@ test-ffi: ffi-test-bins
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $(FFI_CDIR)/ffi_test_asan
 	$(FFI_CDIR)/ffi_test_static
 	$(ROOT)/examples/c/install_test.sh $(MAKE)
+	$(MAKE) --no-print-directory fuzz-ffi FUZZ_SECONDS=10
 	@echo "test-ffi: passed"
 
 # Kernel lab: the same programs against real IPVS (LBNET_REQUIRE_KERNEL=1: a missing IPVS fails).
 test-lab-ffi: ffi-test-bins
-	$(LAB_RUN) env LBNET_REQUIRE_KERNEL=1 bash -euo pipefail -c '\
+	$(LAB) env LBNET_REQUIRE_KERNEL=1 bash -euo pipefail -c '\
 		$(FFI_CDIR)/ffi_test; \
 		$(VALGRIND) $(FFI_CDIR)/ffi_test; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $(FFI_CDIR)/ffi_test_asan; \
 		$(FFI_CDIR)/ffi_test_static'
 	@echo "test-lab-ffi: passed"
+
+# libFuzzer over the C ABI (examples/c/fuzz_ffi.c), inside a private network namespace.
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz-ffi
+fuzz-ffi: ffi-lib
+	mkdir -p $(FFI_CDIR)/fuzz-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(ROOT)/include \
+		-o $(FFI_CDIR)/fuzz_ffi $(ROOT)/examples/c/fuzz_ffi.c \
+		$(FFI_RELDIR)/libipvs_ffi.a $(FFI_PRIVATE_LIBS)
+	$(FFI_CDIR)/fuzz_ffi -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
+		-print_final_stats=1 $(FFI_CDIR)/fuzz-corpus 2>&1 | tail -n 15
