@@ -53,10 +53,6 @@ fn dumps_interrupted_by_link_creation_are_repeated_and_converge() {
         st.dump_retries > 0,
         "no interrupted dump was repeated: {st:?}"
     );
-    assert!(
-        rounds > 1,
-        "resync did not complete while links were being created"
-    );
     assert_eq!(c.table.len(), 1 + 2 * 500);
     assert_eq!(as_ip(&c.table), ns.kernel_links());
 }
