@@ -2,7 +2,7 @@
 # The Rust host-kernel tests (core/tests/linkwatch_*.rs, ffi unit tests) run in
 # `cargo test --workspace`; this fragment adds the Go package and the portsyncd example.
 
-APT_PACKAGES += iproute2 util-linux redis-server
+APT_PACKAGES += iproute2 util-linux redis-server redis-tools
 TEST_TARGETS += test-linkwatch-go
 
 GO ?= go
@@ -22,3 +22,10 @@ BENCH_TARGETS += bench-linkwatch
 # Sustained events/s, change-to-consumer latency, resync of 1,000 links (host kernel, netns).
 bench-linkwatch:
 	$(CARGO) test --release -p lbnet --test linkwatch_bench -- --ignored --nocapture --test-threads=1
+
+DEMO_TARGETS += demo-portsyncd
+.PHONY: demo-portsyncd
+# portsyncd against a private redis-server and veth "ports" in a private netns.
+demo-portsyncd:
+	$(CARGO) build --release -p portsyncd
+	examples/portsyncd/demo.sh
