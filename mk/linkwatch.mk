@@ -29,3 +29,18 @@ DEMO_TARGETS += demo-portsyncd
 demo-portsyncd:
 	$(CARGO) build --release -p portsyncd
 	examples/portsyncd/demo.sh
+
+# The same host-kernel tests on the lab's Debian kernel (6.1): built here, run inside lab/run.
+LAB_RUN ?= $(ROOT)/lab/run
+LAB_TEST_TARGETS += lab-test-linkwatch
+.PHONY: lab-test-linkwatch
+lab-test-linkwatch:
+	@bins=$$($(CARGO) test -p lbnet -p portsyncd --tests --no-run 2>&1 \
+	    | sed -n 's/.*Executable tests\/\(linkwatch_[a-z_]*\|portsyncd\)\.rs (\(.*\))$$/\2/p' \
+	    | grep -v linkwatch_bench); \
+	test -n "$$bins" || { echo "lab-test-linkwatch: no test binaries found" >&2; exit 1; }; \
+	script=$(ROOT)/target/lab-test-linkwatch.sh; \
+	{ echo '#!/bin/bash'; echo 'set -e'; echo 'echo "lab kernel $$(uname -r)"'; \
+	  for b in $$bins; do echo "$(ROOT)/$$b --test-threads=1"; done; } > $$script; \
+	chmod +x $$script; \
+	$(LAB_RUN) $$script
