@@ -2,7 +2,7 @@
 # The Rust host-kernel tests (core/tests/linkwatch_*.rs, ffi unit tests) run in
 # `cargo test --workspace`; this fragment adds the Go package and the portsyncd example.
 
-APT_PACKAGES += iproute2 util-linux redis-server
+APT_PACKAGES += iproute2 util-linux redis-server redis-tools
 TEST_TARGETS += test-linkwatch-go
 
 GO ?= go
@@ -22,3 +22,25 @@ BENCH_TARGETS += bench-linkwatch
 # Sustained events/s, change-to-consumer latency, resync of 1,000 links (host kernel, netns).
 bench-linkwatch:
 	$(CARGO) test --release -p lbnet --test linkwatch_bench -- --ignored --nocapture --test-threads=1
+
+DEMO_TARGETS += demo-portsyncd
+.PHONY: demo-portsyncd
+# portsyncd against a private redis-server and veth "ports" in a private netns.
+demo-portsyncd:
+	$(CARGO) build --release -p portsyncd
+	examples/portsyncd/demo.sh
+
+# The same host-kernel tests on the lab's Debian kernel (6.1): built here, run inside lab/run.
+LAB_RUN ?= $(ROOT)/lab/run
+LAB_TEST_TARGETS += lab-test-linkwatch
+.PHONY: lab-test-linkwatch
+lab-test-linkwatch:
+	@bins=$$($(CARGO) test -p lbnet -p portsyncd --tests --no-run 2>&1 \
+	    | sed -n 's/.*Executable tests\/\(linkwatch_[a-z_]*\|portsyncd\)\.rs (\(.*\))$$/\2/p' \
+	    | grep -v linkwatch_bench); \
+	test -n "$$bins" || { echo "lab-test-linkwatch: no test binaries found" >&2; exit 1; }; \
+	script=$(ROOT)/target/lab-test-linkwatch.sh; \
+	{ echo '#!/bin/bash'; echo 'set -e'; echo 'echo "lab kernel $$(uname -r)"'; \
+	  for b in $$bins; do echo "$(ROOT)/$$b --test-threads=1"; done; } > $$script; \
+	chmod +x $$script; \
+	$(LAB_RUN) $$script

@@ -34,7 +34,11 @@ fn batch(ns: &Ns, script: &str) {
 fn flap_script(pairs: usize, changes: usize) -> String {
     let mut s = String::new();
     for i in 0..changes {
-        let dir = if (i / pairs) % 2 == 0 { "up" } else { "down" };
+        let dir = if (i / pairs).is_multiple_of(2) {
+            "up"
+        } else {
+            "down"
+        };
         s.push_str(&format!("link set f{} {dir}\n", i % pairs));
     }
     s
@@ -183,7 +187,7 @@ fn bench_change_to_consumer_latency() {
         )
         .unwrap();
         for i in 0..N {
-            let mut m = set_up(index, i % 2 == 0);
+            let mut m = set_up(index, i.is_multiple_of(2));
             let t = Instant::now();
             tx.send(t).unwrap();
             s.request(&mut m, |_, _| Ok(())).unwrap();

@@ -134,6 +134,8 @@ pub struct lbnet_linkwatch_counters {
     pub overruns: u64,
     /// Dumps repeated because they were interrupted or lost notifications.
     pub dump_retries: u64,
+    /// Dumps the kernel flagged `NLM_F_DUMP_INTR`.
+    pub dumps_interrupted: u64,
     /// Datagrams too large for the receive buffer.
     pub truncated: u64,
     /// Messages that could not be parsed.
@@ -396,6 +398,7 @@ pub unsafe extern "C" fn lbnet_linkwatch_stats(
             resyncs: s.resyncs,
             overruns: s.overruns,
             dump_retries: s.dump_retries,
+            dumps_interrupted: s.dumps_interrupted,
             truncated: s.truncated,
             malformed: s.malformed,
             rcvbuf: s.rcvbuf,

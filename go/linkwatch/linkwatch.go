@@ -42,7 +42,7 @@ typedef struct lbnet_link_event {
 	lbnet_link old;
 } lbnet_link_event;
 typedef struct lbnet_linkwatch_counters {
-	uint64_t messages, events, resyncs, overruns, dump_retries, truncated, malformed, rcvbuf;
+	uint64_t messages, events, resyncs, overruns, dump_retries, dumps_interrupted, truncated, malformed, rcvbuf;
 } lbnet_linkwatch_counters;
 const char *lbnet_last_error(void);
 int32_t lbnet_linkwatch_new(const char *netns_path, uint32_t rcvbuf, lbnet_linkwatch **out);
@@ -243,7 +243,7 @@ type Event struct {
 
 // Stats are the watcher's counters.
 type Stats struct {
-	Messages, Events, Resyncs, Overruns, DumpRetries, Truncated, Malformed, RcvBuf uint64
+	Messages, Events, Resyncs, Overruns, DumpRetries, DumpsInterrupted, Truncated, Malformed, RcvBuf uint64
 }
 
 // Options configure Open.
@@ -361,7 +361,8 @@ func (w *Watcher) Stats() (Stats, error) {
 	return Stats{
 		Messages: uint64(s.messages), Events: uint64(s.events), Resyncs: uint64(s.resyncs),
 		Overruns: uint64(s.overruns), DumpRetries: uint64(s.dump_retries),
-		Truncated: uint64(s.truncated), Malformed: uint64(s.malformed), RcvBuf: uint64(s.rcvbuf),
+		DumpsInterrupted: uint64(s.dumps_interrupted),
+		Truncated:        uint64(s.truncated), Malformed: uint64(s.malformed), RcvBuf: uint64(s.rcvbuf),
 	}, nil
 }
 

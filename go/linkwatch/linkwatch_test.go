@@ -299,13 +299,23 @@ func TestConcurrentUseAndClose(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		ns.ip(fmt.Sprintf("link add c%d type veth peer name d%d", i, i))
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The Events goroutine reads the notifications; the snapshot follows.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		snap, err := w.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap) == 11 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("snapshot after creating 10 links has %d links", len(snap))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(stop)
 	wg.Wait()
-	snap, err := w.Snapshot()
-	if err != nil || len(snap) != 11 {
-		t.Fatalf("snapshot after creating 10 links: %d %v", len(snap), err)
-	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

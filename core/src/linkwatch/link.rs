@@ -1,9 +1,7 @@
 //! One link as the watcher sees it, parsed from an `RTM_NEWLINK` message.
 
-use netlink_packet_core::Parseable;
-use netlink_packet_route::link::{
-    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
-};
+use netlink_packet_core::{NlasIterator, ParseableParametrized};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkHeader, LinkInfo, State};
 
 use crate::error::{Error, Result};
 
@@ -147,23 +145,44 @@ pub(crate) struct ParsedLink {
     pub link: Link,
 }
 
+/// Size of `struct ifinfomsg`.
+const IFINFOMSG_LEN: usize = 16;
+
+/// The `IFLA_*` attributes the watcher decodes (`IFLA_ADDRESS`, `IFLA_IFNAME`, `IFLA_MTU`,
+/// `IFLA_MASTER`, `IFLA_OPERSTATE`, `IFLA_LINKINFO`, `IFLA_IFALIAS`, `IFLA_CARRIER`). The
+/// others (statistics, `IFLA_AF_SPEC` with per-family configuration, XDP, VF info...) are
+/// framing-checked but not decoded: that is most of a link message, and a kernel newer than
+/// the codec may put there what the codec cannot decode.
+const WANTED: [u16; 8] = [1, 3, 4, 10, 16, 18, 20, 33];
+
 /// Parses the payload (after the netlink header) of an `RTM_NEWLINK` / `RTM_DELLINK` message.
 ///
-/// Any decoding failure of the codec is a [`crate::ErrorKind::Malformed`] error; a message
-/// without `IFLA_IFNAME` is accepted only for `RTM_DELLINK` (`require_name == false`).
+/// A short header, an attribute whose length runs past the message, or a wanted attribute the
+/// codec rejects is a [`crate::ErrorKind::Malformed`] error; a message without `IFLA_IFNAME`
+/// is accepted only for `RTM_DELLINK` (`require_name == false`).
 pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLink> {
-    let msg =
-        LinkMessage::parse(payload).map_err(|e| Error::malformed(format!("link message: {e}")))?;
-    let flags = msg.header.flags.bits();
+    let header =
+        LinkHeader::parse(payload).map_err(|e| Error::malformed(format!("ifinfomsg: {e}")))?;
+    let family = header.interface_family;
     let mut link = Link {
-        index: msg.header.index,
-        admin_up: msg.header.flags.contains(LinkFlags::Up),
-        lower_up: msg.header.flags.contains(LinkFlags::LowerUp),
-        flags,
+        index: header.index,
+        admin_up: header.flags.contains(LinkFlags::Up),
+        lower_up: header.flags.contains(LinkFlags::LowerUp),
+        flags: header.flags.bits(),
         ..Link::default()
     };
     let mut have_name = false;
-    for attr in msg.attributes {
+    let mut attrs = Vec::new();
+    for nla in NlasIterator::new(&payload[IFINFOMSG_LEN.min(payload.len())..]) {
+        let nla = nla.map_err(|e| Error::malformed(format!("link attribute: {e}")))?;
+        if !WANTED.contains(&nla.kind()) {
+            continue;
+        }
+        let attr = LinkAttribute::parse_with_param(&nla, family)
+            .map_err(|e| Error::malformed(format!("link attribute {}: {e}", nla.kind())))?;
+        attrs.push(attr);
+    }
+    for attr in attrs {
         match attr {
             LinkAttribute::IfName(n) => {
                 link.name = n;
@@ -198,7 +217,7 @@ pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLin
         )));
     }
     Ok(ParsedLink {
-        family: u8::from(msg.header.interface_family),
+        family: u8::from(family),
         link,
     })
 }
@@ -277,6 +296,38 @@ pub(crate) mod tests {
         assert_eq!(parse_link(&nameless, false).unwrap().link.index, 7);
         let zero = encode(0, 0, AddressFamily::Unspec, vec![]);
         assert!(parse_link(&zero, false).is_err());
+    }
+
+    /// Appends a raw attribute (type, value) with its padding.
+    fn raw_nla(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+        buf.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+        buf.extend_from_slice(&kind.to_ne_bytes());
+        buf.extend_from_slice(value);
+        while !buf.len().is_multiple_of(4) {
+            buf.push(0);
+        }
+    }
+
+    #[test]
+    fn unwanted_attributes_are_skipped_wanted_ones_checked() {
+        let base = encode(
+            9,
+            0,
+            AddressFamily::Unspec,
+            vec![LinkAttribute::IfName("p9".into())],
+        );
+        // IFLA_AF_SPEC (26) full of junk: not decoded, so not an error.
+        let mut p = base.clone();
+        raw_nla(&mut p, 26, &[0xff, 0xff, 0x01]);
+        assert_eq!(parse_link(&p, true).unwrap().link.name, "p9");
+        // IFLA_MTU (4) with 2 bytes instead of 4: decoded, so an error.
+        let mut p = base.clone();
+        raw_nla(&mut p, 4, &[1, 2]);
+        assert!(parse_link(&p, true).is_err());
+        // An attribute claiming more bytes than the message has: a framing error.
+        let mut p = base;
+        p.extend_from_slice(&[40, 0, 26, 0, 0, 0, 0, 0]);
+        assert!(parse_link(&p, true).is_err());
     }
 
     #[test]

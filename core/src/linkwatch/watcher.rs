@@ -61,9 +61,12 @@ pub struct Stats {
     pub resyncs: u64,
     /// `ENOBUFS` reports from the kernel (notifications lost).
     pub overruns: u64,
-    /// Dumps the kernel marked `NLM_F_DUMP_INTR` (or that lost notifications) and that were
-    /// therefore repeated.
+    /// Dumps repeated because notifications were lost while they ran, the kernel refused to
+    /// start them (full queue), or they were interrupted (`NLM_F_DUMP_INTR`).
     pub dump_retries: u64,
+    /// Dumps the kernel flagged `NLM_F_DUMP_INTR` (links were created, deleted or moved
+    /// while it ran).
+    pub dumps_interrupted: u64,
     /// Datagrams larger than the receive buffer (`MSG_TRUNC`), lost and resynchronised.
     pub truncated: u64,
     /// Messages that could not be parsed.
@@ -94,9 +97,21 @@ pub struct LinkWatcher {
 }
 
 enum DumpOutcome {
+    /// A consistent dump with no notification lost.
     Complete(HashMap<u32, Link>),
-    Retry,
+    /// The kernel flagged the dump `NLM_F_DUMP_INTR`, but no notification was lost.
+    Interrupted(HashMap<u32, Link>),
+    /// Notifications were lost (or the dump could not start): dump again.
+    Lost,
 }
+
+/// Interrupted dumps repeated before one is accepted. Because the socket is subscribed before
+/// it dumps and applies notifications in queue order, an interrupted dump without lost
+/// notifications still converges: every link created, changed or deleted while the dump ran
+/// also sent a notification that is applied after the dump part it supersedes. Repeating a few
+/// times gives a clean dump where the churn allows; accepting afterwards keeps a watcher
+/// live under continuous link creation, where no dump would ever be clean.
+const INTERRUPTED_DUMP_RETRIES: u32 = 3;
 
 impl LinkWatcher {
     /// Opens the watcher: socket in `opts.netns`, receive buffer, subscription, initial dump.
@@ -305,14 +320,22 @@ impl LinkWatcher {
         Ok(())
     }
 
-    /// A complete, consistent table: dumps until a dump ran without interruption and without
-    /// lost notifications, or `dump_timeout` passed.
+    /// A complete table: dumps until a dump lost no notification and was not interrupted (or
+    /// was interrupted [`INTERRUPTED_DUMP_RETRIES`] times already), or `dump_timeout` passed.
     fn dump(&mut self) -> Result<HashMap<u32, Link>> {
         let deadline = Instant::now() + self.dump_timeout;
+        let mut interrupted = 0;
         loop {
-            match self.dump_once(deadline) {
+            let outcome = self.dump_once(deadline);
+            match outcome {
                 Ok(DumpOutcome::Complete(t)) => return Ok(t),
-                Ok(DumpOutcome::Retry) => {
+                Ok(DumpOutcome::Interrupted(t)) if interrupted >= INTERRUPTED_DUMP_RETRIES => {
+                    return Ok(t)
+                }
+                Ok(DumpOutcome::Interrupted(_)) | Ok(DumpOutcome::Lost) => {
+                    if matches!(outcome, Ok(DumpOutcome::Interrupted(_))) {
+                        interrupted += 1;
+                    }
                     self.stats.dump_retries += 1;
                     if Instant::now() >= deadline {
                         self.need_resync = true;
@@ -355,6 +378,7 @@ impl LinkWatcher {
         self.sock.send_raw(&req)?;
         let mut table: HashMap<u32, Link> = HashMap::new();
         let mut lost = false;
+        let mut intr = false;
         let mut busy = false;
         let mut first_err: Option<Error> = None;
         loop {
@@ -397,7 +421,7 @@ impl LinkWatcher {
                 let ours = h.seq == seq;
                 let part = h.flags & NLM_F_MULTI != 0;
                 if ours && h.flags & NLM_F_DUMP_INTR != 0 {
-                    lost = true;
+                    intr = true;
                 }
                 match item {
                     Item::New(mut link) => {
@@ -415,7 +439,7 @@ impl LinkWatcher {
                     }
                     Item::Done(errno) if ours => {
                         if errno == libc::EINTR || errno == libc::EBUSY {
-                            lost = true;
+                            intr = true;
                         } else if errno != 0 {
                             return Err(Error::from_kernel(errno, "link dump", None));
                         }
@@ -447,7 +471,11 @@ impl LinkWatcher {
             return Err(e.with_context("undecodable message in link dump"));
         }
         if lost || busy {
-            return Ok(DumpOutcome::Retry);
+            return Ok(DumpOutcome::Lost);
+        }
+        if intr {
+            self.stats.dumps_interrupted += 1;
+            return Ok(DumpOutcome::Interrupted(table));
         }
         Ok(DumpOutcome::Complete(table))
     }

@@ -166,7 +166,7 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(dir: &Path, redis: &RedisServer, ns: &Ns, extra: &str) -> Daemon {
+    fn start(dir: &Path, redis_url: &str, ns: &Ns, extra: &str) -> Daemon {
         let notify_path = dir.join("notify.sock");
         let _ = std::fs::remove_file(&notify_path);
         let notify = UnixDatagram::bind(&notify_path).unwrap();
@@ -180,7 +180,7 @@ impl Daemon {
             format!(
                 "[redis]\nurl = \"{}\"\nbackoff_initial_ms = 50\nbackoff_max_ms = 400\n\
                  [watch]\nnetns = \"{}\"\n[service]\nhealth_file = \"{}\"\n{extra}",
-                redis.url(),
+                redis_url,
                 ns.path(),
                 health.display()
             ),
@@ -283,7 +283,7 @@ fn cold_start_flap_mtu_delete_and_port_init_done() {
     configure_ports(&r, &["Ethernet0", "Ethernet4", "Ethernet8"]);
     ns.ip("link add Ethernet0 type veth peer name p0");
     ns.ip("link add Ethernet4 type veth peer name p4");
-    let mut d = Daemon::start(&dir, &r, &ns, "");
+    let mut d = Daemon::start(&dir, &r.url(), &ns, "");
     d.wait_notify("READY=1");
 
     // CONFIG_DB copied to APPL_DB, PortConfigDone with the count.
@@ -368,7 +368,7 @@ fn redis_killed_and_restarted_gets_the_full_state_again() {
     configure_ports(&r, &["Ethernet0", "Ethernet4"]);
     ns.ip("link add Ethernet0 type veth peer name p0");
     ns.ip("link add Ethernet4 type veth peer name p4");
-    let mut d = Daemon::start(&dir, &r, &ns, "");
+    let mut d = Daemon::start(&dir, &r.url(), &ns, "");
     d.wait_notify("READY=1");
     wait_until(WAIT, "PortInitDone", || {
         r.exists(APPL_DB, "PORT_TABLE:PortInitDone")
@@ -424,7 +424,7 @@ fn warm_start_skips_the_config_copy_and_port_config_done() {
         &[("enable", "true")],
     );
     ns.ip("link add Ethernet0 type veth peer name p0");
-    let mut d = Daemon::start(&dir, &r, &ns, "");
+    let mut d = Daemon::start(&dir, &r.url(), &ns, "");
     d.wait_notify("READY=1");
     wait_until(WAIT, "state entry", || {
         r.exists(STATE_DB, "PORT_TABLE|Ethernet0")
@@ -442,24 +442,20 @@ fn waits_for_redis_that_is_not_there_yet() {
     let dir = tmpdir("late");
     let ns = Ns::new("late");
     ns.ip("link add Ethernet0 type veth peer name p0");
-    // Start with the socket path of a server that does not exist yet.
-    let mut r = RedisServer {
-        dir: dir.clone(),
-        child: None,
-    };
-    let mut d = Daemon::start(&dir, &r, &ns, "");
-    std::thread::sleep(Duration::from_millis(500));
+    // The daemon is pointed at a socket path where nothing listens yet.
+    let late = dir.join("late.sock");
+    let mut d = Daemon::start(&dir, &format!("unix://{}", late.display()), &ns, "");
+    d.wait_notify("WATCHDOG=1"); // pings while it waits for Redis
+    std::thread::sleep(Duration::from_millis(300));
     d.pump();
     assert!(
         !d.seen.iter().any(|s| s == "READY=1"),
         "ready without redis"
     );
-    assert!(
-        d.seen.iter().any(|s| s == "WATCHDOG=1"),
-        "no pings while waiting"
-    );
-    r.spawn();
+    // Bring Redis up with its configuration, then make it reachable at that path.
+    let r = RedisServer::start(&dir);
     configure_ports(&r, &["Ethernet0"]);
+    std::os::unix::fs::symlink(r.sock(), &late).unwrap();
     d.wait_notify("READY=1");
     wait_until(WAIT, "state entry", || {
         r.exists(STATE_DB, "PORT_TABLE|Ethernet0")
