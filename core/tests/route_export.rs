@@ -189,7 +189,13 @@ fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
     wait_until("route back on link up", || {
         get(&ns.routes("100"), "198.51.101.0/24").is_some()
     });
-    assert!(ex.rule_stats()[0].1.withdrawn >= 2);
+    // The kernel removed it on link down (without a notification); we noticed, and the
+    // withdrawal of the first prefix is ours.
+    assert!(ex.rule_stats()[0].1.withdrawn >= 1);
+    // The rule without validation lost its route to the kernel on link down; it is put back.
+    wait_until("unvalidated route back after link up", || {
+        get(&ns.routes("101"), "198.51.101.0/24").is_some()
+    });
 }
 
 #[test]
@@ -231,20 +237,20 @@ fn dampening_coalesces_and_the_cap_still_installs_a_flapping_prefix() {
     let q = pfx("198.51.101.0/24");
     let start = Instant::now();
     let mut i = 0;
-    let mut seen = std::collections::HashSet::new();
+    let mut last = String::new();
     while start.elapsed() < Duration::from_secs(2) {
-        let gw = format!("10.1.0.{}", 10 + i % 2);
-        ex.update(q, &path(&gw, &[], &[])).unwrap();
+        last = format!("10.1.0.{}", 10 + i % 3);
+        ex.update(q, &path(&last, &[], &[])).unwrap();
         i += 1;
         std::thread::sleep(Duration::from_millis(50));
-        if let Some(r) = get(&ns.routes("100"), "198.51.101.0/24") {
-            seen.insert(r["gateway"].as_str().unwrap().to_string());
-        }
     }
     let exported = ex.stats().exported - 2;
     assert!(exported >= 3, "only {exported} installs while flapping");
     assert!(exported < i / 2, "{exported} installs for {i} updates");
-    assert_eq!(seen.len(), 2, "both gateways were installed at some point");
+    // Once it settles, the last update is what the kernel has.
+    wait_until("last flapping update", || {
+        get(&ns.routes("100"), "198.51.101.0/24").is_some_and(|r| r["gateway"] == last.as_str())
+    });
 }
 
 #[test]

@@ -628,17 +628,61 @@ impl State {
     /// Asks for a re-validation of every next hop, at most once per dampening window.
     pub(crate) fn request_revalidation(&mut self) {
         let now = Instant::now();
+        // At most once per dampening window, and at most every 100 ms: a re-validation dumps
+        // our routes.
+        let gap = self.cfg.dampening.max(Duration::from_millis(100));
         let at = match self.last_reval {
-            Some(t) if now.duration_since(t) < self.cfg.dampening => t + self.cfg.dampening,
+            Some(t) if now.duration_since(t) < gap => t + gap,
             _ => now,
         };
         self.reval_at = Some(self.reval_at.map_or(at, |x| x.min(at)));
+    }
+
+    /// The kernel reports these routes of ours deleted. Entries that still claim them were
+    /// removed under us (the kernel drops routes whose device goes down): forget them so the
+    /// next re-validation installs them again when it can. Returns whether any was ours.
+    pub(crate) fn kernel_deleted(&mut self, keys: &[RouteKey]) -> bool {
+        let mut any = false;
+        for k in keys {
+            for r in 0..self.rules.len() as u16 {
+                if let Some(e) = self.exported.get(&(k.dst, r)) {
+                    if e.table == k.table && e.metric == k.metric {
+                        self.exported.remove(&(k.dst, r));
+                        any = true;
+                    }
+                }
+            }
+        }
+        any
     }
 
     /// Re-evaluates every known prefix (next hops, rules) now.
     pub(crate) fn revalidate(&mut self, handle: &RouteHandle) -> Result<()> {
         self.reval_at = None;
         self.last_reval = Some(Instant::now());
+        // The kernel removes IPv4 routes whose device goes down without a notification
+        // (fib_flush): compare what we think we have with what the kernel has, and forget
+        // the missing ones so the sync below puts them back where it can.
+        if !self.exported.is_empty() {
+            let tables: HashSet<u32> = self.rules.iter().map(|r| r.table).collect();
+            let mut present = HashSet::new();
+            for t in tables {
+                for k in handle.dump(&RouteFilter {
+                    ipv6: None,
+                    table: Some(t),
+                    protocol: Some(self.cfg.protocol),
+                })? {
+                    present.insert(k.route.key());
+                }
+            }
+            self.exported.retain(|(p, _), e| {
+                present.contains(&RouteKey {
+                    table: e.table,
+                    dst: *p,
+                    metric: e.metric,
+                })
+            });
+        }
         let mut all: HashSet<Prefix> = self.rib.keys().copied().collect();
         all.extend(self.exported.keys().map(|(p, _)| *p));
         let all: Vec<Prefix> = all.into_iter().collect();

@@ -42,6 +42,7 @@ pub use stats::Stats;
 use crate::error::{Error, Result};
 use crate::netlink::message::{self, HEADER_LEN};
 use crate::netlink::{Socket, SocketOptions};
+use crate::route::codec::{self, RTM_DELROUTE};
 use crate::route::handle::RouteHandle;
 use crate::route::prefix::Prefix;
 use engine::State;
@@ -265,13 +266,21 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
             unsafe { libc::read(inner.wake.as_raw_fd(), buf.as_mut_ptr() as *mut _, 8) };
         }
         let mut changed = false;
+        let mut deleted = Vec::new();
         if fds[1].revents != 0 {
             if let Some(s) = events.as_mut() {
                 loop {
                     match s.recv_raw() {
                         Ok(data) => {
-                            for m in message::messages(data).flatten() {
-                                changed |= relevant(m.0.kind, m.1, ours);
+                            for (h, m) in message::messages(data).flatten() {
+                                changed |= relevant(h.kind, m, ours);
+                                // One of ours deleted: by us, or by the kernel under us (its
+                                // device went down); the engine tells which.
+                                if h.kind == RTM_DELROUTE && m.get(HEADER_LEN + 5) == Some(&ours) {
+                                    if let Ok(k) = codec::decode(m) {
+                                        deleted.push(k.route.key());
+                                    }
+                                }
                             }
                         }
                         // Lost notifications: re-validate everything anyway.
@@ -282,6 +291,9 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
             }
         }
         let mut st = inner.state.lock();
+        if !deleted.is_empty() && st.kernel_deleted(&deleted) {
+            changed = true;
+        }
         if changed {
             st.request_revalidation();
         }
