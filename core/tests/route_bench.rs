@@ -138,5 +138,29 @@ fn bench_100k_routes() {
     }
     report("lbnet Exporter::withdraw (one by one)", t.elapsed());
     assert_eq!(count(&h, 300), 0);
+    // The same through Exporter::apply, all changes in one call (as a BGP UPDATE burst).
+    let p2 = Path {
+        nexthop: "10.1.0.2".parse().unwrap(),
+        communities: vec![],
+        large_communities: vec![],
+    };
+    let p3 = Path {
+        nexthop: "10.1.0.3".parse().unwrap(),
+        ..p2.clone()
+    };
+    for (verb, path) in [
+        ("install", Some(&p2)),
+        ("replace", Some(&p3)),
+        ("withdraw", None),
+    ] {
+        let changes: Vec<(Prefix, Option<&Path>)> = ps.iter().map(|p| (*p, path)).collect();
+        let t = Instant::now();
+        ex.apply(&changes).unwrap();
+        report(
+            &format!("lbnet Exporter::apply {verb} (one batch)"),
+            t.elapsed(),
+        );
+    }
+    assert_eq!(count(&h, 300), 0);
     assert_eq!(ex.stats().errors, 0);
 }

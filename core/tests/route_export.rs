@@ -131,7 +131,9 @@ fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
     noval.validate_nexthop = false;
     let ex = Exporter::new(cfg(&ns), &[rule("val", 100), noval]).unwrap();
     let p = pfx("198.51.100.0/24");
-    ex.update(p, &path("10.9.9.9", &[], &[])).unwrap();
+    // The unvalidated rule's export fails in the kernel: the caller gets the kernel's error.
+    let e = ex.update(p, &path("10.9.9.9", &[], &[])).unwrap_err();
+    assert_eq!(e.errno(), libc::ENETUNREACH, "{e}");
     assert!(ns.routes("100").is_empty());
     let st = ex.rule_stats();
     assert_eq!(st[0].1.nexthop_failures, 1);
@@ -176,7 +178,7 @@ fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
     });
     // Link down / up with a directly connected gateway.
     let q = pfx("198.51.101.0/24");
-    ex.update(q, &path("10.1.0.2", &[], &[])).unwrap();
+    let _ = ex.update(q, &path("10.1.0.2", &[], &[])); // the 10.9.9.9 retry may fail
     assert!(get(&ns.routes("100"), "198.51.101.0/24").is_some());
     ns.ip(&["link", "set", "veth0", "down"]);
     wait_until("withdrawal on link down", || {
@@ -400,4 +402,47 @@ fn vrf_target_resolves_its_table_and_validates_in_the_vrf() {
     assert!(ex.rule_stats()[0].1.nexthop_failures >= 1);
     // Not a VRF: refused.
     assert!(Exporter::new(cfg(&ns), &[Rule::new("x", Target::Vrf("veth0".into()))]).is_err());
+}
+
+#[test]
+fn a_batch_of_changes_goes_pipelined() {
+    let ns = TestNs::new("batch");
+    ns.veth();
+    let ex = Exporter::new(cfg(&ns), &[rule("all", 100)]).unwrap();
+    let good = path("10.1.0.2", &[], &[]);
+    let v4_via_v6 = path("2001:db8:1::2", &[], &[]);
+    let bad = path("10.1.0.2", &[], &[]);
+    let ps: Vec<Prefix> = (0..2000u32)
+        .map(|i| {
+            Prefix::new(
+                std::net::Ipv4Addr::from(0x2000_0000u32 + (i << 8)).into(),
+                24,
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut changes: Vec<(Prefix, Option<&Path>)> = ps.iter().map(|p| (*p, Some(&good))).collect();
+    // An IPv6 prefix with an IPv4 next hop is refused; the rest still goes in.
+    changes.push((pfx("2001:db8:9::/48"), Some(&bad)));
+    let e = ex.apply(&changes).unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL);
+    assert_eq!(ns.routes("100").len(), 2000);
+    let ops = ex.stats().kernel_ops;
+    assert_eq!(ops, 2000);
+    // Half withdrawn, half moved to an IPv6 gateway (RTA_VIA), in one call.
+    let changes: Vec<(Prefix, Option<&Path>)> = ps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, if i % 2 == 0 { None } else { Some(&v4_via_v6) }))
+        .collect();
+    ex.apply(&changes).unwrap();
+    let t = ns.routes("100");
+    assert_eq!(t.len(), 1000);
+    assert!(
+        t.iter().all(|r| r["via"]["host"] == "2001:db8:1::2"),
+        "{:?}",
+        t[0]
+    );
+    assert_eq!(ex.stats().kernel_ops, 4000);
+    assert_eq!(ex.stats().withdrawn, 1000);
 }

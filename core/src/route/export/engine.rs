@@ -172,6 +172,7 @@ pub(crate) struct State {
     recent: HashMap<Prefix, Instant>,
     stale: HashSet<RouteKey>,
     gw_changed: HashSet<Prefix>,
+    first_error: Option<Error>,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
 }
@@ -223,6 +224,7 @@ impl State {
             recent: HashMap::new(),
             stale: HashSet::new(),
             gw_changed: HashSet::new(),
+            first_error: None,
             reval_at: None,
             last_reval: None,
         };
@@ -443,7 +445,8 @@ impl State {
             .collect()
     }
 
-    /// Sends `ops` pipelined and records the outcome; returns the number that succeeded.
+    /// Sends `ops` pipelined and records the outcome; returns the number that succeeded. The
+    /// first failure is also kept in `self.first_error` for the caller that wants it.
     fn run_ops(
         &mut self,
         handle: &RouteHandle,
@@ -484,6 +487,7 @@ impl State {
                     match res {
                         Err(e) if e.errno() != libc::ESRCH => {
                             let msg = e.to_string();
+                            self.first_error.get_or_insert(e);
                             self.stats.error(&msg);
                             for r in rules {
                                 self.rule_stats[r as usize].error(&msg);
@@ -504,6 +508,7 @@ impl State {
                 }
                 (Err(e), OpMeta::Export { rules, .. }) => {
                     let msg = e.to_string();
+                    self.first_error.get_or_insert(e);
                     self.stats.error(&msg);
                     for r in rules {
                         self.rule_stats[r as usize].error(&msg);
@@ -551,7 +556,11 @@ impl State {
         !dampened
     }
 
-    pub(crate) fn update(&mut self, handle: &RouteHandle, p: Prefix, path: &Path) -> Result<()> {
+    fn record(&mut self, p: Prefix, path: Option<&Path>) -> Result<()> {
+        let Some(path) = path else {
+            self.rib.remove(&p);
+            return Ok(());
+        };
         if p.is_ipv6() && !path.nexthop.is_ipv6() {
             return Err(Error::invalid(format!(
                 "{p}: an IPv6 prefix cannot have IPv4 next hop {}",
@@ -576,18 +585,41 @@ impl State {
             // gateway.
             self.gw_changed.insert(p);
         }
-        if self.schedule(p, Instant::now()) {
-            self.sync(handle, &[p], None)?;
-        }
         Ok(())
     }
 
-    pub(crate) fn withdraw(&mut self, handle: &RouteHandle, p: Prefix) -> Result<()> {
-        self.rib.remove(&p);
-        if self.schedule(p, Instant::now()) {
-            self.sync(handle, &[p], None)?;
+    /// Applies best-path changes (`None`: withdrawn): those not held back by dampening go to
+    /// the kernel pipelined in one batch. Returns the first error (an invalid path, or a
+    /// kernel error of an immediate export); the other changes are applied regardless, and
+    /// every failure is counted in the statistics.
+    pub(crate) fn apply(
+        &mut self,
+        handle: &RouteHandle,
+        changes: &[(Prefix, Option<&Path>)],
+    ) -> Result<()> {
+        let now = Instant::now();
+        let mut first = None;
+        let mut now_list = Vec::new();
+        for (p, path) in changes {
+            if let Err(e) = self.record(*p, *path) {
+                self.stats.error(&e.to_string());
+                first.get_or_insert(e);
+                continue;
+            }
+            if self.schedule(*p, now) {
+                now_list.push(*p);
+            }
         }
-        Ok(())
+        self.first_error = None;
+        if !now_list.is_empty() {
+            now_list.sort_unstable();
+            now_list.dedup();
+            self.sync(handle, &now_list, None)?;
+        }
+        match first.or(self.first_error.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Exports what the dampening window held back and is now due (all of it with `force`),

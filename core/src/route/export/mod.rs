@@ -140,21 +140,22 @@ impl Exporter {
     }
 
     /// A new best path for `prefix` (replacing any earlier one). Exported at once unless the
-    /// prefix changed within the dampening window. Returns the first kernel error of an
-    /// immediate export (also counted in the statistics).
+    /// prefix changed within the dampening window. Returns the kernel's error if an immediate
+    /// export failed (also counted in the statistics).
     pub fn update(&self, prefix: Prefix, path: &Path) -> Result<()> {
-        let r = self
-            .inner
-            .state
-            .lock()
-            .update(&self.inner.handle, prefix, path);
-        self.inner.wake();
-        r
+        self.apply(&[(prefix, Some(path))])
     }
 
     /// The prefix has no best path any more: removed from every table.
     pub fn withdraw(&self, prefix: Prefix) -> Result<()> {
-        let r = self.inner.state.lock().withdraw(&self.inner.handle, prefix);
+        self.apply(&[(prefix, None)])
+    }
+
+    /// Many best-path changes at once (`None`: withdrawn), as BGP delivers them: the kernel
+    /// operations of all of them go pipelined, many per `sendmsg`. Every change is applied;
+    /// the first error is returned and all are counted in the statistics.
+    pub fn apply(&self, changes: &[(Prefix, Option<&Path>)]) -> Result<()> {
+        let r = self.inner.state.lock().apply(&self.inner.handle, changes);
         self.inner.wake();
         r
     }
