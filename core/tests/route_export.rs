@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use lbnet::route::export::{Community, ExportConfig, Exporter, LargeCommunity, Path, Rule, Target};
-use lbnet::route::Prefix;
+use lbnet::route::{NextHops, Prefix, RouteFilter, RouteHandle};
 use route_util::TestNs;
 use serde_json::Value;
 
@@ -36,7 +36,7 @@ fn get<'a>(routes: &'a [Value], dst: &str) -> Option<&'a Value> {
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(5) {
+    while t.elapsed() < Duration::from_secs(15) {
         if f() {
             return;
         }
@@ -206,48 +206,63 @@ fn dampening_coalesces_and_the_cap_still_installs_a_flapping_prefix() {
     ns.veth();
     let ex = Exporter::new(
         ExportConfig {
-            dampening: Duration::from_millis(300),
-            dampening_cap: Duration::from_millis(600),
+            // Long enough that the updates below fall inside the window even on a slow
+            // (emulated) machine.
+            dampening: Duration::from_millis(1000),
+            dampening_cap: Duration::from_millis(2000),
             ..cfg(&ns)
         },
         &[rule("all", 100)],
     )
     .unwrap();
     let p = pfx("198.51.100.0/24");
+    // Kernel state read with our own dump: spawning `ip` is slow on emulated machines.
+    let h = RouteHandle::open(&ns.netns()).unwrap();
     ex.update(p, &path("10.1.0.2", &[], &[])).unwrap();
     // The first update is immediate.
-    assert_eq!(
-        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"],
-        "10.1.0.2"
-    );
+    let first = h
+        .dump(&RouteFilter {
+            table: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(first.len(), 1);
     for gw in ["10.1.0.3", "10.1.0.4", "10.1.0.5"] {
         ex.update(p, &path(gw, &[], &[])).unwrap();
     }
-    // Held back for now...
-    assert_eq!(
-        get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"],
-        "10.1.0.2"
+    // Held back for now.
+    let st = ex.stats();
+    let now = h
+        .dump(&RouteFilter {
+            table: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(st.dampened, 3);
+    assert_eq!(st.exported, 1);
+    assert_eq!(now.len(), 1);
+    assert!(
+        matches!(&now[0].route.nexthops, NextHops::Single(h) if h.gateway == Some("10.1.0.2".parse().unwrap())),
+        "{now:?}"
     );
-    assert_eq!(ex.stats().dampened, 3);
-    assert_eq!(ex.stats().exported, 1);
     // ...then only the last one goes out, once.
     wait_until("dampened update", || {
         get(&ns.routes("100"), "198.51.100.0/24").unwrap()["gateway"] == "10.1.0.5"
     });
     assert_eq!(ex.stats().exported, 2);
-    // A prefix flapping every 50 ms for 2 s: the cap still installs it repeatedly.
+    // A prefix flapping every 50 ms for 5 s: the cap still installs it repeatedly.
     let q = pfx("198.51.101.0/24");
     let start = Instant::now();
     let mut i = 0;
     let mut last = String::new();
-    while start.elapsed() < Duration::from_secs(2) {
+    while start.elapsed() < Duration::from_secs(5) {
         last = format!("10.1.0.{}", 10 + i % 3);
         ex.update(q, &path(&last, &[], &[])).unwrap();
         i += 1;
         std::thread::sleep(Duration::from_millis(50));
     }
     let exported = ex.stats().exported - 2;
-    assert!(exported >= 3, "only {exported} installs while flapping");
+    assert!(exported >= 2, "only {exported} installs while flapping");
     assert!(exported < i / 2, "{exported} installs for {i} updates");
     // Once it settles, the last update is what the kernel has.
     wait_until("last flapping update", || {
@@ -388,14 +403,12 @@ fn vrf_target_resolves_its_table_and_validates_in_the_vrf() {
     assert_eq!(get(&t, "198.51.100.0/24").unwrap()["gateway"], "10.1.0.2");
     // Not reachable in the VRF: withheld.
     ns.ip(&[
-        "route",
-        "add",
-        "10.50.0.0/24",
-        "via",
-        "10.1.0.2",
-        "table",
-        "main",
+        "link", "add", "veth2", "type", "veth", "peer", "name", "veth3",
     ]);
+    ns.ip(&["addr", "add", "10.50.0.1/24", "dev", "veth2"]);
+    ns.ip(&["link", "set", "veth2", "up"]);
+    ns.ip(&["link", "set", "veth3", "up"]);
+    // 10.50.0.9 is connected in main, not in the VRF.
     ex.update(pfx("198.51.101.0/24"), &path("10.50.0.9", &[], &[]))
         .unwrap();
     assert!(get(&ns.routes("1042"), "198.51.101.0/24").is_none());

@@ -304,8 +304,11 @@ impl State {
                     // route: fib_check_nh refuses others with "Nexthop has invalid
                     // gateway"), so a gateway resolved through another gateway, or through a
                     // route of our own protocol, is not reachable for us.
+                    // In a VRF the gateway must be found in the VRF's own table, not in a
+                    // table the policy rules fall through to.
                     Ok(Some(k)) => {
                         k.route.protocol != self.cfg.protocol
+                            && (oif.is_none() || k.route.table == self.rules[rule].table)
                             && match &k.route.nexthops {
                                 NextHops::Single(h) => h.gateway.is_none(),
                                 NextHops::None => true,
