@@ -24,9 +24,14 @@ ifneq ($(wildcard $(ROUTE_LAB_RUN)),)
 TEST_TARGETS += test-route-lab
 endif
 
-# Install, replace and withdraw 100,000 IPv4 routes: lbnet core, lbnet export engine, ip -batch.
+# Install, replace and withdraw 100,000 IPv4 routes: lbnet core, lbnet export engine, ip -batch,
+# vishvananda/netlink's RouteReplace loop and our Go binding run in the same run (Go program
+# go/gobgp/cmd/route-bench, started by the Rust bench in its namespace).
 bench-route:
-	$(CARGO) test --release -p lbnet --test route_bench -- --ignored --nocapture --test-threads=1
+	$(CARGO) build --release -p ipvs_ffi
+	cd go/gobgp && go build -o $(ROOT)/target/route-bench ./cmd/route-bench
+	LBNET_ROUTE_GO_BENCH=$(ROOT)/target/route-bench \
+	  $(CARGO) test --release -p lbnet --test route_bench -- --ignored --nocapture --test-threads=1
 
 BENCH_TARGETS += bench-route
 
