@@ -4,23 +4,34 @@
 
 .PHONY: test-route-lab bench-route
 
-# The VRF export test needs CONFIG_NET_VRF, which the host kernel lacks: build the test binary
-# here, run it inside the kernel lab (lab/run sees the same paths).
+# The VRF export test needs CONFIG_NET_VRF, which the host kernel lacks. In one lab boot (Debian's
+# kernel, lab/run sees the same paths) run it and every other route test, so they also run
+# against a second kernel version.
 ROUTE_LAB_RUN ?= $(ROOT)/lab/run
+route_test_bin = $$($(CARGO) test -p lbnet --test $(1) --no-run --message-format=json 2>/dev/null \
+	| sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 test-route-lab:
-	@test -x "$(ROUTE_LAB_RUN)" || { echo "test-route-lab: $(ROUTE_LAB_RUN) missing (kernel lab not merged)"; exit 1; }
-	bin=$$($(CARGO) test -p lbnet --test route_export --no-run --message-format=json 2>/dev/null \
-	  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1); \
-	  test -n "$$bin"; \
-	  $(ROUTE_LAB_RUN) "$$bin" --ignored --exact vrf_target_resolves_its_table_and_validates_in_the_vrf --test-threads=1
+	@test -x "$(ROUTE_LAB_RUN)" || { echo "test-route-lab: $(ROUTE_LAB_RUN) missing"; exit 1; }
+	@mkdir -p $(ROOT)/target
+	@exp=$(call route_test_bin,route_export); prog=$(call route_test_bin,route_program); \
+	  test -n "$$exp" && test -n "$$prog"; \
+	  printf '#!/bin/sh\nset -e\nuname -r\n%s --include-ignored --test-threads=1\n%s --test-threads=1\n' \
+	    "$$exp" "$$prog" > $(ROOT)/target/route-lab.sh; \
+	  chmod +x $(ROOT)/target/route-lab.sh
+	$(ROUTE_LAB_RUN) $(ROOT)/target/route-lab.sh
 
 ifneq ($(wildcard $(ROUTE_LAB_RUN)),)
 TEST_TARGETS += test-route-lab
 endif
 
-# Install, replace and withdraw 100,000 IPv4 routes: lbnet core, lbnet export engine, ip -batch.
+# Install, replace and withdraw 100,000 IPv4 routes: lbnet core, lbnet export engine, ip -batch,
+# vishvananda/netlink's RouteReplace loop and our Go binding run in the same run (Go program
+# go/gobgp/cmd/route-bench, started by the Rust bench in its namespace).
 bench-route:
-	$(CARGO) test --release -p lbnet --test route_bench -- --ignored --nocapture --test-threads=1
+	$(CARGO) build --release -p ipvs_ffi
+	cd go/gobgp && go build -o $(ROOT)/target/route-bench ./cmd/route-bench
+	LBNET_ROUTE_GO_BENCH=$(ROOT)/target/route-bench \
+	  $(CARGO) test --release -p lbnet --test route_bench -- --ignored --nocapture --test-threads=1
 
 BENCH_TARGETS += bench-route
 

@@ -1,5 +1,6 @@
 //! Install, replace and withdraw 100,000 IPv4 routes: our core (pipelined), our export engine
-//! (one update at a time), and `ip -batch`, measured in one run on the same kernel.
+//! (one update at a time and one batch), `ip -batch`, and (with LBNET_ROUTE_GO_BENCH)
+//! vishvananda/netlink and our Go binding, measured in one run on the same kernel.
 //! Run with `make bench-route` (release build, `--ignored --nocapture`).
 
 mod route_util;
@@ -138,5 +139,46 @@ fn bench_100k_routes() {
     }
     report("lbnet Exporter::withdraw (one by one)", t.elapsed());
     assert_eq!(count(&h, 300), 0);
+    // The same through Exporter::apply, all changes in one call (as a BGP UPDATE burst).
+    let p2 = Path {
+        nexthop: "10.1.0.2".parse().unwrap(),
+        communities: vec![],
+        large_communities: vec![],
+    };
+    let p3 = Path {
+        nexthop: "10.1.0.3".parse().unwrap(),
+        ..p2.clone()
+    };
+    for (verb, path) in [
+        ("install", Some(&p2)),
+        ("replace", Some(&p3)),
+        ("withdraw", None),
+    ] {
+        let changes: Vec<(Prefix, Option<&Path>)> = ps.iter().map(|p| (*p, path)).collect();
+        let t = Instant::now();
+        ex.apply(&changes).unwrap();
+        report(
+            &format!("lbnet Exporter::apply {verb} (one batch)"),
+            t.elapsed(),
+        );
+    }
+    assert_eq!(count(&h, 300), 0);
     assert_eq!(ex.stats().errors, 0);
+    drop(ex);
+    // The Go side in the same run: vishvananda/netlink's RouteReplace loop and lbnet's Go
+    // binding (go/gobgp/cmd/route-bench, built by `make bench-route`).
+    if let Ok(bin) = std::env::var("LBNET_ROUTE_GO_BENCH") {
+        let out = std::process::Command::new(&bin)
+            .args(["-netns", &ns.name, "-n", &N.to_string()])
+            .output()
+            .unwrap();
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{bin}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        println!("(LBNET_ROUTE_GO_BENCH not set: Go measurements skipped; use make bench-route)");
+    }
 }

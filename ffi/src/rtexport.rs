@@ -299,6 +299,76 @@ pub unsafe extern "C" fn lbnet_rtexport_update(
     })
 }
 
+/// One best-path change for [`lbnet_rtexport_apply`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct lbnet_rtexport_change {
+    /// Destination, `ADDR/LEN`.
+    pub prefix: *const c_char,
+    /// Next hop of the new best path, or NULL when the prefix is withdrawn.
+    pub nexthop: *const c_char,
+    /// Standard communities of the path.
+    pub communities: *const u32,
+    /// Number of `communities`.
+    pub n_communities: usize,
+    /// Large communities of the path.
+    pub large_communities: *const lbnet_large_community,
+    /// Number of `large_communities`.
+    pub n_large_communities: usize,
+}
+
+/// Applies `n` best-path changes at once: their kernel operations go pipelined, many per
+/// `sendmsg`. Every change is applied; the first error is returned (and all are counted in
+/// the statistics).
+#[no_mangle]
+pub unsafe extern "C" fn lbnet_rtexport_apply(
+    ex: *const lbnet_rtexport,
+    changes: *const lbnet_rtexport_change,
+    n: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: checked by the helpers; the caller passes `n` changes.
+        let ex = unsafe { arg_ref(ex, "ex") }?;
+        let raw = unsafe { arg_slice(changes, n, "changes") }?;
+        let mut parsed: Vec<(Prefix, Option<Path>)> = Vec::with_capacity(raw.len());
+        for c in raw {
+            let p = parse_prefix(unsafe { arg_str(c.prefix, "prefix", 64) }?)?;
+            let path = match unsafe { arg_opt_str(c.nexthop, "nexthop", 64) }? {
+                None => None,
+                Some(nh) => Some(Path {
+                    nexthop: nh
+                        .parse()
+                        .map_err(|_| Error::invalid(format!("invalid next hop {nh:?}")))?,
+                    communities: unsafe {
+                        arg_slice(c.communities, c.n_communities, "communities")
+                    }?
+                    .iter()
+                    .map(|v| Community(*v))
+                    .collect(),
+                    large_communities: unsafe {
+                        arg_slice(
+                            c.large_communities,
+                            c.n_large_communities,
+                            "large_communities",
+                        )
+                    }?
+                    .iter()
+                    .map(|l| LargeCommunity {
+                        global: l.global,
+                        local1: l.local1,
+                        local2: l.local2,
+                    })
+                    .collect(),
+                }),
+            };
+            parsed.push((p, path));
+        }
+        let refs: Vec<(Prefix, Option<&Path>)> =
+            parsed.iter().map(|(p, path)| (*p, path.as_ref())).collect();
+        ex.inner.apply(&refs)
+    })
+}
+
 /// `prefix` has no best path any more: removed from every table.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_rtexport_withdraw(
@@ -622,9 +692,33 @@ mod tests {
                 lbnet_rtexport_last_error(ex, std::ptr::null(), buf.as_mut_ptr(), 4),
                 0
             );
+            // A batch: one new prefix, the first one withdrawn.
+            let changes = [
+                lbnet_rtexport_change {
+                    prefix: c"198.51.102.0/24".as_ptr(),
+                    nexthop: c"10.1.0.2".as_ptr(),
+                    communities: std::ptr::null(),
+                    n_communities: 0,
+                    large_communities: std::ptr::null(),
+                    n_large_communities: 0,
+                },
+                lbnet_rtexport_change {
+                    prefix: c"198.51.100.0/24".as_ptr(),
+                    nexthop: std::ptr::null(),
+                    communities: std::ptr::null(),
+                    n_communities: 0,
+                    large_communities: std::ptr::null(),
+                    n_large_communities: 0,
+                },
+            ];
+            assert_eq!(lbnet_rtexport_apply(ex, changes.as_ptr(), 2), 0);
+            let t100 = ip(&name, &["route", "show", "table", "100"]);
+            assert!(t100.contains("198.51.102.0/24") && !t100.contains("198.51.100.0/24"));
+            assert!(ip(&name, &["route", "show", "table", "200"]).is_empty());
+            assert_eq!(lbnet_rtexport_apply(ex, std::ptr::null(), 1), -libc::EINVAL);
             let mut n = 0usize;
             assert_eq!(lbnet_rtexport_flush(ex, &mut n), 0);
-            assert_eq!(n, 2);
+            assert_eq!(n, 1);
             assert!(ip(&name, &["route", "show", "table", "100"]).is_empty());
             lbnet_rtexport_free(ex);
             lbnet_rtexport_free(std::ptr::null_mut());

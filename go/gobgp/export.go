@@ -231,20 +231,21 @@ func pathInfo(p *apiutil.Path) (prefix netip.Prefix, nexthop netip.Addr, comms [
 }
 
 func (a *Adapter) onBestPath(paths []*apiutil.Path, _ time.Time) {
+	changes := make([]routeexport.Change, 0, len(paths))
 	for _, p := range paths {
 		prefix, nh, comms, large, ok := pathInfo(p)
 		if !ok {
 			continue
 		}
-		var err error
-		if p.Withdrawal || !nh.IsValid() {
-			err = a.exporter.Withdraw(prefix.String())
-		} else {
-			err = a.exporter.Update(prefix.String(), nh.String(), comms, large)
+		c := routeexport.Change{Prefix: prefix.String()}
+		if !p.Withdrawal && nh.IsValid() {
+			c.Nexthop, c.Communities, c.LargeCommunities = nh.String(), comms, large
 		}
-		if err != nil {
-			a.fail(fmt.Errorf("%s: %w", prefix, err))
-		}
+		changes = append(changes, c)
+	}
+	// One pipelined kernel batch for the whole event.
+	if err := a.exporter.Apply(changes); err != nil {
+		a.fail(err)
 	}
 }
 

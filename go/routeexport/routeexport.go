@@ -280,6 +280,38 @@ func (e *Exporter) Update(prefix, nexthop string, communities []uint32, large []
 	})
 }
 
+// Change is one best-path change for Apply: a new path (Nexthop set) or a withdrawal (Nexthop
+// empty).
+type Change struct {
+	Prefix, Nexthop  string
+	Communities      []uint32
+	LargeCommunities []LargeCommunity
+}
+
+// Apply applies many changes at once; their kernel operations go pipelined. Every change is
+// applied; the first error is returned.
+func (e *Exporter) Apply(changes []Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	cr := &cRules{}
+	defer cr.free()
+	arr := (*C.lbnet_rtexport_change)(cr.alloc(len(changes) * int(unsafe.Sizeof(C.lbnet_rtexport_change{}))))
+	cs := unsafe.Slice(arr, len(changes))
+	for i, ch := range changes {
+		c := &cs[i]
+		c.prefix = cr.str(ch.Prefix)
+		if ch.Nexthop != "" {
+			c.nexthop = cr.str(ch.Nexthop)
+		}
+		c.communities, c.n_communities = cr.comms(ch.Communities)
+		c.large_communities, c.n_large_communities = cr.large(ch.LargeCommunities)
+	}
+	return e.with(func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_apply(p, arr, C.size_t(len(changes)))
+	})
+}
+
 // Withdraw removes prefix from every table.
 func (e *Exporter) Withdraw(prefix string) error {
 	cp := C.CString(prefix)

@@ -140,8 +140,15 @@ func TestExportThroughGo(t *testing.T) {
 	if len(n.routes(t, "100")) != 0 {
 		t.Fatal("withdraw left the route")
 	}
-	if err := e.Update("198.51.102.0/24", "10.1.0.2", nil, nil); err != nil {
+	if err := e.Apply([]Change{
+		{Prefix: "198.51.102.0/24", Nexthop: "10.1.0.2"},
+		{Prefix: "198.51.103.0/24", Nexthop: "10.1.0.3", Communities: []uint32{comm}},
+		{Prefix: "198.51.103.0/24"},
+	}); err != nil {
 		t.Fatal(err)
+	}
+	if r := n.routes(t, "100"); len(r) != 1 || r[0]["dst"] != "198.51.102.0/24" {
+		t.Fatalf("after Apply: %v", r)
 	}
 	if k, err := e.Flush(); err != nil || k != 1 {
 		t.Fatalf("flush: %d %v", k, err)

@@ -228,7 +228,9 @@ pub fn encode_dump(v6: bool, table: Option<u32>, protocol: Option<u8>, out: &mut
 
 /// Appends an `RTM_GETROUTE` lookup of `addr` (what `ip route get ADDR [oif DEV]` sends): the
 /// kernel answers with the route it would use, or fails (`ENETUNREACH`, `EHOSTUNREACH`).
-/// With `oif` set to a VRF device the lookup happens in that VRF's table.
+/// With `oif` set to a VRF device the lookup starts in that VRF's table (and, through the
+/// policy rules after the l3mdev rule, may fall through to other tables when the VRF table has
+/// no unreachable default). The reply's table (`RTM_F_LOOKUP_TABLE`) says where it was found.
 pub fn encode_lookup(addr: IpAddr, oif: Option<u32>, out: &mut Vec<u8>) {
     let mut msg = RouteMessage::default();
     msg.header.address_family = family(addr.is_ipv6());
@@ -237,6 +239,12 @@ pub fn encode_lookup(addr: IpAddr, oif: Option<u32>, out: &mut Vec<u8>) {
         .push(RouteAttribute::Destination(RouteAddress::from(addr)));
     if let Some(oif) = oif {
         msg.attributes.push(RouteAttribute::Oif(oif));
+    }
+    // IPv4: RTM_F_LOOKUP_TABLE (4.4+) makes the reply name the table the route was found in.
+    // IPv6 replies always carry the route's own table, and a strict IPv6 request accepts no
+    // flag but RTM_F_FIB_MATCH ("Invalid flags for get route request").
+    if addr.is_ipv4() {
+        msg.header.flags |= RouteFlags::LookupTable;
     }
     emit(
         RTM_GETROUTE,

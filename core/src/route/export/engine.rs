@@ -172,6 +172,7 @@ pub(crate) struct State {
     recent: HashMap<Prefix, Instant>,
     stale: HashSet<RouteKey>,
     gw_changed: HashSet<Prefix>,
+    first_error: Option<Error>,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
 }
@@ -223,6 +224,7 @@ impl State {
             recent: HashMap::new(),
             stale: HashSet::new(),
             gw_changed: HashSet::new(),
+            first_error: None,
             reval_at: None,
             last_reval: None,
         };
@@ -302,8 +304,11 @@ impl State {
                     // route: fib_check_nh refuses others with "Nexthop has invalid
                     // gateway"), so a gateway resolved through another gateway, or through a
                     // route of our own protocol, is not reachable for us.
+                    // In a VRF the gateway must be found in the VRF's own table, not in a
+                    // table the policy rules fall through to.
                     Ok(Some(k)) => {
                         k.route.protocol != self.cfg.protocol
+                            && (oif.is_none() || k.route.table == self.rules[rule].table)
                             && match &k.route.nexthops {
                                 NextHops::Single(h) => h.gateway.is_none(),
                                 NextHops::None => true,
@@ -443,7 +448,8 @@ impl State {
             .collect()
     }
 
-    /// Sends `ops` pipelined and records the outcome; returns the number that succeeded.
+    /// Sends `ops` pipelined and records the outcome; returns the number that succeeded. The
+    /// first failure is also kept in `self.first_error` for the caller that wants it.
     fn run_ops(
         &mut self,
         handle: &RouteHandle,
@@ -484,6 +490,7 @@ impl State {
                     match res {
                         Err(e) if e.errno() != libc::ESRCH => {
                             let msg = e.to_string();
+                            self.first_error.get_or_insert(e);
                             self.stats.error(&msg);
                             for r in rules {
                                 self.rule_stats[r as usize].error(&msg);
@@ -504,6 +511,7 @@ impl State {
                 }
                 (Err(e), OpMeta::Export { rules, .. }) => {
                     let msg = e.to_string();
+                    self.first_error.get_or_insert(e);
                     self.stats.error(&msg);
                     for r in rules {
                         self.rule_stats[r as usize].error(&msg);
@@ -551,7 +559,11 @@ impl State {
         !dampened
     }
 
-    pub(crate) fn update(&mut self, handle: &RouteHandle, p: Prefix, path: &Path) -> Result<()> {
+    fn record(&mut self, p: Prefix, path: Option<&Path>) -> Result<()> {
+        let Some(path) = path else {
+            self.rib.remove(&p);
+            return Ok(());
+        };
         if p.is_ipv6() && !path.nexthop.is_ipv6() {
             return Err(Error::invalid(format!(
                 "{p}: an IPv6 prefix cannot have IPv4 next hop {}",
@@ -576,18 +588,41 @@ impl State {
             // gateway.
             self.gw_changed.insert(p);
         }
-        if self.schedule(p, Instant::now()) {
-            self.sync(handle, &[p], None)?;
-        }
         Ok(())
     }
 
-    pub(crate) fn withdraw(&mut self, handle: &RouteHandle, p: Prefix) -> Result<()> {
-        self.rib.remove(&p);
-        if self.schedule(p, Instant::now()) {
-            self.sync(handle, &[p], None)?;
+    /// Applies best-path changes (`None`: withdrawn): those not held back by dampening go to
+    /// the kernel pipelined in one batch. Returns the first error (an invalid path, or a
+    /// kernel error of an immediate export); the other changes are applied regardless, and
+    /// every failure is counted in the statistics.
+    pub(crate) fn apply(
+        &mut self,
+        handle: &RouteHandle,
+        changes: &[(Prefix, Option<&Path>)],
+    ) -> Result<()> {
+        let now = Instant::now();
+        let mut first = None;
+        let mut now_list = Vec::new();
+        for (p, path) in changes {
+            if let Err(e) = self.record(*p, *path) {
+                self.stats.error(&e.to_string());
+                first.get_or_insert(e);
+                continue;
+            }
+            if self.schedule(*p, now) {
+                now_list.push(*p);
+            }
         }
-        Ok(())
+        self.first_error = None;
+        if !now_list.is_empty() {
+            now_list.sort_unstable();
+            now_list.dedup();
+            self.sync(handle, &now_list, None)?;
+        }
+        match first.or(self.first_error.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Exports what the dampening window held back and is now due (all of it with `force`),
@@ -628,17 +663,61 @@ impl State {
     /// Asks for a re-validation of every next hop, at most once per dampening window.
     pub(crate) fn request_revalidation(&mut self) {
         let now = Instant::now();
+        // At most once per dampening window, and at most every 100 ms: a re-validation dumps
+        // our routes.
+        let gap = self.cfg.dampening.max(Duration::from_millis(100));
         let at = match self.last_reval {
-            Some(t) if now.duration_since(t) < self.cfg.dampening => t + self.cfg.dampening,
+            Some(t) if now.duration_since(t) < gap => t + gap,
             _ => now,
         };
         self.reval_at = Some(self.reval_at.map_or(at, |x| x.min(at)));
+    }
+
+    /// The kernel reports these routes of ours deleted. Entries that still claim them were
+    /// removed under us (the kernel drops routes whose device goes down): forget them so the
+    /// next re-validation installs them again when it can. Returns whether any was ours.
+    pub(crate) fn kernel_deleted(&mut self, keys: &[RouteKey]) -> bool {
+        let mut any = false;
+        for k in keys {
+            for r in 0..self.rules.len() as u16 {
+                if let Some(e) = self.exported.get(&(k.dst, r)) {
+                    if e.table == k.table && e.metric == k.metric {
+                        self.exported.remove(&(k.dst, r));
+                        any = true;
+                    }
+                }
+            }
+        }
+        any
     }
 
     /// Re-evaluates every known prefix (next hops, rules) now.
     pub(crate) fn revalidate(&mut self, handle: &RouteHandle) -> Result<()> {
         self.reval_at = None;
         self.last_reval = Some(Instant::now());
+        // The kernel removes IPv4 routes whose device goes down without a notification
+        // (fib_flush): compare what we think we have with what the kernel has, and forget
+        // the missing ones so the sync below puts them back where it can.
+        if !self.exported.is_empty() {
+            let tables: HashSet<u32> = self.rules.iter().map(|r| r.table).collect();
+            let mut present = HashSet::new();
+            for t in tables {
+                for k in handle.dump(&RouteFilter {
+                    ipv6: None,
+                    table: Some(t),
+                    protocol: Some(self.cfg.protocol),
+                })? {
+                    present.insert(k.route.key());
+                }
+            }
+            self.exported.retain(|(p, _), e| {
+                present.contains(&RouteKey {
+                    table: e.table,
+                    dst: *p,
+                    metric: e.metric,
+                })
+            });
+        }
         let mut all: HashSet<Prefix> = self.rib.keys().copied().collect();
         all.extend(self.exported.keys().map(|(p, _)| *p));
         let all: Vec<Prefix> = all.into_iter().collect();

@@ -42,6 +42,7 @@ pub use stats::Stats;
 use crate::error::{Error, Result};
 use crate::netlink::message::{self, HEADER_LEN};
 use crate::netlink::{Socket, SocketOptions};
+use crate::route::codec::{self, RTM_DELROUTE};
 use crate::route::handle::RouteHandle;
 use crate::route::prefix::Prefix;
 use engine::State;
@@ -139,21 +140,22 @@ impl Exporter {
     }
 
     /// A new best path for `prefix` (replacing any earlier one). Exported at once unless the
-    /// prefix changed within the dampening window. Returns the first kernel error of an
-    /// immediate export (also counted in the statistics).
+    /// prefix changed within the dampening window. Returns the kernel's error if an immediate
+    /// export failed (also counted in the statistics).
     pub fn update(&self, prefix: Prefix, path: &Path) -> Result<()> {
-        let r = self
-            .inner
-            .state
-            .lock()
-            .update(&self.inner.handle, prefix, path);
-        self.inner.wake();
-        r
+        self.apply(&[(prefix, Some(path))])
     }
 
     /// The prefix has no best path any more: removed from every table.
     pub fn withdraw(&self, prefix: Prefix) -> Result<()> {
-        let r = self.inner.state.lock().withdraw(&self.inner.handle, prefix);
+        self.apply(&[(prefix, None)])
+    }
+
+    /// Many best-path changes at once (`None`: withdrawn), as BGP delivers them: the kernel
+    /// operations of all of them go pipelined, many per `sendmsg`. Every change is applied;
+    /// the first error is returned and all are counted in the statistics.
+    pub fn apply(&self, changes: &[(Prefix, Option<&Path>)]) -> Result<()> {
+        let r = self.inner.state.lock().apply(&self.inner.handle, changes);
         self.inner.wake();
         r
     }
@@ -265,13 +267,21 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
             unsafe { libc::read(inner.wake.as_raw_fd(), buf.as_mut_ptr() as *mut _, 8) };
         }
         let mut changed = false;
+        let mut deleted = Vec::new();
         if fds[1].revents != 0 {
             if let Some(s) = events.as_mut() {
                 loop {
                     match s.recv_raw() {
                         Ok(data) => {
-                            for m in message::messages(data).flatten() {
-                                changed |= relevant(m.0.kind, m.1, ours);
+                            for (h, m) in message::messages(data).flatten() {
+                                changed |= relevant(h.kind, m, ours);
+                                // One of ours deleted: by us, or by the kernel under us (its
+                                // device went down); the engine tells which.
+                                if h.kind == RTM_DELROUTE && m.get(HEADER_LEN + 5) == Some(&ours) {
+                                    if let Ok(k) = codec::decode(m) {
+                                        deleted.push(k.route.key());
+                                    }
+                                }
                             }
                         }
                         // Lost notifications: re-validate everything anyway.
@@ -282,6 +292,9 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
             }
         }
         let mut st = inner.state.lock();
+        if !deleted.is_empty() && st.kernel_deleted(&deleted) {
+            changed = true;
+        }
         if changed {
             st.request_revalidation();
         }
