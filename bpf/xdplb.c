@@ -238,7 +238,7 @@ int xdplb(struct xdp_md *ctx)
 	struct lb_config *cfg;
 	struct backend *be = 0;
 	__u32 inner_len, zero = 0, *slot, *cached, bidx, idx;
-	__u8 inner_proto, tos;
+	__u8 inner_proto, tos, new_conn = 0;
 	void *l4;
 
 	count(CNT_RX, 1);
@@ -297,6 +297,9 @@ int xdplb(struct xdp_md *ctx)
 			return pass(CNT_PASS_MALFORMED);
 		flow.sport = th->source;
 		flow.dport = th->dest;
+		/* A SYN starts a new connection: it follows the ring even when an old connection
+		 * with the same 5-tuple (a reused client port) is still in the table. */
+		new_conn = th->syn && !th->ack;
 	} else {
 		struct udphdr *uh = l4;
 
@@ -321,7 +324,7 @@ int xdplb(struct xdp_md *ctx)
 	/* Established flow: keep its backend while that backend exists (drained or not). The
 	 * table is per CPU; a flow first seen on another CPU (no RSS affinity, e.g. veth) is
 	 * found in that CPU's slot and copied into ours. */
-	cached = bpf_map_lookup_elem(&conns, &flow);
+	cached = new_conn ? 0 : bpf_map_lookup_elem(&conns, &flow);
 	if (cached) {
 		bidx = *cached;
 		if (!bidx)
