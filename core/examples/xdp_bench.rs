@@ -60,6 +60,9 @@ fn packet(v6: bool) -> Vec<u8> {
     f
 }
 
+/// A named per-packet measurement: returns the kernel-measured ns of one run.
+type Runner<'a> = Box<dyn Fn() -> u64 + 'a>;
+
 fn summarise(mut ns: Vec<u64>) -> (u64, u64, f64) {
     ns.sort_unstable();
     let median = ns[ns.len() / 2];
@@ -119,7 +122,7 @@ fn main() -> lbnet::Result<()> {
     let macswap =
         LoadedProgram::load_object(BASELINES_OBJECT, "xdp_macswap", &LoadOptions::default())?;
 
-    let cases: Vec<(&str, Box<dyn Fn() -> u64>)> = vec![
+    let cases: Vec<(&str, Runner)> = vec![
         (
             "macswap_xdp_tx",
             Box::new(|| macswap.test_run(&p4, 1).unwrap().duration_ns),
