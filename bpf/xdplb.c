@@ -135,6 +135,24 @@ static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
 	return 0;
 }
 
+/* Records the backend of a flow. A new entry gets this CPU's slot (the kernel zeroes the other
+ * CPUs' slots). An existing entry (a reused 5-tuple, or a flow whose backend went away) gets
+ * every CPU's slot, so that no CPU keeps sending the flow to the old backend. */
+static __always_inline void record_flow(const struct flow_key *flow, __u32 bidx, __u32 *existing)
+{
+	if (!existing) {
+		bpf_map_update_elem(&conns, flow, &bidx, BPF_ANY);
+		return;
+	}
+	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
+
+		if (!v)
+			break;
+		*v = bidx;
+	}
+}
+
 static __always_inline __u16 csum_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -358,7 +376,7 @@ int xdplb(struct xdp_md *ctx)
 			count(CNT_DROP_BAD_BACKEND, 1);
 			return XDP_DROP;
 		}
-		bpf_map_update_elem(&conns, &flow, &bidx, BPF_ANY);
+		record_flow(&flow, bidx, new_conn ? bpf_map_lookup_elem(&conns, &flow) : cached);
 	}
 
 	cfg = bpf_map_lookup_elem(&config, &zero);

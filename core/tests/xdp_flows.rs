@@ -252,3 +252,33 @@ fn a_syn_follows_the_ring_even_when_its_5_tuple_is_tracked() {
         );
     }
 }
+
+#[test]
+fn a_new_connection_on_one_cpu_replaces_the_old_one_on_every_cpu() {
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1)]);
+    let d = "10.0.0.1".parse::<Ipv4Addr>().unwrap();
+    let live = "10.0.0.2".parse::<Ipv4Addr>().unwrap();
+    let flows: Vec<u32> = (0..200).filter(|&f| backend_of(&lb, f) == d).collect();
+    assert!(!flows.is_empty());
+    pin_to_cpu(1);
+    for &f in &flows {
+        assert_eq!(backend_of(&lb, f), d); // now recorded in CPU 1's slot too
+    }
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    pin_to_cpu(0);
+    for &f in &flows {
+        assert_eq!(
+            backend_of_flags(&lb, f, 0x02),
+            live,
+            "SYN of flow {f} on CPU 0"
+        );
+    }
+    pin_to_cpu(1);
+    for &f in &flows {
+        assert_eq!(
+            backend_of(&lb, f),
+            live,
+            "ACK of the new connection {f} on CPU 1"
+        );
+    }
+}
