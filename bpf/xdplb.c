@@ -6,6 +6,12 @@
  * chosen through the VIP's Maglev lookup ring (filled by the control plane), remembered per flow
  * in a per-CPU LRU connection table, encapsulated in IP-in-IP (IPv4 outer) or IPv6 (IPv6 outer)
  * and sent back out of the interface with XDP_TX. Everything else goes to the kernel (XDP_PASS).
+ *
+ * Connection table: keyed by the client's 5-tuple, one value slot per CPU. A TCP SYN always
+ * follows the ring (a reused client port must not inherit an old connection's backend). A flow
+ * seen first on another CPU is found in that CPU's slot (bpf_map_lookup_percpu_elem, Linux
+ * 5.19+), so flows stay put without RSS affinity (veth, generic XDP). A backend chosen anew for
+ * an existing entry is written to every CPU's slot. Backend slot 0 means "no backend".
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
