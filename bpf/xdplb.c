@@ -6,6 +6,12 @@
  * chosen through the VIP's Maglev lookup ring (filled by the control plane), remembered per flow
  * in a per-CPU LRU connection table, encapsulated in IP-in-IP (IPv4 outer) or IPv6 (IPv6 outer)
  * and sent back out of the interface with XDP_TX. Everything else goes to the kernel (XDP_PASS).
+ *
+ * Connection table: keyed by the client's 5-tuple, one value slot per CPU. A TCP SYN always
+ * follows the ring (a reused client port must not inherit an old connection's backend). A flow
+ * seen first on another CPU is found in that CPU's slot (bpf_map_lookup_percpu_elem, Linux
+ * 5.19+), so flows stay put without RSS affinity (veth, generic XDP). A backend chosen anew for
+ * an existing entry is written to every CPU's slot. Backend slot 0 means "no backend".
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -135,6 +141,24 @@ static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
 	return 0;
 }
 
+/* Records the backend of a flow. A new entry gets this CPU's slot (the kernel zeroes the other
+ * CPUs' slots). An existing entry (a reused 5-tuple, or a flow whose backend went away) gets
+ * every CPU's slot, so that no CPU keeps sending the flow to the old backend. */
+static __always_inline void record_flow(const struct flow_key *flow, __u32 bidx, __u32 *existing)
+{
+	if (!existing) {
+		bpf_map_update_elem(&conns, flow, &bidx, BPF_ANY);
+		return;
+	}
+	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
+
+		if (!v)
+			break;
+		*v = bidx;
+	}
+}
+
 static __always_inline __u16 csum_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -238,7 +262,7 @@ int xdplb(struct xdp_md *ctx)
 	struct lb_config *cfg;
 	struct backend *be = 0;
 	__u32 inner_len, zero = 0, *slot, *cached, bidx, idx;
-	__u8 inner_proto, tos;
+	__u8 inner_proto, tos, new_conn = 0;
 	void *l4;
 
 	count(CNT_RX, 1);
@@ -297,6 +321,9 @@ int xdplb(struct xdp_md *ctx)
 			return pass(CNT_PASS_MALFORMED);
 		flow.sport = th->source;
 		flow.dport = th->dest;
+		/* A SYN starts a new connection: it follows the ring even when an old connection
+		 * with the same 5-tuple (a reused client port) is still in the table. */
+		new_conn = th->syn && !th->ack;
 	} else {
 		struct udphdr *uh = l4;
 
@@ -321,7 +348,7 @@ int xdplb(struct xdp_md *ctx)
 	/* Established flow: keep its backend while that backend exists (drained or not). The
 	 * table is per CPU; a flow first seen on another CPU (no RSS affinity, e.g. veth) is
 	 * found in that CPU's slot and copied into ours. */
-	cached = bpf_map_lookup_elem(&conns, &flow);
+	cached = new_conn ? 0 : bpf_map_lookup_elem(&conns, &flow);
 	if (cached) {
 		bidx = *cached;
 		if (!bidx)
@@ -355,7 +382,7 @@ int xdplb(struct xdp_md *ctx)
 			count(CNT_DROP_BAD_BACKEND, 1);
 			return XDP_DROP;
 		}
-		bpf_map_update_elem(&conns, &flow, &bidx, BPF_ANY);
+		record_flow(&flow, bidx, new_conn ? bpf_map_lookup_elem(&conns, &flow) : cached);
 	}
 
 	cfg = bpf_map_lookup_elem(&config, &zero);

@@ -1,3 +1,26 @@
-# XDP load balancer: the BPF program in bpf/ is built by core/build.rs with clang; its tests
-# (core/tests/xdp_*.rs) run in `cargo test --workspace` as root against the host kernel.
-APT_PACKAGES += clang llvm libbpf-dev
+# XDP load balancer (bpf/, core/src/xdp/, ffi/src/xdplb.rs, go/xdplb, examples/xdplbctl,
+# examples/xdp-lab). The BPF programs are built by core/build.rs with clang; the Rust tests
+# (core/tests/xdp_*.rs, examples/xdplbctl/tests) run in `cargo test --workspace` as root against
+# the host kernel. test-xdp adds the Go bindings; demo-xdp runs the lab; bench-xdp the numbers.
+APT_PACKAGES += clang llvm libbpf-dev ethtool wrk
+
+TEST_TARGETS += test-xdp
+DEMO_TARGETS += demo-xdp
+BENCH_TARGETS += bench-xdp
+
+.PHONY: test-xdp demo-xdp bench-xdp
+
+# The Go package links target/release/libipvs_ffi.so.
+test-xdp:
+	$(CARGO) build --release -p ipvs_ffi
+	cd go && test -z "$$(gofmt -l xdplb)" && go vet ./xdplb && go test -count=1 ./xdplb
+
+# Client, balancer, router and three backends in network namespaces; wrk, spread, drain,
+# control-plane restarts under load. Results in benches/out/xdp-lab/.
+demo-xdp:
+	$(CARGO) build --release -p xdplbctl
+	examples/xdp-lab/run.sh $(ROOT)/benches/out/xdp-lab
+
+bench-xdp:
+	mkdir -p benches/out
+	$(CARGO) run --release -p lbnet --example xdp_bench benches/out/xdp-bench.json

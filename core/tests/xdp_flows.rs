@@ -41,11 +41,15 @@ fn setup(weights: &[(&str, u32)]) -> (XdpLb, Vip) {
     (lb, vip)
 }
 
-/// Sends one packet of flow `n` and returns the backend it was tunnelled to.
+/// Sends one packet (TCP ACK) of flow `n` and returns the backend it was tunnelled to.
 fn backend_of(lb: &XdpLb, n: u32) -> Ipv4Addr {
+    backend_of_flags(lb, n, 0x10)
+}
+
+fn backend_of_flags(lb: &XdpLb, n: u32, tcp_flags: u8) -> Ipv4Addr {
     let src = IpAddr::V4(Ipv4Addr::from(0xc613_0000 + (n >> 8))); // 198.19.x.y
     let sport = 10000 + (n & 0xff) as u16 * 7;
-    let pkt = client_packet(src, ip("198.18.0.10"), 6, sport, 80, 0);
+    let pkt = client_packet_flags(src, ip("198.18.0.10"), 6, sport, 80, 0, tcp_flags);
     let out = lb.test_run(&pkt, 1).unwrap();
     assert_eq!(out.action, XDP_TX, "flow {n}");
     verify_ip(&out.packet[14..]);
@@ -223,4 +227,58 @@ fn flows_stay_when_their_packets_move_to_another_cpu() {
     assert!(first
         .iter()
         .any(|b| *b != "10.0.0.2".parse::<Ipv4Addr>().unwrap()));
+}
+
+#[test]
+fn a_syn_follows_the_ring_even_when_its_5_tuple_is_tracked() {
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1)]);
+    let d = "10.0.0.1".parse::<Ipv4Addr>().unwrap();
+    let flows: Vec<u32> = (0..200)
+        .filter(|&f| backend_of_flags(&lb, f, 0x02) == d)
+        .collect();
+    assert!(!flows.is_empty());
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    for &f in &flows {
+        // The old connection's packets stay; a new connection reusing the client port does not.
+        assert_eq!(backend_of_flags(&lb, f, 0x10), d, "ACK of flow {f}");
+        assert_eq!(
+            backend_of_flags(&lb, f, 0x02),
+            "10.0.0.2".parse::<Ipv4Addr>().unwrap()
+        );
+        // ... and the new connection's later packets follow it.
+        assert_eq!(
+            backend_of_flags(&lb, f, 0x10),
+            "10.0.0.2".parse::<Ipv4Addr>().unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_new_connection_on_one_cpu_replaces_the_old_one_on_every_cpu() {
+    let (mut lb, vip) = setup(&[("10.0.0.1", 1), ("10.0.0.2", 1)]);
+    let d = "10.0.0.1".parse::<Ipv4Addr>().unwrap();
+    let live = "10.0.0.2".parse::<Ipv4Addr>().unwrap();
+    let flows: Vec<u32> = (0..200).filter(|&f| backend_of(&lb, f) == d).collect();
+    assert!(!flows.is_empty());
+    pin_to_cpu(1);
+    for &f in &flows {
+        assert_eq!(backend_of(&lb, f), d); // now recorded in CPU 1's slot too
+    }
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    pin_to_cpu(0);
+    for &f in &flows {
+        assert_eq!(
+            backend_of_flags(&lb, f, 0x02),
+            live,
+            "SYN of flow {f} on CPU 0"
+        );
+    }
+    pin_to_cpu(1);
+    for &f in &flows {
+        assert_eq!(
+            backend_of(&lb, f),
+            live,
+            "ACK of the new connection {f} on CPU 1"
+        );
+    }
 }

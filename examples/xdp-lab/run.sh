@@ -12,7 +12,7 @@
 # 1:2:1 over 3,000 fresh connections (within 10 %), a drain (held connection stays, new ones
 # avoid the drained backend) and a control-plane restart mid-load (wrk must see no error).
 #
-# usage: examples/xdp-lab/run.sh [OUT_DIR]   (root; needs wrk, go, iproute2)
+# usage: examples/xdp-lab/run.sh [OUT_DIR]   (root; needs wrk, go, iproute2, ethtool)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT/benches/out/xdp-lab}
@@ -65,11 +65,14 @@ for b in be1 be2 be3; do
     ip netns exec "$P$b" "$LABTOOL" serve -name "$b" -listen :80 &
     pids+=($!)
 done
+# A veth leaves TCP/UDP checksums to an offload (CHECKSUM_PARTIAL) that XDP_TX frames lose
+# (an xdp_frame carries no checksum state), so the client computes them itself, as a real
+# NIC would before the wire.
+ip netns exec "${P}cl" ethtool -K cl0 tx off >/dev/null
 ip -n "${P}cl" route add 198.19.0.0/16 via 198.18.0.1
 ip -n "${P}cl" -6 route add 2001:db8:ffff::/48 via 2001:db8::1
-# Native XDP_TX on a veth needs NAPI on its peer: the decap program (a pass-through for
-# anything that is not a tunnel) serves as the peer's XDP program.
-"$CTL" decap attach s-lb --netns "/var/run/netns/${P}sw" --native --pin "$PIN/peer-lb" >/dev/null
+# Native XDP_TX on a veth needs NAPI on its peer: an XDP_PASS program on the peer gives it.
+"$CTL" decap attach s-lb --netns "/var/run/netns/${P}sw" --native --pass-only --pin "$PIN/peer-lb" >/dev/null
 
 LB=(-p "$PIN/lb0")
 "$CTL" "${LB[@]}" attach lb0 --netns "/var/run/netns/${P}lb" --native \
@@ -82,7 +85,7 @@ sleep 1
 C() { ip netns exec "${P}cl" "$@"; }
 
 echo "== smoke"
-C curl -s --max-time 3 "http://$VIP4/" || C "$LABTOOL" spread -url "http://$VIP4/" -n 3 -c 1
+C "$LABTOOL" spread -url "http://$VIP4/" -n 30 -c 5 | tee "$OUT/spread4-smoke.json"
 C "$LABTOOL" spread -url "http://[$VIP6]/" -n 30 -c 5 | tee "$OUT/spread6.json"
 
 echo "== spread over 3000 connections, weights 1:2:1"

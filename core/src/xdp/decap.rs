@@ -20,7 +20,27 @@ pub fn load_decap() -> Result<LoadedProgram> {
 /// Attaches the decapsulation program to `ifindex` (calling thread's namespace) and pins the
 /// link at `pin` (a file on a bpffs), so it stays after this process exits.
 pub fn attach_decap_pinned(ifindex: u32, mode: AttachMode, pin: &Path) -> Result<()> {
-    let mut prog = load_decap()?;
+    attach_pinned(load_decap()?, ifindex, mode, pin)
+}
+
+/// Attaches the `xdp_pass` baseline (returns XDP_PASS) and pins its link at `pin`. A veth
+/// accepts native XDP_TX frames from its peer only when it has NAPI enabled, which an XDP
+/// program of its own provides (Linux veth driver, 4.19+).
+pub fn attach_pass_pinned(ifindex: u32, mode: AttachMode, pin: &Path) -> Result<()> {
+    let prog = LoadedProgram::load_object(
+        super::program::BASELINES_OBJECT,
+        "xdp_pass",
+        &LoadOptions::default(),
+    )?;
+    attach_pinned(prog, ifindex, mode, pin)
+}
+
+fn attach_pinned(
+    mut prog: LoadedProgram,
+    ifindex: u32,
+    mode: AttachMode,
+    pin: &Path,
+) -> Result<()> {
     let link = prog.attach(ifindex, mode)?;
     if let Some(dir) = pin.parent() {
         std::fs::create_dir_all(dir)
@@ -30,7 +50,8 @@ pub fn attach_decap_pinned(ifindex: u32, mode: AttachMode, pin: &Path) -> Result
     Ok(())
 }
 
-/// Detaches a decapsulation program pinned by [`attach_decap_pinned`] (removes the pin).
+/// Detaches a program pinned by [`attach_decap_pinned`] or [`attach_pass_pinned`] (removes
+/// the pin).
 pub fn detach_decap_pinned(pin: &Path) -> Result<()> {
     let link = PinnedLink::from_pin(pin)
         .map_err(|e| map_err(&format!("open pinned link {}", pin.display()), e))?;

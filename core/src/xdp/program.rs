@@ -76,6 +76,13 @@ impl LoadedProgram {
         if opts.max_vips == 0 || opts.max_backends < 2 || opts.conn_table_size == 0 {
             return Err(Error::invalid("xdp load: capacities must be positive"));
         }
+        // backend.vip_num is 16 bits wide.
+        if opts.max_vips > u16::MAX as u32 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "xdp load: at most 65,535 VIPs",
+            ));
+        }
         let ring = opts
             .max_vips
             .checked_mul(RING_SIZE)

@@ -49,8 +49,21 @@ fn pseudo_sum(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u32 {
     }
 }
 
-/// L4 segment (header + payload) with its checksum filled in.
+/// L4 segment (header + payload) with its checksum filled in; TCP segments carry ACK.
 pub fn l4(proto: u8, src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    l4_flags(proto, src, dst, sport, dport, payload, 0x10)
+}
+
+/// Like [`l4`] with the given TCP flags (0x02 SYN, 0x10 ACK, ...).
+pub fn l4_flags(
+    proto: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+    tcp_flags: u8,
+) -> Vec<u8> {
     let mut seg = Vec::new();
     seg.extend_from_slice(&sport.to_be_bytes());
     seg.extend_from_slice(&dport.to_be_bytes());
@@ -59,7 +72,7 @@ pub fn l4(proto: u8, src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: 
         seg.extend_from_slice(&1000u32.to_be_bytes()); // seq
         seg.extend_from_slice(&0u32.to_be_bytes()); // ack
         seg.push(5 << 4); // data offset
-        seg.push(0x02); // SYN
+        seg.push(tcp_flags);
         seg.extend_from_slice(&65535u16.to_be_bytes()); // window
         ck_at = seg.len();
         seg.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent
@@ -123,7 +136,7 @@ pub fn eth(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8
     f
 }
 
-/// A client frame: Ethernet + IP + TCP/UDP, every checksum valid.
+/// A client frame: Ethernet + IP + TCP (ACK) or UDP, every checksum valid.
 pub fn client_packet(
     src: IpAddr,
     dst: IpAddr,
@@ -132,7 +145,20 @@ pub fn client_packet(
     dport: u16,
     tos: u8,
 ) -> Vec<u8> {
-    let seg = l4(proto, src, dst, sport, dport, b"hello, backend");
+    client_packet_flags(src, dst, proto, sport, dport, tos, 0x10)
+}
+
+/// Like [`client_packet`] with the given TCP flags.
+pub fn client_packet_flags(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    sport: u16,
+    dport: u16,
+    tos: u8,
+    tcp_flags: u8,
+) -> Vec<u8> {
+    let seg = l4_flags(proto, src, dst, sport, dport, b"hello, backend", tcp_flags);
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             eth(LB_MAC, CLIENT_MAC, 0x0800, &ipv4(s, d, proto, tos, 0, &seg))

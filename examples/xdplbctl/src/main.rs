@@ -27,9 +27,11 @@ usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
   drain tcp|udp ADDR:PORT BACKEND  weight 0: no new flows, tracked flows stay
   list                             VIPs, backends, weights and ring slots
   stats                            global and per-VIP counters
-  decap attach IFACE [--netns PATH] [--native] [--pin FILE]
+  decap attach IFACE [--netns PATH] [--native] [--pin FILE] [--pass-only]
   decap detach IFACE [--pin FILE]  backend side: strip the tunnel header in XDP (for kernels
-                                   without ipip/ip6_tunnel); pinned at /sys/fs/bpf/lbnet/decap-IFACE
+                                   without ipip/ip6_tunnel); pinned at /sys/fs/bpf/lbnet/decap-IFACE;
+                                   --pass-only attaches an XDP_PASS program instead (gives a veth
+                                   peer the NAPI that native XDP_TX into it needs)
 ";
 
 fn main() -> ExitCode {
@@ -202,10 +204,12 @@ fn decap(mut args: Vec<String>) -> Result<()> {
     let mut ns = NetNs::Current;
     let mut mode = AttachMode::Generic;
     let mut pin = PathBuf::from(format!("/sys/fs/bpf/lbnet/decap-{iface}"));
+    let mut pass_only = false;
     while !args.is_empty() {
         let flag = args.remove(0);
         match flag.as_str() {
             "--native" => mode = AttachMode::Native,
+            "--pass-only" => pass_only = true,
             "--netns" if !args.is_empty() => ns = NetNs::Path(args.remove(0).into()),
             "--pin" if !args.is_empty() => pin = args.remove(0).into(),
             _ => return Err(usage()),
@@ -214,8 +218,16 @@ fn decap(mut args: Vec<String>) -> Result<()> {
     match op.as_str() {
         "attach" => {
             let p = pin.clone();
-            ns.run(move || decap::attach_decap_pinned(ifindex(&iface)?, mode, &p))?;
-            println!("decap attached, pinned at {}", pin.display());
+            ns.run(move || {
+                let idx = ifindex(&iface)?;
+                if pass_only {
+                    decap::attach_pass_pinned(idx, mode, &p)
+                } else {
+                    decap::attach_decap_pinned(idx, mode, &p)
+                }
+            })?;
+            let what = if pass_only { "xdp_pass" } else { "decap" };
+            println!("{what} attached, pinned at {}", pin.display());
             Ok(())
         }
         "detach" => decap::detach_decap_pinned(&pin),
