@@ -28,7 +28,7 @@ pub struct HandleOptions {
     /// Receive buffer (`SO_RCVBUFFORCE`); large buffers keep big dumps from being re-walked
     /// many times (the kernel resumes an IPVS dump by walking its table again).
     pub rcvbuf: Option<usize>,
-    /// How long to wait for the kernel before failing with [`ErrorKind::Timeout`].
+    /// How long to wait for the kernel before failing with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout).
     pub timeout: Option<Duration>,
 }
 
@@ -124,7 +124,7 @@ impl Handle {
 
     /// A handle with `opts`. Opens the socket now; the IPVS family is resolved on first use,
     /// so this succeeds on a kernel without IPVS (calls then fail with
-    /// [`ErrorKind::NotAvailable`]).
+    /// [`ErrorKind::NotAvailable`](crate::ErrorKind::NotAvailable)).
     pub fn with_options(opts: HandleOptions) -> Result<Handle> {
         let sock = Socket::open(
             libc::NETLINK_GENERIC as isize,
@@ -144,7 +144,7 @@ impl Handle {
         })
     }
 
-    /// The IPVS family id, resolving it if needed. Fails with [`ErrorKind::NotAvailable`] when
+    /// The IPVS family id, resolving it if needed. Fails with [`ErrorKind::NotAvailable`](crate::ErrorKind::NotAvailable) when
     /// the kernel has no IPVS.
     pub fn family_id(&self) -> Result<u16> {
         self.inner.lock().family()
@@ -160,15 +160,15 @@ impl Handle {
         self.inner.lock().call(msg, false, what, |_| Ok(()))
     }
 
-    /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`]), unknown scheduler or
-    /// persistence engine [`ErrorKind::UnknownScheduler`].
+    /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)), unknown scheduler or
+    /// persistence engine [`ErrorKind::UnknownScheduler`](crate::ErrorKind::UnknownScheduler).
     pub fn new_service(&self, s: &Service) -> Result<()> {
         let m = message::service_msg(cmd::NEW_SERVICE, s)?;
         self.call(&m, &format!("add service {}", s.key))
     }
 
     /// Edits a service (scheduler, flags, persistence). Missing service:
-    /// [`ErrorKind::NoSuchService`].
+    /// [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn update_service(&self, s: &Service) -> Result<()> {
         let m = message::service_msg(cmd::SET_SERVICE, s)?;
         self.call(&m, &format!("edit service {}", s.key))
@@ -180,7 +180,7 @@ impl Handle {
         self.call(&m, &format!("delete service {key}"))
     }
 
-    /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`].
+    /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn get_service(&self, key: &ServiceKey) -> Result<Service> {
         let m = message::service_key_msg(cmd::GET_SERVICE, key)?;
         let mut out = None;
@@ -224,7 +224,7 @@ impl Handle {
         )
     }
 
-    /// Edits a destination; missing: [`ErrorKind::NoSuchDestination`].
+    /// Edits a destination; missing: [`ErrorKind::NoSuchDestination`](crate::ErrorKind::NoSuchDestination).
     pub fn update_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
         let m = message::dest_msg(cmd::SET_DEST, svc, d)?;
         self.call(
@@ -348,7 +348,7 @@ impl Handle {
             .map(message::change_msg)
             .collect::<Result<Vec<_>>>()?;
         let mut g = self.inner.lock();
-        let raw = g.with_family(|inner, id| {
+        let send = |inner: &mut Inner, id: u16| -> Result<Vec<Result<()>>> {
             let mut reqs = Requests::new();
             for m in &msgs {
                 reqs.push_with(|b| {
@@ -357,29 +357,24 @@ impl Handle {
                 })?;
             }
             inner.requests += 1;
-            let results = inner.sock.execute(&mut reqs)?;
-            // A stale family id fails every request the same way; report it as such so
-            // `with_family` re-resolves and retries the whole batch once.
-            if let Some(Err(first)) = results.first() {
-                if may_be_stale_family(first)
-                    && results
-                        .iter()
-                        .all(|r| matches!(r, Err(e) if e.errno() == first.errno()))
-                {
-                    return Err(first.clone());
-                }
-            }
-            Ok(results)
-        });
-        let raw = match raw {
-            Ok(r) => r,
-            // Every change failed with the same ENOENT/EOPNOTSUPP and the family id did not
-            // change: these are the changes' own errors.
-            Err(e) if may_be_stale_family(&e) && g.family.is_some() => {
-                vec![Err(e); changes.len()]
-            }
-            Err(e) => return Err(e),
+            inner.sock.execute(&mut reqs)
         };
+        let id = g.family()?;
+        let mut raw = send(&mut g, id)?;
+        // A stale family id fails every request with the same ENOENT/EOPNOTSUPP: then resolve
+        // again and, if the id changed, send the whole batch once more (nothing was applied).
+        let stale = match raw.first() {
+            Some(Err(first)) if may_be_stale_family(first) => raw
+                .iter()
+                .all(|r| matches!(r, Err(e) if e.errno() == first.errno())),
+            _ => false,
+        };
+        if stale {
+            let new = g.resolve()?;
+            if new != id {
+                raw = send(&mut g, new)?;
+            }
+        }
         Ok(raw
             .into_iter()
             .zip(msgs.iter().zip(changes))

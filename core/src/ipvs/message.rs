@@ -244,7 +244,8 @@ pub fn new_daemon_msg(d: &SyncDaemon) -> Result<IpvsMessage> {
         None => {}
     }
     if let Some(p) = d.mcast_port {
-        v.push(Attr::Be16(attr::daemon::MCAST_PORT, p));
+        // Host order: the kernel reads and writes it with nla_get_u16/nla_put_u16.
+        v.push(Attr::U16(attr::daemon::MCAST_PORT, p));
     }
     if let Some(t) = d.mcast_ttl {
         v.push(Attr::U8(attr::daemon::MCAST_TTL, t));

@@ -310,7 +310,7 @@ pub fn parse_daemon_msg(msg: &[u8]) -> Result<SyncDaemon> {
                     .map_err(|_| bad_len("multicast group6", "16", v.len()))?;
                 d.mcast_group = Some(IpAddr::V6(Ipv6Addr::from(a)));
             }
-            attr::daemon::MCAST_PORT => d.mcast_port = Some(be16_of("multicast port", v)?),
+            attr::daemon::MCAST_PORT => d.mcast_port = Some(u16_of("multicast port", v)?),
             attr::daemon::MCAST_TTL => d.mcast_ttl = Some(u8_of("multicast ttl", v)?),
             _ => {}
         }
