@@ -348,7 +348,7 @@ func TestSyncDaemons(t *testing.T) {
 }
 
 func TestNetnsIsolation(t *testing.T) {
-	a := kernelHandle(t)
+	a, nsA := kernelHandleNS(t)
 	b := kernelHandle(t)
 	ctx := ctxT(t)
 	s := Service{Address: vip4, Protocol: TCP, Port: 80, Scheduler: "rr"}
@@ -360,6 +360,24 @@ func TestNetnsIsolation(t *testing.T) {
 	}
 	if got, err := a.Services(ctx); err != nil || len(got) != 1 {
 		t.Errorf("namespace A sees %d services (%v), want 1", len(got), err)
+	}
+	// A handle opened on a namespace file descriptor sees A's table.
+	f, err := os.Open(nsA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byFd, err := Open(&Options{NetNSFd: int(f.Fd())})
+	f.Close()
+	if err != nil {
+		t.Fatalf("Open with NetNSFd: %v", err)
+	}
+	defer byFd.Close()
+	if got, err := byFd.Services(ctx); err != nil || len(got) != 1 || got[0].Address != vip4 {
+		t.Errorf("handle opened by fd sees %v (%v), want the service of namespace A", got, err)
+	}
+	// A missing namespace file is the open's ENOENT.
+	if _, err := Open(&Options{NetNSPath: "/var/run/netns/lbnet-go-no-such-ns"}); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("Open on a missing namespace: %v, want ENOENT", err)
 	}
 	// The same service can be added in B: the tables are separate.
 	if err := b.NewService(ctx, &s); err != nil {
