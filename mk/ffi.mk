@@ -5,6 +5,7 @@
 #   make install PREFIX=/opt/x   install lib (.so + soname links, .a), header, pkg-config file
 #   make test-ffi                host tests of the C ABI (part of `make test`)
 #   make test-lab-ffi            the same C program against real IPVS in the kernel lab
+#   make fuzz-ffi                libFuzzer over the C entry points (FUZZ_SECONDS, default 30)
 
 FFI_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -n1)
 FFI_MAJOR := $(firstword $(subst ., ,$(FFI_VERSION)))
@@ -21,7 +22,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 
-APT_PACKAGES += valgrind
+APT_PACKAGES += valgrind clang libclang-rt-dev g++
 TEST_TARGETS += test-ffi test-lab-ffi
 LAB_TEST_TARGETS += test-lab-ffi
 
@@ -96,6 +97,7 @@ test-ffi: ffi-test-bins
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $(FFI_CDIR)/ffi_test_asan
 	$(FFI_CDIR)/ffi_test_static
 	$(ROOT)/examples/c/install_test.sh $(MAKE)
+	$(MAKE) --no-print-directory fuzz-ffi FUZZ_SECONDS=10
 	@echo "test-ffi: passed"
 
 # Kernel lab: the same programs against real IPVS (LBNET_REQUIRE_KERNEL=1: a missing IPVS fails).
@@ -106,3 +108,14 @@ test-lab-ffi: ffi-test-bins
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $(FFI_CDIR)/ffi_test_asan; \
 		$(FFI_CDIR)/ffi_test_static'
 	@echo "test-lab-ffi: passed"
+
+# libFuzzer over the C ABI (examples/c/fuzz_ffi.c), inside a private network namespace.
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz-ffi
+fuzz-ffi: ffi-lib
+	mkdir -p $(FFI_CDIR)/fuzz-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I$(ROOT)/include \
+		-o $(FFI_CDIR)/fuzz_ffi $(ROOT)/examples/c/fuzz_ffi.c \
+		$(FFI_RELDIR)/libipvs_ffi.a $(FFI_PRIVATE_LIBS)
+	$(FFI_CDIR)/fuzz_ffi -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
+		-print_final_stats=1 $(FFI_CDIR)/fuzz-corpus 2>&1 | tail -n 15

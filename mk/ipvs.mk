@@ -21,3 +21,19 @@ demo-ipvs:
 # One add-service round trip; 1,000 services x 4 destinations: batch creation and listing.
 bench-ipvs:
 	LAB=$(LAB) CARGO=$(CARGO) mk/ipvs-lab.sh bench
+
+# Fuzzing the IPVS reply parser (fuzz/, a cargo-fuzz crate outside the workspace). cargo-fuzz
+# needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain.
+IPVS_FUZZ_SECONDS ?= 30
+CARGO_FUZZ_VERSION ?= 0.13.2
+TEST_TARGETS += fuzz-ipvs
+.PHONY: fuzz fuzz-ipvs
+fuzz: fuzz-ipvs
+
+fuzz-ipvs:
+	@$(CARGO) fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || \
+		$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run ipvs_reply -- \
+		-max_total_time=$(IPVS_FUZZ_SECONDS) -print_final_stats=1 2>&1 | \
+		grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|panicked|ERROR|SUMMARY" ; \
+		test $${PIPESTATUS[0]} -eq 0

@@ -695,10 +695,11 @@ static void test_info_timeouts(lbnet_ipvs_handle *h) {
 
 static void test_daemons(lbnet_ipvs_handle *h) {
     section = "sync daemons";
+    /* Start first: an empty GET_DAEMON dump immediately followed by NEW_DAEMON on the same
+     * socket makes the later DEL_DAEMON go unanswered in about 1 run in 4 on the lab's 6.1
+     * kernel under TCG (reported to the lead; reproduced outside this test). The empty listing
+     * is checked at the end instead. */
     lbnet_ipvs_daemon_list *ml = NULL;
-    OK(lbnet_ipvs_list_daemons(h, &ml));
-    CHECK(ml->len == 0);
-    lbnet_ipvs_daemon_list_free(ml);
     lbnet_ipvs_daemon m = daemon_cfg(LBNET_IPVS_DAEMON_MASTER, "lo", 42);
     m.mcast_port = 8849;
     m.mcast_ttl = 2;

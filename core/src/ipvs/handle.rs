@@ -150,8 +150,9 @@ impl Handle {
         self.inner.lock().family()
     }
 
-    /// Number of requests (netlink `sendmsg` calls, controller lookups included) this handle
-    /// has sent: the round trips, for measuring.
+    /// Number of round trips this handle has made to the kernel, for measuring: one per
+    /// command, per dump, per controller lookup, and one per [`Handle::apply`] batch (which the
+    /// transport sends in `sendmsg` chunks of at most 1,024 messages or 64 KiB).
     pub fn requests_sent(&self) -> u64 {
         self.inner.lock().requests
     }

@@ -1,0 +1,210 @@
+/*
+ * fuzz_ffi.c: a libFuzzer target that drives lbnet's C ABI with arbitrary bytes: strings
+ * (addresses, netns paths), whole structs (service, destination, daemon, timeouts, address)
+ * copied from the input, list frees, batches with random changes and indexes.
+ *
+ * Invariants checked on every call: the return value is 0 or a negative errno, a failure sets
+ * lbnet_last_error(), and no Rust panic reaches the boundary (that would show as -EIO with a
+ * "panic caught" message, and is reported as a crash). AddressSanitizer watches the memory.
+ *
+ * Nothing reaches a real IPVS table: the fuzzer moves itself into a fresh, empty network
+ * namespace first (unshare(CLONE_NEWNET), needs root). Only the harness is instrumented for
+ * coverage (the Rust library is not), so this is mostly a robustness test of the argument
+ * checks. Build and run: make fuzz-ffi [FUZZ_SECONDS=60].
+ */
+#define _GNU_SOURCE
+#include <ipvs_ffi.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lbnet_ipvs_handle *handle;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    if (unshare(CLONE_NEWNET) != 0) {
+        perror("fuzz_ffi: unshare(CLONE_NEWNET) (run as root)");
+        exit(1);
+    }
+    if (lbnet_ipvs_handle_new(NULL, &handle) != 0) {
+        fprintf(stderr, "fuzz_ffi: handle: %s\n", lbnet_last_error());
+        exit(1);
+    }
+    return 0;
+}
+
+struct input {
+    const unsigned char *p;
+    size_t n;
+};
+
+static unsigned char byte(struct input *in) {
+    if (in->n == 0) return 0;
+    unsigned char b = *in->p;
+    in->p++;
+    in->n--;
+    return b;
+}
+
+/* Fills `dst` with the next `len` input bytes (zeros once the input runs out). */
+static void take(struct input *in, void *dst, size_t len) {
+    size_t k = len < in->n ? len : in->n;
+    memset(dst, 0, len);
+    memcpy(dst, in->p, k);
+    in->p += k;
+    in->n -= k;
+}
+
+/* A NUL-terminated string of the next (byte) bytes, possibly with embedded NULs. */
+static char *str(struct input *in) {
+    size_t len = byte(in);
+    char *s = malloc(len + 1);
+    take(in, s, len);
+    s[len] = 0;
+    return s;
+}
+
+static void check(int rc, const char *what) {
+    if (rc > 0) {
+        fprintf(stderr, "fuzz_ffi: %s returned positive %d\n", what, rc);
+        abort();
+    }
+    if (rc < 0) {
+        const char *m = lbnet_last_error();
+        if (m == NULL) {
+            fprintf(stderr, "fuzz_ffi: %s failed (%d) without a message\n", what, rc);
+            abort();
+        }
+        if (rc == -EIO && strstr(m, "panic") != NULL) {
+            fprintf(stderr, "fuzz_ffi: %s panicked: %s\n", what, m);
+            abort();
+        }
+    }
+}
+
+#define CALL(x) check((x), #x)
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
+    struct input in = {data, size};
+    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    while (in.n > 0) {
+        lbnet_ipvs_service s, out;
+        lbnet_ipvs_dest d;
+        lbnet_ipvs_daemon dm;
+        lbnet_ipvs_timeouts t;
+        lbnet_ipvs_addr a;
+        char buf[64];
+        switch (byte(&in) % 16) {
+        case 0: {
+            char *text = str(&in);
+            CALL(lbnet_ipvs_addr_parse(text, &a));
+            free(text);
+            break;
+        }
+        case 1:
+            take(&in, &a, sizeof a);
+            CALL(lbnet_ipvs_addr_format(&a, buf, byte(&in) % sizeof buf));
+            break;
+        case 2: {
+            lbnet_ipvs_handle_options o;
+            char *path = str(&in);
+            memset(&o, 0, sizeof o);
+            o.netns_path = (byte(&in) & 1) ? path : NULL;
+            o.netns_fd = (byte(&in) & 1) ? (int)byte(&in) - 8 : 0;
+            o.rcvbuf = (uint32_t)byte(&in) << 12;
+            o.timeout_ms = 1 + byte(&in);
+            lbnet_ipvs_handle *h = NULL;
+            CALL(lbnet_ipvs_handle_new(&o, &h));
+            lbnet_ipvs_handle_free(h);
+            free(path);
+            break;
+        }
+        case 3:
+            take(&in, &s, sizeof s);
+            CALL(lbnet_ipvs_add_service(handle, &s));
+            CALL(lbnet_ipvs_update_service(handle, &s));
+            CALL(lbnet_ipvs_batch_add_service(b, &s));
+            CALL(lbnet_ipvs_batch_update_service(b, &s));
+            break;
+        case 4:
+            take(&in, &s, sizeof s);
+            CALL(lbnet_ipvs_get_service(handle, &s, &out));
+            CALL(lbnet_ipvs_delete_service(handle, &s));
+            CALL(lbnet_ipvs_zero_service(handle, &s));
+            CALL(lbnet_ipvs_batch_delete_service(b, &s));
+            CALL(lbnet_ipvs_batch_zero(b, (byte(&in) & 1) ? &s : NULL));
+            break;
+        case 5:
+            take(&in, &s, sizeof s);
+            take(&in, &d, sizeof d);
+            CALL(lbnet_ipvs_add_dest(handle, &s, &d));
+            CALL(lbnet_ipvs_update_dest(handle, &s, &d));
+            CALL(lbnet_ipvs_delete_dest(handle, &s, &d));
+            CALL(lbnet_ipvs_batch_add_dest(b, &s, &d));
+            CALL(lbnet_ipvs_batch_update_dest(b, &s, &d));
+            CALL(lbnet_ipvs_batch_delete_dest(b, &s, &d));
+            break;
+        case 6: {
+            lbnet_ipvs_dest_list *dl = NULL;
+            take(&in, &s, sizeof s);
+            CALL(lbnet_ipvs_list_dests(handle, &s, &dl));
+            lbnet_ipvs_dest_list_free(dl);
+            break;
+        }
+        case 7:
+            take(&in, &dm, sizeof dm);
+            CALL(lbnet_ipvs_start_daemon(handle, &dm));
+            CALL(lbnet_ipvs_stop_daemon(handle, &dm));
+            break;
+        case 8:
+            take(&in, &t, sizeof t);
+            CALL(lbnet_ipvs_set_timeouts(handle, &t));
+            CALL(lbnet_ipvs_get_timeouts(handle, &t));
+            break;
+        case 9: {
+            size_t i = byte(&in);
+            int32_t r;
+            CALL(lbnet_ipvs_batch_result(b, i, &r));
+            CALL(lbnet_ipvs_batch_result_message(b, i, buf, byte(&in) % sizeof buf));
+            break;
+        }
+        case 10:
+            if (lbnet_ipvs_batch_len(b) > 0) CALL(lbnet_ipvs_batch_apply(handle, b));
+            break;
+        case 11:
+            CALL(lbnet_ipvs_batch_clear(b));
+            break;
+        case 12: {
+            lbnet_ipvs_service_list *sl = NULL;
+            lbnet_ipvs_service_entry_list *el = NULL;
+            lbnet_ipvs_daemon_list *ml = NULL;
+            CALL(lbnet_ipvs_list_services(handle, &sl));
+            CALL(lbnet_ipvs_list_services_with_dests(handle, &el));
+            CALL(lbnet_ipvs_list_daemons(handle, &ml));
+            lbnet_ipvs_service_list_free(sl);
+            lbnet_ipvs_service_entry_list_free(el);
+            lbnet_ipvs_daemon_list_free(ml);
+            break;
+        }
+        case 13: {
+            lbnet_ipvs_info info;
+            CALL(lbnet_ipvs_get_info(handle, &info));
+            CALL(lbnet_ipvs_zero_all(handle));
+            break;
+        }
+        default:
+            /* NULL arguments everywhere. */
+            CALL(lbnet_ipvs_add_service(NULL, NULL));
+            CALL(lbnet_ipvs_add_dest(handle, NULL, NULL));
+            CALL(lbnet_ipvs_batch_add_service(NULL, NULL));
+            CALL(lbnet_ipvs_addr_parse(NULL, NULL));
+            break;
+        }
+    }
+    lbnet_ipvs_batch_free(b);
+    return 0;
+}
