@@ -15,6 +15,7 @@ import (
 func TestConcurrentGoroutines(t *testing.T) {
 	h := kernelHandle(t)
 	const workers = 32
+	const minOps = 12
 	dur := 3 * time.Second
 	if testing.Short() {
 		dur = time.Second
@@ -24,6 +25,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 	states := make([]map[string]string, workers)
 	errs := make(chan error, workers)
 	ops := make([]int, workers)
+	dels := make([]int, workers)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -34,9 +36,12 @@ func TestConcurrentGoroutines(t *testing.T) {
 			fail := func(format string, a ...any) {
 				errs <- fmt.Errorf("worker %d: "+format, append([]any{w}, a...)...)
 			}
-			for i := 0; time.Now().Before(deadline); i++ {
+			// Every goroutine does at least minOps operations (so each kind happens even on a
+			// slow machine), then goes on until the deadline.
+			for i := 0; i < minOps || time.Now().Before(deadline); i++ {
 				ops[w]++
-				slot := i % 6
+				slot := i % 3
+				phase := (i / 3) % 3 // 0: add, 1: update, 2: delete
 				s := Service{Address: netip.AddrFrom4([4]byte{10, 99, byte(w), byte(slot)}), Protocol: TCP, Port: 80, Scheduler: "rr"}
 				if w%2 == 1 {
 					s = Service{Address: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x99, byte(w), 15: byte(slot)}),
@@ -44,7 +49,10 @@ func TestConcurrentGoroutines(t *testing.T) {
 				}
 				k := svcKey(&s)
 				switch {
-				case mine[k] == nil:
+				case mine[k] == nil || phase == 0:
+					if mine[k] != nil {
+						continue
+					}
 					if err := h.NewService(ctx, &s); err != nil {
 						fail("NewService %s: %v", s, err)
 						return
@@ -56,13 +64,14 @@ func TestConcurrentGoroutines(t *testing.T) {
 						return
 					}
 					dests[k] = []Destination{d}
-				case (i/6)%3 == 2:
+				case phase == 2:
 					if err := h.DeleteService(ctx, mine[k]); err != nil {
 						fail("DeleteService %s: %v", s, err)
 						return
 					}
 					delete(mine, k)
 					delete(dests, k)
+					dels[w]++
 				default:
 					d := dests[k][0]
 					d.Weight = int32(i % 97)
@@ -72,7 +81,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 					}
 					dests[k][0] = d
 				}
-				if i%5 == 0 {
+				if i%2 == 0 {
 					all, err := h.Services(ctx)
 					if err != nil {
 						fail("Services: %v", err)
@@ -110,15 +119,19 @@ func TestConcurrentGoroutines(t *testing.T) {
 		return
 	}
 	want := map[string]string{}
-	total := 0
+	total, deletes := 0, 0
 	for w := range states {
 		total += ops[w]
+		deletes += dels[w]
 		for k, v := range states[w] {
 			want[k] = v
 		}
 	}
 	got := dumpState(t, h)
-	t.Logf("%d goroutines did %d operations in %v; %d services remain", workers, total, dur, len(want))
+	t.Logf("%d goroutines did %d operations (%d service deletions) in %v; %d services remain", workers, total, deletes, dur, len(want))
+	if deletes < workers {
+		t.Errorf("only %d deletions: the test did not exercise deleting", deletes)
+	}
 	if len(got) != len(want) {
 		t.Errorf("kernel has %d services, want %d", len(got), len(want))
 	}

@@ -40,7 +40,15 @@ func testNetns(t testing.TB) string {
 // IPVS. Without IPVS it skips loudly, or fails when LBNET_REQUIRE_KERNEL=1.
 func kernelHandle(t testing.TB) *Handle {
 	t.Helper()
-	h, err := Open(&Options{NetNSPath: testNetns(t)})
+	h, _ := kernelHandleNS(t)
+	return h
+}
+
+// kernelHandleNS is kernelHandle that also returns the namespace's path.
+func kernelHandleNS(t testing.TB) (*Handle, string) {
+	t.Helper()
+	ns := testNetns(t)
+	h, err := Open(&Options{NetNSPath: ns})
 	if err == nil {
 		_, err = h.Info(context.Background())
 		if err != nil {
@@ -55,7 +63,7 @@ func kernelHandle(t testing.TB) *Handle {
 		t.Fatalf("opening an IPVS handle: %v", err)
 	}
 	t.Cleanup(func() { h.Close() })
-	return h
+	return h, ns
 }
 
 // ctxT returns a context that ends with the test (or after a minute).
