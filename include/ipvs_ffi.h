@@ -424,6 +424,8 @@ typedef struct lbnet_linkwatch_counters {
     uint64_t overruns;
     // Dumps repeated because they were interrupted or lost notifications.
     uint64_t dump_retries;
+    // Dumps the kernel flagged `NLM_F_DUMP_INTR`.
+    uint64_t dumps_interrupted;
     // Datagrams too large for the receive buffer.
     uint64_t truncated;
     // Messages that could not be parsed.
@@ -480,6 +482,22 @@ typedef struct lbnet_rtexport_rule {
     // Non-zero: export only while the next hop is reachable in the target's routing context.
     int validate_nexthop;
 } lbnet_rtexport_rule;
+
+// One best-path change for [`lbnet_rtexport_apply`].
+typedef struct lbnet_rtexport_change {
+    // Destination, `ADDR/LEN`.
+    const char *prefix;
+    // Next hop of the new best path, or NULL when the prefix is withdrawn.
+    const char *nexthop;
+    // Standard communities of the path.
+    const uint32_t *communities;
+    // Number of `communities`.
+    size_t n_communities;
+    // Large communities of the path.
+    const struct lbnet_large_community *large_communities;
+    // Number of `large_communities`.
+    size_t n_large_communities;
+} lbnet_rtexport_change;
 
 // Statistics, global or of one rule. Times are nanoseconds since the Unix epoch, 0 for never.
 typedef struct lbnet_rtexport_stats {
@@ -844,6 +862,13 @@ int lbnet_rtexport_update(const struct lbnet_rtexport *ex,
                           size_t n_communities,
                           const struct lbnet_large_community *large_communities,
                           size_t n_large_communities);
+
+// Applies `n` best-path changes at once: their kernel operations go pipelined, many per
+// `sendmsg`. Every change is applied; the first error is returned (and all are counted in
+// the statistics).
+int lbnet_rtexport_apply(const struct lbnet_rtexport *ex,
+                         const struct lbnet_rtexport_change *changes,
+                         size_t n);
 
 // `prefix` has no best path any more: removed from every table.
 int lbnet_rtexport_withdraw(const struct lbnet_rtexport *ex, const char *prefix);
