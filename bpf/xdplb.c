@@ -92,6 +92,15 @@ static __always_inline int pass(__u32 reason)
 	return XDP_PASS;
 }
 
+/* A byte-swapped 16-bit value with bounds the verifier can see: verifiers before Linux 6.x
+ * (6.1 here) do not track bounds through BPF_END, so `pkt + ntohs(x)` is rejected as unbounded
+ * unless the value is masked after an optimisation barrier. */
+static __always_inline __u32 bounded16(__u32 v)
+{
+	asm volatile("" : "+r"(v));
+	return v & 0xffff;
+}
+
 /* MurmurHash3 (32-bit) mixing steps; the algorithm is in the public domain. */
 static __always_inline __u32 rotl32(__u32 x, int r)
 {
@@ -280,7 +289,7 @@ int xdplb(struct xdp_md *ctx)
 			return pass(CNT_PASS_FRAGMENT);
 		if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
 			return pass(CNT_PASS_OTHER_L4);
-		inner_len = bpf_ntohs(iph->tot_len);
+		inner_len = bounded16(bpf_ntohs(iph->tot_len));
 		if (inner_len < sizeof(*iph) || (void *)iph + inner_len > data_end)
 			return pass(CNT_PASS_MALFORMED);
 		flow.src[0] = iph->saddr;
@@ -300,7 +309,7 @@ int xdplb(struct xdp_md *ctx)
 		/* Extension headers, fragments included, are left to the kernel. */
 		if (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP)
 			return pass(CNT_PASS_OTHER_L4);
-		inner_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		inner_len = bounded16(bpf_ntohs(ip6->payload_len)) + sizeof(*ip6);
 		if ((void *)ip6 + inner_len > data_end)
 			return pass(CNT_PASS_MALFORMED);
 		__builtin_memcpy(flow.src, &ip6->saddr, 16);

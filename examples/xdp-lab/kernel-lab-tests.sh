@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the XDP kernel tests (core/tests/xdp_{fixtures,flows,attach}.rs) inside the kernel lab
+# (Debian's 6.1 kernel in qemu, lab/run), to check the program against an older verifier than
+# the host's. usage: examples/xdp-lab/kernel-lab-tests.sh [LAB_RUN]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LAB=${1:-$ROOT/lab/run}
+cd "$ROOT"
+bins=$(cargo test -p lbnet --test xdp_fixtures --test xdp_flows --test xdp_attach --no-run 2>&1 |
+    sed -n 's/.*Executable .*(\(target\/[^)]*\)).*/\1/p')
+[ -n "$bins" ] || { echo "no test binaries found" >&2; exit 1; }
+script=$ROOT/target/tmp/xdp-kernel-lab.sh
+mkdir -p "$(dirname "$script")"
+{
+    echo '#!/bin/bash'
+    echo "cd '$ROOT' || exit 1"
+    echo 'uname -r; rc=0'
+    echo 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf'
+    for b in $bins; do echo "$b --test-threads=1 || rc=1"; done
+    echo 'exit $rc'
+} >"$script"
+chmod +x "$script"
+LAB_TIMEOUT=${LAB_TIMEOUT:-1200} "$LAB" "$script"
