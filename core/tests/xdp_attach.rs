@@ -356,13 +356,16 @@ fn restarted_control_plane_adopts_pinned_data_plane_without_loss() {
 
     // Traffic runs through the restart: one packet every 2 ms.
     let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let sender = {
         let stop = stop.clone();
+        let progress = progress.clone();
         std::thread::spawn(move || {
             let mut seq = 0u32;
             while !stop.load(Ordering::SeqCst) {
                 cl.send(seq);
                 seq += 1;
+                progress.store(seq, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(2));
             }
             seq
@@ -406,6 +409,12 @@ fn restarted_control_plane_adopts_pinned_data_plane_without_loss() {
     assert_eq!(upd.written, 0);
     assert!(b.counter(Counter::Tx).unwrap() > 0);
     std::thread::sleep(Duration::from_millis(300));
+    // On a loaded machine the sender may be slow: keep traffic flowing through the adopted
+    // data plane until enough packets went out to make the no-loss check meaningful.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while progress.load(Ordering::SeqCst) <= 150 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     stop.store(true, Ordering::SeqCst);
     let sent = sender.join().unwrap();
