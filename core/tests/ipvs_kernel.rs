@@ -368,6 +368,17 @@ fn netns_isolation() {
         hb.get_service(&key).unwrap_err().kind(),
         ErrorKind::NoSuchService
     );
+    // A namespace given by an open descriptor works the same as one given by path.
+    let f = std::fs::File::open(format!("/var/run/netns/{}", b.name)).unwrap();
+    let hfd = lbnet::ipvs::Handle::with_options(lbnet::ipvs::HandleOptions {
+        netns: lbnet::netns::NetNs::Fd(std::os::fd::AsRawFd::as_raw_fd(&f)),
+        ..Default::default()
+    })
+    .unwrap();
+    let key_b = ServiceKey::udp(ip("10.6.0.2"), 53);
+    hfd.new_service(&Service::new(key_b, "rr")).unwrap();
+    assert_eq!(hb.get_service(&key_b).unwrap().key, key_b);
+    assert_eq!(ha.services().unwrap().len(), 1);
     // ipvsadm in each namespace agrees.
     assert!(a
         .exec("ipvsadm", &["-S", "-n"])
