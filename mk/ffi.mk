@@ -119,3 +119,14 @@ fuzz-ffi: ffi-lib
 		$(FFI_RELDIR)/libipvs_ffi.a $(FFI_PRIVATE_LIBS)
 	$(FFI_CDIR)/fuzz_ffi -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
 		-print_final_stats=1 $(FFI_CDIR)/fuzz-corpus 2>&1 | tail -n 15
+
+# Timing of changes (one call each vs one batch) and of the full listing through the C ABI, in
+# the kernel lab (TCG: compare the lines with each other).
+BENCH_TARGETS += bench-ffi
+FFI_BENCH_N ?= 1000
+.PHONY: bench-ffi
+bench-ffi: ffi-lib
+	mkdir -p $(FFI_CDIR)
+	gcc $(FFI_CFLAGS) -O2 -o $(FFI_CDIR)/ffi_bench $(ROOT)/examples/c/ffi_bench.c \
+		$$(PKG_CONFIG_PATH=$(FFI_PCDIR) pkg-config --cflags --libs ipvs_ffi)
+	$(LAB) $(FFI_CDIR)/ffi_bench $(FFI_BENCH_N)
