@@ -687,22 +687,18 @@ impl State {
         self.reval_at = Some(self.reval_at.map_or(at, |x| x.min(at)));
     }
 
-    /// The kernel reports these routes of ours deleted. Entries that still claim them were
-    /// removed under us (the kernel drops routes whose device goes down): forget them so the
-    /// next re-validation installs them again when it can. Returns whether any was ours.
-    pub(crate) fn kernel_deleted(&mut self, keys: &[RouteKey]) -> bool {
-        let mut any = false;
-        for k in keys {
-            for r in 0..self.rules.len() as u16 {
-                if let Some(e) = self.exported.get(&(k.dst, r)) {
-                    if e.table == k.table && e.metric == k.metric {
-                        self.exported.remove(&(k.dst, r));
-                        any = true;
-                    }
-                }
-            }
-        }
-        any
+    /// The kernel reports these routes of ours deleted. If an entry still claims one, it may
+    /// have been removed under us (the kernel drops routes whose device goes down), or the
+    /// notification may be late news of our own delete before a re-add: returns true so a
+    /// re-validation compares with a dump of the kernel's tables, which is authoritative.
+    pub(crate) fn kernel_deleted(&self, keys: &[RouteKey]) -> bool {
+        keys.iter().any(|k| {
+            (0..self.rules.len() as u16).any(|r| {
+                self.exported
+                    .get(&(k.dst, r))
+                    .is_some_and(|e| e.table == k.table && e.metric == k.metric)
+            })
+        })
     }
 
     /// Re-evaluates every known prefix (next hops, rules) now.
