@@ -110,8 +110,8 @@ fn bench_100k_routes() {
     let ex = Exporter::new(
         ExportConfig {
             netns: ns.netns(),
+            // Watcher on, as deployed (next-hop answers are cached until a change).
             dampening: Duration::ZERO,
-            watch: false,
             ..ExportConfig::default()
         },
         &[Rule::new("all", Target::Table(300))],

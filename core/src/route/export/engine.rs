@@ -173,6 +173,8 @@ pub(crate) struct State {
     stale: HashSet<RouteKey>,
     gw_changed: HashSet<Prefix>,
     first_error: Option<Error>,
+    nh_cache: HashMap<(Gw, Option<u32>), bool>,
+    wake_needed: bool,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
 }
@@ -225,6 +227,8 @@ impl State {
             stale: HashSet::new(),
             gw_changed: HashSet::new(),
             first_error: None,
+            nh_cache: HashMap::new(),
+            wake_needed: false,
             reval_at: None,
             last_reval: None,
         };
@@ -342,7 +346,9 @@ impl State {
         prefixes: &[Prefix],
         mut installed_override: Option<&mut HashMap<Prefix, Vec<Entry>>>,
     ) -> Result<usize> {
-        let mut cache = HashMap::new();
+        // With the watcher on, reachability answers are kept until a link, address or route
+        // change clears them; without it, only for this call.
+        let mut cache = std::mem::take(&mut self.nh_cache);
         let mut ops = Vec::new();
         let mut metas = Vec::new();
         let now = now_secs();
@@ -438,6 +444,9 @@ impl State {
                     key,
                 });
             }
+        }
+        if self.cfg.watch {
+            self.nh_cache = cache;
         }
         self.run_ops(handle, ops, metas)
     }
@@ -536,6 +545,10 @@ impl State {
             .get(&p)
             .is_some_and(|t| now.duration_since(*t) < window)
         {
+            if self.pending.is_empty() {
+                // The driver thread may be sleeping without a deadline: wake it.
+                self.wake_needed = true;
+            }
             self.pending.insert(
                 p,
                 Pending {
@@ -662,6 +675,7 @@ impl State {
 
     /// Asks for a re-validation of every next hop, at most once per dampening window.
     pub(crate) fn request_revalidation(&mut self) {
+        self.nh_cache.clear();
         let now = Instant::now();
         // At most once per dampening window, and at most every 100 ms: a re-validation dumps
         // our routes.
@@ -673,28 +687,25 @@ impl State {
         self.reval_at = Some(self.reval_at.map_or(at, |x| x.min(at)));
     }
 
-    /// The kernel reports these routes of ours deleted. Entries that still claim them were
-    /// removed under us (the kernel drops routes whose device goes down): forget them so the
-    /// next re-validation installs them again when it can. Returns whether any was ours.
-    pub(crate) fn kernel_deleted(&mut self, keys: &[RouteKey]) -> bool {
-        let mut any = false;
-        for k in keys {
-            for r in 0..self.rules.len() as u16 {
-                if let Some(e) = self.exported.get(&(k.dst, r)) {
-                    if e.table == k.table && e.metric == k.metric {
-                        self.exported.remove(&(k.dst, r));
-                        any = true;
-                    }
-                }
-            }
-        }
-        any
+    /// The kernel reports these routes of ours deleted. If an entry still claims one, it may
+    /// have been removed under us (the kernel drops routes whose device goes down), or the
+    /// notification may be late news of our own delete before a re-add: returns true so a
+    /// re-validation compares with a dump of the kernel's tables, which is authoritative.
+    pub(crate) fn kernel_deleted(&self, keys: &[RouteKey]) -> bool {
+        keys.iter().any(|k| {
+            (0..self.rules.len() as u16).any(|r| {
+                self.exported
+                    .get(&(k.dst, r))
+                    .is_some_and(|e| e.table == k.table && e.metric == k.metric)
+            })
+        })
     }
 
     /// Re-evaluates every known prefix (next hops, rules) now.
     pub(crate) fn revalidate(&mut self, handle: &RouteHandle) -> Result<()> {
         self.reval_at = None;
         self.last_reval = Some(Instant::now());
+        self.nh_cache.clear();
         // The kernel removes IPv4 routes whose device goes down without a notification
         // (fib_flush): compare what we think we have with what the kernel has, and forget
         // the missing ones so the sync below puts them back where it can.
@@ -804,6 +815,11 @@ impl State {
             .collect();
         v.sort_by(|a, b| (a.table, a.prefix, &a.rule).cmp(&(b.table, b.prefix, &b.rule)));
         v
+    }
+
+    /// Whether the background thread must be woken to see a new deadline (cleared on read).
+    pub(crate) fn take_wake(&mut self) -> bool {
+        std::mem::take(&mut self.wake_needed)
     }
 
     pub(crate) fn exported_len(&self) -> usize {

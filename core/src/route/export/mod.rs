@@ -155,8 +155,16 @@ impl Exporter {
     /// operations of all of them go pipelined, many per `sendmsg`. Every change is applied;
     /// the first error is returned and all are counted in the statistics.
     pub fn apply(&self, changes: &[(Prefix, Option<&Path>)]) -> Result<()> {
-        let r = self.inner.state.lock().apply(&self.inner.handle, changes);
-        self.inner.wake();
+        let (r, wake) = {
+            let mut st = self.inner.state.lock();
+            let r = st.apply(&self.inner.handle, changes);
+            (r, st.take_wake())
+        };
+        // Only a first held-back update gives the background thread a deadline it does not
+        // know; waking it for every update would cost two context switches each.
+        if wake {
+            self.inner.wake();
+        }
         r
     }
 

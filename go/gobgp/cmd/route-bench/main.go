@@ -102,7 +102,6 @@ func run(name string, n int) error {
 	cfg := routeexport.DefaultConfig()
 	cfg.NetnsPath = "/var/run/netns/" + name
 	cfg.Dampening = 0
-	cfg.Watch = false
 	e, err := routeexport.New(cfg, []routeexport.Rule{routeexport.NewRule("all", 500)})
 	if err != nil {
 		return err
