@@ -422,6 +422,8 @@ static void test_ipvs_missing(lbnet_ipvs_handle *h, int missing) {
 
     RC(lbnet_ipvs_get_info(h, &info), missing);
     CHECK(strstr(lbnet_last_error(), "IPVS") != NULL);
+    /* The errno (-ENOENT) is the controller's; the kind says what it means. */
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_NOT_AVAILABLE);
     RC(lbnet_ipvs_add_service(h, &s), missing);
     RC(lbnet_ipvs_update_service(h, &s), missing);
     RC(lbnet_ipvs_delete_service(h, &s), missing);
@@ -516,6 +518,7 @@ static void test_services(lbnet_ipvs_handle *h) {
     /* Unknown scheduler and persistence engine: -ENOENT. */
     lbnet_ipvs_service x = tcp_service("10.0.0.2", 80, "nosuchsched");
     RC(lbnet_ipvs_add_service(h, &x), -ENOENT);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_UNKNOWN_SCHEDULER);
     snprintf(u.sched_name, sizeof u.sched_name, "nosuchsched");
     RC(lbnet_ipvs_update_service(h, &u), -ENOENT);
     x = tcp_service("10.0.0.2", 80, "rr");
@@ -628,6 +631,7 @@ static void test_dests(lbnet_ipvs_handle *h) {
     OK(lbnet_ipvs_update_dest(h, &s, &d1));
     lbnet_ipvs_dest missing = dest("10.1.0.77", 80, LBNET_IPVS_FWD_MASQ, 1);
     RC(lbnet_ipvs_update_dest(h, &s, &missing), -ENOENT);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_NO_SUCH_DESTINATION);
     RC(lbnet_ipvs_delete_dest(h, &s, &missing), -ENOENT);
     d1.weight = -5;
     RC(lbnet_ipvs_update_dest(h, &s, &d1), -ERANGE);

@@ -10,17 +10,82 @@ use lbnet::{Error, ErrorKind};
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static LAST_KIND: std::cell::Cell<lbnet_error_kind> =
+        const { std::cell::Cell::new(lbnet_error_kind::Ok) };
+}
+
+/// What went wrong in the calling thread's last failed call, beyond its errno.
+///
+/// The errno alone is sometimes ambiguous: the kernel answers `ENOENT` both for an unknown
+/// scheduler and (through the generic netlink controller) for a kernel without IPVS at all.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum lbnet_error_kind {
+    /// The last call succeeded.
+    Ok = 0,
+    /// The object already exists (`EEXIST`).
+    Exists = 1,
+    /// No such IPVS service (`ESRCH`).
+    NoSuchService = 2,
+    /// No such IPVS destination (`ENOENT` on a destination command).
+    NoSuchDestination = 3,
+    /// Some other named object does not exist (`ENOENT`).
+    NotFound = 4,
+    /// Unknown scheduler or persistence engine (`ENOENT`).
+    UnknownScheduler = 5,
+    /// Missing `CAP_NET_ADMIN` (`EPERM`, `EACCES`).
+    Permission = 6,
+    /// The kernel facility is missing: no IPVS module, no BPF, no such netlink family.
+    NotAvailable = 7,
+    /// An argument was rejected (`EINVAL`).
+    InvalidArgument = 8,
+    /// A value is out of range (`ERANGE`).
+    OutOfRange = 9,
+    /// Busy or interrupted; try again (`EBUSY`, `EAGAIN`, an interrupted dump).
+    Busy = 10,
+    /// Netlink receive buffer overrun: notifications were lost (`ENOBUFS`).
+    Overrun = 11,
+    /// A kernel reply could not be parsed (`EBADMSG`).
+    Malformed = 12,
+    /// The kernel did not answer in time (`ETIMEDOUT`).
+    Timeout = 13,
+    /// Any other system error, or an internal error caught at the boundary.
+    Io = 14,
+}
+
+impl From<ErrorKind> for lbnet_error_kind {
+    fn from(k: ErrorKind) -> Self {
+        match k {
+            ErrorKind::Exists => lbnet_error_kind::Exists,
+            ErrorKind::NoSuchService => lbnet_error_kind::NoSuchService,
+            ErrorKind::NoSuchDestination => lbnet_error_kind::NoSuchDestination,
+            ErrorKind::NotFound => lbnet_error_kind::NotFound,
+            ErrorKind::UnknownScheduler => lbnet_error_kind::UnknownScheduler,
+            ErrorKind::Permission => lbnet_error_kind::Permission,
+            ErrorKind::NotAvailable => lbnet_error_kind::NotAvailable,
+            ErrorKind::InvalidArgument => lbnet_error_kind::InvalidArgument,
+            ErrorKind::OutOfRange => lbnet_error_kind::OutOfRange,
+            ErrorKind::Busy => lbnet_error_kind::Busy,
+            ErrorKind::Overrun => lbnet_error_kind::Overrun,
+            ErrorKind::Malformed => lbnet_error_kind::Malformed,
+            ErrorKind::Timeout => lbnet_error_kind::Timeout,
+            _ => lbnet_error_kind::Io,
+        }
+    }
 }
 
 /// Records `msg` as the calling thread's last error message.
 pub(crate) fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
     LAST_ERROR.with(|l| *l.borrow_mut() = Some(c));
+    LAST_KIND.with(|k| k.set(lbnet_error_kind::Io));
 }
 
 /// Records `e` and returns its negative errno.
 pub(crate) fn fail(e: &Error) -> c_int {
     set_last_error(&e.to_string());
+    LAST_KIND.with(|k| k.set(e.kind().into()));
     -e.errno().max(1)
 }
 
@@ -33,6 +98,7 @@ where
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => {
             LAST_ERROR.with(|l| *l.borrow_mut() = None);
+            LAST_KIND.with(|k| k.set(lbnet_error_kind::Ok));
             0
         }
         Ok(Err(e)) => fail(&e),
@@ -164,6 +230,15 @@ pub extern "C" fn lbnet_last_error() -> *const c_char {
     LAST_ERROR.with(|l| l.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
 }
 
+/// The kind of the calling thread's last failed call (`LBNET_ERROR_KIND_OK` if the last call succeeded),
+/// for callers that must tell apart cases one errno covers, such as "no IPVS in this kernel"
+/// (`LBNET_ERROR_KIND_NOT_AVAILABLE`) from "unknown scheduler" (`LBNET_ERROR_KIND_UNKNOWN_SCHEDULER`), both
+/// `-ENOENT`.
+#[no_mangle]
+pub extern "C" fn lbnet_last_error_kind() -> lbnet_error_kind {
+    LAST_KIND.with(|k| k.get())
+}
+
 /// The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
 #[no_mangle]
 pub extern "C" fn lbnet_version() -> *const c_char {
@@ -178,13 +253,21 @@ mod tests {
     fn guard_maps_errors_and_panics() {
         assert_eq!(guard(|| Ok(())), 0);
         assert!(lbnet_last_error().is_null());
+        assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::Ok);
         let rc = guard(|| Err(Error::from_kernel(libc::EEXIST, "add", None)));
         assert_eq!(rc, -libc::EEXIST);
         let msg = unsafe { CStr::from_ptr(lbnet_last_error()) }
             .to_str()
             .unwrap();
         assert!(msg.contains("File exists"), "{msg}");
+        assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::Exists);
+        let rc = guard(|| {
+            Err(Error::new(ErrorKind::NotAvailable, "no IPVS").with_kind(ErrorKind::NotAvailable))
+        });
+        assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::NotAvailable);
+        assert_eq!(rc, -libc::EOPNOTSUPP);
         let rc = guard(|| panic!("boom"));
+        assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::Io);
         assert_eq!(rc, -libc::EIO);
         let msg = unsafe { CStr::from_ptr(lbnet_last_error()) }
             .to_str()

@@ -37,7 +37,8 @@ func ccall(op string, f func() C.int32_t) error {
 	if m := C.lbnet_last_error(); m != nil {
 		msg = C.GoString(m)
 	}
-	return newError(op, rc, msg)
+	notAvailable := C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
+	return newError(op, rc, msg, notAvailable)
 }
 
 func cOpen(o *Options) (*chandle, error) {
@@ -517,7 +518,7 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		if C.lbnet_ipvs_batch_result_message(cb, C.size_t(i), &msg[0], C.size_t(len(msg))) == 0 {
 			m = C.GoString(&msg[0])
 		}
-		out[i] = newError(b.changes[i].op.String(), int(rc), m)
+		out[i] = newError(b.changes[i].op.String(), int(rc), m, false)
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package ipvs
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 )
 
@@ -24,6 +23,9 @@ type Error struct {
 	Errno syscall.Errno
 	// Msg is the library's message; it may be empty.
 	Msg string
+	// notAvailable is set when the library reported the kernel facility missing
+	// (lbnet_last_error_kind() == LBNET_ERR_NOT_AVAILABLE).
+	notAvailable bool
 }
 
 // Error returns "ipvs: Op: message" (or the errno's text when there is no message).
@@ -40,32 +42,29 @@ func (e *Error) Unwrap() error { return e.Errno }
 // ErrClosed is returned by calls on a Handle after Close.
 var ErrClosed = errors.New("ipvs: handle is closed")
 
-// familyMissing is the library's message when resolving the generic netlink family "IPVS"
-// fails (core/src/ipvs/family.rs); the C ABI carries only the errno (ENOENT, from the
-// controller), which alone would be ambiguous with an unknown scheduler.
-const familyMissing = "generic netlink family IPVS not found"
-
-// IsNotAvailable reports whether err says the kernel has no IPVS: the generic netlink family
-// "IPVS" is missing (ENOENT from the controller: module not loaded and not loadable), or an
-// errno of a missing facility (EOPNOTSUPP, EPROTONOSUPPORT, EAFNOSUPPORT).
+// IsNotAvailable reports whether err says the kernel has no IPVS: the library classified it as
+// a missing facility (the generic netlink family "IPVS" is missing: ENOENT from the controller,
+// module not loaded and not loadable), or an errno of a missing facility (EOPNOTSUPP,
+// EPROTONOSUPPORT, EAFNOSUPPORT).
 func IsNotAvailable(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
 	}
+	if e.notAvailable {
+		return true
+	}
 	switch e.Errno {
 	case syscall.EOPNOTSUPP, syscall.EPROTONOSUPPORT, syscall.EAFNOSUPPORT:
 		return true
-	case syscall.ENOENT:
-		return strings.Contains(e.Msg, familyMissing)
 	}
 	return false
 }
 
 // newError builds an *Error from a negative return code and a message.
-func newError(op string, rc int, msg string) error {
+func newError(op string, rc int, msg string, notAvailable bool) error {
 	if rc >= 0 {
 		return nil
 	}
-	return &Error{Op: op, Errno: syscall.Errno(-rc), Msg: msg}
+	return &Error{Op: op, Errno: syscall.Errno(-rc), Msg: msg, notAvailable: notAvailable}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestErrorWrapsErrno(t *testing.T) {
-	err := newError("NewService", -int(syscall.EEXIST), "service TCP 192.0.2.1:80 exists")
+	err := newError("NewService", -int(syscall.EEXIST), "service TCP 192.0.2.1:80 exists", false)
 	if !errors.Is(err, syscall.EEXIST) || !errors.Is(err, os.ErrExist) {
 		t.Errorf("errors.Is fails on %v", err)
 	}
@@ -21,17 +21,20 @@ func TestErrorWrapsErrno(t *testing.T) {
 	if got := err.Error(); got != "ipvs: NewService: service TCP 192.0.2.1:80 exists" {
 		t.Errorf("Error() = %q", got)
 	}
-	if got := newError("Flush", -int(syscall.EPERM), "").Error(); got != "ipvs: Flush: operation not permitted" {
+	if got := newError("Flush", -int(syscall.EPERM), "", false).Error(); got != "ipvs: Flush: operation not permitted" {
 		t.Errorf("Error() without message = %q", got)
 	}
-	if newError("x", 0, "") != nil {
+	if newError("x", 0, "", false) != nil {
 		t.Errorf("rc 0 gave an error")
 	}
-	if !IsNotAvailable(newError("Info", -int(syscall.EOPNOTSUPP), "")) || IsNotAvailable(err) {
+	if !IsNotAvailable(newError("Info", -int(syscall.EOPNOTSUPP), "", false)) || IsNotAvailable(err) {
 		t.Errorf("IsNotAvailable wrong")
 	}
-	if IsNotAvailable(newError("NewService", -int(syscall.ENOENT), "unknown scheduler")) {
+	if IsNotAvailable(newError("NewService", -int(syscall.ENOENT), "unknown scheduler", false)) {
 		t.Errorf("an unknown scheduler counted as no IPVS")
+	}
+	if !IsNotAvailable(newError("Info", -int(syscall.ENOENT), "no ip_vs", true)) {
+		t.Errorf("ENOENT classified by the library as not available was not recognised")
 	}
 }
 
