@@ -4,11 +4,11 @@
 # the host kernel. test-xdp adds the Go bindings; demo-xdp runs the lab; bench-xdp the numbers.
 APT_PACKAGES += clang llvm libbpf-dev ethtool wrk
 
-TEST_TARGETS += test-xdp test-xdp-lab
+TEST_TARGETS += test-xdp test-xdp-lab test-xdp-topology
 DEMO_TARGETS += demo-xdp
 BENCH_TARGETS += bench-xdp
 
-.PHONY: test-xdp test-xdp-lab demo-xdp bench-xdp
+.PHONY: test-xdp test-xdp-lab test-xdp-topology demo-xdp bench-xdp
 
 # The Go package links target/release/libipvs_ffi.so.
 test-xdp:
@@ -29,3 +29,8 @@ bench-xdp:
 test-xdp-lab:
 	@if [ -x lab/run ]; then examples/xdp-lab/kernel-lab-tests.sh lab/run; \
 	else echo "test-xdp-lab: lab/run is not there (lab area not merged); not run" >&2; fi
+
+# The topology test of the issue (spread within 10 % of the weights over 3,000 connections,
+# drain keeps open connections and gets no new ones, control-plane restarts under wrk lose no
+# request): the same run as the demo, which exits non-zero when any check fails.
+test-xdp-topology: demo-xdp
