@@ -313,12 +313,39 @@ impl Handle {
         )
     }
 
-    /// Stops the sync daemon of `state`.
+    /// Stops the sync daemon of `state`. Not running: [`ErrorKind::NoSuchService`]
+    /// (`ESRCH`, the kernel's errno).
+    ///
+    /// Linux 6.1 (seen in the kernel lab under qemu TCG, with a raw netlink client too)
+    /// sometimes never acknowledges an `IPVS_CMD_DEL_DAEMON` that followed a refused
+    /// `NEW_DAEMON`, although the sync thread does stop. When the ack does not come within the
+    /// handle's timeout, the daemons are listed: if the daemon is gone the stop succeeded,
+    /// otherwise the timeout is returned.
+    ///
+    /// [`ErrorKind::NoSuchService`]: crate::ErrorKind::NoSuchService
     pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
-        self.call(
-            &message::del_daemon_msg(state),
-            &format!("stop {state:?} sync daemon"),
-        )
+        let mut g = self.inner.lock();
+        let what = format!("stop {state:?} sync daemon");
+        match g.call(&message::del_daemon_msg(state), false, &what, |_| Ok(())) {
+            Err(e) if e.kind() == crate::ErrorKind::Timeout => {
+                let mut running = false;
+                g.call(
+                    &message::bare_msg(cmd::GET_DAEMON),
+                    true,
+                    "list sync daemons",
+                    |m| {
+                        running |= parse::parse_daemon_msg(m)?.state == state;
+                        Ok(())
+                    },
+                )?;
+                if running {
+                    Err(e)
+                } else {
+                    Ok(())
+                }
+            }
+            r => r,
+        }
     }
 
     /// The running sync daemons (one `GET_DAEMON` dump).
