@@ -240,7 +240,7 @@ static const char *ipvsadm_strerror(enum command cmd, int err) {
         return "Permission denied (you must be root)";
     case E2BIG:
     case EINVAL:
-        return "Invalid operation.  Possibly wrong module version.";
+        return "Invalid operation.  Possibly wrong module version, address not unicast, ...";
     case ENOPROTOOPT:
         return "Protocol not available";
     case ENOMEM:
