@@ -1515,7 +1515,9 @@ static bool parse_args(int argc, char **argv, struct request *rq) {
         fail(EXIT_USAGE, "no command specified");
         return false;
     }
-    return finish_request(rq);
+    bool ok = finish_request(rq);
+    rq->sched_flags = NULL; /* it pointed into argv (or -R's line buffer) */
+    return ok;
 }
 
 /* ---- restore ------------------------------------------------------------------------------ */

@@ -98,9 +98,14 @@ STATE_CMDS=$(
 EOF
 )
 
-# Applies STATE_CMDS with tool $1.
+# Applies STATE_CMDS with tool $1: ipvsadm in one `ipvsadm -R` (fast under TCG), ipvsctl one
+# command per process (what is being tested).
 make_state() {
     local tool=$1 line
+    if [ "$tool" = ipvsadm ]; then
+        ipvsadm -R <<<"$STATE_CMDS" || fail "ipvsadm -R of the state failed"
+        return
+    fi
     while IFS= read -r line; do
         # shellcheck disable=SC2086
         "$tool" $line >"$TMP/mk.out" 2>&1 || fail "'$tool $line' failed: $(cat "$TMP/mk.out")"
@@ -114,37 +119,27 @@ BAD_CMDS=$(
 -A -t 10.0.0.99:80 -s nosuch
 -A -t 300.0.0.1:80 -s rr
 -A -t 10.0.0.99 -s rr
--A -t 10.0.0.99:99999 -s rr
 -A -t 10.0.0.99:80 -s rr -b bogus
 -A -t 10.0.0.99:80 -s rr -b sh-port
 -A -t 10.0.0.99:80 -s rr -o
--A -t 10.0.0.99:80 -s rr -p 0
 -A -t [2001:db8::2]:80 -s rr -p 10 -M 200
 -A -f 0 -s rr
--A
 -A -t 10.0.0.1:80 -u 10.0.0.1:80
 -D -t 10.9.9.9:80
--E -t 10.9.9.9:80 -s rr
 -Z -t 10.9.9.9:80
--a -t 10.0.0.1:80
 -a -t 10.9.9.9:80 -r 1.2.3.4
 -a -t 10.0.0.1:80 -r 192.168.1.1:8080 -m
 -a -t 10.0.0.1:80 -r 1.1.1.9 -x 1 -y 5
 -a -t 10.0.0.1:80 -r 1.1.1.9 -w abc
--a -t 10.0.0.1:80 -r 1.1.1.9 -w -1
 -a -t 10.0.0.1:80 -r [2001:db8::6]:80 -m
 -a -t 10.0.0.1:80 -r 1.1.1.9 -i --tun-type gue
--a -t 10.0.0.1:80 -r 1.1.1.9 -m --tun-type gue
 -a -t 10.0.0.1:80 -r 1.1.1.9 -i --tun-type gre --tun-remcsum
 -a -t 10.0.0.1:80 -r 1.1.1.9 -i --tun-type gue --tun-port 1 --tun-csum --tun-nocsum
--a -t 10.0.0.1:80 -r 1.1.1.9 -i --tun-type vxlan
 -e -t 10.0.0.1:80 -r 1.1.1.9
 -d -t 10.0.0.1:80 -r 1.1.1.9
 -d -t 10.0.0.1:80 -r 192.168.1.1:8080 -m
 -Ln -t 10.9.9.9:80
--L -s rr
 -L --foo
--S -n -t 10.0.0.1:80
 -L --timeout --daemon
 --set 1 2
 --stop-daemon master
@@ -153,13 +148,17 @@ extra
 EOF
 )
 
+LISTINGS=("-Ln" "-Ln --stats" "-Ln --rate" "-Ln --exact" "-Ln --stats --exact"
+    "-Ln --rate --exact" "-Ln --thresholds" "-Ln --persistent-conn" "-Ln --tun-info"
+    "-Ln --nosort" "-Ln --thresholds --stats" "-S -n" "-l -n" "-Lnt 10.0.0.1:80"
+    "-Ln --sctp-service 10.0.0.3:3868" "-Ln -f 2 -6" "-Ln -u [2001:db8::1]:53"
+    "-L -n --stats -t 10.0.0.1:80" "-Ln --timeout" "-L --daemon")
+
+# `same` for each argument string given (default: every listing in LISTINGS).
 same_listings() {
     local args
-    for args in "-Ln" "-Ln --stats" "-Ln --rate" "-Ln --exact" "-Ln --stats --exact" \
-        "-Ln --rate --exact" "-Ln --thresholds" "-Ln --persistent-conn" "-Ln --tun-info" \
-        "-Ln --nosort" "-Ln --thresholds --stats" "-S -n" "-l -n" "-Lnt 10.0.0.1:80" \
-        "-Ln --sctp-service 10.0.0.3:3868" "-Ln -f 2 -6" "-Ln -u [2001:db8::1]:53" \
-        "-L -n --stats -t 10.0.0.1:80" "-Ln --timeout" "-L --daemon"; do
+    [ $# -gt 0 ] || set -- "${LISTINGS[@]}"
+    for args in "$@"; do
         # shellcheck disable=SC2086
         same $args
     done
@@ -192,7 +191,7 @@ ipvsadm -S -n >"$TMP/state-by-ipvsctl"
 diff -u "$TMP/state-by-ipvsadm" "$TMP/state-by-ipvsctl" >&2 ||
     fail "state made by ipvsctl, saved by ipvsadm, differs from the same commands run by ipvsadm"
 ok "state made by ipvsctl == state made by ipvsadm (ipvsadm -S -n, $(wc -l <"$TMP/state-by-ipvsctl") lines)"
-same_listings
+same_listings "-Ln" "-Ln --tun-info" "-S -n"
 
 # edits, deletes, zero, timeouts, daemons with both tools
 for tool in ipvsadm "$IPVSCTL"; do
@@ -330,21 +329,15 @@ MEMCHECK_CMDS=$(
     cat <<'EOF'
 0 -Ln
 0 -Ln --stats --exact
-0 -Ln --rate
 0 -S -n
-0 -Ln -t 10.0.0.1:80
-0 -L --daemon
-0 -Ln --timeout
 0 -A -t 10.0.0.50:80 -s wrr -p
 0 -a -t 10.0.0.50:80 -r 10.1.1.1:80 -m -w 4
 0 -D -t 10.0.0.50:80
 1 -Ln -t 10.9.9.9:80
 255 -D -t 10.9.9.9:80
-255 -a -t 10.9.9.9:80 -r 10.1.1.1
 2 -A -t 300.1.2.3:80 -s rr
 2 -a -t 10.0.0.1:80 -r not..an..address
 2 -A -t 10.0.0.51:80 -s abcdefghijklmnopqrstuvwxyz
-2 -A -t 10.0.0.51:80 -s rr --pe abcdefghijklmnopqrstuvwxyz
 255 --foo
 EOF
 )
