@@ -951,9 +951,12 @@ static bool finish_request(struct request *rq) {
         strcpy(rq->daemon.mcast_ifname, DEF_MCAST_IFN);
     if (rq->cmd == CMD_ADDDEST || rq->cmd == CMD_EDITDEST || rq->cmd == CMD_DELDEST) {
         uint32_t fwd = rq->dest.fwd_method;
-        if (!rq->dest_port_given || (!rq->svc.fwmark && (fwd == LBNET_IPVS_FWD_TUNNEL ||
-                                                         fwd == LBNET_IPVS_FWD_ROUTE)))
-            rq->dest.port = rq->svc.fwmark ? rq->dest.port : rq->svc.port;
+        /* No port: the service's. Direct routing and tunnelling cannot change the port, so
+         * add/edit force the service's port for them (not for a fwmark service). */
+        if (!rq->dest_port_given) rq->dest.port = rq->svc.port;
+        if (rq->cmd != CMD_DELDEST && !rq->svc.fwmark &&
+            (fwd == LBNET_IPVS_FWD_TUNNEL || fwd == LBNET_IPVS_FWD_ROUTE))
+            rq->dest.port = rq->svc.port;
         if (rq->cmd != CMD_DELDEST) {
             if (rq->dest.addr.af != rq->svc.af && fwd != LBNET_IPVS_FWD_TUNNEL) {
                 fail(EXIT_USAGE, "Different address family is allowed only for tunneling servers");
@@ -1472,7 +1475,10 @@ static bool parse_args(int argc, char **argv, struct request *rq) {
         if (tag == -1 || tag == -3) {
             const char *why = tag == -1 ? "unknown option" : "missing argument";
             if (in_restore) {
-                snprintf(restore_error, sizeof restore_error, "%s: %s", w.bad, why);
+                if (w.bad[0] == '-')
+                    snprintf(restore_error, sizeof restore_error, "%s: %s", w.bad, why);
+                else
+                    snprintf(restore_error, sizeof restore_error, "-%c: %s", w.bad[0], why);
                 return false;
             }
             /* popt's wording and ipvsadm's status (-1) */
