@@ -208,6 +208,9 @@ for tool in ipvsadm "$IPVSCTL"; do
     run "$tool" -Z
     run "$tool" -Z -t 10.0.0.1:80
     run "$tool" --set 100 20 30
+    # The kernel refuses sync daemons (EINVAL) while a mixed-family destination exists
+    # (ip_vs_genl_new_daemon: mixed_address_family_dests > 0); remove ours first.
+    run "$tool" -d --sctp-service 10.0.0.3:3868 -r 2001:db8::99
     run "$tool" --start-daemon master --mcast-interface lo --syncid 3
     run "$tool" --start-daemon backup --mcast-interface lo --syncid 7 --sync-maxlen 1000 \
         --mcast-group 239.1.1.1 --mcast-port 9999 --mcast-ttl 3
