@@ -348,6 +348,8 @@ EOF
 VG=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,possible
     --errors-for-leak-kinds=definite,possible --error-exitcode=1)
 [ -n "$VALGRIND_SUPP" ] && VG+=(--suppressions="$VALGRIND_SUPP")
+# Each pass runs the whole list (it adds, then deletes, its own service), so state-changing
+# commands see the same table under valgrind and under ASan.
 while read -r want args; do
     # shellcheck disable=SC2086
     "${VG[@]}" --log-file="$TMP/vg.log" "$IPVSCTL" $args >/dev/null 2>"$TMP/vg.err"
@@ -357,6 +359,10 @@ while read -r want args; do
         fail "valgrind found errors in 'ipvsctl $args'"
     }
     [ "$rc" = "$want" ] || fail "valgrind ipvsctl $args: status $rc, want $want ($(cat "$TMP/vg.err" "$TMP/vg.log"))"
+    ok "valgrind clean: ipvsctl $args (status $rc)"
+done <<<"$MEMCHECK_CMDS"
+while read -r want args; do
+    # shellcheck disable=SC2086
     ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=86 \
         "$IPVSCTL_ASAN" $args >/dev/null 2>"$TMP/asan.err"
     rc=$?
@@ -365,7 +371,7 @@ while read -r want args; do
         fail "ASan/UBSan found errors in 'ipvsctl $args'"
     }
     [ "$rc" = "$want" ] || fail "ASan ipvsctl $args: status $rc, want $want ($(cat "$TMP/asan.err"))"
-    ok "valgrind + ASan clean: ipvsctl $args (status $rc)"
+    ok "ASan/UBSan clean: ipvsctl $args (status $rc)"
 done <<<"$MEMCHECK_CMDS"
 for bin in valgrind asan; do
     run ipvsadm -C
