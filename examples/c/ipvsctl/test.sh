@@ -328,7 +328,11 @@ ok "-R reports 'line 2: Service already exists', applies lines 1 and 3, exits 25
 # ---- (c) valgrind and AddressSanitizer --------------------------------------------------------
 run ipvsadm -C
 make_state ipvsadm
-ipvsadm -S -n >"$TMP/small.dump"
+# ipvsadm saves sh/mh with only flag-3 as "-b " (empty), which neither tool can read back
+# (ipvsadm -R fails on it too): leave that service out of the round trip.
+ipvsadm -S -n | grep -v -- ' -b $' >"$TMP/small.dump"
+grep -q -- '-A -t 10.0.0.8:8080 -s mh -b $' <(ipvsadm -S -n) ||
+    fail "expected ipvsadm's quirky '-b ' save line for mh with flag-3"
 MEMCHECK_CMDS=$(
     cat <<'EOF'
 0 -Ln
