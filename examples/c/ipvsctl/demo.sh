@@ -14,6 +14,6 @@ IPVSCTL=${1:?usage: demo.sh path/to/ipvsctl}
 "$IPVSCTL" -Ln >/tmp/ipvsctl.out
 ipvsadm -Ln >/tmp/ipvsadm.out
 echo "== ipvsctl -Ln | ipvsadm -Ln"
-paste -d'|' /tmp/ipvsctl.out /tmp/ipvsadm.out | awk -F'|' '{printf "%-66s | %s\n", $1, $2}'
+paste -d'|' /tmp/ipvsctl.out /tmp/ipvsadm.out | awk -F'|' '{printf "%-70s | %s\n", $1, $2}'
 if diff -u /tmp/ipvsadm.out /tmp/ipvsctl.out; then echo "== identical"; else echo "== differ"; exit 1; fi
 "$IPVSCTL" -C
