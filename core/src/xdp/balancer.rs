@@ -307,9 +307,11 @@ impl XdpLb {
         self.link.is_some()
     }
 
-    /// Pins every map and the link (if attached) under `dir` (created, on a bpffs), so the data
+    /// Pins every map and the link (if attached) under `dir` (created, on a bpffs; bpffs is
+    /// mounted on `/sys/fs/bpf` if `dir` is under it and nothing is mounted there), so the data
     /// plane survives this process and [`XdpLb::adopt`] can take it over.
     pub fn pin(&mut self, dir: &Path) -> Result<()> {
+        super::bpffs::ensure_bpffs(dir)?;
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::from(e).with_context(format!("create {}", dir.display())))?;
         self.maps.pin(dir)?;

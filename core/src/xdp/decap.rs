@@ -43,6 +43,7 @@ fn attach_pinned(
 ) -> Result<()> {
     let link = prog.attach(ifindex, mode)?;
     if let Some(dir) = pin.parent() {
+        super::bpffs::ensure_bpffs(dir)?;
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::from(e).with_context(format!("create {}", dir.display())))?;
     }

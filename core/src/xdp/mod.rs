@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod balancer;
 pub mod batch;
+pub mod bpffs;
 pub mod decap;
 pub mod maglev;
 pub mod maps;
