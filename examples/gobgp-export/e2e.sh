@@ -12,9 +12,15 @@
 # coming back, a flapping prefix, a daemon restart polled for missing and stale routes, the CLI
 # (`netlink export`, `rules`, `stats`, `flush`) and a flush that leaves another daemon's route.
 #
-# Usage: e2e.sh GOBGP_EXPORT_BIN GOBGPD_BIN GOBGP_BIN   (as root)
+# With E2E_VRF=1 (needs CONFIG_NET_VRF: the lab), a VRF "blue" (table 500) with a third link
+# enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
+# VRF, so the VRF rule exports it (validated in the VRF's context) and the main-table rule does
+# not; the CLI's --vrf filter and a next hop inside the VRF going down and back are checked too.
+#
+# Usage: [E2E_VRF=1] e2e.sh GOBGP_EXPORT_BIN GOBGPD_BIN GOBGP_BIN   (as root)
 set -euo pipefail
 EXPORT=$1 GOBGPD=$2 GOBGP=$3
+VRF=${E2E_VRF:-0}
 A=lbe2e-a B=lbe2e-b
 WORK=$(mktemp -d /tmp/gobgp-e2e.XXXXXX)
 SOCK=$WORK/ctl.sock
@@ -46,6 +52,16 @@ ip -n $B addr add fd00:77::2/64 dev vb nodad
 ip -n $B addr add 10.78.0.2/24 dev nb
 for l in va na; do ip -n $A link set $l up; done
 for l in vb nb; do ip -n $B link set $l up; done
+if [ "$VRF" = 1 ]; then
+    ip -n $B link add blue type vrf table 500
+    ip -n $B link set blue up
+    ip -n $A link add ca type veth peer name cb netns $B
+    ip -n $A addr add 10.79.0.1/24 dev ca
+    ip -n $B link set cb master blue
+    ip -n $B addr add 10.79.0.2/24 dev cb
+    ip -n $A link set ca up
+    ip -n $B link set cb up
+fi
 # Another daemon's route in one of our tables: nothing we do may touch it.
 ip -n $B route add 203.0.113.0/24 via 10.77.0.1 table 100 proto static
 
@@ -98,6 +114,13 @@ exporter_config() { # exporter_config STD_METRIC WITH_STD2
     large-community-list = ["65000:1:2"]
     table-id = 300
 EOT
+    if [ "$VRF" = 1 ]; then cat <<EOT
+  [[netlink.export.rules]]
+    name = "vrf"
+    community-list = ["65000:5"]
+    vrf = "blue"
+EOT
+    fi
     if [ "$2" = yes ]; then cat <<EOT
   [[netlink.export.rules]]
     name = "std2"
@@ -130,7 +153,7 @@ for doc in sys.stdin.read().split("\n"):
         continue
     for r in json.loads(doc):
         t = str(r.get("table", "main"))
-        if t not in ("100", "200", "210", "300"):
+        if t not in ("100", "200", "210", "300", "500"):
             continue
         dst = r["dst"]
         if "/" not in dst:
@@ -159,14 +182,30 @@ gobgp global rib add -a ipv4 $V4A nexthop 10.77.0.1 community 65000:1
 gobgp global rib add -a ipv4 $V4B nexthop 10.77.0.1 large-community 65000:1:2
 gobgp global rib add -a ipv4 $V4C nexthop 10.78.0.1
 gobgp global rib add -a ipv6 $V6A nexthop fd00:77::1 community 65000:1
-BASE=("100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
+# In VRF mode: V4D's next hop is reachable only in VRF blue, so only the VRF rule exports it.
+V4D="198.51.103.0/24" EXTRA=()
+if [ "$VRF" = 1 ]; then
+    gobgp global rib add -a ipv4 $V4D nexthop 10.79.0.1 community 65000:5
+    EXTRA=("500 $V4D 10.79.0.1 20")
+fi
+BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
       "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
 expect "standard and large communities, IPv4 and IPv6, one route into several tables" "${BASE[@]}"
 
 # The CLI over the control socket.
 out=$(cli netlink export)
 for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
-[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 ' <<<"$out")" -eq 7 ] || fail "netlink export: want 7 routes: $out"
+[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
+    fail "netlink export: want $((7 + ${#EXTRA[@]})) routes: $out"
+if [ "$VRF" = 1 ]; then
+    out=$(cli netlink export --vrf blue)
+    grep -q "^$V4D .* blue .*500 " <<<"$out" || fail "netlink export --vrf blue lacks $V4D: $out"
+    [ "$(grep -c '^198\.\|^2001:' <<<"$out")" -eq 1 ] || fail "netlink export --vrf blue lists other routes: $out"
+    stats=$(cli -j netlink export stats)
+    python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; sys.exit(0 if s["NexthopFailures"] >= 1 else 1)' <<<"$stats" ||
+        fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
+    echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
+fi
 cli netlink export rules | grep -q "^Rule: large" || fail "netlink export rules lacks rule large"
 cli netlink export rules | grep -q "65000:1:2" || fail "netlink export rules lacks the large community"
 exported=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Exported"])')
@@ -175,7 +214,7 @@ cli netlink export stats std | grep -q "Total Exported: *2" || fail "stats of ru
 echo "ok: CLI netlink export, rules, stats"
 
 gobgp global rib del -a ipv4 $V4B
-expect "withdrawal removes the route from every table" "100 $V4A 10.77.0.1 20" "100 $V4C 10.78.0.1 20" \
+expect "withdrawal removes the route from every table" "${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4C 10.78.0.1 20" \
     "100 $V6A fd00:77::1 20" "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30"
 gobgp global rib add -a ipv4 $V4B nexthop 10.77.0.1 large-community 65000:1:2
 expect "re-announced" "${BASE[@]}"
@@ -184,7 +223,7 @@ expect "re-announced" "${BASE[@]}"
 # the kernel's key) and a new rule std2 into table 210.
 exporter_config 40 yes >"$WORK/b.toml"
 kill -HUP $EXPORTER
-RELOADED=("100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
+RELOADED=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
           "200 $V4A 10.77.0.1 40" "200 $V6A fd00:77::1 40" "210 $V4A 10.77.0.1 20" "210 $V6A fd00:77::1 20"
           "300 $V4B 10.77.0.1 20")
 expect "reload: metric change moves the route, a new rule exports into its table" "${RELOADED[@]}"
@@ -196,6 +235,13 @@ minus "$V4C" "${RELOADED[@]}"
 expect "unreachable next hop withdraws the route" "${MINUS[@]}"
 ip -n $B link set nb up
 expect "the route comes back with its next hop" "${RELOADED[@]}"
+if [ "$VRF" = 1 ]; then
+    ip -n $B link set cb down
+    minus "$V4D" "${RELOADED[@]}"
+    expect "a next hop inside the VRF going down withdraws the VRF route" "${MINUS[@]}"
+    ip -n $B link set cb up
+    expect "and it comes back" "${RELOADED[@]}"
+fi
 
 # A flapping prefix: 40 announce/withdraw pairs, ending announced.
 before=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Dampened"])')
