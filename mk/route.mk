@@ -54,3 +54,25 @@ test-route-gobgp:
 
 TEST_TARGETS += test-route-gobgp
 .PHONY: test-route-gobgp
+
+# End-to-end: a stock gobgpd (GoBGP's release, built from the Go module proxy) announces routes
+# to examples/gobgp-export in another network namespace; examples/gobgp-export/e2e.sh checks
+# the kernel tables after every step (host kernel; E2E_VRF=1 adds a VRF rule, in the lab).
+GOBGP_VERSION ?= v4.8.0
+GOBGP_BIN := $(ROOT)/target/gobgp-$(GOBGP_VERSION)
+.PHONY: gobgp-e2e-bins test-route-e2e test-route-e2e-lab
+gobgp-e2e-bins:
+	$(CARGO) build --release -p ipvs_ffi
+	cd examples/gobgp-export && go build -o $(ROOT)/target/gobgp-export .
+	test -x $(GOBGP_BIN)/gobgpd -a -x $(GOBGP_BIN)/gobgp || \
+	  GOBIN=$(GOBGP_BIN) go install github.com/osrg/gobgp/v4/cmd/gobgpd@$(GOBGP_VERSION) \
+	    github.com/osrg/gobgp/v4/cmd/gobgp@$(GOBGP_VERSION)
+
+test-route-e2e: gobgp-e2e-bins
+	examples/gobgp-export/e2e.sh $(ROOT)/target/gobgp-export $(GOBGP_BIN)/gobgpd $(GOBGP_BIN)/gobgp
+
+test-route-e2e-lab: gobgp-e2e-bins
+	$(ROUTE_LAB_RUN) env E2E_VRF=1 $(ROOT)/examples/gobgp-export/e2e.sh $(ROOT)/target/gobgp-export \
+	  $(GOBGP_BIN)/gobgpd $(GOBGP_BIN)/gobgp
+
+TEST_TARGETS += test-route-e2e

@@ -16,10 +16,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	gobgpexport "github.com/lbnet/lbnet/go/gobgp"
+	"github.com/lbnet/lbnet/go/routeexport"
 	"github.com/osrg/gobgp/v4/pkg/config"
 	"github.com/osrg/gobgp/v4/pkg/config/oc"
 	"github.com/osrg/gobgp/v4/pkg/server"
@@ -30,7 +32,16 @@ func main() {
 	statsEvery := flag.Duration("stats", 10*time.Second, "print export statistics this often (0: never)")
 	flushOnExit := flag.Bool("flush-on-exit", false, "remove exported routes on exit")
 	check := flag.Bool("check", false, "only check the configuration file and exit")
+	api := flag.String("api", "/run/gobgp-export.sock", "control socket (daemon: listen; CLI: connect)")
+	asJSON := flag.Bool("j", false, "CLI: print the reply as JSON")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		if err := runCLI(os.Stdout, *api, *asJSON, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "gobgp-export:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *check {
 		if err := checkConfig(*file); err != nil {
 			fmt.Fprintln(os.Stderr, "gobgp-export:", err)
@@ -38,7 +49,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*file, *statsEvery, *flushOnExit); err != nil {
+	if err := run(*file, *api, *statsEvery, *flushOnExit); err != nil {
 		fmt.Fprintln(os.Stderr, "gobgp-export:", err)
 		os.Exit(1)
 	}
@@ -98,7 +109,7 @@ func checkConfig(file string) error {
 	return nil
 }
 
-func run(file string, statsEvery time.Duration, flushOnExit bool) error {
+func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 	ctx := context.Background()
 	bgpConf, err := readBGP(file)
 	if err != nil {
@@ -121,6 +132,15 @@ func run(file string, statsEvery time.Duration, flushOnExit bool) error {
 	if err != nil {
 		return err
 	}
+	ecfg, rules, _ := exportConf.ExporterConfig() // checked by Start
+	st := &state{adapter: a, proto: ecfg.Protocol, current: rules}
+	ctl, err := listenControl(api, st)
+	if err != nil {
+		a.Close()
+		s.Stop()
+		return err
+	}
+	defer ctl.Close()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	var tick <-chan time.Time
@@ -153,6 +173,9 @@ func run(file string, statsEvery time.Duration, flushOnExit bool) error {
 					fmt.Fprintln(os.Stderr, "reload export:", err)
 				} else if err := a.Exporter().Reload(rules); err != nil {
 					fmt.Fprintln(os.Stderr, "reload export:", err)
+				} else {
+					st.setRules(rules)
+					fmt.Printf("reloaded %d export rules\n", len(rules))
 				}
 				continue
 			}
@@ -168,4 +191,28 @@ func run(file string, statsEvery time.Duration, flushOnExit bool) error {
 			return nil
 		}
 	}
+}
+
+// state is what the control socket reads from the running daemon.
+type state struct {
+	adapter *gobgpexport.Adapter
+	proto   uint8
+	mu      sync.Mutex
+	current []routeexport.Rule
+}
+
+func (s *state) exporter() *routeexport.Exporter { return s.adapter.Exporter() }
+func (s *state) protocol() uint8                 { return s.proto }
+func (s *state) endOfRIB() bool                  { return s.adapter.EndOfRIBDone() }
+
+func (s *state) rules() []routeexport.Rule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current
+}
+
+func (s *state) setRules(r []routeexport.Rule) {
+	s.mu.Lock()
+	s.current = r
+	s.mu.Unlock()
 }

@@ -10,7 +10,9 @@
 package gobgpexport
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -24,13 +26,15 @@ import (
 	toml "github.com/pelletier/go-toml/v2"
 )
 
-// RuleConfig is one [[netlink.export.rules]] entry.
+// RuleConfig is one [[netlink.export.rules]] entry; the keys are those of the GoBGP netlink
+// export design (community-list, large-community-list, vrf, table-id, metric,
+// validate-nexthop).
 type RuleConfig struct {
 	Name             string   `toml:"name"`
-	Communities      []string `toml:"communities"`
-	LargeCommunities []string `toml:"large-communities"`
+	Communities      []string `toml:"community-list"`
+	LargeCommunities []string `toml:"large-community-list"`
 	VRF              string   `toml:"vrf"`
-	Table            uint32   `toml:"table"`
+	Table            uint32   `toml:"table-id"`
 	// Metric defaults to 20; ValidateNexthop to true.
 	Metric          *uint32 `toml:"metric"`
 	ValidateNexthop *bool   `toml:"validate-nexthop"`
@@ -43,10 +47,13 @@ type Config struct {
 	Netns string `toml:"netns"`
 	// Protocol defaults to 186. FRR's zebra sweeps protocol 186 at start-up: choose another
 	// number where zebra runs.
-	Protocol         *uint8 `toml:"protocol"`
-	DampeningMs      *int   `toml:"dampening-ms"`
-	DampeningCapMs   *int   `toml:"dampening-cap-ms"`
-	DeleteAllAtStart bool   `toml:"delete-all-at-start"`
+	Protocol *uint8 `toml:"route-protocol"`
+	// DampeningMs is dampening-interval in milliseconds (default 100, 0 turns dampening off);
+	// DampeningCapMs (dampening-cap, milliseconds, default 1000) is the longest a flapping
+	// prefix waits.
+	DampeningMs      *int `toml:"dampening-interval"`
+	DampeningCapMs   *int `toml:"dampening-cap"`
+	DeleteAllAtStart bool `toml:"delete-all-at-start"`
 	// EorTimeoutSeconds: End-of-RIB is assumed this long after start if some peer never sends
 	// one (default 300).
 	EorTimeoutSeconds *int         `toml:"eor-timeout-seconds"`
@@ -54,17 +61,33 @@ type Config struct {
 }
 
 // ParseTOML reads the [netlink.export] section of a gobgpd TOML configuration; the other
-// sections are left to GoBGP.
+// sections are left to GoBGP. A key the section does not define is an error (a misspelt
+// table-id would otherwise export into the main table).
 func ParseTOML(data []byte) (Config, error) {
-	var file struct {
-		Netlink struct {
-			Export Config `toml:"export"`
-		} `toml:"netlink"`
-	}
-	if err := toml.Unmarshal(data, &file); err != nil {
+	var all map[string]any
+	if err := toml.Unmarshal(data, &all); err != nil {
 		return Config{}, fmt.Errorf("[netlink.export]: %w", err)
 	}
-	return file.Netlink.Export, nil
+	netlink, _ := all["netlink"].(map[string]any)
+	section, ok := netlink["export"]
+	if !ok {
+		return Config{}, nil
+	}
+	raw, err := toml.Marshal(section)
+	if err != nil {
+		return Config{}, fmt.Errorf("[netlink.export]: %w", err)
+	}
+	var c Config
+	dec := toml.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var strict *toml.StrictMissingError
+		if errors.As(err, &strict) {
+			return Config{}, fmt.Errorf("[netlink.export]: unknown key: %s", strict.String())
+		}
+		return Config{}, fmt.Errorf("[netlink.export]: %w", err)
+	}
+	return c, nil
 }
 
 // WithoutExportSection returns the configuration without its [netlink] table, for GoBGP's own
@@ -88,13 +111,13 @@ func (c Config) ExporterConfig() (routeexport.Config, []routeexport.Rule, error)
 	}
 	if c.DampeningMs != nil {
 		if *c.DampeningMs < 0 {
-			return cfg, nil, fmt.Errorf("dampening-ms %d is negative", *c.DampeningMs)
+			return cfg, nil, fmt.Errorf("dampening-interval %d is negative", *c.DampeningMs)
 		}
 		cfg.Dampening = time.Duration(*c.DampeningMs) * time.Millisecond
 	}
 	if c.DampeningCapMs != nil {
 		if *c.DampeningCapMs < 0 {
-			return cfg, nil, fmt.Errorf("dampening-cap-ms %d is negative", *c.DampeningCapMs)
+			return cfg, nil, fmt.Errorf("dampening-cap %d is negative", *c.DampeningCapMs)
 		}
 		cfg.DampeningCap = time.Duration(*c.DampeningCapMs) * time.Millisecond
 	}

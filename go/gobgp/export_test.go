@@ -66,16 +66,16 @@ func TestParseTOML(t *testing.T) {
   router-id = "1.1.1.1"
 [netlink.export]
   enabled = true
-  protocol = 201
-  dampening-ms = 50
+  route-protocol = 201
+  dampening-interval = 50
   [[netlink.export.rules]]
     name = "all"
-    table = 100
+    table-id = 100
   [[netlink.export.rules]]
     name = "c1"
     vrf = "blue"
-    communities = ["65000:1"]
-    large-communities = ["4200000000:1:2"]
+    community-list = ["65000:1"]
+    large-community-list = ["4200000000:1:2"]
     metric = 30
     validate-nexthop = false
 `))
@@ -100,7 +100,14 @@ func TestParseTOML(t *testing.T) {
 	if err != nil || strings.Contains(string(rest), "netlink") || !strings.Contains(string(rest), "65000") {
 		t.Fatalf("without export section: %q %v", rest, err)
 	}
-	bad, _ := ParseTOML([]byte("[netlink.export]\n[[netlink.export.rules]]\nname = \"x\"\ncommunities = [\"65536:1\"]\n"))
+	// A misspelt key is an error, not a rule exporting into the main table.
+	if _, err := ParseTOML([]byte("[netlink.export]\n[[netlink.export.rules]]\nname = \"x\"\ntable = 100\n")); err == nil || !strings.Contains(err.Error(), "table") {
+		t.Fatalf("unknown key accepted: %v", err)
+	}
+	if c, err := ParseTOML([]byte("[global.config]\nas = 1\n")); err != nil || c.Enabled {
+		t.Fatalf("file without the section: %+v %v", c, err)
+	}
+	bad, _ := ParseTOML([]byte("[netlink.export]\n[[netlink.export.rules]]\nname = \"x\"\ncommunity-list = [\"65536:1\"]\n"))
 	if _, _, err := bad.ExporterConfig(); err == nil {
 		t.Fatal("out-of-range community accepted")
 	}
@@ -187,16 +194,16 @@ func TestBestPathsAndEndOfRIBFromGoBGP(t *testing.T) {
 [netlink.export]
   enabled = true
   netns = "/var/run/netns/%s"
-  dampening-ms = 0
+  dampening-interval = 0
   eor-timeout-seconds = 20
   [[netlink.export.rules]]
     name = "all"
-    table = 100
+    table-id = 100
   [[netlink.export.rules]]
     name = "c1"
-    table = 200
+    table-id = 200
     metric = 30
-    communities = ["65000:1"]
+    community-list = ["65000:1"]
 `, ns)))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# End-to-end test of gobgp-export against a stock gobgpd, on the host kernel, in two network
+# namespaces joined by veth pairs:
+#
+#   lbe2e-a  stock gobgpd (GoBGP v4 release), routes injected with the stock `gobgp` CLI
+#   lbe2e-b  gobgp-export (GoBGP embedded + lbnet's export engine), the tables under test
+#
+# One iBGP session carries IPv4 and IPv6 unicast with graceful restart (so End-of-RIB is sent).
+# Every step ends with an exact comparison of the kernel tables (protocol 186 routes of tables
+# 100, 200, 210 and 300, IPv4 and IPv6) with what the rules say. Steps: standard and large
+# community rules, withdrawal, rule reload (new rule, metric change), a next hop going down and
+# coming back, a flapping prefix, a daemon restart polled for missing and stale routes, the CLI
+# (`netlink export`, `rules`, `stats`, `flush`) and a flush that leaves another daemon's route.
+#
+# With E2E_VRF=1 (needs CONFIG_NET_VRF: the lab), a VRF "blue" (table 500) with a third link
+# enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
+# VRF, so the VRF rule exports it (validated in the VRF's context) and the main-table rule does
+# not; the CLI's --vrf filter and a next hop inside the VRF going down and back are checked too.
+#
+# Usage: [E2E_VRF=1] e2e.sh GOBGP_EXPORT_BIN GOBGPD_BIN GOBGP_BIN   (as root)
+set -euo pipefail
+EXPORT=$1 GOBGPD=$2 GOBGP=$3
+VRF=${E2E_VRF:-0}
+A=lbe2e-a B=lbe2e-b
+WORK=$(mktemp -d /tmp/gobgp-e2e.XXXXXX)
+SOCK=$WORK/ctl.sock
+PIDS=()
+fail() { echo "FAIL: $*" >&2; echo "--- exporter log" >&2; tail -n 30 "$WORK/b.log" >&2 || true; exit 1; }
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    ip netns del $A 2>/dev/null || true
+    ip netns del $B 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+ip netns del $A 2>/dev/null || true
+ip netns del $B 2>/dev/null || true
+ip netns add $A
+ip netns add $B
+ip -n $A link set lo up
+ip -n $B link set lo up
+# The BGP link (also the next hop of most routes) and a second link whose far end is the next
+# hop of one route, so it can go down without taking the session with it.
+ip -n $A link add va type veth peer name vb netns $B
+ip -n $A link add na type veth peer name nb netns $B
+ip -n $A addr add 10.77.0.1/24 dev va
+ip -n $A addr add fd00:77::1/64 dev va nodad
+ip -n $A addr add 10.78.0.1/24 dev na
+ip -n $B addr add 10.77.0.2/24 dev vb
+ip -n $B addr add fd00:77::2/64 dev vb nodad
+ip -n $B addr add 10.78.0.2/24 dev nb
+for l in va na; do ip -n $A link set $l up; done
+for l in vb nb; do ip -n $B link set $l up; done
+if [ "$VRF" = 1 ]; then
+    ip -n $B link add blue type vrf table 500
+    ip -n $B link set blue up
+    ip -n $A link add ca type veth peer name cb netns $B
+    ip -n $A addr add 10.79.0.1/24 dev ca
+    ip -n $B link set cb master blue
+    ip -n $B addr add 10.79.0.2/24 dev cb
+    ip -n $A link set ca up
+    ip -n $B link set cb up
+fi
+# Another daemon's route in one of our tables: nothing we do may touch it.
+ip -n $B route add 203.0.113.0/24 via 10.77.0.1 table 100 proto static
+
+peer() { # peer ROUTER_ID NEIGHBOR
+    cat <<EOT
+[global.config]
+  as = 65001
+  router-id = "$1"
+  port = 179
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$2"
+    peer-as = 65001
+  [neighbors.timers.config]
+    connect-retry = 1
+  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = 120
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+EOT
+}
+peer 10.77.0.1 10.77.0.2 >"$WORK/a.toml"
+exporter_config() { # exporter_config STD_METRIC WITH_STD2
+    peer 10.77.0.2 10.77.0.1
+    cat <<EOT
+[netlink.export]
+  enabled = true
+  route-protocol = 186
+  dampening-interval = 100
+  eor-timeout-seconds = 60
+  [[netlink.export.rules]]
+    name = "all"
+    table-id = 100
+  [[netlink.export.rules]]
+    name = "std"
+    community-list = ["65000:1"]
+    table-id = 200
+    metric = $1
+  [[netlink.export.rules]]
+    name = "large"
+    large-community-list = ["65000:1:2"]
+    table-id = 300
+EOT
+    if [ "$VRF" = 1 ]; then cat <<EOT
+  [[netlink.export.rules]]
+    name = "vrf"
+    community-list = ["65000:5"]
+    vrf = "blue"
+EOT
+    fi
+    if [ "$2" = yes ]; then cat <<EOT
+  [[netlink.export.rules]]
+    name = "std2"
+    community-list = ["65000:9", "65000:1"]
+    table-id = 210
+    validate-nexthop = false
+EOT
+    fi
+}
+exporter_config 30 no >"$WORK/b.toml"
+
+ip netns exec $A "$GOBGPD" -f "$WORK/a.toml" -t toml --api-hosts 127.0.0.1:50051 >"$WORK/a.log" 2>&1 &
+PIDS+=($!)
+start_exporter() {
+    ip netns exec $B "$EXPORT" -f "$WORK/b.toml" -api "$SOCK" -stats 0 >>"$WORK/b.log" 2>&1 &
+    EXPORTER=$!
+    PIDS+=($EXPORTER)
+}
+start_exporter
+gobgp() { ip netns exec $A "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
+cli() { "$EXPORT" -api "$SOCK" "$@"; }
+
+# The kernel's view: "table prefix via metric" for every protocol-186 route of the test tables.
+tables() {
+    { ip -n $B -4 -j route show table all proto 186; echo; ip -n $B -6 -j route show table all proto 186; } |
+        python3 -c '
+import json, sys
+for doc in sys.stdin.read().split("\n"):
+    if not doc.strip():
+        continue
+    for r in json.loads(doc):
+        t = str(r.get("table", "main"))
+        if t not in ("100", "200", "210", "300", "500"):
+            continue
+        dst = r["dst"]
+        if "/" not in dst:
+            dst += "/128" if ":" in dst else "/32"
+        print(t, dst, r.get("gateway", "-"), r.get("metric", 0))' | sort
+}
+expect() { # expect WHAT LINE... : wait up to 20 s for exactly these routes
+    local what=$1; shift
+    local want got
+    want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+    for _ in $(seq 200); do
+        got=$(tables)
+        [ "$got" = "$want" ] && { echo "ok: $what"; return 0; }
+        sleep 0.1
+    done
+    diff <(echo "$want") <(echo "$got") >&2 || true
+    fail "$what: kernel tables differ (< wanted, > found)"
+}
+for _ in $(seq 100); do gobgp global >/dev/null 2>&1 && break; sleep 0.1; done
+gobgp global >/dev/null || fail "gobgpd did not start: $(cat "$WORK/a.log")"
+# minus PATTERN LINE...: the lines that do not contain PATTERN, into the array MINUS.
+minus() { local p=$1; shift; mapfile -t MINUS < <(printf '%s\n' "$@" | grep -vF -- "$p"); }
+V4A="198.51.100.0/24" V4B="198.51.101.0/24" V4C="198.51.102.0/24" V6A="2001:db8:1::/48" FLAP="198.51.110.0/24"
+
+gobgp global rib add -a ipv4 $V4A nexthop 10.77.0.1 community 65000:1
+gobgp global rib add -a ipv4 $V4B nexthop 10.77.0.1 large-community 65000:1:2
+gobgp global rib add -a ipv4 $V4C nexthop 10.78.0.1
+gobgp global rib add -a ipv6 $V6A nexthop fd00:77::1 community 65000:1
+# In VRF mode: V4D's next hop is reachable only in VRF blue, so only the VRF rule exports it.
+V4D="198.51.103.0/24" EXTRA=()
+if [ "$VRF" = 1 ]; then
+    gobgp global rib add -a ipv4 $V4D nexthop 10.79.0.1 community 65000:5
+    EXTRA=("500 $V4D 10.79.0.1 20")
+fi
+BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
+      "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
+expect "standard and large communities, IPv4 and IPv6, one route into several tables" "${BASE[@]}"
+
+# The CLI over the control socket.
+out=$(cli netlink export)
+for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
+[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
+    fail "netlink export: want $((7 + ${#EXTRA[@]})) routes: $out"
+if [ "$VRF" = 1 ]; then
+    out=$(cli netlink export --vrf blue)
+    grep -q "^$V4D .* blue .*500 " <<<"$out" || fail "netlink export --vrf blue lacks $V4D: $out"
+    [ "$(grep -c '^198\.\|^2001:' <<<"$out")" -eq 1 ] || fail "netlink export --vrf blue lists other routes: $out"
+    stats=$(cli -j netlink export stats)
+    python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; sys.exit(0 if s["NexthopFailures"] >= 1 else 1)' <<<"$stats" ||
+        fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
+    echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
+fi
+cli netlink export rules | grep -q "^Rule: large" || fail "netlink export rules lacks rule large"
+cli netlink export rules | grep -q "65000:1:2" || fail "netlink export rules lacks the large community"
+exported=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Exported"])')
+[ "$exported" -ge 7 ] || fail "stats: exported $exported < 7"
+cli netlink export stats std | grep -q "Total Exported: *2" || fail "stats of rule std: $(cli netlink export stats std)"
+echo "ok: CLI netlink export, rules, stats"
+
+gobgp global rib del -a ipv4 $V4B
+expect "withdrawal removes the route from every table" "${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4C 10.78.0.1 20" \
+    "100 $V6A fd00:77::1 20" "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30"
+gobgp global rib add -a ipv4 $V4B nexthop 10.77.0.1 large-community 65000:1:2
+expect "re-announced" "${BASE[@]}"
+
+# Reload: the std rule's metric 30 -> 40 (the old kernel route must go: the metric is part of
+# the kernel's key) and a new rule std2 into table 210.
+exporter_config 40 yes >"$WORK/b.toml"
+kill -HUP $EXPORTER
+RELOADED=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
+          "200 $V4A 10.77.0.1 40" "200 $V6A fd00:77::1 40" "210 $V4A 10.77.0.1 20" "210 $V6A fd00:77::1 20"
+          "300 $V4B 10.77.0.1 20")
+expect "reload: metric change moves the route, a new rule exports into its table" "${RELOADED[@]}"
+cli netlink export rules | grep -q "^Rule: std2" || fail "rules after reload lack std2"
+
+# The next hop of V4C goes away and comes back.
+ip -n $B link set nb down
+minus "$V4C" "${RELOADED[@]}"
+expect "unreachable next hop withdraws the route" "${MINUS[@]}"
+ip -n $B link set nb up
+expect "the route comes back with its next hop" "${RELOADED[@]}"
+if [ "$VRF" = 1 ]; then
+    ip -n $B link set cb down
+    minus "$V4D" "${RELOADED[@]}"
+    expect "a next hop inside the VRF going down withdraws the VRF route" "${MINUS[@]}"
+    ip -n $B link set cb up
+    expect "and it comes back" "${RELOADED[@]}"
+fi
+
+# A flapping prefix: 40 announce/withdraw pairs, ending announced.
+before=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Dampened"])')
+for _ in $(seq 40); do
+    gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
+    gobgp global rib del -a ipv4 $FLAP
+done
+gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
+expect "flapping prefix ends installed" "${RELOADED[@]}" "100 $FLAP 10.77.0.1 20"
+after=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Dampened"])')
+[ "$after" -gt "$before" ] || fail "flapping prefix: dampened count did not grow ($before -> $after)"
+echo "ok: flapping prefix dampened ($before -> $after)"
+
+# Restart: stop the exporter (routes stay), withdraw one prefix while it is down (a stale route
+# in the kernel), start it again. A poller checks every 20 ms that no wanted route is missing;
+# once End-of-RIB is in, the tables must be exact (the stale route swept).
+WANTED=("${RELOADED[@]}" "100 $FLAP 10.77.0.1 20")
+minus "$V4A" "${WANTED[@]}"
+AFTER=("${MINUS[@]}")
+printf '%s\n' "${AFTER[@]}" | sort >"$WORK/wanted"
+( while [ ! -e "$WORK/stop-poll" ]; do
+      tables >"$WORK/now"
+      missing=$(comm -23 "$WORK/wanted" "$WORK/now")
+      [ -z "$missing" ] || echo "$missing" >>"$WORK/missing"
+      sleep 0.02
+  done ) &
+POLLER=$!
+kill -TERM $EXPORTER
+wait $EXPORTER || fail "exporter exited with status $? on SIGTERM"
+gobgp global rib del -a ipv4 $V4A
+sleep 1
+tables | grep -q "$V4A" || fail "routes were removed on a plain stop"
+start_exporter
+expect "restart: stale route swept after End-of-RIB, nothing else changed" "${AFTER[@]}"
+touch "$WORK/stop-poll"
+wait $POLLER
+[ ! -s "$WORK/missing" ] || fail "wanted routes were missing during the restart: $(sort -u "$WORK/missing" | head)"
+echo "ok: no wanted route missing at any moment of the restart"
+cli netlink | grep -q "End-of-RIB: *true" || fail "status does not report End-of-RIB"
+
+# Flush removes what we exported and nothing else.
+cli netlink export flush | grep -q "^flushed [1-9]" || fail "flush reported nothing"
+expect "flush empties our routes" ""
+ip -n $B -j route show table 100 | grep -q '"203.0.113.0/24"' || fail "flush removed another daemon's route"
+echo "ok: another daemon's route survived"
+echo "gobgp-export e2e: all checks passed"
