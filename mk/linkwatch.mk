@@ -31,8 +31,9 @@ linkwatch-bench-consumers: linkwatch-ffi
 	cd benches/linkwatch && $(GO) build -o $(LINKWATCH_BENCH_BIN)/lbnetgo ./lbnetgo
 	cd benches/linkwatch && $(GO) build -o $(LINKWATCH_BENCH_BIN)/vishvananda ./vishvananda
 # One run, one writer, one workload: events/s sustained, loss and change-to-consumer latency of
-# our Rust watcher, go/linkwatch, vishvananda/netlink and `ip monitor link`; resync of 1,000
-# links (host kernel, netns). Writes benches/results/linkwatch.md.
+# our Rust watcher, go/linkwatch, vishvananda/netlink and `ip monitor link` (3 rounds, plus the
+# paced phase at SCHED_FIFO via chrt); resync of 1,000 links (host kernel, netns). About 4 min.
+# Writes benches/results/linkwatch.md (hand-written notes after its marker line are kept).
 bench-linkwatch: linkwatch-bench-consumers
 	mkdir -p benches/results
 	nice -n 10 $(CARGO) test --release -p lbnet --test linkwatch_bench --no-run

@@ -15,14 +15,17 @@
 //! The writer (this process, its own rtnetlink socket) sends one `RTM_NEWLINK` toggling `IFF_UP`
 //! on one of 8 veths (peers down) at a time and waits for the ack: first 2,000 changes paced at
 //! one per 2 ms (latency without queueing), then 20,000 as fast as it can (sustained rate, loss,
-//! latency under load). Every client stamps each notification when it reaches the client's code
-//! with `CLOCK_MONOTONIC`; the writer stamps each change just before its `sendmsg`. The k-th
+//! latency under load); then the paced phase once more per client with the writer and the client
+//! at `SCHED_FIFO`. Every client stamps each notification when it reaches the client's code with
+//! `CLOCK_MONOTONIC`; the writer stamps each change just before its `sendmsg` and when it has read
+//! the ack (latency is counted from the ack, and also reported from the send). Each client runs
+//! in 3 rounds (`LINKWATCH_BENCH_ROUNDS`), the order rotated each round. The k-th
 //! admin-state flip a client sees on a link is the writer's k-th change of that link; when the
 //! counts differ the client lost notifications and its latencies of that phase are not reported.
 //! A sentinel veth toggled between phases fences them (a client has seen everything before it
 //! once it reports the sentinel's new state).
 //!
-//! `LINKWATCH_BENCH_BIN` names the directory of the Go consumers (make builds them);
+//! `LINKWATCH_BENCH_BIN` names the directory of the consumer programs (make builds them);
 //! `LINKWATCH_BENCH_OUT`, if set, is the Markdown file the results are written to (a section
 //! after the [`NOTES_MARKER`] line of an existing file is kept).
 //!
@@ -237,6 +240,41 @@ impl Kind {
     }
 }
 
+/// When set, clients start at `SCHED_FIFO` priority [`RT_PRIO`] (see [`run_paced_rt`]).
+static RT: AtomicBool = AtomicBool::new(false);
+const RT_PRIO: i32 = 50;
+
+/// Puts the calling thread in `SCHED_FIFO` at [`RT_PRIO`], or back in `SCHED_OTHER`.
+fn set_fifo(on: bool) {
+    let p = libc::sched_param {
+        sched_priority: if on { RT_PRIO } else { 0 },
+    };
+    let policy = if on {
+        libc::SCHED_FIFO
+    } else {
+        libc::SCHED_OTHER
+    };
+    // SAFETY: p is a valid sched_param; 0 is the calling thread.
+    let rc = unsafe { libc::sched_setscheduler(0, policy, &p) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_setscheduler: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// `cmd`, prefixed with `chrt -f RT_PRIO` when [`RT`] is set.
+fn command(cmd: &str) -> Command {
+    if RT.load(Ordering::SeqCst) {
+        let mut c = Command::new("chrt");
+        c.args(["-f", &RT_PRIO.to_string(), cmd]);
+        c
+    } else {
+        Command::new(cmd)
+    }
+}
+
 fn start(kind: Kind, ns: &Ns, sentinel: u32, bin: &str) -> Running {
     match kind {
         Kind::Rust => start_proc(
@@ -266,6 +304,9 @@ fn start_rust(ns: &Ns, sentinel: u32) -> Running {
         std::thread::spawn(move || {
             // SAFETY: gettid has no preconditions.
             tid.store(unsafe { libc::gettid() }, Ordering::SeqCst);
+            if RT.load(Ordering::SeqCst) {
+                set_fifo(true);
+            }
             let mut w = LinkWatcher::new(WatchOptions {
                 netns: NetNs::named(&name).unwrap(),
                 ..WatchOptions::default()
@@ -327,11 +368,11 @@ fn start_proc(path: &str, ns: &Ns, sentinel: u32, inside: bool, dash: &str) -> R
         "{path} is missing: run `make bench-linkwatch` (it builds the consumers)"
     );
     let mut cmd = if inside {
-        let mut c = Command::new("ip");
+        let mut c = command("ip");
         c.args(["netns", "exec", &ns.name, path]);
         c
     } else {
-        let mut c = Command::new(path);
+        let mut c = command(path);
         c.arg(format!("{dash}netns"))
             .arg(format!("/var/run/netns/{}", ns.name));
         c
@@ -385,7 +426,7 @@ fn start_proc(path: &str, ns: &Ns, sentinel: u32, inside: bool, dash: &str) -> R
 
 /// `ip -o monitor link` in the namespace; each line is stamped when this process reads it.
 fn start_ip_monitor(ns: &Ns, sentinel: u32) -> Running {
-    let mut child: Child = Command::new("ip")
+    let mut child: Child = command("ip")
         .args(["-n", &ns.name, "-o", "monitor", "link"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -403,7 +444,11 @@ fn start_ip_monitor(ns: &Ns, sentinel: u32) -> Running {
             .count()
     });
     let (tx, rx) = channel();
+    let rt = RT.load(Ordering::SeqCst);
     let reader: JoinHandle<Output> = std::thread::spawn(move || {
+        if rt {
+            set_fifo(true);
+        }
         let mut out = Output {
             recs: Vec::with_capacity(1 << 18),
             notes: Vec::new(),
@@ -501,8 +546,13 @@ fn cpu_stat() -> (u64, u64, u64) {
 struct PhaseResult {
     changes: usize,
     received: usize,
-    /// Latencies (ns from the writer's send) when nothing was lost up to this phase.
+    /// Latencies (ns from the writer's read of the kernel's ack, which the kernel sends after
+    /// the notification) when nothing was lost up to this phase. Negative when the client had
+    /// the notification before the writer had its ack.
     lat: Option<Vec<i64>>,
+    /// The same from just before the writer's `sendmsg`: includes the kernel's own work on the
+    /// change (opening or closing the device, RCU grace periods) before it notifies.
+    lat_send: Option<Vec<i64>>,
     /// Writer: first send to last ack.
     writer_span: i64,
     /// Client: first send to its last flip of the phase.
@@ -565,6 +615,7 @@ fn analyse(
         }
         let mut received = 0;
         let mut lat = Vec::with_capacity(changes.len());
+        let mut lat_send = Vec::with_capacity(changes.len());
         let mut last_flip = i64::MIN;
         for (index, cs) in &per_link {
             let got: Vec<&Rec> = flips
@@ -588,7 +639,8 @@ fn analyse(
                     if c.up != r.up || r.t < c.sent {
                         mismatches += 1;
                     }
-                    lat.push(r.t - c.sent);
+                    lat.push(r.t - c.acked);
+                    lat_send.push(r.t - c.sent);
                 }
             }
         }
@@ -598,6 +650,7 @@ fn analyse(
             changes: changes.len(),
             received,
             lat: clean.then_some(lat),
+            lat_send: clean.then_some(lat_send),
             writer_span: last_ack - first_sent,
             client_span: last_flip - first_sent,
             lag: last_flip - last_ack,
@@ -690,6 +743,43 @@ fn run_client(
         oversleep,
         converged,
     }
+}
+
+/// The paced phase only, with the writer and the client at `SCHED_FIFO`: what the latency is
+/// when the scheduler runs them as soon as they are woken, whatever else the machine runs.
+/// Returns the phase and the writer's sleep overshoots (ns). No flood: a flood at real-time
+/// priority would starve the machine's other users.
+fn run_paced_rt(
+    kind: Kind,
+    ns: &Ns,
+    w: &mut Writer,
+    links: &[u32],
+    sentinel: u32,
+    bin: &str,
+) -> (PhaseResult, Vec<i64>) {
+    let initial: HashMap<u32, bool> = links.iter().map(|i| (*i, w.state[i])).collect();
+    RT.store(true, Ordering::SeqCst);
+    set_fifo(true);
+    let c = start(kind, ns, sentinel, bin);
+    fence(w, &c, sentinel, true).unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+    std::thread::sleep(Duration::from_millis(300));
+    fence(w, &c, sentinel, false).unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+    let mut paced = Vec::with_capacity(PACED);
+    let mut oversleep = Vec::with_capacity(PACED);
+    for k in 0..PACED {
+        paced.push(w.toggle(links[k % LINKS]));
+        let t = mono_ns();
+        std::thread::sleep(PACE);
+        oversleep.push(mono_ns() - t - PACE.as_nanos() as i64);
+    }
+    let f1 = fence(w, &c, sentinel, false).unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+    let out = (c.stop)();
+    set_fifo(false);
+    RT.store(false, Ordering::SeqCst);
+    let last: HashMap<u32, bool> = links.iter().map(|i| (*i, w.state[i])).collect();
+    let (mut r, mismatches, _) = analyse(kind, &[(paced, f1)], &out, &initial, &last);
+    assert_eq!(mismatches, 0, "{}: flips out of step", kind.name());
+    (r.pop().unwrap(), oversleep)
 }
 
 struct Resync {
@@ -815,6 +905,7 @@ struct Agg {
     /// Pooled latencies of the rounds whose phase lost nothing (ns); rounds left out.
     paced: (Vec<i64>, usize),
     flood: (Vec<i64>, usize),
+    paced_send: (Vec<i64>, usize),
     /// Writer's oversleep in the paced phases (ns).
     oversleep: Vec<i64>,
     /// Runs whose final view equalled the kernel's.
@@ -835,11 +926,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn aggregate(kind: Kind, runs: &[&ClientResult]) -> Agg {
     let rate = |r: &PhaseResult| r.received as f64 / (r.client_span as f64 / 1e9);
-    let pool = |f: &dyn Fn(&ClientResult) -> &PhaseResult| {
+    let pool = |f: &dyn Fn(&ClientResult) -> &Option<Vec<i64>>| {
         let mut v = Vec::new();
         let mut left_out = 0;
         for r in runs {
-            match &f(r).lat {
+            match f(r) {
                 Some(l) => v.extend_from_slice(l),
                 None => left_out += 1,
             }
@@ -870,8 +961,9 @@ fn aggregate(kind: Kind, runs: &[&ClientResult]) -> Agg {
                     + r.flood.changes.saturating_sub(r.flood.received)
             })
             .sum(),
-        paced: pool(&|r| &r.paced),
-        flood: pool(&|r| &r.flood),
+        paced: pool(&|r| &r.paced.lat),
+        flood: pool(&|r| &r.flood.lat),
+        paced_send: pool(&|r| &r.paced.lat_send),
         oversleep: runs.iter().flat_map(|r| r.oversleep.clone()).collect(),
         converged: runs.iter().filter(|r| r.converged).count(),
         writer_rate: median(
@@ -962,6 +1054,18 @@ fn bench_linkwatch_against_peers() {
             runs.push(r);
         }
     }
+    // One more round, paced only, at SCHED_FIFO.
+    let mut rt_runs = Vec::new();
+    for kind in kinds {
+        let (r, oversleep) = run_paced_rt(kind, &ns, &mut w, &links, sentinel, &bin);
+        println!(
+            "BENCH linkwatch SCHED_FIFO paced {}: {}/{} flips",
+            kind.name(),
+            r.received,
+            r.changes
+        );
+        rt_runs.push((kind, r, oversleep));
+    }
     let drain = bench_drain();
     let resync = bench_resync();
     let load1 = sh("cut -d' ' -f1-3 /proc/loadavg");
@@ -984,8 +1088,8 @@ fn bench_linkwatch_against_peers() {
         None => "n/a (lost)".to_string(),
     };
     let mut t = String::new();
-    t.push_str("| client | receive buffer | flood: writer changes/s | delivered events/s | × ours | lost | lag at end | CPU µs/event | × ours | paced: p50 µs | p99 µs | p99 × ours | max µs | flood: p99 µs | final view = kernel's | wake-up noise: p99 µs | machine busy / steal |\n");
-    t.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    t.push_str("| client | receive buffer | flood: writer changes/s | delivered events/s | × ours | lost | lag at end | CPU µs/event | × ours | paced: p50 µs | p99 µs | p99 × ours | max µs | p99 from send µs | flood: p99 µs | final view = kernel's | wake-up noise: p99 µs | machine busy / steal |\n");
+    t.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for a in &aggs {
         // SO_RCVBUF as set; the kernel accounts (and getsockopt reports) twice that.
         let rcvbuf = a
@@ -1009,7 +1113,7 @@ fn bench_linkwatch_against_peers() {
         let p99 = pct_of(&a.paced, 0.99);
         writeln!(
             t,
-            "| {} | {} | {:.0} | {:.0} | {:.2} | {} of {} | {} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} of {} runs | {} | {:.0} % / {:.1} % |",
+            "| {} | {} | {:.0} | {:.0} | {:.2} | {} of {} | {} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} | {} of {} runs | {} | {:.0} % / {:.1} % |",
             a.kind.name(),
             buf,
             a.writer_rate,
@@ -1027,6 +1131,7 @@ fn bench_linkwatch_against_peers() {
                 _ => "n/a".into(),
             },
             na(&a.paced, 1.0),
+            na(&a.paced_send, 0.99),
             na(&a.flood, 0.99),
             a.converged,
             a.runs,
@@ -1054,7 +1159,7 @@ fn bench_linkwatch_against_peers() {
         .iter()
         .map(|r| {
             format!(
-                "| {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} / {} |",
+                "| {} | {:.0} | {:.0} | {} | {} | {} | {} | {} / {} | {} / {} |",
                 r.kind.name(),
                 r.flood.changes as f64 / (r.flood.writer_span as f64 / 1e9),
                 r.flood.received as f64 / (r.flood.client_span as f64 / 1e9),
@@ -1071,13 +1176,41 @@ fn bench_linkwatch_against_peers() {
                     .clone()
                     .map(|mut v| us(pct_ns(&mut v, 0.99)))
                     .unwrap_or("n/a (lost)".into()),
+                us(pct_ns(&mut r.paced.rtt.clone(), 0.5)),
                 us(pct_ns(&mut r.paced.rtt.clone(), 0.99)),
                 us(pct_ns(&mut r.oversleep.clone(), 0.5)),
                 us(pct_ns(&mut r.oversleep.clone(), 0.99)),
             )
         })
         .collect();
-    println!("{t}");
+    let rt_ours = rt_runs[0].1.lat.clone().map(|mut v| pct_ns(&mut v, 0.99));
+    let mut rt_table = String::from(
+        "| client | p50 µs | p90 µs | p99 µs | p99 × ours | max µs | from send: p50 / p99 µs | lost | wake-up noise p50 / p99 µs |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for (kind, r, oversleep) in &rt_runs {
+        let q = |p: f64| r.lat.clone().map(|mut v| pct_ns(&mut v, p));
+        let f = |v: Option<i64>| v.map(us).unwrap_or("n/a (lost)".into());
+        writeln!(
+            rt_table,
+            "| {} | {} | {} | {} | {} | {} | {} / {} | {} | {} / {} |",
+            kind.name(),
+            f(q(0.5)),
+            f(q(0.9)),
+            f(q(0.99)),
+            match (q(0.99), rt_ours) {
+                (Some(a), Some(b)) => format!("{:.2}", a as f64 / b as f64),
+                _ => "n/a".into(),
+            },
+            f(q(1.0)),
+            f(r.lat_send.clone().map(|mut v| pct_ns(&mut v, 0.5))),
+            f(r.lat_send.clone().map(|mut v| pct_ns(&mut v, 0.99))),
+            r.changes.saturating_sub(r.received),
+            us(pct_ns(&mut oversleep.clone(), 0.5)),
+            us(pct_ns(&mut oversleep.clone(), 0.99)),
+        )
+        .unwrap();
+    }
+    println!("{t}\n{rt_table}");
 
     // Targets.
     let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
@@ -1086,7 +1219,9 @@ fn bench_linkwatch_against_peers() {
         "- Keep up with one writer with zero loss at the default buffer: the writer made {:.0} changes/s \
          (median of the rounds; the issue's figure is ~6,500/s); our watcher delivered {:.0} events/s, \
          finished {} after the writer's last ack, and lost {} of {} → {}.\n\
-         - p99 change-to-consumer latency under 1 ms for the Rust consumer (paced, {} samples): {} µs → {}.\n\
+         - p99 change-to-consumer latency under 1 ms for the Rust consumer (paced, {} samples): {} µs → {}. \
+         With the writer and the consumer at SCHED_FIFO (so the machine's other load does not delay their \
+         wake-ups): {} µs → {}.\n\
          - Resync of 1,000 links under 20 ms: {:.2} ms with no change (p50 of 20), {:.2} ms with 1,000 changed links (p50 of 5) → {}.\n",
         ours.writer_rate,
         ours.rate,
@@ -1097,6 +1232,10 @@ fn bench_linkwatch_against_peers() {
         ours.paced.0.len(),
         p99_us.map(|v| format!("{v:.0}")).unwrap_or("n/a".into()),
         verdict(p99_us.is_some_and(|v| v < 1000.0)),
+        rt_ours
+            .map(|v| format!("{:.0}", v as f64 / 1e3))
+            .unwrap_or("n/a".into()),
+        verdict(rt_ours.is_some_and(|v| v < 1_000_000)),
         resync.quiet_p50.as_secs_f64() * 1e3,
         resync.changed.as_secs_f64() * 1e3,
         verdict(
@@ -1129,7 +1268,12 @@ fn bench_linkwatch_against_peers() {
          rounds, the order rotated each round) at its default receive buffer, and stamps each notification \
          with CLOCK_MONOTONIC when it reaches the client's code (Rust: `next_event` returned; Go: the value came \
          off the channel; ip monitor: the line was read from its stdout by the bench). Latency = that stamp \
-         minus the writer's stamp just before the change's `sendmsg`; the k-th admin flip a client reports on a \
+         minus the writer's stamp when it read the kernel's ack of the change (the kernel sends the \
+         notification, then the ack, so this is the time from the kernel's change being done and announced to \
+         the client having it; it is negative when the client had it before the writer had its ack). \
+         \"From send\" is measured from just before the writer's `sendmsg` instead, so it also holds the \
+         kernel's own work on the change (opening or closing the veth; closing waits for an RCU grace period) \
+         before it notifies; the k-th admin flip a client reports on a \
          link is matched to the writer's k-th change of it. Latencies are pooled over the rounds; a round \
          where a client lost flips in a phase is left out of that phase's latencies.\n\
          - delivered events/s = flips delivered during the flood / (last delivered flip − first change sent), \
@@ -1146,9 +1290,14 @@ fn bench_linkwatch_against_peers() {
          the Rust row does; the second runs inside it (`ip netns exec`), where the watcher also reads \
          speed/duplex from sysfs whenever a link's oper state changes (every flip here).\n\n\
          {t}\n\
+         The paced phase once more for every client, with the writer and the client (all its threads; for \
+         ip monitor also the bench thread reading it) at SCHED_FIFO priority {RT_PRIO}, so that the machine's \
+         other load does not decide when they run ({PACED} changes each; no flood at that priority, it would \
+         starve the other users of the machine):\n\n\
+         {rt_table}\n\
          Counters, summed over the rounds:\n\n{notes}\n\n\
          Each run:\n\n\
-         | client | writer changes/s | delivered events/s | lost | final view = kernel's | paced p50 µs | paced p99 µs | writer send→ack p99 µs | wake-up noise p50 / p99 µs |\n\
+         | client | writer changes/s | delivered events/s | lost | final view = kernel's | paced p50 µs | paced p99 µs | writer send→ack p50 / p99 µs | wake-up noise p50 / p99 µs |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|--:|\n\
          {per_round}\n\n\
          Our watcher's own ceiling (20,000 changes queued first in a 128 MiB buffer, then drained): \
