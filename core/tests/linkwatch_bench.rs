@@ -424,9 +424,20 @@ fn start_proc(path: &str, ns: &Ns, sentinel: u32, inside: bool, dash: &str) -> R
     }
 }
 
+/// A child killed when dropped (`ip monitor` never exits by itself: without this a failing bench
+/// would leave it running).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `ip -o monitor link` in the namespace; each line is stamped when this process reads it.
 fn start_ip_monitor(ns: &Ns, sentinel: u32) -> Running {
-    let mut child: Child = command("ip")
+    let mut child = command("ip")
         .args(["-n", &ns.name, "-o", "monitor", "link"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -435,6 +446,7 @@ fn start_ip_monitor(ns: &Ns, sentinel: u32) -> Running {
     let pid = child.id();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(child);
     // ip prints "netlink receive error No buffer space available (105)" on each overrun.
     let errors = std::thread::spawn(move || {
         BufReader::new(stderr)
@@ -480,7 +492,7 @@ fn start_ip_monitor(ns: &Ns, sentinel: u32) -> Running {
         stop: Box::new(move || {
             // SAFETY: pid is our own child, not yet waited for.
             unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-            let _ = child.wait();
+            let _ = child.0.wait();
             let mut out = reader.join().unwrap();
             out.notes
                 .push(("ENOBUFS errors".into(), errors.join().unwrap().to_string()));
