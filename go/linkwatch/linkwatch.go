@@ -15,43 +15,7 @@ package linkwatch
 #include <stddef.h>
 #include <stdlib.h>
 
-// The declarations below mirror ffi/src/linkwatch.rs (cbindgen writes the same ones into
-// include/ipvs_ffi.h).
-typedef struct lbnet_linkwatch lbnet_linkwatch;
-typedef struct lbnet_link {
-	uint32_t ifindex;
-	char name[16];
-	char kind[32];
-	char alias[256];
-	uint8_t admin_up;
-	uint8_t lower_up;
-	int8_t carrier;
-	uint8_t oper_state;
-	uint32_t mtu;
-	uint32_t master;
-	uint32_t speed_mbps;
-	int8_t duplex;
-	uint8_t mac_len;
-	uint8_t mac[32];
-	uint32_t flags;
-} lbnet_link;
-typedef struct lbnet_link_event {
-	uint32_t kind;
-	uint32_t changes;
-	lbnet_link link;
-	lbnet_link old;
-} lbnet_link_event;
-typedef struct lbnet_linkwatch_counters {
-	uint64_t messages, events, resyncs, overruns, dump_retries, dumps_interrupted, truncated, malformed, rcvbuf;
-} lbnet_linkwatch_counters;
-const char *lbnet_last_error(void);
-int32_t lbnet_linkwatch_new(const char *netns_path, uint32_t rcvbuf, lbnet_linkwatch **out);
-void lbnet_linkwatch_free(lbnet_linkwatch *w);
-int32_t lbnet_linkwatch_fd(const lbnet_linkwatch *w);
-int32_t lbnet_linkwatch_snapshot(lbnet_linkwatch *w, lbnet_link **links, size_t *count);
-void lbnet_links_free(lbnet_link *links, size_t count);
-int32_t lbnet_linkwatch_next_event(lbnet_linkwatch *w, int32_t timeout_ms, lbnet_link_event *out);
-int32_t lbnet_linkwatch_stats(lbnet_linkwatch *w, lbnet_linkwatch_counters *out);
+#include "ipvs_ffi.h"
 
 // Runs a call and copies the thread-local error message before the goroutine can move to
 // another OS thread.

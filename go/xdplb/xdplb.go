@@ -7,34 +7,13 @@
 package xdplb
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
 #include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
 
-// Declarations of the xdplb part of libipvs_ffi's C ABI (ffi/src/xdplb.rs).
-typedef struct lbnet_xdplb lbnet_xdplb;
-typedef struct { uint8_t family; uint8_t proto; uint16_t port; uint8_t addr[16]; } lbnet_xdp_vip;
-typedef struct { uint8_t family; uint8_t reserved[3]; uint32_t weight; uint32_t slots; uint8_t addr[16]; } lbnet_xdp_backend;
-typedef struct { uint64_t packets, bytes, lru_misses, drops; } lbnet_xdp_vip_stats;
-const char *lbnet_last_error(void);
-lbnet_xdplb *lbnet_xdplb_load(uint32_t max_vips, uint32_t max_backends, uint32_t conn_table_size);
-lbnet_xdplb *lbnet_xdplb_adopt(const char *pin_dir);
-void lbnet_xdplb_free(lbnet_xdplb *lb);
-int lbnet_xdplb_attach(lbnet_xdplb *lb, const char *netns_path, const char *ifname, int native);
-int lbnet_xdplb_pin(lbnet_xdplb *lb, const char *dir);
-int lbnet_xdplb_detach(lbnet_xdplb *lb);
-int lbnet_xdplb_set_config(lbnet_xdplb *lb, const uint8_t *src4, const uint8_t *src6, const uint8_t *gw_mac);
-int lbnet_xdplb_add_vip(lbnet_xdplb *lb, const lbnet_xdp_vip *vip);
-int lbnet_xdplb_remove_vip(lbnet_xdplb *lb, const lbnet_xdp_vip *vip);
-int lbnet_xdplb_set_backends(lbnet_xdplb *lb, const lbnet_xdp_vip *vip, const lbnet_xdp_backend *b, size_t n);
-int lbnet_xdplb_set_weight(lbnet_xdplb *lb, const lbnet_xdp_vip *vip, const lbnet_xdp_backend *b);
-int lbnet_xdplb_list_vips(lbnet_xdplb *lb, lbnet_xdp_vip *out, size_t cap, size_t *n);
-int lbnet_xdplb_list_backends(lbnet_xdplb *lb, const lbnet_xdp_vip *vip, lbnet_xdp_backend *out, size_t cap, size_t *n);
-int lbnet_xdplb_vip_stats(lbnet_xdplb *lb, const lbnet_xdp_vip *vip, lbnet_xdp_vip_stats *out);
-size_t lbnet_xdplb_counter_count(void);
-const char *lbnet_xdplb_counter_name(size_t i);
-int lbnet_xdplb_counters(lbnet_xdplb *lb, uint64_t *out, size_t cap);
+#include "ipvs_ffi.h"
 */
 import "C"
 
