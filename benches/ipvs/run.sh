@@ -25,10 +25,12 @@ declare -A BINARY=(
     [cloudflare-ipvs]=cloudflare-ipvs [seesaw-libnl]=seesaw-libnl [ipvsadm]=ipvsadm_client
     [raw-floor]=raw_floor
 )
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-RAW=$TMP/results # client workload ns ops rss status note...
-: >"$RAW"
+if [ -z "${GROUP:-}" ]; then
+    TMP=$(mktemp -d)
+    trap 'rm -rf "$TMP"' EXIT
+    RAW=$TMP/results # client workload ns ops rss status note...
+    : >"$RAW"
+fi
 failed=0
 
 # Under TCG every exec costs a large fraction of a second, so the per-(client, workload) steps
@@ -75,16 +77,23 @@ spec() {
     esac
 }
 
-start=$SECONDS
-for c in $CLIENTS; do
+# One client's workloads, run by the group mode below inside a fresh network namespace.
+run_group() { # client workload...
+    local c=$1 w bin prev_ok="" status note rc ns ops line rss l check now
+    shift
     bin=$BIN/${BINARY[$c]:?unknown client $c}
-    prev_ok=""
-    for w in $WORKLOADS; do
+    for w in "$@"; do
         # list only reads: when it passed, flush starts from the table it listed (10,000 x 5)
         # instead of building it again.
-        [ "$w" = flush ] && [ "$prev_ok" = list ] || prepare "$w"
         spec "$w"
         status=ok note="" rc=0 ns=- ops=- line="" rss=0
+        if ! { [ "$w" = flush ] && [ "$prev_ok" = list ]; } && ! prepare "$w" 2>"$TMP/err"; then
+            note="preparing the table failed: $(<"$TMP/err")"
+            printf '%s %s - - 0 FAIL %s\n' "$c" "$w" "${note//$'\n'/ }" >>"$RAW"
+            echo "ipvs-bench: $c $w: $note" >&2
+            prev_ok=""
+            continue
+        fi
         # shellcheck disable=SC2086 # ARGS is split on purpose
         /usr/bin/time -f %M -o "$TMP/rss" "$bin" "$w" $ARGS >"$TMP/out" 2>"$TMP/err" || rc=$?
         while IFS= read -r l; do rss=$l; done <"$TMP/rss"
@@ -109,14 +118,39 @@ for c in $CLIENTS; do
         else
             status=FAIL note="no RESULT line"
         fi
-        case $status in ok) prev_ok=$w ;; NA) prev_ok="" ;; *) prev_ok="" failed=1 ;; esac
+        case $status in ok) prev_ok=$w ;; *) prev_ok="" ;; esac
         printf '%s %s %s %s %s %s %s\n' "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" >>"$RAW"
+        printf -v now '%(%s)T' -1
         printf 'ipvs-bench: %-16s %-14s %12s ns/op  ops %-6s rss %6s KiB  %s %s  [%s s]\n' \
-            "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" $((SECONDS - start)) >&2
+            "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" $((now - START)) >&2
+    done
+}
+
+if [ "${GROUP:-}" ]; then # group mode: run.sh re-executed by itself in a fresh netns
+    # shellcheck disable=SC2086 # GROUP is "client workload..."
+    run_group $GROUP
+    exit 0
+fi
+
+# Every group of workloads runs in a FRESH network namespace (IPVS state is per namespace):
+# the kernel keeps deleted destinations in a per-namespace trash list for minutes and walks it
+# on every destination add, so a client running after a flush of 50,000 destinations would be
+# measured against a different kernel than the one before it.
+printf -v START '%(%s)T' -1
+export RAW TMP START
+for c in $CLIENTS; do
+    for g in add_service add_dest update_weight get_service "list flush" batch; do
+        GROUP="$c $g" unshare --net "$BASH" "${BASH_SOURCE[0]}" "$BIN" || failed=1
+        # let the old namespace's teardown (up to 50,000 destinations) finish off the clock
+        if [ "$g" = "list flush" ]; then sleep 2; fi
     done
 done
+while read -r _ _ _ _ _ st _; do
+    case $st in ok | NA) ;; *) failed=1 ;; esac
+done <"$RAW"
 "$BIN/raw_floor" flush
-elapsed=$((SECONDS - start))
+printf -v elapsed '%(%s)T' -1
+elapsed=$((elapsed - START))
 
 # ---- the table ----
 table() { # markdown table of ns/op and ratio to core-rust, then peak RSS
@@ -219,9 +253,14 @@ Validation: each client reports what it read (get: destinations read and wrong s
 services and destinations; batch: failed changes) and the driver checks it; after each changing
 workload the driver checks the kernel's table with \`ipvsadm -Ln\` (services, destinations,
 weights, Masq destinations on port 8080). A cell that failed either check says INVALID
-instead of a number. Before every (client, workload) the driver flushes and prepares the table
-with raw_floor's batched setup, so every client starts from the same state (flush starts from
-the 10,000 x 5 table the same client has just listed; listing does not change it). Peak RSS is
+instead of a number. Every client runs each workload in a FRESH network namespace (IPVS
+state is per namespace), where the driver first prepares the table with raw_floor's batched
+setup, so every client starts from the same state (flush starts from the 10,000 x 5 table the
+same client has just listed in that namespace; listing does not change it). The fresh namespace
+matters: the kernel keeps deleted destinations in a per-namespace trash list for two minutes
+or more and walks it on every destination add (ip_vs_trash_get_dest), so after a flush of
+50,000 destinations each add costs milliseconds more under TCG; in one namespace, a client
+measured after another one's flush was measured against a different kernel state. Peak RSS is
 \`/usr/bin/time -f %M\` of the client process (for ipvsadm: of the spawner and its largest
 ipvsadm child).
 

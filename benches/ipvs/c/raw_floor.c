@@ -6,8 +6,8 @@
  * Nothing a library does can be cheaper than this for the same kernel work.
  *
  *   raw_floor WORKLOAD N     run one workload of benches/ipvs/README.md, print a RESULT line
- *   raw_floor setup S D W    (driver helper) flush, then create services 0..S-1 with D
- *                            destinations of weight W each, batched; prints "SETUP S D"
+ *   raw_floor setup S D W    (driver helper) bring lo up, flush, then create services 0..S-1
+ *                            with D destinations of weight W each, batched; prints "SETUP S D"
  *   raw_floor flush          (driver helper) IPVS_CMD_FLUSH
  *
  * Service i is TCP vip(i):80 "wrr"; destination j of every service is 172.16.0.(j+1):8080,
@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/genetlink.h>
+#include <net/if.h>
 #include <linux/ip_vs.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -285,8 +287,25 @@ static void result(const char *w, double ns, int ops, const char *check) {
     printf("RESULT " CLIENT " %s %.0f %d %s\n", w, ns / ops, ops, check);
 }
 
+/* Brings "lo" up: in a fresh network namespace the kernel has no local routing table until
+ * then, and IPVS refuses (EINVAL) destinations whose address type it cannot classify. */
+static void lo_up(void) {
+    struct ifreq ifr;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) die("socket", errno);
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("SIOCGIFFLAGS lo", errno);
+    if (!(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("SIOCSIFFLAGS lo", errno);
+    }
+    close(s);
+}
+
 static void setup(int svcs, int dests, uint32_t weight) {
     struct msg fl;
+    lo_up();
     header(&fl, family, NLM_F_ACK, IPVS_CMD_FLUSH, IPVS_GENL_VERSION);
     finish(&fl);
     one(&fl, "flush");
