@@ -37,3 +37,35 @@ fuzz-ipvs:
 		-max_total_time=$(IPVS_FUZZ_SECONDS) -print_final_stats=1 2>&1 | \
 		grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|panicked|ERROR|SUMMARY" ; \
 		test $${PIPESTATUS[0]} -eq 0
+
+# The IPVS peer benchmark (benches/ipvs, issue 4): the same workloads through our core (Rust),
+# our C ABI, our Go package, moby/ipvs, cloudflare/ipvs, Seesaw's libnl pattern, ipvsadm and a
+# raw netlink floor, all in ONE lab boot; prints the table and writes benches/results/ipvs.md.
+# Sizes from the environment or the command line (lab/run passes LBNET_* into the guest):
+# LBNET_IPVS_BENCH_N, _GET_SERVICES, _LIST_SERVICES, _LIST_REPS, _BATCH, _CLIENTS (see
+# benches/ipvs/README.md).
+GO ?= go
+APT_PACKAGES += libnl-3-dev libnl-genl-3-dev time
+BENCH_TARGETS += bench-ipvs-peers
+IPVS_PEERS_BIN := $(ROOT)/target/ipvs-peers
+IPVS_PEERS_OUT ?= $(ROOT)/benches/results/ipvs.md
+IPVS_PEERS_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE
+.PHONY: bench-ipvs-peers ipvs-peers-build
+
+# Every client built on the host into target/ipvs-peers (the lab sees the host's files).
+ipvs-peers-build: ffi-lib
+	mkdir -p $(IPVS_PEERS_BIN)
+	$(CARGO) build --release -p ipvs-peer-bench
+	cp $(FFI_RELDIR)/ipvs_bench_core $(IPVS_PEERS_BIN)/
+	gcc $(IPVS_PEERS_CFLAGS) -o $(IPVS_PEERS_BIN)/raw_floor benches/ipvs/c/raw_floor.c
+	gcc $(IPVS_PEERS_CFLAGS) -o $(IPVS_PEERS_BIN)/ipvsadm_client benches/ipvs/c/ipvsadm_client.c
+	gcc $(IPVS_PEERS_CFLAGS) -o $(IPVS_PEERS_BIN)/c_abi benches/ipvs/c/c_abi.c \
+		$$(PKG_CONFIG_PATH=$(FFI_PCDIR) pkg-config --cflags --libs ipvs_ffi)
+	cd benches/ipvs/go && $(GO) mod download && $(GO) vet ./... && \
+		$(GO) build -o $(IPVS_PEERS_BIN)/ ./cmd/...
+
+bench-ipvs-peers: ipvs-peers-build
+	mkdir -p $(dir $(IPVS_PEERS_OUT))
+	LBNET_BENCH_HOST_NPROC=$$(nproc) \
+	LBNET_BENCH_HOST_CPU="$$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
+		LAB_TIMEOUT=$${LAB_TIMEOUT:-2400} $(LAB) $(ROOT)/benches/ipvs/run.sh $(IPVS_PEERS_BIN) $(IPVS_PEERS_OUT)

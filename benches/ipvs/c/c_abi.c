@@ -1,0 +1,156 @@
+/*
+ * c_abi.c: the "c-abi" client of the IPVS peer benchmark: our C ABI (include/ipvs_ffi.h,
+ * libipvs_ffi.so) from C, one handle for the whole run, as a C program would use it.
+ *
+ *   c_abi WORKLOAD N [G]     prints one RESULT line (see benches/ipvs/README.md)
+ */
+#include <ipvs_ffi.h>
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define CLIENT "c-abi"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static void must(int rc, const char *what) {
+    if (rc != 0) {
+        fprintf(stderr, CLIENT ": %s: %d (%s)\n", what, rc, lbnet_last_error());
+        exit(1);
+    }
+}
+
+static lbnet_ipvs_service svc(int i) {
+    lbnet_ipvs_service s;
+    memset(&s, 0, sizeof s);
+    s.af = AF_INET;
+    s.addr.af = AF_INET;
+    s.addr.addr[0] = 10;
+    s.addr.addr[1] = 1 + (i >> 16);
+    s.addr.addr[2] = (i >> 8) & 255;
+    s.addr.addr[3] = i & 255;
+    s.protocol = IPPROTO_TCP;
+    s.port = 80;
+    strcpy(s.sched_name, "wrr");
+    s.netmask = 0xffffffff;
+    return s;
+}
+
+static lbnet_ipvs_dest dst(int j, int weight) {
+    lbnet_ipvs_dest d;
+    memset(&d, 0, sizeof d);
+    d.addr.af = AF_INET;
+    d.addr.addr[0] = 172;
+    d.addr.addr[1] = 16;
+    d.addr.addr[3] = j + 1;
+    d.port = 8080;
+    d.fwd_method = LBNET_IPVS_FWD_MASQ;
+    d.weight = weight;
+    return d;
+}
+
+static void result(const char *w, double ns, int ops, const char *check) {
+    printf("RESULT " CLIENT " %s %.0f %d %s\n", w, ns / ops, ops, check);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: c_abi WORKLOAD N [G]\n");
+        return 2;
+    }
+    const char *w = argv[1];
+    int n = atoi(argv[2]);
+    lbnet_ipvs_handle *h;
+    must(lbnet_ipvs_handle_new(NULL, &h), "handle");
+    lbnet_ipvs_info info;
+    must(lbnet_ipvs_get_info(h, &info), "info"); /* resolves the family outside the timing */
+    lbnet_ipvs_service *svcs = calloc(n > 0 ? n : 1, sizeof *svcs);
+    for (int i = 0; i < n; i++) svcs[i] = svc(i);
+    char check[64];
+    double t;
+    if (!strcmp(w, "add_service")) {
+        t = now();
+        for (int i = 0; i < n; i++) must(lbnet_ipvs_add_service(h, &svcs[i]), "add service");
+        result(w, now() - t, n, "-");
+    } else if (!strcmp(w, "add_dest") || !strcmp(w, "update_weight")) {
+        int add = !strcmp(w, "add_dest");
+        lbnet_ipvs_dest d = dst(0, add ? 1 : 5);
+        t = now();
+        for (int i = 0; i < n; i++)
+            must(add ? lbnet_ipvs_add_dest(h, &svcs[i], &d) : lbnet_ipvs_update_dest(h, &svcs[i], &d),
+                 w);
+        result(w, now() - t, n, "-");
+    } else if (!strcmp(w, "get_service")) {
+        int g = argc > 3 ? atoi(argv[3]) : 100, dests = 0, bad = 0;
+        t = now();
+        for (int i = 0; i < n; i++) {
+            lbnet_ipvs_service out;
+            lbnet_ipvs_dest_list *dl;
+            must(lbnet_ipvs_get_service(h, &svcs[i % g], &out), "get service");
+            must(lbnet_ipvs_list_dests(h, &out, &dl), "list dests");
+            bad += memcmp(out.addr.addr, svcs[i % g].addr.addr, 4) != 0;
+            dests += dl->len;
+            lbnet_ipvs_dest_list_free(dl);
+        }
+        t = now() - t;
+        snprintf(check, sizeof check, "dests=%d,bad=%d", dests, bad);
+        result(w, t, n, check);
+    } else if (!strcmp(w, "list")) {
+        size_t s = 0, d = 0;
+        t = now();
+        for (int r = 0; r < n; r++) {
+            lbnet_ipvs_service_entry_list *el;
+            must(lbnet_ipvs_list_services_with_dests(h, &el), "list");
+            s = el->len;
+            d = 0;
+            for (size_t i = 0; i < el->len; i++) d += el->items[i].n_dests;
+            lbnet_ipvs_service_entry_list_free(el);
+        }
+        t = now() - t;
+        snprintf(check, sizeof check, "services=%zu,dests=%zu", s, d);
+        result(w, t, n, check);
+    } else if (!strcmp(w, "flush")) {
+        t = now();
+        must(lbnet_ipvs_flush(h), "flush");
+        result(w, now() - t, 1, "-");
+    } else if (!strcmp(w, "batch")) {
+        /* n changes: n/5 services with 4 destinations each, one lbnet_ipvs_batch. Building the
+         * batch is part of the timing (it is part of using the API). */
+        lbnet_ipvs_dest d[4];
+        for (int j = 0; j < 4; j++) d[j] = dst(j, 1);
+        int k = 0, errors = 0;
+        t = now();
+        lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+        for (int i = 0; i < n / 5; i++) {
+            must(lbnet_ipvs_batch_add_service(b, &svcs[i]), "batch add service");
+            k++;
+            for (int j = 0; j < 4; j++, k++)
+                must(lbnet_ipvs_batch_add_dest(b, &svcs[i], &d[j]), "batch add dest");
+        }
+        int rc = lbnet_ipvs_batch_apply(h, b);
+        t = now() - t;
+        for (int i = 0; i < k; i++) {
+            int32_t r;
+            must(lbnet_ipvs_batch_result(b, i, &r), "batch result");
+            errors += r != 0;
+        }
+        lbnet_ipvs_batch_free(b);
+        if (rc != 0 && errors == 0) must(rc, "apply");
+        snprintf(check, sizeof check, "errors=%d", errors);
+        result(w, t, k, check);
+    } else {
+        fprintf(stderr, CLIENT ": unknown workload %s\n", w);
+        return 2;
+    }
+    free(svcs);
+    lbnet_ipvs_handle_free(h);
+    return 0;
+}

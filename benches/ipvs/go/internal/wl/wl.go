@@ -1,0 +1,142 @@
+// Package wl holds what the Go clients of the IPVS peer benchmark share: the addressing scheme
+// (service i is TCP VIP(i):80 "wrr"; destination j is 172.16.0.(j+1):8080, masquerading), the
+// timing loops of each workload and the RESULT / NA output lines the driver
+// (benches/ipvs/run.sh) reads. See benches/ipvs/README.md.
+package wl
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+)
+
+// VIP is the address of service i: 10.(1 + i>>16).(i>>8 & 255).(i & 255).
+func VIP(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(1 + i>>16), byte(i >> 8), byte(i)})
+}
+
+// RealServer is the address of destination j of every service: 172.16.0.(j+1).
+func RealServer(j int) netip.Addr {
+	return netip.AddrFrom4([4]byte{172, 16, 0, byte(j + 1)})
+}
+
+// NotAvailable is returned by a client for a workload its library has no API for; the
+// driver prints "n/a" with Reason.
+type NotAvailable struct{ Reason string }
+
+func (e *NotAvailable) Error() string { return e.Reason }
+
+// Client is one library under test. Service i, destination 0 and the weights follow the
+// package's scheme; the driver has prepared the kernel state each workload starts from.
+type Client interface {
+	// AddService adds service i.
+	AddService(i int) error
+	// AddDest adds destination 0 (weight 1) to service i.
+	AddDest(i int) error
+	// UpdateWeight sets the weight of destination 0 of service i to 5.
+	UpdateWeight(i int) error
+	// Get reads service i and its destinations; it returns the number of destinations and
+	// whether the service read back is service i.
+	Get(i int) (dests int, ok bool, err error)
+	// List reads every service with its destinations and returns the counts.
+	List() (services, dests int, err error)
+	// Flush removes every service.
+	Flush() error
+	// Batch applies n changes (n/5 services, each with destinations 0..3) in as few round
+	// trips as the library allows; it returns the number of changes and of failed ones.
+	Batch(n int) (changes, failed int, err error)
+}
+
+func result(client, w string, d time.Duration, ops int, check string) {
+	fmt.Printf("RESULT %s %s %.0f %d %s\n", client, w, float64(d.Nanoseconds())/float64(ops), ops, check)
+}
+
+// Main runs `CLIENT WORKLOAD N [G]` (the driver's calling convention) with the client open
+// returns, and exits non-zero on any error.
+func Main(client string, open func() (Client, error)) {
+	if err := run(client, open); err != nil {
+		var na *NotAvailable
+		if errors.As(err, &na) {
+			fmt.Printf("NA %s %s %s\n", client, os.Args[1], na.Reason)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", client, err)
+		os.Exit(1)
+	}
+}
+
+func run(client string, open func() (Client, error)) error {
+	if len(os.Args) < 3 {
+		return fmt.Errorf("usage: %s WORKLOAD N [G]", os.Args[0])
+	}
+	w := os.Args[1]
+	n, err := strconv.Atoi(os.Args[2])
+	if err != nil {
+		return err
+	}
+	g := 100
+	if len(os.Args) > 3 {
+		if g, err = strconv.Atoi(os.Args[3]); err != nil {
+			return err
+		}
+	}
+	c, err := open()
+	if err != nil {
+		return err
+	}
+	switch w {
+	case "add_service", "add_dest", "update_weight":
+		op := map[string]func(int) error{
+			"add_service": c.AddService, "add_dest": c.AddDest, "update_weight": c.UpdateWeight,
+		}[w]
+		t := time.Now()
+		for i := 0; i < n; i++ {
+			if err := op(i); err != nil {
+				return fmt.Errorf("%s %d: %w", w, i, err)
+			}
+		}
+		result(client, w, time.Since(t), n, "-")
+	case "get_service":
+		dests, bad := 0, 0
+		t := time.Now()
+		for i := 0; i < n; i++ {
+			d, ok, err := c.Get(i % g)
+			if err != nil {
+				return fmt.Errorf("get %d: %w", i%g, err)
+			}
+			dests += d
+			if !ok {
+				bad++
+			}
+		}
+		result(client, w, time.Since(t), n, fmt.Sprintf("dests=%d,bad=%d", dests, bad))
+	case "list":
+		s, d := 0, 0
+		t := time.Now()
+		for r := 0; r < n; r++ {
+			if s, d, err = c.List(); err != nil {
+				return err
+			}
+		}
+		result(client, w, time.Since(t), n, fmt.Sprintf("services=%d,dests=%d", s, d))
+	case "flush":
+		t := time.Now()
+		if err := c.Flush(); err != nil {
+			return err
+		}
+		result(client, w, time.Since(t), 1, "-")
+	case "batch":
+		t := time.Now()
+		k, failed, err := c.Batch(n)
+		if err != nil {
+			return err
+		}
+		result(client, w, time.Since(t), k, fmt.Sprintf("errors=%d", failed))
+	default:
+		return fmt.Errorf("unknown workload %s", w)
+	}
+	return nil
+}

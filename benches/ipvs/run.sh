@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# benches/ipvs/run.sh BINDIR [OUT.md]: the IPVS peer benchmark driver. Runs INSIDE the kernel lab
+# (lab/run, as root, IPVS loaded); `make bench-ipvs-peers` builds the clients on the host and
+# calls it. For every client and workload it resets and prepares the IPVS table (with
+# raw_floor setup: the same state for every client), runs the client as its own process under
+# /usr/bin/time (peak RSS), reads the client's line
+#     RESULT <client> <workload> <ns_per_op> <ops> <check>     or     NA <client> <workload> <why>
+# checks what the client reported (counts it read) and what the kernel holds afterwards
+# (`ipvsadm -Ln`, an independent reader), prints one table and writes OUT.md.
+set -euo pipefail
+
+BIN=${1:?usage: run.sh BINDIR [OUT.md]}
+OUT=${2:-}
+N=${LBNET_IPVS_BENCH_N:-100}                # single operations per client and workload
+G=${LBNET_IPVS_BENCH_GET_SERVICES:-100}     # services (x5 destinations) the get workload cycles over
+LS=${LBNET_IPVS_BENCH_LIST_SERVICES:-10000} # services of the list and flush workloads
+LD=5                                  # destinations per service there
+LR=${LBNET_IPVS_BENCH_LIST_REPS:-1}         # full listings per client
+B=${LBNET_IPVS_BENCH_BATCH:-10000}          # changes in the batch workload
+CLIENTS=${LBNET_IPVS_BENCH_CLIENTS:-core-rust c-abi go-lbnet moby-ipvs cloudflare-ipvs seesaw-libnl ipvsadm raw-floor}
+WORKLOADS="add_service add_dest update_weight get_service list flush batch"
+
+declare -A BINARY=(
+    [core-rust]=ipvs_bench_core [c-abi]=c_abi [go-lbnet]=go-lbnet [moby-ipvs]=moby-ipvs
+    [cloudflare-ipvs]=cloudflare-ipvs [seesaw-libnl]=seesaw-libnl [ipvsadm]=ipvsadm_client
+    [raw-floor]=raw_floor
+)
+if [ -z "${GROUP:-}" ]; then
+    TMP=$(mktemp -d)
+    trap 'rm -rf "$TMP"' EXIT
+    RAW=$TMP/results # client workload ns ops rss status note...
+    : >"$RAW"
+fi
+failed=0
+
+# Under TCG every exec costs a large fraction of a second, so the per-(client, workload) steps
+# below use bash builtins and as few processes as possible.
+
+# Sets STATE to the kernel table as `ipvsadm -Ln` shows it: "<services> <dests> <weight-5 dests>",
+# counting only destinations 172.16.0.x:8080 in Masq mode (the ones the clients create).
+kernel_state() {
+    local out line s=0 d=0 w=0 re='^  -> 172\.16\.0\.[0-9]+:8080 +Masq +([0-9]+) '
+    out=$(ipvsadm -Ln)
+    while IFS= read -r line; do
+        if [[ $line == "TCP  "* ]]; then
+            s=$((s + 1))
+        elif [[ $line =~ $re ]]; then
+            d=$((d + 1))
+            [ "${BASH_REMATCH[1]}" = 5 ] && w=$((w + 1))
+        fi
+    done <<<"$out"
+    STATE="$s $d $w"
+}
+
+prepare() { # workload: flush, then the state the workload starts from
+    case $1 in
+    add_service | batch) "$BIN/raw_floor" setup 0 0 >/dev/null ;;
+    add_dest) "$BIN/raw_floor" setup "$N" 0 >/dev/null ;;
+    update_weight) "$BIN/raw_floor" setup "$N" 1 1 >/dev/null ;;
+    get_service) "$BIN/raw_floor" setup "$G" "$LD" 1 >/dev/null ;;
+    list | flush) "$BIN/raw_floor" setup "$LS" "$LD" 1 >/dev/null ;;
+    esac
+}
+
+# Per workload: ARGS (the client's arguments), CHECK (what the client must report having read)
+# and WANT (what ipvsadm -Ln must show afterwards; empty: not checked).
+spec() {
+    ARGS=$N CHECK=- WANT=
+    case $1 in
+    add_service) WANT="$N 0 0" ;;
+    add_dest) WANT="$N $N 0" ;;
+    update_weight) WANT="$N $N $N" ;;
+    get_service) ARGS="$N $G" CHECK="dests=$((N * LD)),bad=0" ;;
+    list) ARGS=$LR CHECK="services=$LS,dests=$((LS * LD))" ;;
+    flush) ARGS=1 WANT="0 0 0" ;;
+    batch) ARGS=$B CHECK="errors=0" WANT="$((B / 5)) $((B / 5 * 4)) 0" ;;
+    esac
+}
+
+# One client's workloads, run by the group mode below inside a fresh network namespace.
+run_group() { # client workload...
+    local c=$1 w bin prev_ok="" status note rc ns ops line rss l check now
+    shift
+    bin=$BIN/${BINARY[$c]:?unknown client $c}
+    for w in "$@"; do
+        # list only reads: when it passed, flush starts from the table it listed (10,000 x 5)
+        # instead of building it again.
+        spec "$w"
+        status=ok note="" rc=0 ns=- ops=- line="" rss=0
+        if ! { [ "$w" = flush ] && [ "$prev_ok" = list ]; } && ! prepare "$w" 2>"$TMP/err"; then
+            note="preparing the table failed: $(<"$TMP/err")"
+            printf '%s %s - - 0 FAIL %s\n' "$c" "$w" "${note//$'\n'/ }" >>"$RAW"
+            echo "ipvs-bench: $c $w: $note" >&2
+            prev_ok=""
+            continue
+        fi
+        # shellcheck disable=SC2086 # ARGS is split on purpose
+        /usr/bin/time -f %M -o "$TMP/rss" "$bin" "$w" $ARGS >"$TMP/out" 2>"$TMP/err" || rc=$?
+        while IFS= read -r l; do rss=$l; done <"$TMP/rss"
+        while IFS= read -r l; do
+            case $l in "RESULT $c $w "* | "NA $c $w "*) line=$l ;; esac
+        done <"$TMP/out"
+        if [ "$rc" -ne 0 ]; then
+            status=FAIL note="exit status $rc: $(<"$TMP/err")"
+            note=${note//$'\n'/ }
+            note=${note:0:300}
+        elif [[ $line == NA* ]]; then
+            status=NA note=${line#"NA $c $w "}
+        elif [[ $line == RESULT* ]]; then
+            read -r _ _ _ ns ops check <<<"$line"
+            if [ "$check" != "$CHECK" ]; then
+                status=INVALID note="client read $check, expected $CHECK"
+            elif [ -n "$WANT" ]; then
+                kernel_state
+                [ "$STATE" = "$WANT" ] ||
+                    status=INVALID note="kernel holds '$STATE' (services dests weight-5), expected '$WANT'"
+            fi
+        else
+            status=FAIL note="no RESULT line"
+        fi
+        case $status in ok) prev_ok=$w ;; *) prev_ok="" ;; esac
+        printf '%s %s %s %s %s %s %s\n' "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" >>"$RAW"
+        printf -v now '%(%s)T' -1
+        printf 'ipvs-bench: %-16s %-14s %12s ns/op  ops %-6s rss %6s KiB  %s %s  [%s s]\n' \
+            "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" $((now - START)) >&2
+    done
+}
+
+if [ "${GROUP:-}" ]; then # group mode: run.sh re-executed by itself in a fresh netns
+    # shellcheck disable=SC2086 # GROUP is "client workload..."
+    run_group $GROUP
+    exit 0
+fi
+
+# Every group of workloads runs in a FRESH network namespace (IPVS state is per namespace):
+# the kernel keeps deleted destinations in a per-namespace trash list for minutes and walks it
+# on every destination add, so a client running after a flush of 50,000 destinations would be
+# measured against a different kernel than the one before it.
+printf -v START '%(%s)T' -1
+export RAW TMP START
+# Workload by workload, every client in turn: each comparison is made within a few minutes, so
+# a change in the machine's load during the run shifts all clients of a workload alike.
+for g in add_service add_dest update_weight get_service "list flush" batch; do
+    for c in $CLIENTS; do
+        GROUP="$c $g" unshare --net "$BASH" "${BASH_SOURCE[0]}" "$BIN" || failed=1
+        # let the old namespace's teardown (up to 50,000 destinations) finish off the clock
+        if [ "$g" = "list flush" ]; then sleep 2; fi
+    done
+done
+while read -r _ _ _ _ _ st _; do
+    case $st in ok | NA) ;; *) failed=1 ;; esac
+done <"$RAW"
+"$BIN/raw_floor" flush
+printf -v elapsed '%(%s)T' -1
+elapsed=$((elapsed - START))
+
+# ---- the table ----
+table() { # markdown table of ns/op and ratio to core-rust, then peak RSS
+    awk -v clients="$CLIENTS" -v workloads="$WORKLOADS" '
+    { ns[$1, $2] = $3; rss[$1, $2] = $5; st[$1, $2] = $6 }
+    function cell(c, w,   r) {
+        if (st[c, w] == "NA") return "n/a"
+        if (st[c, w] != "ok") return st[c, w]
+        if (ns[c, w] >= 10000000) s = sprintf("%.1f ms", ns[c, w] / 1e6)
+        else if (ns[c, w] >= 10000) s = sprintf("%.1f us", ns[c, w] / 1e3)
+        else s = sprintf("%d ns", ns[c, w])
+        if (c != "core-rust" && st["core-rust", w] == "ok" && ns["core-rust", w] > 0)
+            s = s sprintf(" (%.2fx)", ns[c, w] / ns["core-rust", w])
+        return s
+    }
+    END {
+        nc = split(clients, C, " "); nw = split(workloads, W, " ")
+        h = "| workload |"; sep = "|---|"
+        for (i = 1; i <= nc; i++) { h = h " " C[i] " |"; sep = sep "---:|" }
+        print "Time per operation (ratio to core-rust: above 1 = slower than ours):"
+        print ""; print h; print sep
+        for (j = 1; j <= nw; j++) {
+            l = "| " W[j] " |"
+            for (i = 1; i <= nc; i++) l = l " " cell(C[i], W[j]) " |"
+            print l
+        }
+        print ""; print "Peak RSS of the client process (KiB):"; print ""; print h; print sep
+        for (j = 1; j <= nw; j++) {
+            l = "| " W[j] " |"
+            for (i = 1; i <= nc; i++) l = l " " (st[C[i], W[j]] == "NA" ? "n/a" : rss[C[i], W[j]]) " |"
+            print l
+        }
+    }' "$RAW"
+}
+
+notes() { # n/a reasons and failures
+    awk '$6 != "ok" { s = ""; for (i = 7; i <= NF; i++) s = s " " $i; printf "- %s, %s: %s:%s\n", $1, $2, ($6 == "NA" ? "n/a" : $6), s }' "$RAW"
+}
+
+targets() { # issue 4's targets, computed from this run
+    awk '
+    $6 == "ok" { ns[$1, $2] = $3 }
+    function r(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "?" }
+    END {
+        split("add_service add_dest update_weight get_service", S, " ")
+        for (i = 1; i <= 4; i++) {
+            w = S[i]
+            printf "- %s: core-rust / raw-floor = %s (target <= 1.3); seesaw-libnl / go-lbnet = %s (target >= 10)\n", w, r(ns["core-rust", w], ns["raw-floor", w]), r(ns["seesaw-libnl", w], ns["go-lbnet", w])
+        }
+        single = (ns["core-rust", "add_service"] + ns["core-rust", "add_dest"]) / 2
+        printf "- batch: core-rust one change per round trip (mean of add_service, add_dest) / batched = %s (target >= 5)\n", r(single, ns["core-rust", "batch"])
+        printf "- batch: core-rust / raw-floor batched = %s\n", r(ns["core-rust", "batch"], ns["raw-floor", "batch"])
+    }' "$RAW"
+}
+
+host_cpu=${LBNET_BENCH_HOST_CPU:-unknown}
+guest_cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+report() {
+    cat <<EOF
+# IPVS peer benchmark
+
+Generated by \`make bench-ipvs-peers\` (benches/ipvs/run.sh) in one boot of the kernel lab.
+
+- date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- kernel: $(uname -r) (Debian's, in lab/run)
+- machine: host ${LBNET_BENCH_HOST_NPROC:-?} vCPU, ${host_cpu}; guest $(nproc) vCPU (${guest_cpu}), qemu **TCG**
+  (no KVM on this host): every number is slow in absolute terms and noisy; compare the
+  clients with each other (ratios), all measured in this one run
+- sizes: N = $N single operations per client and workload; get cycles over $G services with
+  $LD destinations; list = $LR full listing(s) of $LS services x $LD destinations ($((LS * LD))
+  destinations); flush = one flush of $LS services x $LD destinations; batch = $B changes
+  ($((B / 5)) services with 4 destinations each)
+- whole benchmark: ${elapsed} s inside the lab
+
+$(table)
+
+One "op" is: one call for add_service, add_dest (destination 0 to an existing service),
+update_weight (its weight 1 -> 5); one service read with its destinations for get_service; one
+complete listing (services and all their destinations) for list; the whole flush for flush; one
+change for batch. Every cell is the mean over the ops of one client process. The workloads run
+one after the other, each through every client in turn.
+
+Noise: core-rust and c-abi run the same core code for every workload (c-abi adds one C call and
+a struct conversion), so the spread between those two columns is a direct measure of this
+run's noise (TCG on 2 shared vCPUs, other jobs on the machine). Read differences of that size
+between any two clients as no difference.
+
+Clients:
+- core-rust: our core, \`lbnet::ipvs::Handle\` (benches/ipvs/rust)
+- c-abi: our C ABI, libipvs_ffi.so from C (benches/ipvs/c/c_abi.c)
+- go-lbnet: our Go package github.com/lbnet/lbnet/go/ipvs (cgo over libipvs_ffi)
+- moby-ipvs: github.com/moby/ipvs v1.1.0
+- cloudflare-ipvs: github.com/cloudflare/ipvs v0.12.0
+- seesaw-libnl: **Seesaw's libnl pattern re-implemented; Seesaw not served by the proxy**
+  (Go + cgo over libnl-3/libnl-genl-3: family resolved once, a new libnl socket per message,
+  one nla_put per attribute, nl_recvmsgs_default for the answer; listing = service dump + one
+  destination dump per service, as Seesaw's ipvs package does)
+- ipvsadm: Debian's ipvsadm binary (libipvs over libnl): **one ipvsadm process per single
+  operation** (posix_spawn + wait inside the timing), \`ipvsadm -Ln -t VIP\` for get,
+  \`ipvsadm -Ln\` for list, \`ipvsadm -C\` for flush, \`ipvsadm -R\` from a prepared file for batch
+- raw-floor: prebuilt netlink messages over one socket, no library (benches/ipvs/c/raw_floor.c):
+  one message per round trip for single operations, many per send (64 KiB chunks, acks read
+  after each chunk) for batch
+
+Validation: each client reports what it read (get: destinations read and wrong services; list:
+services and destinations; batch: failed changes) and the driver checks it; after each changing
+workload the driver checks the kernel's table with \`ipvsadm -Ln\` (services, destinations,
+weights, Masq destinations on port 8080). A cell that failed either check says INVALID
+instead of a number. Every client runs each workload in a FRESH network namespace (IPVS
+state is per namespace), where the driver first prepares the table with raw_floor's batched
+setup, so every client starts from the same state (flush starts from the 10,000 x 5 table the
+same client has just listed in that namespace; listing does not change it). The fresh namespace
+matters: the kernel keeps deleted destinations in a per-namespace trash list for two minutes
+or more and walks it on every destination add (ip_vs_trash_get_dest), so after a flush of
+50,000 destinations each add costs milliseconds more under TCG; in one namespace, a client
+measured after another one's flush was measured against a different kernel state. Peak RSS is
+\`/usr/bin/time -f %M\` of the client process (for ipvsadm: of the spawner and its largest
+ipvsadm child).
+
+Why the sizes are small: under TCG one round trip to the kernel costs about a millisecond and
+starting a process (exec, dynamic loading over 9p) a large fraction of a second, so the run is
+dominated by the listings (10,001 round trips per listing for most clients) and by ipvsadm
+(one process per operation). N is the same for every client. ipvsadm's single operations are
+dominated by process start-up, which TCG inflates far more than it inflates a netlink round
+trip: its ratios here overstate what it costs on real hardware.
+
+Not measured / not a number:
+$(notes)
+
+Issue 4's targets, from this run (ratios of the means above):
+$(targets)
+EOF
+}
+
+report >"$TMP/report.md"
+cat "$TMP/report.md"
+if [ -n "$OUT" ]; then
+    cp "$TMP/report.md" "$OUT"
+    echo "ipvs-bench: wrote $OUT" >&2
+fi
+exit $failed
