@@ -13,7 +13,9 @@
 //! * `msg-batch`: `message::change_msg` + `encode` of each of 10,000 changes into one buffer
 //!   (what `Handle::apply` did before);
 //! * `direct-service`, `direct-dest`, `direct-batch`: the direct encoder the handle uses now
-//!   (`message::encode_change` into one reused buffer).
+//!   (`message::encode_change` into one reused buffer);
+//! * `parse-service`: `parse::parse_service_msg` of a `GET_SERVICE` reply laid out as Linux 6.1
+//!   sends it (key, scheduler, flags, timeout, netmask, 32- and 64-bit statistics).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr};
@@ -21,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use lbnet::ipvs::attr::cmd;
-use lbnet::ipvs::{message, Change, Destination, ForwardMethod, Service, ServiceKey};
+use lbnet::ipvs::attr::{cmd_attr, stats, svc};
+use lbnet::ipvs::{message, parse, Change, Destination, ForwardMethod, Service, ServiceKey};
 
 struct Counting;
 
@@ -79,6 +82,55 @@ fn changes(n: usize) -> Vec<Change> {
     v
 }
 
+fn tlv(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(value);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+}
+
+fn stats_set(kind: u16, wide: bool) -> Vec<u8> {
+    let mut v = Vec::new();
+    for k in stats::CONNS..=stats::OUTBPS {
+        if wide {
+            tlv(&mut v, k, &(u64::from(k) * 1000).to_ne_bytes());
+        } else {
+            tlv(&mut v, k, &(u32::from(k) * 1000).to_ne_bytes());
+        }
+    }
+    let mut out = Vec::new();
+    tlv(&mut out, kind | 0x8000, &v);
+    out
+}
+
+/// A `GET_SERVICE` reply as the kernel lays it out.
+fn service_reply() -> Vec<u8> {
+    let mut a = Vec::new();
+    tlv(&mut a, svc::AF, &2u16.to_ne_bytes());
+    tlv(&mut a, svc::PROTOCOL, &6u16.to_ne_bytes());
+    tlv(
+        &mut a,
+        svc::ADDR,
+        &[10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
+    tlv(&mut a, svc::PORT, &80u16.to_be_bytes());
+    tlv(&mut a, svc::SCHED_NAME, b"wlc\0");
+    tlv(&mut a, svc::FLAGS, &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    tlv(&mut a, svc::TIMEOUT, &0u32.to_ne_bytes());
+    tlv(&mut a, svc::NETMASK, &[255, 255, 255, 255]);
+    a.extend(stats_set(svc::STATS, false));
+    a.extend(stats_set(svc::STATS64, true));
+    let mut body = Vec::new();
+    tlv(&mut body, cmd_attr::SERVICE | 0x8000, &a);
+    let mut m = ((16 + 4 + body.len()) as u32).to_ne_bytes().to_vec();
+    m.extend_from_slice(&[0x23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    m.extend_from_slice(&[4, 1, 0, 0]);
+    m.extend(body);
+    m
+}
+
 /// Runs `n` messages of `workload`; returns the bytes encoded (so nothing is optimised away).
 fn run(workload: &str, n: usize, svc: &Service, dest: &Destination, batch: &[Change]) -> usize {
     let key = svc.key;
@@ -133,18 +185,26 @@ fn run(workload: &str, n: usize, svc: &Service, dest: &Destination, batch: &[Cha
             }
             total += buf.len();
         }
+        "parse-service" => {
+            let reply = service_reply();
+            for _ in 0..n {
+                let s = parse::parse_service_msg(&reply).unwrap();
+                total += s.scheduler.len();
+            }
+        }
         w => panic!("unknown workload {w}"),
     }
     total
 }
 
-const WORKLOADS: [&str; 6] = [
+const WORKLOADS: [&str; 7] = [
     "msg-service",
     "msg-dest",
     "msg-batch",
     "direct-service",
     "direct-dest",
     "direct-batch",
+    "parse-service",
 ];
 
 fn main() {

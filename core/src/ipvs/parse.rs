@@ -437,7 +437,7 @@ mod tests {
                 buf.extend_from_slice(&((4 + vlen) as u16).to_ne_bytes());
                 buf.extend_from_slice(&kind.to_ne_bytes());
                 buf.extend((0..vlen).map(|_| next() as u8));
-                while buf.len() % 4 != 0 {
+                while !buf.len().is_multiple_of(4) {
                     buf.push(0);
                 }
             }
