@@ -187,16 +187,18 @@ impl RouteHandle {
 
     /// Deletes every route of `protocol` in `table` (both families) and returns how many went.
     /// Routes of other protocols are never touched. A route that vanished meanwhile (`ESRCH`)
-    /// is not an error.
+    /// is not an error. The deletes go in a scattered order, not the dump's ascending one: the
+    /// kernel's IPv4 FIB trie deletes ascending /24s several times slower (100,000 through
+    /// `ip -batch` here: 7.97 s ascending, 1.75 s shuffled).
     pub fn flush(&self, table: u32, protocol: u8) -> Result<usize> {
         let routes = self.dump(&RouteFilter {
             ipv6: None,
             table: Some(table),
             protocol: Some(protocol),
         })?;
-        let ops: Vec<RouteOp> = routes
-            .into_iter()
-            .map(|k| RouteOp::Delete(k.route))
+        let mut routes: Vec<Option<KernelRoute>> = routes.into_iter().map(Some).collect();
+        let ops: Vec<RouteOp> = scattered(routes.len())
+            .map(|i| RouteOp::Delete(routes[i].take().expect("a permutation").route))
             .collect();
         let mut n = 0;
         for r in self.apply(&ops)? {
@@ -339,5 +341,32 @@ impl RouteHandle {
                 }
             })?;
         found.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no link named {name}")))
+    }
+}
+
+/// A permutation of `0..n` that scatters neighbours: `i * p mod n` for a prime `p` that does
+/// not divide `n`.
+fn scattered(n: usize) -> impl Iterator<Item = usize> {
+    let p = [7919u64, 7927, 7933]
+        .into_iter()
+        .find(|p| !(n as u64).is_multiple_of(*p))
+        .unwrap_or(1); // n a multiple of all three (> 4.9e11 routes): keep the dump's order
+    (0..n as u64).map(move |i| ((i * p) % n.max(1) as u64) as usize)
+}
+
+#[cfg(test)]
+mod scatter_tests {
+    use super::scattered;
+
+    #[test]
+    fn scattered_is_a_permutation() {
+        for n in [0usize, 1, 2, 7919, 7920, 100_000, 7919 * 3] {
+            let mut seen = vec![false; n];
+            for i in scattered(n) {
+                assert!(!seen[i], "{i} twice for n={n}");
+                seen[i] = true;
+            }
+            assert!(seen.iter().all(|&s| s), "n={n}");
+        }
     }
 }

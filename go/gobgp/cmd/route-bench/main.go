@@ -1,9 +1,10 @@
 // Command route-bench installs, replaces and withdraws N IPv4 routes in a network namespace
 // with vishvananda/netlink (one RouteReplace / RouteDel call per route, as Go daemons do) and
-// with lbnet's Go binding (routeexport, one Apply batch and one call per route), and prints
-// the times in the format of lbnet's Rust bench (core/tests/route_bench.rs), which runs it.
+// with lbnet's Go binding (routeexport, one Apply batch), and prints the times as
+// "ROW client|operation|nanoseconds" lines for lbnet's Rust bench (core/tests/route_bench.rs),
+// which runs it.
 //
-//	route-bench -netns NAME [-n 100000]
+//	route-bench -netns NAME [-n 100000] [-family 4|6]
 package main
 
 import (
@@ -20,31 +21,45 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-func report(what string, n int, d time.Duration) {
-	fmt.Printf("%-44s %9.1f ms  %7.2f us/route  %9.0f routes/s\n", what,
-		d.Seconds()*1e3, d.Seconds()*1e6/float64(n), float64(n)/d.Seconds())
+// report prints one measurement in the line format core/tests/route_bench.rs reads.
+func report(client, op string, d time.Duration) {
+	fmt.Printf("ROW %s|%s|%d\n", client, op, d.Nanoseconds())
 }
 
-func prefixes(n int) []netip.Prefix {
+// prefixes are those of core/tests/route_bench.rs, in its order: /24s from 32.0.0.0 up, or
+// /64s from 2001:db8:4000:: up, permuted.
+func prefixes(n int, v6 bool) []netip.Prefix {
 	out := make([]netip.Prefix, n)
-	for i := range out {
+	for j := range out {
+		// The permutation of core/tests/route_bench.rs: prefix i*7919 mod n at position i.
+		i := int(uint64(j) * 7919 % uint64(n))
+		if v6 {
+			var b [16]byte
+			hi := uint64(0x20010db840000000) + uint64(i)
+			for j := 0; j < 8; j++ {
+				b[j] = byte(hi >> (56 - 8*j))
+			}
+			out[j] = netip.PrefixFrom(netip.AddrFrom16(b), 64)
+			continue
+		}
 		v := uint32(0x20000000) + uint32(i)<<8
-		out[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 24)
+		out[j] = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 24)
 	}
 	return out
 }
 
 func main() {
-	name := flag.String("netns", "", "network namespace (ip netns name) with 10.1.0.0/24 connected")
+	name := flag.String("netns", "", "network namespace (ip netns name) with 10.1.0.0/24 and 2001:db8:1::/64 connected")
 	n := flag.Int("n", 100000, "number of routes")
+	family := flag.Int("family", 4, "4 or 6")
 	flag.Parse()
-	if err := run(*name, *n); err != nil {
+	if err := run(*name, *n, *family == 6); err != nil {
 		fmt.Fprintln(os.Stderr, "route-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, n int) error {
+func run(name string, n int, v6 bool) error {
 	runtime.LockOSThread()
 	ns, err := netns.GetFromName(name)
 	if err != nil {
@@ -56,25 +71,29 @@ func run(name string, n int) error {
 		return err
 	}
 	defer h.Close()
-	ps := prefixes(n)
+	ps := prefixes(n, v6)
+	gw2, gw3, fam := "10.1.0.2", "10.1.0.3", netlink.FAMILY_V4
+	if v6 {
+		gw2, gw3, fam = "2001:db8:1::2", "2001:db8:1::3", netlink.FAMILY_V6
+	}
 	const table = 400
 	mk := func(p netip.Prefix, gw string) *netlink.Route {
 		return &netlink.Route{
-			Dst:      &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(24, 32)},
+			Dst:      &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())},
 			Gw:       net.ParseIP(gw),
 			Table:    table,
 			Protocol: 186,
 			Priority: 20,
 		}
 	}
+	const vish = "vishvananda/netlink RouteReplace x N"
 	for _, step := range []struct {
-		what string
-		gw   string
-		del  bool
+		op, gw string
+		del    bool
 	}{
-		{"vishvananda/netlink RouteReplace install", "10.1.0.2", false},
-		{"vishvananda/netlink RouteReplace replace", "10.1.0.3", false},
-		{"vishvananda/netlink RouteDel", "10.1.0.3", true},
+		{"install", gw2, false},
+		{"replace", gw3, false},
+		{"withdraw", gw3, true},
 	} {
 		t := time.Now()
 		for _, p := range ps {
@@ -85,12 +104,12 @@ func run(name string, n int) error {
 				err = h.RouteReplace(r)
 			}
 			if err != nil {
-				return fmt.Errorf("%s %s: %w", step.what, p, err)
+				return fmt.Errorf("vishvananda %s %s: %w", step.op, p, err)
 			}
 		}
-		report(step.what, n, time.Since(t))
+		report(vish, step.op, time.Since(t))
 	}
-	left, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	left, err := h.RouteListFiltered(fam, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return err
 	}
@@ -111,10 +130,10 @@ func run(name string, n int) error {
 	for i, p := range ps {
 		strs[i] = p.String()
 	}
-	for _, step := range []struct{ what, gw string }{
-		{"lbnet Go Exporter.Apply install (one batch)", "10.1.0.2"},
-		{"lbnet Go Exporter.Apply replace (one batch)", "10.1.0.3"},
-		{"lbnet Go Exporter.Apply withdraw (one batch)", ""},
+	for _, step := range []struct{ op, gw string }{
+		{"install", gw2},
+		{"replace", gw3},
+		{"withdraw", ""},
 	} {
 		changes := make([]routeexport.Change, n)
 		for i := range changes {
@@ -122,27 +141,17 @@ func run(name string, n int) error {
 		}
 		t := time.Now()
 		if err := e.Apply(changes); err != nil {
-			return fmt.Errorf("%s: %w", step.what, err)
+			return fmt.Errorf("lbnet Go %s: %w", step.op, err)
 		}
-		report(step.what, n, time.Since(t))
+		report("lbnet Go Exporter.Apply", step.op, time.Since(t))
 	}
-	t := time.Now()
-	for _, p := range strs {
-		if err := e.Update(p, "10.1.0.2", nil, nil); err != nil {
-			return err
-		}
-	}
-	report("lbnet Go Exporter.Update install (one by one)", n, time.Since(t))
 	st, err := e.Stats("")
 	if err != nil {
 		return err
 	}
-	// Installed n, replaced n, installed n again: 3n exports, n withdrawals, no error.
-	if st.Errors != 0 || st.Exported != uint64(3*n) || st.Withdrawn != uint64(n) {
+	// Installed n, replaced n, withdrew n: 2n exports, n withdrawals, no error.
+	if st.Errors != 0 || st.Exported != uint64(2*n) || st.Withdrawn != uint64(n) {
 		return fmt.Errorf("unexpected statistics %+v", st)
-	}
-	if k, err := e.Flush(); err != nil || k != n {
-		return fmt.Errorf("flush: %d %v", k, err)
 	}
 	return nil
 }
