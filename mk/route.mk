@@ -71,6 +71,9 @@ gobgp-e2e-bins:
 test-route-e2e: gobgp-e2e-bins
 	examples/gobgp-export/e2e.sh $(ROOT)/target/gobgp-export $(GOBGP_BIN)/gobgpd $(GOBGP_BIN)/gobgp
 
+# Not in TEST_TARGETS: under TCG the Go binaries start so slowly (each `gobgp` CLI call takes
+# seconds) that on 2026-11-30 the run had not reached its first check after 4 minutes; it has
+# not yet been seen to pass. The VRF export itself is tested in the lab by test-route-lab.
 test-route-e2e-lab: gobgp-e2e-bins
 	$(ROUTE_LAB_RUN) env E2E_VRF=1 $(ROOT)/examples/gobgp-export/e2e.sh $(ROOT)/target/gobgp-export \
 	  $(GOBGP_BIN)/gobgpd $(GOBGP_BIN)/gobgp
