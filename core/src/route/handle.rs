@@ -346,7 +346,7 @@ impl RouteHandle {
 
 /// A permutation of `0..n` that scatters neighbours: `i * p mod n` for a prime `p` that does
 /// not divide `n`.
-fn scattered(n: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn scattered(n: usize) -> impl Iterator<Item = usize> {
     let p = [7919u64, 7927, 7933]
         .into_iter()
         .find(|p| !(n as u64).is_multiple_of(*p))

@@ -630,7 +630,13 @@ impl State {
         if !now_list.is_empty() {
             now_list.sort_unstable();
             now_list.dedup();
-            self.sync(handle, &now_list, None)?;
+            // Not in ascending order: the kernel's IPv4 trie deletes ascending prefixes
+            // pathologically slowly (1,000,000 withdrawals: 269 us each ascending here).
+            let mut slots: Vec<Option<Prefix>> = now_list.into_iter().map(Some).collect();
+            let scattered: Vec<Prefix> = crate::route::handle::scattered(slots.len())
+                .map(|i| slots[i].take().expect("a permutation"))
+                .collect();
+            self.sync(handle, &scattered, None)?;
         }
         match first.or(self.first_error.take()) {
             Some(e) => Err(e),
