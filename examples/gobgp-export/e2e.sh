@@ -192,7 +192,8 @@ BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10
       "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
 expect "standard and large communities, IPv4 and IPv6, one route into several tables" "${BASE[@]}"
 
-# The CLI over the control socket.
+# The CLI over the control socket. Its output is read whole before grep looks at it: under
+# pipefail, `cli ... | grep -q` fails when grep exits early and the CLI dies of SIGPIPE.
 out=$(cli netlink export)
 for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
 [ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
@@ -206,11 +207,11 @@ if [ "$VRF" = 1 ]; then
         fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
     echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
 fi
-cli netlink export rules | grep -q "^Rule: large" || fail "netlink export rules lacks rule large"
-cli netlink export rules | grep -q "65000:1:2" || fail "netlink export rules lacks the large community"
+grep -q "^Rule: large" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks rule large"
+grep -q "65000:1:2" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks the large community"
 exported=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Exported"])')
 [ "$exported" -ge 7 ] || fail "stats: exported $exported < 7"
-cli netlink export stats std | grep -q "Total Exported: *2" || fail "stats of rule std: $(cli netlink export stats std)"
+grep -q "Total Exported: *2" <<<"$(cli netlink export stats std)" || fail "stats of rule std: $(cli netlink export stats std)"
 echo "ok: CLI netlink export, rules, stats"
 
 gobgp global rib del -a ipv4 $V4B
@@ -227,7 +228,7 @@ RELOADED=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4
           "200 $V4A 10.77.0.1 40" "200 $V6A fd00:77::1 40" "210 $V4A 10.77.0.1 20" "210 $V6A fd00:77::1 20"
           "300 $V4B 10.77.0.1 20")
 expect "reload: metric change moves the route, a new rule exports into its table" "${RELOADED[@]}"
-cli netlink export rules | grep -q "^Rule: std2" || fail "rules after reload lack std2"
+grep -q "^Rule: std2" <<<"$(cli netlink export rules)" || fail "rules after reload lack std2"
 
 # The next hop of V4C goes away and comes back.
 ip -n $B link set nb down
@@ -273,18 +274,18 @@ kill -TERM $EXPORTER
 wait $EXPORTER || fail "exporter exited with status $? on SIGTERM"
 gobgp global rib del -a ipv4 $V4A
 sleep 1
-tables | grep -q "$V4A" || fail "routes were removed on a plain stop"
+grep -q "$V4A" <<<"$(tables)" || fail "routes were removed on a plain stop"
 start_exporter
 expect "restart: stale route swept after End-of-RIB, nothing else changed" "${AFTER[@]}"
 touch "$WORK/stop-poll"
 wait $POLLER
 [ ! -s "$WORK/missing" ] || fail "wanted routes were missing during the restart: $(sort -u "$WORK/missing" | head)"
 echo "ok: no wanted route missing at any moment of the restart"
-cli netlink | grep -q "End-of-RIB: *true" || fail "status does not report End-of-RIB"
+grep -q "End-of-RIB: *true" <<<"$(cli netlink)" || fail "status does not report End-of-RIB"
 
 # Flush removes what we exported and nothing else.
-cli netlink export flush | grep -q "^flushed [1-9]" || fail "flush reported nothing"
+grep -q "^flushed [1-9]" <<<"$(cli netlink export flush)" || fail "flush reported nothing"
 expect "flush empties our routes" ""
-ip -n $B -j route show table 100 | grep -q '"203.0.113.0/24"' || fail "flush removed another daemon's route"
+grep -q '"203.0.113.0/24"' <<<"$(ip -n $B -j route show table 100)" || fail "flush removed another daemon's route"
 echo "ok: another daemon's route survived"
 echo "gobgp-export e2e: all checks passed"
