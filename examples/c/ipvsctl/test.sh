@@ -397,7 +397,10 @@ for bin in valgrind asan; do
             fail "ASan ipvsctl -R failed: $(cat "$TMP/asan.err")"
     fi
     ipvsadm -S -n >"$TMP/small.after"
-    cmp -s "$TMP/small.dump" "$TMP/small.after" || fail "$bin ipvsctl -R did not restore the state"
+    cmp -s "$TMP/small.dump" "$TMP/small.after" || {
+        diff -u "$TMP/small.dump" "$TMP/small.after" | head -n 40 >&2
+        fail "$bin ipvsctl -R did not restore the state"
+    }
     printf '%s\n' '-A -t 10.3.0.1:80 -s rr' "-A -t 10.3.0.2:80 -s $long" '"unterminated' >"$TMP/bad.rules"
     if [ $bin = valgrind ]; then
         "${VG[@]}" --log-file="$TMP/vg.log" "$IPVSCTL" -R <"$TMP/bad.rules" 2>/dev/null
