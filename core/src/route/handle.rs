@@ -196,9 +196,9 @@ impl RouteHandle {
             table: Some(table),
             protocol: Some(protocol),
         })?;
-        let mut routes: Vec<Option<KernelRoute>> = routes.into_iter().map(Some).collect();
-        let ops: Vec<RouteOp> = scattered(routes.len())
-            .map(|i| RouteOp::Delete(routes[i].take().expect("a permutation").route))
+        let ops: Vec<RouteOp> = scatter(routes)
+            .into_iter()
+            .map(|k| RouteOp::Delete(k.route))
             .collect();
         let mut n = 0;
         for r in self.apply(&ops)? {
@@ -342,6 +342,15 @@ impl RouteHandle {
             })?;
         found.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no link named {name}")))
     }
+}
+
+/// `items` reordered by [`scattered`]: neighbours (such as a dump's ascending prefixes) end up
+/// far apart.
+pub(crate) fn scatter<T>(items: Vec<T>) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    scattered(slots.len())
+        .map(|i| slots[i].take().expect("scattered is a permutation"))
+        .collect()
 }
 
 /// A permutation of `0..n` that scatters neighbours: `i * p mod n` for a prime `p` that does

@@ -632,11 +632,8 @@ impl State {
             now_list.dedup();
             // Not in ascending order: the kernel's IPv4 trie deletes ascending prefixes
             // pathologically slowly (1,000,000 withdrawals: 269 us each ascending here).
-            let mut slots: Vec<Option<Prefix>> = now_list.into_iter().map(Some).collect();
-            let scattered: Vec<Prefix> = crate::route::handle::scattered(slots.len())
-                .map(|i| slots[i].take().expect("a permutation"))
-                .collect();
-            self.sync(handle, &scattered, None)?;
+            let now_list = crate::route::handle::scatter(now_list);
+            self.sync(handle, &now_list, None)?;
         }
         match first.or(self.first_error.take()) {
             Some(e) => Err(e),
