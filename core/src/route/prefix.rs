@@ -78,6 +78,19 @@ impl Prefix {
         }
     }
 
+    /// The address bytes (an IPv4 address in the first four, the rest zero): with
+    /// [`Prefix::is_ipv6`] and [`Prefix::len`] the parts [`Prefix::from_parts`] takes back.
+    pub(crate) fn octets(&self) -> [u8; 16] {
+        self.addr
+    }
+
+    /// A prefix from the parts of one that was valid ([`Prefix::octets`], [`Prefix::is_ipv6`],
+    /// [`Prefix::len`]); not checked again.
+    pub(crate) fn from_parts(addr: [u8; 16], v6: bool, len: u8) -> Prefix {
+        debug_assert!(len <= if v6 { 128 } else { 32 });
+        Prefix { addr, v6, len }
+    }
+
     /// The prefix length.
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {

@@ -25,6 +25,7 @@ mod community;
 mod engine;
 mod rule;
 mod stats;
+mod store;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};

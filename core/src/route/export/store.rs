@@ -1,0 +1,550 @@
+//! The export engine's per-prefix state, kept small: a full table is a million prefixes.
+//!
+//! * [`Paths`]: path attributes (gateway and communities) interned. A table's paths repeat
+//!   (a few peers, a few community sets), so each distinct one is stored once, reference
+//!   counted, and a prefix refers to it by a `u32` id.
+//! * [`Prefixes`]: one [`Slot`] per prefix with the prefix's path and its export, IPv4 and
+//!   IPv6 prefixes in separate tables with compact keys. A slot holds one (rule, export time)
+//!   inline, the common case of one matching rule; a prefix exported by more rules keeps the
+//!   others in a side table. An exported route's table and metric are its rule's (a reload
+//!   re-evaluates every prefix), so they are not stored.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::community::{Community, LargeCommunity};
+use crate::route::prefix::Prefix;
+
+/// [`Slot::path`] of a prefix without a best path.
+pub(super) const NO_PATH: u32 = u32::MAX;
+/// No rule (rule indexes are below `u16::MAX`, see `Rule::check_all`).
+const NO_RULE: u16 = u16::MAX;
+/// End of a hash chain in [`Paths`].
+const NIL: u32 = u32::MAX;
+
+/// Compact address: 16 bytes plus a family flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Gw {
+    b: [u8; 16],
+    v6: bool,
+}
+
+impl Gw {
+    pub(super) fn new(a: IpAddr) -> Gw {
+        match a {
+            IpAddr::V4(a) => {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&a.octets());
+                Gw { b, v6: false }
+            }
+            IpAddr::V6(a) => Gw {
+                b: a.octets(),
+                v6: true,
+            },
+        }
+    }
+
+    pub(super) fn ip(&self) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6(Ipv6Addr::from(self.b))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(self.b[0], self.b[1], self.b[2], self.b[3]))
+        }
+    }
+}
+
+/// One distinct path: what the prefixes referring to it share.
+#[derive(Debug)]
+pub(super) struct Attrs {
+    /// The BGP next hop.
+    pub(super) gw: Gw,
+    /// Standard communities.
+    pub(super) communities: Box<[Community]>,
+    /// Large communities.
+    pub(super) large: Box<[LargeCommunity]>,
+    refs: u32,
+    hash: u64,
+    /// Next id with the same hash.
+    next: u32,
+}
+
+/// Interned paths, by id; ids of released paths are reused.
+#[derive(Debug, Default)]
+pub(super) struct Paths {
+    attrs: Vec<Attrs>,
+    free: Vec<u32>,
+    /// Hash of (gateway, communities) -> first id of the chain of paths with that hash.
+    heads: HashMap<u64, u32>,
+    hasher: RandomState,
+}
+
+impl Paths {
+    /// The id of this path, with one more reference (a new id if no prefix has it yet).
+    pub(super) fn intern(&mut self, gw: Gw, comms: &[Community], large: &[LargeCommunity]) -> u32 {
+        let hash = self.hasher.hash_one((gw, comms, large));
+        let head = self.heads.get(&hash).copied().unwrap_or(NIL);
+        let mut id = head;
+        while id != NIL {
+            let a = &mut self.attrs[id as usize];
+            if a.gw == gw && *a.communities == *comms && *a.large == *large {
+                a.refs += 1;
+                return id;
+            }
+            id = a.next;
+        }
+        let a = Attrs {
+            gw,
+            communities: comms.into(),
+            large: large.into(),
+            refs: 1,
+            hash,
+            next: head,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.attrs[id as usize] = a;
+                id
+            }
+            None => {
+                self.attrs.push(a);
+                (self.attrs.len() - 1) as u32
+            }
+        };
+        self.heads.insert(hash, id);
+        id
+    }
+
+    /// Drops one reference to `id`; the path goes with its last one.
+    pub(super) fn release(&mut self, id: u32) {
+        let a = &mut self.attrs[id as usize];
+        debug_assert!(a.refs > 0);
+        a.refs -= 1;
+        if a.refs > 0 {
+            return;
+        }
+        let (hash, next) = (a.hash, a.next);
+        a.communities = Box::default();
+        a.large = Box::default();
+        let head = self.heads[&hash];
+        if head == id {
+            if next == NIL {
+                self.heads.remove(&hash);
+            } else {
+                self.heads.insert(hash, next);
+            }
+        } else {
+            let mut prev = head;
+            while self.attrs[prev as usize].next != id {
+                prev = self.attrs[prev as usize].next;
+            }
+            self.attrs[prev as usize].next = next;
+        }
+        self.free.push(id);
+    }
+
+    /// The path of `id` (a live one).
+    pub(super) fn get(&self, id: u32) -> &Attrs {
+        &self.attrs[id as usize]
+    }
+
+    /// Number of distinct paths held.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.attrs.len() - self.free.len()
+    }
+
+    /// Forgets every path.
+    pub(super) fn clear(&mut self) {
+        *self = Paths::default();
+    }
+}
+
+/// What the engine holds for one prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Slot {
+    /// Interned path id, [`NO_PATH`] after a withdrawal (while routes remain to remove).
+    pub(super) path: u32,
+    /// When `rule`'s route was installed, Unix seconds.
+    since: u32,
+    /// A rule whose route for this prefix is in the kernel, or [`NO_RULE`].
+    rule: u16,
+    /// The path's gateway changed since the prefix was last synced with the kernel.
+    pub(super) gw_changed: bool,
+}
+
+const EMPTY: Slot = Slot {
+    path: NO_PATH,
+    since: 0,
+    rule: NO_RULE,
+    gw_changed: false,
+};
+
+impl Slot {
+    fn is_empty(&self) -> bool {
+        self.path == NO_PATH && self.rule == NO_RULE
+    }
+}
+
+/// Key of an IPv4 prefix (8 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct K4 {
+    addr: u32,
+    len: u8,
+}
+
+/// Key of an IPv6 prefix (17 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct K6 {
+    addr: [u8; 16],
+    len: u8,
+}
+
+fn k4(p: &Prefix) -> K4 {
+    let o = p.octets();
+    K4 {
+        addr: u32::from_be_bytes([o[0], o[1], o[2], o[3]]),
+        len: p.len(),
+    }
+}
+
+fn k6(p: &Prefix) -> K6 {
+    K6 {
+        addr: p.octets(),
+        len: p.len(),
+    }
+}
+
+fn p4(k: &K4) -> Prefix {
+    let mut o = [0u8; 16];
+    o[..4].copy_from_slice(&k.addr.to_be_bytes());
+    Prefix::from_parts(o, false, k.len)
+}
+
+fn p6(k: &K6) -> Prefix {
+    Prefix::from_parts(k.addr, true, k.len)
+}
+
+/// Per-prefix state: path and exports. An export is (rule index, install time in Unix seconds).
+#[derive(Debug, Default)]
+pub(super) struct Prefixes {
+    v4: HashMap<K4, Slot>,
+    v6: HashMap<K6, Slot>,
+    /// Exports beyond a slot's inline one (a prefix matched by several rules); a prefix is
+    /// here only while its slot has an inline export.
+    more: HashMap<Prefix, Vec<(u16, u32)>>,
+    exports: usize,
+}
+
+impl Prefixes {
+    /// The slot of `p`, if the engine holds anything for it.
+    pub(super) fn get(&self, p: &Prefix) -> Option<&Slot> {
+        if p.is_ipv6() {
+            self.v6.get(&k6(p))
+        } else {
+            self.v4.get(&k4(p))
+        }
+    }
+
+    fn get_mut(&mut self, p: &Prefix) -> Option<&mut Slot> {
+        if p.is_ipv6() {
+            self.v6.get_mut(&k6(p))
+        } else {
+            self.v4.get_mut(&k4(p))
+        }
+    }
+
+    fn slot(&mut self, p: &Prefix) -> &mut Slot {
+        if p.is_ipv6() {
+            self.v6.entry(k6(p)).or_insert(EMPTY)
+        } else {
+            self.v4.entry(k4(p)).or_insert(EMPTY)
+        }
+    }
+
+    /// Drops the slot of `p` if it holds nothing.
+    fn tidy(&mut self, p: &Prefix) {
+        if self.get(p).is_some_and(Slot::is_empty) {
+            if p.is_ipv6() {
+                self.v6.remove(&k6(p));
+            } else {
+                self.v4.remove(&k4(p));
+            }
+        }
+    }
+
+    /// Sets the path of `p` (interned id); returns the previous one ([`NO_PATH`] if none). A
+    /// changed gateway is the caller's to flag with [`Prefixes::set_gw_changed`].
+    pub(super) fn set_path(&mut self, p: &Prefix, id: u32) -> u32 {
+        std::mem::replace(&mut self.slot(p).path, id)
+    }
+
+    /// Removes the path of `p`; returns it ([`NO_PATH`] if none). The exports stay until the
+    /// prefix is synced.
+    pub(super) fn remove_path(&mut self, p: &Prefix) -> u32 {
+        let old = match self.get_mut(p) {
+            Some(s) => std::mem::replace(&mut s.path, NO_PATH),
+            None => return NO_PATH,
+        };
+        self.tidy(p);
+        old
+    }
+
+    /// Marks the gateway of `p`'s path as changed (its kernel routes must all be replaced).
+    pub(super) fn set_gw_changed(&mut self, p: &Prefix) {
+        self.slot(p).gw_changed = true;
+    }
+
+    /// Whether the gateway of `p` changed since the last sync; clears the mark.
+    pub(super) fn take_gw_changed(&mut self, p: &Prefix) -> bool {
+        self.get_mut(p)
+            .is_some_and(|s| std::mem::take(&mut s.gw_changed))
+    }
+
+    /// Records that `rule` has `p`'s route in the kernel since `since`.
+    pub(super) fn add_export(&mut self, p: &Prefix, rule: u16, since: u32) {
+        debug_assert!(rule != NO_RULE);
+        let s = self.slot(p);
+        if s.rule == NO_RULE || s.rule == rule {
+            let new = s.rule == NO_RULE;
+            s.rule = rule;
+            s.since = since;
+            if new {
+                self.exports += 1;
+            }
+            return;
+        }
+        let v = self.more.entry(*p).or_default();
+        match v.iter_mut().find(|e| e.0 == rule) {
+            Some(e) => e.1 = since,
+            None => {
+                v.push((rule, since));
+                self.exports += 1;
+            }
+        }
+    }
+
+    /// The exports of `p`: (rule, since).
+    pub(super) fn exports_of(&self, p: &Prefix) -> impl Iterator<Item = (u16, u32)> + '_ {
+        let inline = self
+            .get(p)
+            .filter(|s| s.rule != NO_RULE)
+            .map(|s| (s.rule, s.since));
+        let more = if inline.is_some() && !self.more.is_empty() {
+            self.more.get(p).map(|v| v.as_slice())
+        } else {
+            None
+        };
+        inline
+            .into_iter()
+            .chain(more.unwrap_or_default().iter().copied())
+    }
+
+    /// Removes and returns the exports of `p`.
+    pub(super) fn take_exports(&mut self, p: &Prefix) -> Vec<(u16, u32)> {
+        let Some(s) = self.get_mut(p) else {
+            return Vec::new();
+        };
+        if s.rule == NO_RULE {
+            return Vec::new();
+        }
+        let mut out = vec![(std::mem::replace(&mut s.rule, NO_RULE), s.since)];
+        if !self.more.is_empty() {
+            if let Some(v) = self.more.remove(p) {
+                out.extend(v);
+            }
+        }
+        self.exports -= out.len();
+        self.tidy(p);
+        out
+    }
+
+    /// Keeps the exports for which `keep(prefix, rule, since)` holds.
+    pub(super) fn retain_exports(&mut self, mut keep: impl FnMut(&Prefix, u16, u32) -> bool) {
+        let mut more = std::mem::take(&mut self.more);
+        let mut removed = 0;
+        // One slot: its inline export, then the others (the first kept one moves inline).
+        let mut one = |p: &Prefix, s: &mut Slot| {
+            if s.rule == NO_RULE {
+                return !s.is_empty();
+            }
+            let mut all = vec![(s.rule, s.since)];
+            if let Some(v) = more.remove(p) {
+                all.extend(v);
+            }
+            let n = all.len();
+            all.retain(|&(r, t)| keep(p, r, t));
+            removed += n - all.len();
+            let mut it = all.into_iter();
+            match it.next() {
+                Some((r, t)) => {
+                    s.rule = r;
+                    s.since = t;
+                    let rest: Vec<(u16, u32)> = it.collect();
+                    if !rest.is_empty() {
+                        more.insert(*p, rest);
+                    }
+                }
+                None => s.rule = NO_RULE,
+            }
+            !s.is_empty()
+        };
+        self.v4.retain(|k, s| one(&p4(k), s));
+        self.v6.retain(|k, s| one(&p6(k), s));
+        self.more = more;
+        self.exports -= removed;
+    }
+
+    /// Calls `f(prefix, rule, since)` for every export.
+    pub(super) fn for_each_export(&self, mut f: impl FnMut(&Prefix, u16, u32)) {
+        let mut one = |p: Prefix, s: &Slot| {
+            if s.rule != NO_RULE {
+                f(&p, s.rule, s.since);
+                if let Some(v) = self.more.get(&p) {
+                    for &(r, t) in v {
+                        f(&p, r, t);
+                    }
+                }
+            }
+        };
+        for (k, s) in &self.v4 {
+            one(p4(k), s);
+        }
+        for (k, s) in &self.v6 {
+            one(p6(k), s);
+        }
+    }
+
+    /// Removes every export, calling `f(prefix, rule, since)` for each.
+    pub(super) fn drain_exports(&mut self, mut f: impl FnMut(&Prefix, u16, u32)) {
+        self.retain_exports(|p, r, t| {
+            f(p, r, t);
+            false
+        });
+    }
+
+    /// Every prefix with a path or an export.
+    pub(super) fn prefixes(&self) -> Vec<Prefix> {
+        self.v4
+            .keys()
+            .map(p4)
+            .chain(self.v6.keys().map(p6))
+            .collect()
+    }
+
+    /// Number of exports.
+    pub(super) fn exports_len(&self) -> usize {
+        self.exports
+    }
+
+    /// Forgets everything.
+    pub(super) fn clear(&mut self) {
+        *self = Prefixes::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gw(s: &str) -> Gw {
+        Gw::new(s.parse().unwrap())
+    }
+
+    #[test]
+    fn paths_are_shared_and_released() {
+        let mut ps = Paths::default();
+        let c = [Community::new(65000, 1)];
+        let a = ps.intern(gw("10.0.0.1"), &c, &[]);
+        let b = ps.intern(gw("10.0.0.1"), &c, &[]);
+        assert_eq!(a, b);
+        let d = ps.intern(gw("10.0.0.1"), &[], &[]);
+        let e = ps.intern(gw("2001:db8::1"), &c, &[]);
+        assert!(d != a && e != a && e != d);
+        assert_eq!(ps.len(), 3);
+        assert_eq!(&*ps.get(a).communities, &c);
+        assert_eq!(ps.get(e).gw.ip(), "2001:db8::1".parse::<IpAddr>().unwrap());
+        ps.release(a);
+        assert_eq!(ps.len(), 3);
+        ps.release(a);
+        assert_eq!(ps.len(), 2);
+        // The freed id is reused, the others still found.
+        let f = ps.intern(gw("10.0.0.9"), &[], &[]);
+        assert_eq!(f, a);
+        assert_eq!(ps.intern(gw("10.0.0.1"), &[], &[]), d);
+        assert_eq!(ps.intern(gw("2001:db8::1"), &c, &[]), e);
+    }
+
+    #[test]
+    fn chains_of_equal_hashes() {
+        // Force collisions: every path in one chain, removed from its head, middle and tail.
+        let mut ps = Paths::default();
+        let ids: Vec<u32> = (1..=4u8)
+            .map(|i| {
+                let g = gw(&format!("10.0.0.{i}"));
+                let id = ps.attrs.len() as u32;
+                ps.attrs.push(Attrs {
+                    gw: g,
+                    communities: Box::default(),
+                    large: Box::default(),
+                    refs: 1,
+                    hash: 7,
+                    next: ps.heads.get(&7).copied().unwrap_or(NIL),
+                });
+                ps.heads.insert(7, id);
+                id
+            })
+            .collect();
+        ps.release(ids[2]);
+        ps.release(ids[3]);
+        ps.release(ids[0]);
+        assert_eq!(ps.heads[&7], ids[1]);
+        assert_eq!(ps.attrs[ids[1] as usize].next, NIL);
+        ps.release(ids[1]);
+        assert!(ps.heads.is_empty());
+        assert_eq!(ps.len(), 0);
+    }
+
+    #[test]
+    fn slots_hold_paths_and_exports() {
+        let mut s = Prefixes::default();
+        let p: Prefix = "10.1.0.0/16".parse().unwrap();
+        let q: Prefix = "2001:db8::/32".parse().unwrap();
+        let r: Prefix = "10.1.0.0/24".parse().unwrap();
+        assert_eq!(s.set_path(&p, 3), NO_PATH);
+        assert_eq!(s.set_path(&p, 4), 3);
+        s.add_export(&p, 0, 100);
+        s.add_export(&p, 2, 101);
+        s.add_export(&p, 1, 102);
+        s.add_export(&p, 2, 103);
+        s.add_export(&q, 5, 104);
+        assert_eq!(s.exports_len(), 4);
+        let has = |s: &Prefixes, p: &Prefix, rule: u16| s.exports_of(p).any(|(r, _)| r == rule);
+        assert!(has(&s, &p, 2) && !has(&s, &r, 0) && has(&s, &q, 5));
+        let mut all = Vec::new();
+        s.for_each_export(|p, r, t| all.push((*p, r, t)));
+        all.sort();
+        assert_eq!(
+            all,
+            vec![(p, 0, 100), (p, 1, 102), (p, 2, 103), (q, 5, 104)]
+        );
+        // Dropping the inline export moves another inline.
+        s.retain_exports(|_, r, _| r != 0);
+        assert_eq!(s.exports_len(), 3);
+        let mut e: Vec<_> = s.exports_of(&p).collect();
+        e.sort();
+        assert_eq!(e, vec![(1, 102), (2, 103)]);
+        // A prefix without a path keeps its slot while it has exports.
+        assert_eq!(s.remove_path(&q), NO_PATH);
+        assert!(s.get(&q).is_some());
+        assert_eq!(s.take_exports(&q), vec![(5, 104)]);
+        assert!(s.get(&q).is_none());
+        assert_eq!(s.remove_path(&p), 4);
+        s.set_gw_changed(&p);
+        assert!(s.take_gw_changed(&p) && !s.take_gw_changed(&p));
+        let mut n = 0;
+        s.drain_exports(|_, _, _| n += 1);
+        assert_eq!((n, s.exports_len()), (2, 0));
+        assert!(s.prefixes().is_empty());
+    }
+}
