@@ -307,11 +307,11 @@ impl State {
         let mut metas = Vec::new();
         let now = now_secs();
         for &p in prefixes {
+            let (path, gw_changed, exports) = self.prefixes.take_for_sync(&p);
             let installed: Vec<Entry> = match installed_override.as_deref_mut() {
+                // The exports were taken out before (reload).
                 Some(m) => m.remove(&p).unwrap_or_default(),
-                None => self
-                    .prefixes
-                    .take_exports(&p)
+                None => exports
                     .into_iter()
                     .map(|(r, since)| Entry {
                         table: self.rules[r as usize].table,
@@ -323,7 +323,6 @@ impl State {
             // (rule, table, metric) wanted now.
             let mut desired: Vec<(u16, u32, u32)> = Vec::new();
             let mut gw = None;
-            let path = self.prefixes.get(&p).map_or(NO_PATH, |s| s.path);
             if path != NO_PATH {
                 let a = self.paths.get(path);
                 let pgw = a.gw;
@@ -340,7 +339,6 @@ impl State {
                     desired.push((i as u16, self.rules[i].table, self.rules[i].rule.metric));
                 }
             }
-            let gw_changed = self.prefixes.take_gw_changed(&p);
             // Installs and replacements, make-before-break.
             let mut done_keys: Vec<(u32, u32)> = Vec::new();
             for &(_, table, metric) in &desired {
@@ -544,12 +542,12 @@ impl State {
         let id = self
             .paths
             .intern(gw, &path.communities, &path.large_communities);
-        let old = self.prefixes.set_path(&p, id);
         // A new path (entries left from a withdrawal still in the dampening window carry an
         // older gateway) or a new gateway: every kernel route of the prefix is replaced.
-        if old == NO_PATH || self.paths.get(old).gw != gw {
-            self.prefixes.set_gw_changed(&p);
-        }
+        let paths = &self.paths;
+        let old = self
+            .prefixes
+            .set_path(&p, id, |old| old == NO_PATH || paths.get(old).gw != gw);
         if old != NO_PATH {
             self.paths.release(old);
         }

@@ -70,18 +70,44 @@ pub(super) struct Attrs {
 }
 
 /// Interned paths, by id; ids of released paths are reused.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Paths {
     attrs: Vec<Attrs>,
     free: Vec<u32>,
     /// Hash of (gateway, communities) -> first id of the chain of paths with that hash.
     heads: HashMap<u64, u32>,
     hasher: RandomState,
+    /// The last id interned: a BGP UPDATE carries many prefixes with one path.
+    last: u32,
+}
+
+impl Default for Paths {
+    fn default() -> Paths {
+        Paths {
+            attrs: Vec::new(),
+            free: Vec::new(),
+            heads: HashMap::new(),
+            hasher: RandomState::new(),
+            last: NIL,
+        }
+    }
 }
 
 impl Paths {
     /// The id of this path, with one more reference (a new id if no prefix has it yet).
     pub(super) fn intern(&mut self, gw: Gw, comms: &[Community], large: &[LargeCommunity]) -> u32 {
+        if let Some(a) = self.attrs.get_mut(self.last as usize) {
+            if a.refs > 0 && a.gw == gw && *a.communities == *comms && *a.large == *large {
+                a.refs += 1;
+                return self.last;
+            }
+        }
+        let id = self.lookup(gw, comms, large);
+        self.last = id;
+        id
+    }
+
+    fn lookup(&mut self, gw: Gw, comms: &[Community], large: &[LargeCommunity]) -> u32 {
         let hash = self.hasher.hash_one((gw, comms, large));
         let head = self.heads.get(&hash).copied().unwrap_or(NIL);
         let mut id = head;
@@ -273,10 +299,43 @@ impl Prefixes {
         }
     }
 
-    /// Sets the path of `p` (interned id); returns the previous one ([`NO_PATH`] if none). A
-    /// changed gateway is the caller's to flag with [`Prefixes::set_gw_changed`].
-    pub(super) fn set_path(&mut self, p: &Prefix, id: u32) -> u32 {
-        std::mem::replace(&mut self.slot(p).path, id)
+    /// Sets the path of `p` (interned id); returns the previous one ([`NO_PATH`] if none).
+    /// `gw_changed(old)` says whether the prefix must be flagged (see [`Slot::gw_changed`]).
+    pub(super) fn set_path(
+        &mut self,
+        p: &Prefix,
+        id: u32,
+        gw_changed: impl FnOnce(u32) -> bool,
+    ) -> u32 {
+        let s = self.slot(p);
+        let old = std::mem::replace(&mut s.path, id);
+        if gw_changed(old) {
+            s.gw_changed = true;
+        }
+        old
+    }
+
+    /// What a sync of `p` starts from, taken in one look-up: its path ([`NO_PATH`] if none),
+    /// whether its gateway changed (the mark is cleared) and its exports (removed).
+    pub(super) fn take_for_sync(&mut self, p: &Prefix) -> (u32, bool, Vec<(u16, u32)>) {
+        let Some(s) = self.get_mut(p) else {
+            return (NO_PATH, false, Vec::new());
+        };
+        let (path, changed) = (s.path, std::mem::take(&mut s.gw_changed));
+        if s.rule == NO_RULE {
+            return (path, changed, Vec::new());
+        }
+        let mut out = vec![(std::mem::replace(&mut s.rule, NO_RULE), s.since)];
+        if !self.more.is_empty() {
+            if let Some(v) = self.more.remove(p) {
+                out.extend(v);
+            }
+        }
+        self.exports -= out.len();
+        if path == NO_PATH {
+            self.tidy(p);
+        }
+        (path, changed, out)
     }
 
     /// Removes the path of `p`; returns it ([`NO_PATH`] if none). The exports stay until the
@@ -288,17 +347,6 @@ impl Prefixes {
         };
         self.tidy(p);
         old
-    }
-
-    /// Marks the gateway of `p`'s path as changed (its kernel routes must all be replaced).
-    pub(super) fn set_gw_changed(&mut self, p: &Prefix) {
-        self.slot(p).gw_changed = true;
-    }
-
-    /// Whether the gateway of `p` changed since the last sync; clears the mark.
-    pub(super) fn take_gw_changed(&mut self, p: &Prefix) -> bool {
-        self.get_mut(p)
-            .is_some_and(|s| std::mem::take(&mut s.gw_changed))
     }
 
     /// Records that `rule` has `p`'s route in the kernel since `since`.
@@ -338,25 +386,6 @@ impl Prefixes {
         inline
             .into_iter()
             .chain(more.unwrap_or_default().iter().copied())
-    }
-
-    /// Removes and returns the exports of `p`.
-    pub(super) fn take_exports(&mut self, p: &Prefix) -> Vec<(u16, u32)> {
-        let Some(s) = self.get_mut(p) else {
-            return Vec::new();
-        };
-        if s.rule == NO_RULE {
-            return Vec::new();
-        }
-        let mut out = vec![(std::mem::replace(&mut s.rule, NO_RULE), s.since)];
-        if !self.more.is_empty() {
-            if let Some(v) = self.more.remove(p) {
-                out.extend(v);
-            }
-        }
-        self.exports -= out.len();
-        self.tidy(p);
-        out
     }
 
     /// Keeps the exports for which `keep(prefix, rule, since)` holds.
@@ -511,8 +540,8 @@ mod tests {
         let p: Prefix = "10.1.0.0/16".parse().unwrap();
         let q: Prefix = "2001:db8::/32".parse().unwrap();
         let r: Prefix = "10.1.0.0/24".parse().unwrap();
-        assert_eq!(s.set_path(&p, 3), NO_PATH);
-        assert_eq!(s.set_path(&p, 4), 3);
+        assert_eq!(s.set_path(&p, 3, |_| false), NO_PATH);
+        assert_eq!(s.set_path(&p, 4, |old| old == 3), 3);
         s.add_export(&p, 0, 100);
         s.add_export(&p, 2, 101);
         s.add_export(&p, 1, 102);
@@ -537,11 +566,16 @@ mod tests {
         // A prefix without a path keeps its slot while it has exports.
         assert_eq!(s.remove_path(&q), NO_PATH);
         assert!(s.get(&q).is_some());
-        assert_eq!(s.take_exports(&q), vec![(5, 104)]);
+        assert_eq!(s.take_for_sync(&q), (NO_PATH, false, vec![(5, 104)]));
         assert!(s.get(&q).is_none());
+        // The gateway mark is read once.
+        let mut e = s.take_for_sync(&p);
+        e.2.sort();
+        assert_eq!(e, (4, true, vec![(1, 102), (2, 103)]));
+        assert_eq!(s.exports_len(), 0);
+        s.add_export(&p, 1, 102);
+        s.add_export(&p, 2, 103);
         assert_eq!(s.remove_path(&p), 4);
-        s.set_gw_changed(&p);
-        assert!(s.take_gw_changed(&p) && !s.take_gw_changed(&p));
         let mut n = 0;
         s.drain_exports(|_, _, _| n += 1);
         assert_eq!((n, s.exports_len()), (2, 0));
