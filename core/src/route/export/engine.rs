@@ -123,12 +123,22 @@ pub(crate) struct State {
     paths: Paths,
     pending: HashMap<Prefix, Pending>,
     recent: HashMap<Prefix, Instant>,
+    /// When the oldest entry of `recent` leaves the dampening window (the driver thread then
+    /// prunes it, so a burst's prefixes are not held after their window).
+    prune_at: Option<Instant>,
     stale: HashSet<RouteKey>,
     first_error: Option<Error>,
     nh_cache: HashMap<(Gw, Option<u32>), bool>,
     wake_needed: bool,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
+}
+
+/// Gives a map's room back when it holds under a quarter of it (after a burst).
+fn shrink<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
+    if m.len() * 4 < m.capacity() {
+        m.shrink_to_fit();
+    }
 }
 
 fn now_secs() -> u32 {
@@ -176,6 +186,7 @@ impl State {
             paths: Paths::default(),
             pending: HashMap::new(),
             recent: HashMap::new(),
+            prune_at: None,
             stale: HashSet::new(),
             first_error: None,
             nh_cache: HashMap::new(),
@@ -513,6 +524,11 @@ impl State {
             true
         } else {
             self.recent.insert(p, now);
+            if self.prune_at.is_none() {
+                // The driver thread may be sleeping without a deadline: wake it.
+                self.prune_at = Some(now + window);
+                self.wake_needed = true;
+            }
             false
         };
         if dampened {
@@ -606,7 +622,24 @@ impl State {
             self.pending.remove(p);
             self.recent.insert(*p, now);
         }
-        self.recent.retain(|_, t| now.duration_since(*t) < window);
+        if !due.is_empty() {
+            shrink(&mut self.pending);
+            self.prune_at.get_or_insert(now + window);
+        }
+        // Entries older than the window mean nothing to `schedule`; they are dropped (and the
+        // map's room with them) when the oldest is due.
+        if self.prune_at.is_some_and(|t| force || now >= t) {
+            let mut oldest: Option<Instant> = None;
+            self.recent.retain(|_, t| {
+                let keep = now.duration_since(*t) < window;
+                if keep {
+                    oldest = Some(oldest.map_or(*t, |o| o.min(*t)));
+                }
+                keep
+            });
+            shrink(&mut self.recent);
+            self.prune_at = oldest.map(|t| t + window);
+        }
         if !due.is_empty() {
             self.sync(handle, &due, None)?;
         }
@@ -623,6 +656,7 @@ impl State {
             .values()
             .map(|pd| (pd.last + window).min(pd.first + cap))
             .chain(self.reval_at)
+            .chain(self.prune_at)
             .min()
     }
 
@@ -746,8 +780,9 @@ impl State {
         });
         self.prefixes.clear();
         self.paths.clear();
-        self.pending.clear();
-        self.recent.clear();
+        self.pending = HashMap::new();
+        self.recent = HashMap::new();
+        self.prune_at = None;
         self.delete_stale(handle)
     }
 
