@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-/// An IPv4 or IPv6 prefix with no host bits set, stored compactly (18 bytes) because the export
-/// engine keeps one per exported route.
+/// An IPv4 or IPv6 prefix with no host bits set, stored compactly (18 bytes). (The export
+/// engine's per-prefix tables key IPv4 prefixes by 8 bytes and IPv6 ones by 17.)
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Prefix {
     addr: [u8; 16],
