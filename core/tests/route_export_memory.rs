@@ -60,7 +60,7 @@ enum Config {
 fn measure(
     ns: &TestNs,
     cfg: Config,
-    rule: Rule,
+    rules: &[Rule],
     prefixes: &[Prefix],
     path: &Path,
 ) -> (f64, Exporter) {
@@ -76,7 +76,7 @@ fn measure(
             ..ExportConfig::default()
         },
     };
-    let ex = Exporter::new(config, &[rule]).unwrap();
+    let ex = Exporter::new(config, rules).unwrap();
     let before = LIVE.load(Ordering::Relaxed);
     let t = Instant::now();
     for chunk in prefixes.chunks(1000) {
@@ -106,8 +106,16 @@ fn measure(
 }
 
 /// Measures the engine's memory per route for `prefixes` (all via `gw`, a neighbour on the
-/// namespace's veth) and checks the total is under 100 bytes per exported route.
-fn per_route(label: &str, cfg: Config, prefixes: &[Prefix], gw: IpAddr, communities: bool) {
+/// namespace's veth) exported by `rules` rules (each into its own table) and checks the total
+/// is under 100 bytes per exported route.
+fn per_route(
+    label: &str,
+    cfg: Config,
+    prefixes: &[Prefix],
+    gw: IpAddr,
+    communities: bool,
+    rules: usize,
+) {
     let n = prefixes.len();
     let ns = TestNs::new("mem");
     ns.veth();
@@ -128,19 +136,18 @@ fn per_route(label: &str, cfg: Config, prefixes: &[Prefix], gw: IpAddr, communit
     // A rule that matches nothing: the engine only keeps the paths (its RIB).
     let mut none = Rule::new("none", Target::Table(101));
     none.communities = vec!["65000:1".parse().unwrap()];
-    let (rib_only, ex_none) = measure(&ns, cfg, none, prefixes, &path);
+    let (rib_only, ex_none) = measure(&ns, cfg, &[none], prefixes, &path);
     assert_eq!(ex_none.exported_count(), 0);
     drop(ex_none);
-    // A rule that exports everything: RIB plus export state.
-    let (total, ex) = measure(
-        &ns,
-        cfg,
-        Rule::new("all", Target::Table(100)),
-        prefixes,
-        &path,
-    );
-    assert_eq!(ex.exported_count(), n);
+    // Rules that export everything: RIB plus export state.
+    let all: Vec<Rule> = (0..rules)
+        .map(|i| Rule::new(format!("all{i}"), Target::Table(100 + 2 * i as u32)))
+        .collect();
+    let (per_prefix, ex) = measure(&ns, cfg, &all, prefixes, &path);
+    assert_eq!(ex.exported_count(), n * rules);
     assert_eq!(ex.stats().errors, 0);
+    let total = per_prefix / rules as f64;
+    let rib_only = rib_only / rules as f64;
     println!(
         "{label}: memory per exported route: {total:.1} bytes in all = {rib_only:.1} (the prefix \
          and its path, kept for re-evaluation) + {:.1} (added by the export)",
@@ -153,8 +160,10 @@ fn per_route(label: &str, cfg: Config, prefixes: &[Prefix], gw: IpAddr, communit
          added by the export)",
         total - rib_only
     );
-    assert_eq!(ex.flush().unwrap(), n);
-    assert_eq!(ns.routes("100").len(), 0);
+    assert_eq!(ex.flush().unwrap(), n * rules);
+    for i in 0..rules {
+        assert_eq!(ns.routes(&(100 + 2 * i).to_string()).len(), 0);
+    }
 }
 
 fn v4(n: u32) -> Vec<Prefix> {
@@ -169,14 +178,31 @@ fn memory_per_exported_route() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let gw = "10.1.0.2".parse().unwrap();
     let p = v4(100_000);
-    per_route("IPv4 100,000, no communities", Config::Bare, &p, gw, false);
-    per_route("IPv4 100,000, 3 communities", Config::Bare, &p, gw, true);
+    per_route(
+        "IPv4 100,000, no communities",
+        Config::Bare,
+        &p,
+        gw,
+        false,
+        1,
+    );
+    per_route("IPv4 100,000, 3 communities", Config::Bare, &p, gw, true, 1);
     per_route(
         "IPv4 100,000, 3 communities, dampening and watching on",
         Config::Default,
         &p,
         gw,
         true,
+        1,
+    );
+    // Every prefix into two tables: two exported routes per prefix.
+    per_route(
+        "IPv4 100,000, 3 communities, two rules",
+        Config::Bare,
+        &p,
+        gw,
+        true,
+        2,
     );
 }
 
@@ -198,6 +224,7 @@ fn memory_per_exported_route_ipv6() {
         &prefixes,
         "2001:db8:1::2".parse().unwrap(),
         true,
+        1,
     );
 }
 
@@ -210,5 +237,6 @@ fn memory_per_exported_route_1m() {
         &v4(1_000_000),
         "10.1.0.2".parse().unwrap(),
         true,
+        1,
     );
 }

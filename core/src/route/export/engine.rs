@@ -194,6 +194,7 @@ impl State {
             reval_at: None,
             last_reval: None,
         };
+        st.prefixes.set_rules(st.rules.len());
         st.take_stock(handle)?;
         if st.cfg.delete_all_at_start {
             st.delete_stale(handle)?;
@@ -755,6 +756,7 @@ impl State {
             .map(|r| old_stats.remove(&r.rule.name).unwrap_or_default())
             .collect();
         self.rules = resolved;
+        self.prefixes.set_rules(self.rules.len());
         // The prefixes with a path, and those without one that still have kernel routes.
         let mut all = self.prefixes.prefixes();
         all.extend(

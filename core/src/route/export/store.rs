@@ -197,6 +197,8 @@ pub(super) struct Slot {
     rule: u16,
     /// The path's gateway changed since the prefix was last synced with the kernel.
     pub(super) gw_changed: bool,
+    /// Other rules have exports of this prefix too ([`Prefixes`]' side map).
+    more: bool,
 }
 
 const EMPTY: Slot = Slot {
@@ -204,6 +206,7 @@ const EMPTY: Slot = Slot {
     since: 0,
     rule: NO_RULE,
     gw_changed: false,
+    more: false,
 };
 
 impl Slot {
@@ -256,13 +259,22 @@ fn p6(k: &K6) -> Prefix {
 pub(super) struct Prefixes {
     v4: HashMap<K4, Slot>,
     v6: HashMap<K6, Slot>,
-    /// Exports beyond a slot's inline one (a prefix matched by several rules); a prefix is
-    /// here only while its slot has an inline export.
-    more: HashMap<Prefix, Vec<(u16, u32)>>,
+    /// Exports beyond a slot's inline one (a prefix matched by several rules), by (prefix,
+    /// rule); a prefix is here only while its slot has an inline export and `more` set.
+    more: HashMap<(Prefix, u16), u32>,
+    /// Number of rules (the side map is looked up for each).
+    rules: u16,
     exports: usize,
 }
 
 impl Prefixes {
+    /// Sets the number of rules; exports name rules below it (a reload takes every export out
+    /// before the rules change).
+    pub(super) fn set_rules(&mut self, n: usize) {
+        debug_assert!(n < NO_RULE as usize);
+        self.rules = n as u16;
+    }
+
     /// The slot of `p`, if the engine holds anything for it.
     pub(super) fn get(&self, p: &Prefix) -> Option<&Slot> {
         if p.is_ipv6() {
@@ -326,9 +338,11 @@ impl Prefixes {
             return (path, changed, Vec::new());
         }
         let mut out = vec![(std::mem::replace(&mut s.rule, NO_RULE), s.since)];
-        if !self.more.is_empty() {
-            if let Some(v) = self.more.remove(p) {
-                out.extend(v);
+        if std::mem::take(&mut s.more) {
+            for r in 0..self.rules {
+                if let Some(t) = self.more.remove(&(*p, r)) {
+                    out.push((r, t));
+                }
             }
         }
         self.exports -= out.len();
@@ -362,85 +376,96 @@ impl Prefixes {
             }
             return;
         }
-        let v = self.more.entry(*p).or_default();
-        match v.iter_mut().find(|e| e.0 == rule) {
-            Some(e) => e.1 = since,
-            None => {
-                v.push((rule, since));
-                self.exports += 1;
-            }
+        s.more = true;
+        if self.more.insert((*p, rule), since).is_none() {
+            self.exports += 1;
         }
     }
 
     /// The exports of `p`: (rule, since).
     pub(super) fn exports_of(&self, p: &Prefix) -> impl Iterator<Item = (u16, u32)> + '_ {
-        let inline = self
-            .get(p)
-            .filter(|s| s.rule != NO_RULE)
-            .map(|s| (s.rule, s.since));
-        let more = if inline.is_some() && !self.more.is_empty() {
-            self.more.get(p).map(|v| v.as_slice())
+        let p = *p;
+        let s = self.get(&p).filter(|s| s.rule != NO_RULE);
+        let inline = s.map(|s| (s.rule, s.since));
+        let others = if s.is_some_and(|s| s.more) {
+            self.rules
         } else {
-            None
+            0
         };
         inline
             .into_iter()
-            .chain(more.unwrap_or_default().iter().copied())
+            .chain((0..others).filter_map(move |r| self.more.get(&(p, r)).map(|t| (r, *t))))
     }
 
     /// Keeps the exports for which `keep(prefix, rule, since)` holds.
     pub(super) fn retain_exports(&mut self, mut keep: impl FnMut(&Prefix, u16, u32) -> bool) {
-        let mut more = std::mem::take(&mut self.more);
         let mut removed = 0;
-        // One slot: its inline export, then the others (the first kept one moves inline).
-        let mut one = |p: &Prefix, s: &mut Slot| {
-            if s.rule == NO_RULE {
-                return !s.is_empty();
+        let mut inline = |p: &Prefix, s: &mut Slot| {
+            if s.rule != NO_RULE && !keep(p, s.rule, s.since) {
+                s.rule = NO_RULE;
+                removed += 1;
             }
-            let mut all = vec![(s.rule, s.since)];
-            if let Some(v) = more.remove(p) {
-                all.extend(v);
-            }
-            let n = all.len();
-            all.retain(|&(r, t)| keep(p, r, t));
-            removed += n - all.len();
-            let mut it = all.into_iter();
-            match it.next() {
-                Some((r, t)) => {
-                    s.rule = r;
-                    s.since = t;
-                    let rest: Vec<(u16, u32)> = it.collect();
-                    if !rest.is_empty() {
-                        more.insert(*p, rest);
+        };
+        for (k, s) in self.v4.iter_mut() {
+            inline(&p4(k), s);
+        }
+        for (k, s) in self.v6.iter_mut() {
+            inline(&p6(k), s);
+        }
+        if !self.more.is_empty() {
+            self.more.retain(|(p, r), t| {
+                let k = keep(p, *r, *t);
+                if !k {
+                    removed += 1;
+                }
+                k
+            });
+            // A slot that lost its inline export takes its lowest other rule's inline.
+            let mut promote: HashMap<Prefix, (u16, u32)> = HashMap::new();
+            for (&(p, r), &t) in &self.more {
+                if self.get(&p).is_some_and(|s| s.rule == NO_RULE) {
+                    let e = promote.entry(p).or_insert((r, t));
+                    if r < e.0 {
+                        *e = (r, t);
                     }
                 }
-                None => s.rule = NO_RULE,
             }
-            !s.is_empty()
-        };
-        self.v4.retain(|k, s| one(&p4(k), s));
-        self.v6.retain(|k, s| one(&p6(k), s));
-        self.more = more;
+            for (p, (r, t)) in promote {
+                self.more.remove(&(p, r));
+                let s = self.slot(&p);
+                s.rule = r;
+                s.since = t;
+            }
+            // `more` marks exactly the slots with side entries left.
+            self.v4.values_mut().for_each(|s| s.more = false);
+            self.v6.values_mut().for_each(|s| s.more = false);
+            let keys: Vec<Prefix> = self.more.keys().map(|(p, _)| *p).collect();
+            for p in keys {
+                self.slot(&p).more = true;
+            }
+        } else {
+            self.v4.values_mut().for_each(|s| s.more = false);
+            self.v6.values_mut().for_each(|s| s.more = false);
+        }
+        self.v4.retain(|_, s| !s.is_empty());
+        self.v6.retain(|_, s| !s.is_empty());
         self.exports -= removed;
     }
 
     /// Calls `f(prefix, rule, since)` for every export.
     pub(super) fn for_each_export(&self, mut f: impl FnMut(&Prefix, u16, u32)) {
-        let mut one = |p: Prefix, s: &Slot| {
-            if s.rule != NO_RULE {
-                f(&p, s.rule, s.since);
-                if let Some(v) = self.more.get(&p) {
-                    for &(r, t) in v {
-                        f(&p, r, t);
-                    }
-                }
-            }
-        };
         for (k, s) in &self.v4 {
-            one(p4(k), s);
+            if s.rule != NO_RULE {
+                f(&p4(k), s.rule, s.since);
+            }
         }
         for (k, s) in &self.v6 {
-            one(p6(k), s);
+            if s.rule != NO_RULE {
+                f(&p6(k), s.rule, s.since);
+            }
+        }
+        for (&(p, r), &t) in &self.more {
+            f(&p, r, t);
         }
     }
 
@@ -466,9 +491,12 @@ impl Prefixes {
         self.exports
     }
 
-    /// Forgets everything.
+    /// Forgets everything (the number of rules stays).
     pub(super) fn clear(&mut self) {
-        *self = Prefixes::default();
+        *self = Prefixes {
+            rules: self.rules,
+            ..Prefixes::default()
+        };
     }
 }
 
@@ -537,6 +565,7 @@ mod tests {
     #[test]
     fn slots_hold_paths_and_exports() {
         let mut s = Prefixes::default();
+        s.set_rules(6);
         let p: Prefix = "10.1.0.0/16".parse().unwrap();
         let q: Prefix = "2001:db8::/32".parse().unwrap();
         let r: Prefix = "10.1.0.0/24".parse().unwrap();
@@ -580,5 +609,90 @@ mod tests {
         s.drain_exports(|_, _, _| n += 1);
         assert_eq!((n, s.exports_len()), (2, 0));
         assert!(s.prefixes().is_empty());
+    }
+
+    /// Random operations against a plain model: (prefix, rule) -> since, prefix -> path.
+    #[test]
+    fn slots_match_a_plain_model() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let prefixes: Vec<Prefix> = (0..6u8)
+            .map(|i| format!("10.{i}.0.0/16").parse().unwrap())
+            .chain((0..6u8).map(|i| format!("2001:db8:{i}::/48").parse().unwrap()))
+            .collect();
+        const RULES: u16 = 4;
+        let mut s = Prefixes::default();
+        s.set_rules(RULES as usize);
+        let mut exports: BTreeMap<(Prefix, u16), u32> = BTreeMap::new();
+        let mut paths: BTreeMap<Prefix, u32> = BTreeMap::new();
+        for step in 0..20_000u32 {
+            let p = prefixes[rnd(prefixes.len() as u64) as usize];
+            let r = rnd(RULES as u64) as u16;
+            match rnd(7) {
+                0 | 1 => {
+                    s.add_export(&p, r, step);
+                    exports.insert((p, r), step);
+                }
+                2 => {
+                    let (path, _, mut got) = s.take_for_sync(&p);
+                    assert_eq!(path, paths.get(&p).copied().unwrap_or(NO_PATH));
+                    got.sort();
+                    let want: Vec<(u16, u32)> = exports
+                        .iter()
+                        .filter(|((q, _), _)| *q == p)
+                        .map(|((_, r), t)| (*r, *t))
+                        .collect();
+                    exports.retain(|(q, _), _| *q != p);
+                    assert_eq!(got, want, "step {step}");
+                }
+                3 => {
+                    let id = rnd(100) as u32;
+                    let old = s.set_path(&p, id, |_| false);
+                    assert_eq!(old, paths.insert(p, id).unwrap_or(NO_PATH));
+                }
+                4 => {
+                    let old = s.remove_path(&p);
+                    assert_eq!(old, paths.remove(&p).unwrap_or(NO_PATH));
+                }
+                5 => {
+                    // Drop the exports of one rule, or those of one prefix.
+                    let by_rule = rnd(2) == 0;
+                    let keep = |q: &Prefix, x: u16| if by_rule { x != r } else { *q != p };
+                    s.retain_exports(|q, x, _| keep(q, x));
+                    exports.retain(|(q, x), _| keep(q, *x));
+                }
+                _ => {
+                    let mut got: Vec<(u16, u32)> = s.exports_of(&p).collect();
+                    got.sort();
+                    let want: Vec<(u16, u32)> = exports
+                        .iter()
+                        .filter(|((q, _), _)| *q == p)
+                        .map(|((_, r), t)| (*r, *t))
+                        .collect();
+                    assert_eq!(got, want, "step {step}");
+                }
+            }
+            assert_eq!(s.exports_len(), exports.len(), "step {step}");
+            if step % 97 == 0 {
+                let mut all = BTreeMap::new();
+                s.for_each_export(|q, x, t| {
+                    assert!(all.insert((*q, x), t).is_none());
+                });
+                assert_eq!(all, exports, "step {step}");
+                let held: BTreeSet<Prefix> = s.prefixes().into_iter().collect();
+                let want: BTreeSet<Prefix> = paths
+                    .keys()
+                    .copied()
+                    .chain(exports.keys().map(|(q, _)| *q))
+                    .collect();
+                assert_eq!(held, want, "step {step}");
+            }
+        }
     }
 }
