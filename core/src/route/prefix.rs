@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-/// An IPv4 or IPv6 prefix with no host bits set, stored compactly (18 bytes) because the export
-/// engine keeps one per exported route.
+/// An IPv4 or IPv6 prefix with no host bits set, stored compactly (18 bytes). (The export
+/// engine's per-prefix tables key IPv4 prefixes by 8 bytes and IPv6 ones by 17.)
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Prefix {
     addr: [u8; 16],
@@ -76,6 +76,19 @@ impl Prefix {
                 self.addr[3],
             ))
         }
+    }
+
+    /// The address bytes (an IPv4 address in the first four, the rest zero): with
+    /// [`Prefix::is_ipv6`] and [`Prefix::len`] the parts [`Prefix::from_parts`] takes back.
+    pub(crate) fn octets(&self) -> [u8; 16] {
+        self.addr
+    }
+
+    /// A prefix from the parts of one that was valid ([`Prefix::octets`], [`Prefix::is_ipv6`],
+    /// [`Prefix::len`]); not checked again.
+    pub(crate) fn from_parts(addr: [u8; 16], v6: bool, len: u8) -> Prefix {
+        debug_assert!(len <= if v6 { 128 } else { 32 });
+        Prefix { addr, v6, len }
     }
 
     /// The prefix length.

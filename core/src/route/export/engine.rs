@@ -1,12 +1,13 @@
 //! The export engine: best paths in, kernel routes out, by rules.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::community::{Community, LargeCommunity};
 use super::rule::{Rule, Target};
 use super::stats::Stats;
+use super::store::{Gw, Paths, Prefixes, NO_PATH};
 use crate::error::{Error, Result};
 use crate::netns::NetNs;
 use crate::route::handle::{RouteFilter, RouteHandle, RouteOp};
@@ -75,58 +76,8 @@ pub struct ExportedRoute {
     pub exported_at: SystemTime,
 }
 
-/// Compact address: 16 bytes plus a family flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Gw {
-    b: [u8; 16],
-    v6: bool,
-}
-
-impl Gw {
-    fn new(a: IpAddr) -> Gw {
-        match a {
-            IpAddr::V4(a) => {
-                let mut b = [0u8; 16];
-                b[..4].copy_from_slice(&a.octets());
-                Gw { b, v6: false }
-            }
-            IpAddr::V6(a) => Gw {
-                b: a.octets(),
-                v6: true,
-            },
-        }
-    }
-
-    fn ip(&self) -> IpAddr {
-        if self.v6 {
-            IpAddr::V6(Ipv6Addr::from(self.b))
-        } else {
-            IpAddr::V4(Ipv4Addr::new(self.b[0], self.b[1], self.b[2], self.b[3]))
-        }
-    }
-}
-
-/// Communities of a path, boxed once (a path without any allocates nothing).
-type Communities = Option<Box<(Box<[Community]>, Box<[LargeCommunity]>)>>;
-
-/// A path as stored.
-#[derive(Debug)]
-struct StoredPath {
-    gw: Gw,
-    comms: Communities,
-}
-
-impl StoredPath {
-    fn communities(&self) -> (&[Community], &[LargeCommunity]) {
-        match &self.comms {
-            Some(b) => (&b.0, &b.1),
-            None => (&[], &[]),
-        }
-    }
-}
-
-/// What one rule has in the kernel for one prefix. The gateway is the path's: when a path's
-/// gateway changes, the prefix is marked so every entry is replaced.
+/// What one rule has in the kernel for one prefix, while a sync works on it. The gateway is
+/// the path's: when a path's gateway changes, the prefix is marked so every entry is replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     table: u32,
@@ -166,17 +117,28 @@ pub(crate) struct State {
     rules: Vec<Resolved>,
     rule_stats: Vec<Stats>,
     stats: Stats,
-    rib: HashMap<Prefix, StoredPath>,
-    exported: HashMap<(Prefix, u16), Entry>,
+    /// Every prefix's best path (kept for re-evaluation) and exports.
+    prefixes: Prefixes,
+    /// The distinct paths the prefixes refer to.
+    paths: Paths,
     pending: HashMap<Prefix, Pending>,
     recent: HashMap<Prefix, Instant>,
+    /// When the oldest entry of `recent` leaves the dampening window (the driver thread then
+    /// prunes it, so a burst's prefixes are not held after their window).
+    prune_at: Option<Instant>,
     stale: HashSet<RouteKey>,
-    gw_changed: HashSet<Prefix>,
     first_error: Option<Error>,
     nh_cache: HashMap<(Gw, Option<u32>), bool>,
     wake_needed: bool,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
+}
+
+/// Gives a map's room back when it holds under a quarter of it (after a burst).
+fn shrink<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
+    if m.len() * 4 < m.capacity() {
+        m.shrink_to_fit();
+    }
 }
 
 fn now_secs() -> u32 {
@@ -220,18 +182,19 @@ impl State {
             rules: resolved,
             cfg,
             stats: Stats::default(),
-            rib: HashMap::new(),
-            exported: HashMap::new(),
+            prefixes: Prefixes::default(),
+            paths: Paths::default(),
             pending: HashMap::new(),
             recent: HashMap::new(),
+            prune_at: None,
             stale: HashSet::new(),
-            gw_changed: HashSet::new(),
             first_error: None,
             nh_cache: HashMap::new(),
             wake_needed: false,
             reval_at: None,
             last_reval: None,
         };
+        st.prefixes.set_rules(st.rules.len());
         st.take_stock(handle)?;
         if st.cfg.delete_all_at_start {
             st.delete_stale(handle)?;
@@ -266,16 +229,10 @@ impl State {
 
     /// Deletes the stale routes not held by an export; returns how many went.
     fn delete_stale(&mut self, handle: &RouteHandle) -> Result<usize> {
-        let held: HashSet<RouteKey> = self
-            .exported
-            .iter()
-            .map(|((p, _), e)| RouteKey {
-                table: e.table,
-                dst: *p,
-                metric: e.metric,
-            })
+        let keys: Vec<RouteKey> = std::mem::take(&mut self.stale)
+            .into_iter()
+            .filter(|k| !self.holds(k))
             .collect();
-        let keys: Vec<RouteKey> = self.stale.drain().filter(|k| !held.contains(k)).collect();
         let ops: Vec<RouteOp> = keys
             .iter()
             .map(|k| RouteOp::Delete(self.route_for(*k, None)))
@@ -288,6 +245,15 @@ impl State {
             })
             .collect();
         self.run_ops(handle, ops, metas)
+    }
+
+    /// Whether an export of ours claims the kernel route `k` (an export's table and metric
+    /// are its rule's).
+    fn holds(&self, k: &RouteKey) -> bool {
+        self.prefixes.exports_of(&k.dst).any(|(r, _)| {
+            let r = &self.rules[r as usize];
+            r.table == k.table && r.rule.metric == k.metric
+        })
     }
 
     fn reachable(
@@ -353,27 +319,28 @@ impl State {
         let mut metas = Vec::new();
         let now = now_secs();
         for &p in prefixes {
+            let (path, gw_changed, exports) = self.prefixes.take_for_sync(&p);
             let installed: Vec<Entry> = match installed_override.as_deref_mut() {
+                // The exports were taken out before (reload).
                 Some(m) => m.remove(&p).unwrap_or_default(),
-                None => {
-                    let mut v = Vec::new();
-                    for r in 0..self.rules.len() as u16 {
-                        if let Some(e) = self.exported.remove(&(p, r)) {
-                            v.push(e);
-                        }
-                    }
-                    v
-                }
+                None => exports
+                    .into_iter()
+                    .map(|(r, since)| Entry {
+                        table: self.rules[r as usize].table,
+                        metric: self.rules[r as usize].rule.metric,
+                        since,
+                    })
+                    .collect(),
             };
             // (rule, table, metric) wanted now.
             let mut desired: Vec<(u16, u32, u32)> = Vec::new();
             let mut gw = None;
-            if let Some(path) = self.rib.get(&p) {
-                let pgw = path.gw;
+            if path != NO_PATH {
+                let a = self.paths.get(path);
+                let pgw = a.gw;
                 gw = Some(pgw);
-                let (comms, large) = path.communities();
                 let matching: Vec<usize> = (0..self.rules.len())
-                    .filter(|&i| self.rules[i].rule.matches(comms, large))
+                    .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large))
                     .collect();
                 for i in matching {
                     if self.rules[i].rule.validate_nexthop
@@ -384,7 +351,6 @@ impl State {
                     desired.push((i as u16, self.rules[i].table, self.rules[i].rule.metric));
                 }
             }
-            let gw_changed = self.gw_changed.remove(&p);
             // Installs and replacements, make-before-break.
             let mut done_keys: Vec<(u32, u32)> = Vec::new();
             for &(_, table, metric) in &desired {
@@ -409,7 +375,7 @@ impl State {
                 {
                     Some(e) if !gw_changed && !self.stale.contains(&key) => {
                         for h in holders {
-                            self.exported.insert((p, h), *e);
+                            self.prefixes.add_export(&p, h, e.since);
                         }
                     }
                     _ => {
@@ -491,7 +457,7 @@ impl State {
                     for r in rules {
                         self.rule_stats[r as usize].export();
                         self.rule_stats[r as usize].kernel_ops += 1;
-                        self.exported.insert((prefix, r), entry);
+                        self.prefixes.add_export(&prefix, r, entry.since);
                     }
                 }
                 (res, OpMeta::Withdraw { rules, key }) => {
@@ -559,14 +525,17 @@ impl State {
             true
         } else {
             self.recent.insert(p, now);
+            if self.prune_at.is_none() {
+                // The driver thread may be sleeping without a deadline: wake it.
+                self.prune_at = Some(now + window);
+                self.wake_needed = true;
+            }
             false
         };
         if dampened {
             self.stats.dampened += 1;
-            for r in 0..self.rules.len() as u16 {
-                if self.exported.contains_key(&(p, r)) {
-                    self.rule_stats[r as usize].dampened += 1;
-                }
+            for (r, _) in self.prefixes.exports_of(&p) {
+                self.rule_stats[r as usize].dampened += 1;
             }
         }
         !dampened
@@ -574,7 +543,10 @@ impl State {
 
     fn record(&mut self, p: Prefix, path: Option<&Path>) -> Result<()> {
         let Some(path) = path else {
-            self.rib.remove(&p);
+            let old = self.prefixes.remove_path(&p);
+            if old != NO_PATH {
+                self.paths.release(old);
+            }
             return Ok(());
         };
         if p.is_ipv6() && !path.nexthop.is_ipv6() {
@@ -584,22 +556,17 @@ impl State {
             )));
         }
         let gw = Gw::new(path.nexthop);
-        let comms = if path.communities.is_empty() && path.large_communities.is_empty() {
-            None
-        } else {
-            Some(Box::new((
-                path.communities.clone().into_boxed_slice(),
-                path.large_communities.clone().into_boxed_slice(),
-            )))
-        };
-        if let Some(old) = self.rib.insert(p, StoredPath { gw, comms }) {
-            if old.gw != gw {
-                self.gw_changed.insert(p);
-            }
-        } else {
-            // Entries left from a withdrawal still in the dampening window carry an older
-            // gateway.
-            self.gw_changed.insert(p);
+        let id = self
+            .paths
+            .intern(gw, &path.communities, &path.large_communities);
+        // A new path (entries left from a withdrawal still in the dampening window carry an
+        // older gateway) or a new gateway: every kernel route of the prefix is replaced.
+        let paths = &self.paths;
+        let old = self
+            .prefixes
+            .set_path(&p, id, |old| old == NO_PATH || paths.get(old).gw != gw);
+        if old != NO_PATH {
+            self.paths.release(old);
         }
         Ok(())
     }
@@ -656,7 +623,24 @@ impl State {
             self.pending.remove(p);
             self.recent.insert(*p, now);
         }
-        self.recent.retain(|_, t| now.duration_since(*t) < window);
+        if !due.is_empty() {
+            shrink(&mut self.pending);
+            self.prune_at.get_or_insert(now + window);
+        }
+        // Entries older than the window mean nothing to `schedule`; they are dropped (and the
+        // map's room with them) when the oldest is due.
+        if self.prune_at.is_some_and(|t| force || now >= t) {
+            let mut oldest: Option<Instant> = None;
+            self.recent.retain(|_, t| {
+                let keep = now.duration_since(*t) < window;
+                if keep {
+                    oldest = Some(oldest.map_or(*t, |o| o.min(*t)));
+                }
+                keep
+            });
+            shrink(&mut self.recent);
+            self.prune_at = oldest.map(|t| t + window);
+        }
         if !due.is_empty() {
             self.sync(handle, &due, None)?;
         }
@@ -673,6 +657,7 @@ impl State {
             .values()
             .map(|pd| (pd.last + window).min(pd.first + cap))
             .chain(self.reval_at)
+            .chain(self.prune_at)
             .min()
     }
 
@@ -695,13 +680,7 @@ impl State {
     /// notification may be late news of our own delete before a re-add: returns true so a
     /// re-validation compares with a dump of the kernel's tables, which is authoritative.
     pub(crate) fn kernel_deleted(&self, keys: &[RouteKey]) -> bool {
-        keys.iter().any(|k| {
-            (0..self.rules.len() as u16).any(|r| {
-                self.exported
-                    .get(&(k.dst, r))
-                    .is_some_and(|e| e.table == k.table && e.metric == k.metric)
-            })
-        })
+        keys.iter().any(|k| self.holds(k))
     }
 
     /// Re-evaluates every known prefix (next hops, rules) now.
@@ -712,7 +691,7 @@ impl State {
         // The kernel removes IPv4 routes whose device goes down without a notification
         // (fib_flush): compare what we think we have with what the kernel has, and forget
         // the missing ones so the sync below puts them back where it can.
-        if !self.exported.is_empty() {
+        if self.prefixes.exports_len() > 0 {
             let tables: HashSet<u32> = self.rules.iter().map(|r| r.table).collect();
             let mut present = HashSet::new();
             for t in tables {
@@ -724,17 +703,17 @@ impl State {
                     present.insert(k.route.key());
                 }
             }
-            self.exported.retain(|(p, _), e| {
+            let rules = &self.rules;
+            self.prefixes.retain_exports(|p, r, _| {
                 present.contains(&RouteKey {
-                    table: e.table,
+                    table: rules[r as usize].table,
                     dst: *p,
-                    metric: e.metric,
+                    metric: rules[r as usize].rule.metric,
                 })
             });
         }
-        let mut all: HashSet<Prefix> = self.rib.keys().copied().collect();
-        all.extend(self.exported.keys().map(|(p, _)| *p));
-        let all: Vec<Prefix> = all.into_iter().collect();
+        // Every prefix with a path or an export (each once).
+        let all = self.prefixes.prefixes();
         self.sync(handle, &all, None)?;
         Ok(())
     }
@@ -749,6 +728,23 @@ impl State {
     /// Swaps in new rules and re-evaluates every known route.
     pub(crate) fn reload(&mut self, handle: &RouteHandle, rules: &[Rule]) -> Result<()> {
         let resolved = resolve(handle, rules)?;
+        // What is in the kernel, by the old rules' tables and metrics.
+        let mut installed: HashMap<Prefix, Vec<Entry>> = HashMap::new();
+        let old_rules = &self.rules;
+        self.prefixes.drain_exports(|p, r, since| {
+            let (table, metric) = (
+                old_rules[r as usize].table,
+                old_rules[r as usize].rule.metric,
+            );
+            let v = installed.entry(*p).or_default();
+            if !v.iter().any(|x| x.table == table && x.metric == metric) {
+                v.push(Entry {
+                    table,
+                    metric,
+                    since,
+                });
+            }
+        });
         let mut old_stats: HashMap<String, Stats> = self
             .rules
             .iter()
@@ -760,16 +756,15 @@ impl State {
             .map(|r| old_stats.remove(&r.rule.name).unwrap_or_default())
             .collect();
         self.rules = resolved;
-        let mut installed: HashMap<Prefix, Vec<Entry>> = HashMap::new();
-        for ((p, _), e) in self.exported.drain() {
-            let v = installed.entry(p).or_default();
-            if !v.iter().any(|x| x.table == e.table && x.metric == e.metric) {
-                v.push(e);
-            }
-        }
-        let mut all: HashSet<Prefix> = self.rib.keys().copied().collect();
-        all.extend(installed.keys().copied());
-        let all: Vec<Prefix> = all.into_iter().collect();
+        self.prefixes.set_rules(self.rules.len());
+        // The prefixes with a path, and those without one that still have kernel routes.
+        let mut all = self.prefixes.prefixes();
+        all.extend(
+            installed
+                .keys()
+                .filter(|p| self.prefixes.get(p).is_none())
+                .copied(),
+        );
         self.sync(handle, &all, Some(&mut installed))?;
         Ok(())
     }
@@ -777,17 +772,19 @@ impl State {
     /// Deletes everything we exported (and stale routes of ours found at start) and forgets
     /// the RIB. Returns how many kernel routes went.
     pub(crate) fn flush(&mut self, handle: &RouteHandle) -> Result<usize> {
-        for ((p, _), e) in self.exported.drain() {
-            self.stale.insert(RouteKey {
-                table: e.table,
-                dst: p,
-                metric: e.metric,
+        let (rules, stale) = (&self.rules, &mut self.stale);
+        self.prefixes.drain_exports(|p, r, _| {
+            stale.insert(RouteKey {
+                table: rules[r as usize].table,
+                dst: *p,
+                metric: rules[r as usize].rule.metric,
             });
-        }
-        self.rib.clear();
-        self.gw_changed.clear();
-        self.pending.clear();
-        self.recent.clear();
+        });
+        self.prefixes.clear();
+        self.paths.clear();
+        self.pending = HashMap::new();
+        self.recent = HashMap::new();
+        self.prune_at = None;
         self.delete_stale(handle)
     }
 
@@ -804,18 +801,19 @@ impl State {
     }
 
     pub(crate) fn exported(&self) -> Vec<ExportedRoute> {
-        let mut v: Vec<ExportedRoute> = self
-            .exported
-            .iter()
-            .map(|((p, r), e)| ExportedRoute {
-                rule: self.rules[*r as usize].rule.name.clone(),
+        let mut v: Vec<ExportedRoute> = Vec::with_capacity(self.prefixes.exports_len());
+        self.prefixes.for_each_export(|p, r, since| {
+            let rule = &self.rules[r as usize];
+            let path = self.prefixes.get(p).map_or(NO_PATH, |s| s.path);
+            v.push(ExportedRoute {
+                rule: rule.rule.name.clone(),
                 prefix: *p,
-                table: e.table,
-                metric: e.metric,
-                gateway: self.rib.get(p).map(|path| path.gw.ip()),
-                exported_at: UNIX_EPOCH + Duration::from_secs(e.since as u64),
-            })
-            .collect();
+                table: rule.table,
+                metric: rule.rule.metric,
+                gateway: (path != NO_PATH).then(|| self.paths.get(path).gw.ip()),
+                exported_at: UNIX_EPOCH + Duration::from_secs(since as u64),
+            });
+        });
         v.sort_by(|a, b| (a.table, a.prefix, &a.rule).cmp(&(b.table, b.prefix, &b.rule)));
         v
     }
@@ -826,7 +824,7 @@ impl State {
     }
 
     pub(crate) fn exported_len(&self) -> usize {
-        self.exported.len()
+        self.prefixes.exports_len()
     }
 
     pub(crate) fn protocol(&self) -> u8 {

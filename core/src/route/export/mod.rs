@@ -25,6 +25,7 @@ mod community;
 mod engine;
 mod rule;
 mod stats;
+mod store;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -160,8 +161,10 @@ impl Exporter {
             let r = st.apply(&self.inner.handle, changes);
             (r, st.take_wake())
         };
-        // Only a first held-back update gives the background thread a deadline it does not
-        // know; waking it for every update would cost two context switches each.
+        // Only a first held-back update, or the first update after a quiet period (the
+        // dampening window's bookkeeping must be pruned when it ends), gives the background
+        // thread a deadline it does not know; waking it for every update would cost two
+        // context switches each.
         if wake {
             self.inner.wake();
         }
