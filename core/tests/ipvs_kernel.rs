@@ -1177,3 +1177,63 @@ fn kernel_runs_one_dump_at_a_time_per_socket() {
     }
     assert_eq!(data1, 1, "one destination dumped");
 }
+
+/// The kernel continues a service dump that spans several datagrams from a position counted over
+/// the services of every namespace, so services added in another namespace during a listing
+/// shift it and the raw dump repeats entries. Listings must stay exact (no repeat, none missing:
+/// additions elsewhere cannot cause skips) while another namespace keeps adding services.
+#[test]
+fn listing_stays_exact_while_another_namespace_adds_services() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    require_ipvs!();
+    let ns = TestNs::new("dumpours");
+    let other = TestNs::new("dumpother");
+    let h = ns.handle();
+    let n = 400u16;
+    let want: std::collections::HashSet<ServiceKey> = (0..n)
+        .map(|i| ServiceKey::tcp(ip("10.11.0.1"), 1000 + i))
+        .collect();
+    let changes: Vec<Change> = want
+        .iter()
+        .map(|k| Change::NewService(Service::new(*k, "rr")))
+        .collect();
+    assert!(h.apply(&changes).unwrap().iter().all(|r| r.is_ok()));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let added = Arc::new(AtomicU64::new(0));
+    let churn = {
+        let oh = other.handle();
+        let (stop, added) = (stop.clone(), added.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u32;
+            // Bounded: every service added elsewhere lengthens each dump's walk of the table.
+            while !stop.load(Ordering::Relaxed) && i < 2000 {
+                let key = ServiceKey::tcp(ip("10.12.0.1"), 1 + i as u16);
+                oh.new_service(&Service::new(key, "rr")).unwrap();
+                added.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    let mut listings = 0;
+    let mut repeated = 0;
+    let start = std::time::Instant::now();
+    while listings < 5 || (!churn.is_finished() && start.elapsed().as_secs() < 60) {
+        let before = h.requests_sent();
+        let got = h.services().unwrap();
+        repeated += (h.requests_sent() - before - 1) as usize;
+        let keys: std::collections::HashSet<ServiceKey> = got.iter().map(|s| s.key).collect();
+        assert_eq!(
+            keys.len(),
+            got.len(),
+            "listing {listings} repeats a service"
+        );
+        assert_eq!(keys, want, "listing {listings}");
+        listings += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    churn.join().unwrap();
+    let added = added.load(Ordering::Relaxed);
+    println!("{listings} listings, {repeated} dumps repeated, {added} services added elsewhere");
+    assert!(added > 0, "the other namespace added nothing");
+}

@@ -1,5 +1,6 @@
 //! [`Handle`]: one long-lived generic netlink socket to IPVS, shared safely between threads.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -516,34 +517,72 @@ impl Handle {
     }
 }
 
+/// How many times a dump is repeated after it returned one entry twice (see [`Inner::unique_dump`]).
+const DUMP_REPEATS: usize = 3;
+
 impl Inner {
+    /// One IPVS dump, with every entry keyed by `key` reported once.
+    ///
+    /// The kernel continues a dump that does not fit in one datagram (about 32 KiB, some 120
+    /// services) from a position counted over its global service table: the services of every
+    /// network namespace (`++idx <= start || svc->ipvs != ipvs` in `ip_vs_genl_dump_services`,
+    /// all kernels), and it releases `__ip_vs_mutex` between datagrams without ever setting
+    /// `NLM_F_DUMP_INTR`. A service added or deleted meanwhile, in any namespace, shifts the
+    /// position: the dump then repeats entries (additions) or skips them (deletions). A repeat
+    /// proves the dump was disturbed, so it is dropped and the dump run again, up to
+    /// [`DUMP_REPEATS`] times; after that the entries are returned without repeats. A skip
+    /// cannot be seen in the dump: ipvsadm, libnl and the Go libraries share that limit.
+    fn unique_dump<T, K: std::hash::Hash + Eq>(
+        &mut self,
+        command: u8,
+        encode: impl Fn(&mut Vec<u8>) -> Result<()>,
+        what: impl Fn() -> String,
+        parse: impl Fn(&[u8]) -> Result<T>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>> {
+        let mut attempt = 0;
+        loop {
+            let mut out = Vec::new();
+            let mut seen = HashSet::new();
+            let mut repeated = false;
+            self.call(command, &encode, &what, |m| {
+                let item = parse(m)?;
+                if seen.insert(key(&item)) {
+                    out.push(item);
+                } else {
+                    repeated = true;
+                }
+                Ok(())
+            })?;
+            attempt += 1;
+            if !repeated || attempt > DUMP_REPEATS {
+                return Ok(out);
+            }
+        }
+    }
+
     fn services(&mut self) -> Result<Vec<Service>> {
-        let mut out = Vec::new();
-        self.call(
+        self.unique_dump(
             cmd::GET_SERVICE,
-            bare(cmd::GET_SERVICE, true),
-            || "list services".into(),
-            |m| {
-                out.push(parse::parse_service_msg(m)?);
+            |b| {
+                message::encode_bare(cmd::GET_SERVICE, 0, true, b);
                 Ok(())
             },
-        )?;
-        Ok(out)
+            || "list services".into(),
+            parse::parse_service_msg,
+            |s| s.key,
+        )
     }
 
     fn destinations(&mut self, svc: &ServiceKey) -> Result<Vec<Destination>> {
         let af = svc.af();
-        let mut out = Vec::new();
-        self.call(
+        self.unique_dump(
             cmd::GET_DEST,
             |b| message::encode_service_key(cmd::GET_DEST, svc, 0, true, b),
             || format!("list destinations of {svc}"),
-            |msg| {
-                out.push(parse::parse_dest_msg(msg, af)?);
-                Ok(())
-            },
-        )?;
-        Ok(out)
+            |m| parse::parse_dest_msg(m, af),
+            |d| (d.addr, d.port),
+        )
     }
 }
 
