@@ -18,7 +18,9 @@ test-lab-ipvs:
 demo-ipvs:
 	LAB=$(LAB) CARGO=$(CARGO) mk/ipvs-lab.sh demo
 
-# One add-service round trip; 1,000 services x 4 destinations: batch creation and listing.
+# Single operations and a 10,000-change batch beside a raw floor (prebuilt messages on one socket),
+# with our ratio to it; 1,000 services x 4 destinations: batch creation and listing; the peak RSS
+# (VmHWM) of a process applying one 10,000-change batch. See core/examples/ipvs_bench.rs.
 bench-ipvs:
 	LAB=$(LAB) CARGO=$(CARGO) mk/ipvs-lab.sh bench
 

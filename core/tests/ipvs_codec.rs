@@ -46,6 +46,15 @@ fn encode(m: &IpvsMessage, dump: bool) -> Vec<u8> {
     out
 }
 
+/// The direct encoder (what `Handle` sends): `f` appends to a buffer that already holds other
+/// bytes, as the batch send buffer does; the new message must follow them untouched.
+fn direct(f: impl FnOnce(&mut Vec<u8>) -> lbnet::Result<()>) -> Vec<u8> {
+    let mut out = vec![0xaa; 8];
+    f(&mut out).unwrap();
+    assert_eq!(out[..8], [0xaa; 8]);
+    out.split_off(8)
+}
+
 fn v4(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -90,6 +99,15 @@ fn new_service_ipv4_tcp_exact_bytes() {
         &nested(cmd_attr::SERVICE, &parts),
     );
     assert_eq!(encode(&m, false), want);
+    let s = Service::new(key, "rr");
+    assert_eq!(
+        direct(|b| message::encode_service(cmd::NEW_SERVICE, &s, FAMILY, b)),
+        want
+    );
+    assert_eq!(
+        direct(|b| message::encode_change(&Change::NewService(s.clone()), FAMILY, b)),
+        want
+    );
 }
 
 #[test]
@@ -108,14 +126,16 @@ fn persistent_ipv4_service_sends_netmask_in_network_order() {
     ));
     parts.push(tlv(attr::svc::TIMEOUT, &300u32.to_ne_bytes()));
     parts.push(tlv(attr::svc::NETMASK, &[255, 255, 255, 0]));
+    let want = genl(
+        FAMILY,
+        0,
+        cmd::SET_SERVICE,
+        &nested(cmd_attr::SERVICE, &parts),
+    );
+    assert_eq!(got, want);
     assert_eq!(
-        got,
-        genl(
-            FAMILY,
-            0,
-            cmd::SET_SERVICE,
-            &nested(cmd_attr::SERVICE, &parts)
-        )
+        direct(|b| message::encode_service(cmd::SET_SERVICE, &s, FAMILY, b)),
+        want
     );
 }
 
@@ -132,14 +152,16 @@ fn fwmark_ipv6_service_sends_prefix_length() {
         tlv(attr::svc::TIMEOUT, &60u32.to_ne_bytes()),
         tlv(attr::svc::NETMASK, &64u32.to_ne_bytes()),
     ];
+    let want = genl(
+        FAMILY,
+        0,
+        cmd::NEW_SERVICE,
+        &nested(cmd_attr::SERVICE, &parts),
+    );
+    assert_eq!(got, want);
     assert_eq!(
-        got,
-        genl(
-            FAMILY,
-            0,
-            cmd::NEW_SERVICE,
-            &nested(cmd_attr::SERVICE, &parts)
-        )
+        direct(|b| message::encode_service(cmd::NEW_SERVICE, &s, FAMILY, b)),
+        want
     );
 }
 
@@ -152,14 +174,16 @@ fn sctp_ipv6_key_and_dump_flag() {
         true,
     );
     let parts = svc_key_tlvs(10, 132, a, 3868);
+    let want = genl(
+        FAMILY,
+        0x300,
+        cmd::GET_DEST,
+        &nested(cmd_attr::SERVICE, &parts),
+    );
+    assert_eq!(got, want);
     assert_eq!(
-        got,
-        genl(
-            FAMILY,
-            0x300,
-            cmd::GET_DEST,
-            &nested(cmd_attr::SERVICE, &parts)
-        )
+        direct(|b| message::encode_service_key(cmd::GET_DEST, &key, FAMILY, true, b)),
+        want
     );
 }
 
@@ -220,7 +244,12 @@ fn new_dest_masq_exact_bytes_without_tunnel_attrs() {
     dp.push(tlv(attr::dest::L_THRESH, &10u32.to_ne_bytes()));
     let mut body = nested(cmd_attr::SERVICE, &svc_key_tlvs(2, 6, v4("10.0.0.1"), 80));
     body.extend(nested(cmd_attr::DEST, &dp));
-    assert_eq!(got, genl(FAMILY, 0, cmd::NEW_DEST, &body));
+    let want = genl(FAMILY, 0, cmd::NEW_DEST, &body);
+    assert_eq!(got, want);
+    assert_eq!(
+        direct(|b| message::encode_dest(cmd::NEW_DEST, &key, &d, FAMILY, b)),
+        want
+    );
 }
 
 #[test]
@@ -242,7 +271,12 @@ fn tunnel_dest_carries_type_port_flags_and_mixed_family() {
     dp.push(tlv(attr::dest::TUN_FLAGS, &3u16.to_ne_bytes()));
     let mut body = nested(cmd_attr::SERVICE, &svc_key_tlvs(2, 6, v4("10.0.0.1"), 80));
     body.extend(nested(cmd_attr::DEST, &dp));
-    assert_eq!(got, genl(FAMILY, 0, cmd::SET_DEST, &body));
+    let want = genl(FAMILY, 0, cmd::SET_DEST, &body);
+    assert_eq!(got, want);
+    assert_eq!(
+        direct(|b| message::encode_change(&Change::UpdateDestination(key, d.clone()), FAMILY, b)),
+        want
+    );
 }
 
 #[test]
@@ -260,7 +294,12 @@ fn del_dest_sends_only_the_key() {
         ],
     );
     body.extend(nested(cmd_attr::DEST, &dest_key_tlvs(v4("10.9.9.9"), 0)));
-    assert_eq!(got, genl(FAMILY, 0, cmd::DEL_DEST, &body));
+    let want = genl(FAMILY, 0, cmd::DEL_DEST, &body);
+    assert_eq!(got, want);
+    assert_eq!(
+        direct(|b| message::encode_del_dest(&key, &v4("10.9.9.9"), 0, FAMILY, b)),
+        want
+    );
 }
 
 #[test]
@@ -270,9 +309,23 @@ fn bare_commands_and_timeouts() {
             encode(&message::bare_msg(c), false),
             genl(FAMILY, 0, c, &[])
         );
+        assert_eq!(
+            direct(|b| {
+                message::encode_bare(c, FAMILY, false, b);
+                Ok(())
+            }),
+            genl(FAMILY, 0, c, &[])
+        );
     }
     assert_eq!(
         encode(&message::bare_msg(cmd::GET_SERVICE), true),
+        genl(FAMILY, 0x300, cmd::GET_SERVICE, &[])
+    );
+    assert_eq!(
+        direct(|b| {
+            message::encode_bare(cmd::GET_SERVICE, FAMILY, true, b);
+            Ok(())
+        }),
         genl(FAMILY, 0x300, cmd::GET_SERVICE, &[])
     );
     let t = Timeouts {
@@ -349,7 +402,9 @@ fn batch_changes_map_to_their_commands() {
     for (c, want) in cases {
         let m = message::change_msg(&c).unwrap();
         assert_eq!(m.cmd, want, "{c:?}");
+        assert_eq!(message::change_cmd(&c), want, "{c:?}");
         let bytes = encode(&m, false);
+        assert_eq!(direct(|b| message::encode_change(&c, FAMILY, b)), bytes);
         assert_eq!(bytes[16], want);
         assert_eq!(
             u32::from_ne_bytes(bytes[..4].try_into().unwrap()) as usize,
@@ -360,6 +415,110 @@ fn batch_changes_map_to_their_commands() {
         .unwrap()
         .attrs
         .is_empty());
+}
+
+/// Every kind of change, in every key and destination shape: the direct encoder writes exactly
+/// what the `IpvsMessage` path writes, laid end to end in one buffer as a batch is.
+#[test]
+fn direct_encoder_matches_the_message_path_for_every_change() {
+    let v6: IpAddr = "2001:db8::7".parse().unwrap();
+    let keys = [
+        ServiceKey::tcp(v4("10.0.0.1"), 80),
+        ServiceKey::udp(v6, 53),
+        ServiceKey::sctp(v4("192.0.2.1"), 3868),
+        ServiceKey::fwmark(AddressFamily::Inet, 9),
+        ServiceKey::fwmark(AddressFamily::Inet6, 0xffff_ffff),
+    ];
+    let mut dests = vec![
+        Destination::new(v4("10.0.1.1"), 8080, ForwardMethod::Masquerade).weight(0),
+        Destination::new(v6, 0, ForwardMethod::Route).weight(-1),
+        Destination::new(v4("10.0.1.3"), 1, ForwardMethod::Bypass),
+        Destination::new(v4("10.0.1.4"), 65535, ForwardMethod::Local),
+    ];
+    let mut t = Destination::new(v6, 80, ForwardMethod::Tunnel);
+    t.tunnel_type = TunnelType::Gre;
+    t.tunnel_flags = TunnelFlags::CSUM;
+    t.upper_threshold = u32::MAX;
+    t.lower_threshold = 7;
+    dests.push(t);
+    let mut changes = vec![Change::ZeroAll];
+    for k in keys {
+        let mut s = Service::new(k, "wlc");
+        changes.push(Change::NewService(s.clone()));
+        s = s.persistent(
+            3600,
+            if k.af() == AddressFamily::Inet {
+                16
+            } else {
+                48
+            },
+        );
+        s.pe_name = Some("sip".into());
+        s.flags |= ServiceFlags::ONEPACKET;
+        s.scheduler = "a-fifteen-char!".into(); // the longest name allowed
+        changes.push(Change::UpdateService(s));
+        changes.push(Change::DeleteService(k));
+        changes.push(Change::Zero(k));
+        for d in &dests {
+            changes.push(Change::NewDestination(k, d.clone()));
+            changes.push(Change::UpdateDestination(k, d.clone()));
+            changes.push(Change::DeleteDestination(k, d.addr, d.port));
+        }
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for c in &changes {
+        message::check_change(c).unwrap();
+        let before = a.len();
+        message::encode_change(c, FAMILY, &mut a).unwrap();
+        assert_eq!(a.len() % 4, 0, "{c:?}");
+        message::change_msg(c)
+            .unwrap()
+            .encode(FAMILY, false, &mut b);
+        assert_eq!(a[before..], b[before..], "{c:?}");
+    }
+    assert_eq!(a, b);
+    assert!(a.len() > 64 * 1024 / 8, "a real batch: {} bytes", a.len());
+}
+
+/// An invalid change is refused by `check_change`, `change_msg` and `encode_change` alike,
+/// and `encode_change` leaves the buffer as it was.
+#[test]
+fn invalid_changes_write_nothing() {
+    let v6: IpAddr = "::1".parse().unwrap();
+    let mut v6_no_prefix = Service::new(ServiceKey::tcp(v6, 1), "rr");
+    v6_no_prefix.netmask = 129;
+    let mut bad_pe = Service::new(ServiceKey::tcp(v4("10.0.0.1"), 1), "rr");
+    bad_pe.pe_name = Some(String::new());
+    let zero_mark = ServiceKey::fwmark(AddressFamily::Inet, 0);
+    let d = Destination::new(v4("10.0.0.2"), 80, ForwardMethod::Route);
+    let bad = [
+        Change::NewService(Service::new(ServiceKey::tcp(v4("10.0.0.1"), 1), "")),
+        Change::UpdateService(Service::new(
+            ServiceKey::tcp(v4("10.0.0.1"), 1),
+            "sixteen-chars-xx",
+        )),
+        Change::NewService(Service::new(ServiceKey::tcp(v4("10.0.0.1"), 1), "r\0r")),
+        Change::NewService(v6_no_prefix),
+        Change::NewService(bad_pe),
+        Change::DeleteService(zero_mark),
+        Change::NewDestination(zero_mark, d.clone()),
+        Change::UpdateDestination(zero_mark, d.clone()),
+        Change::DeleteDestination(zero_mark, d.addr, 80),
+        Change::Zero(zero_mark),
+    ];
+    let mut buf = vec![1, 2, 3, 4];
+    for c in &bad {
+        let via_msg = message::change_msg(c);
+        let checked = message::check_change(c);
+        let direct = message::encode_change(c, FAMILY, &mut buf);
+        assert_eq!(via_msg.is_err(), checked.is_err(), "{c:?}");
+        assert_eq!(checked.is_err(), direct.is_err(), "{c:?}");
+        if let Err(e) = direct {
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{c:?}");
+            assert_eq!(e.to_string(), checked.unwrap_err().to_string());
+        }
+        assert_eq!(buf, [1, 2, 3, 4], "{c:?} wrote into the buffer");
+    }
 }
 
 // ---- replies ----

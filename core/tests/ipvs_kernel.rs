@@ -554,7 +554,7 @@ fn sync_daemon_start_list_stop() {
 #[test]
 fn batch_apply_one_sendmsg_with_per_change_results() {
     require_ipvs!();
-    let ns = TestNs::new("batch");
+    let ns = TestNs::exclusive("batch");
     let h = ns.handle();
     h.family_id().unwrap();
     let mut changes = Vec::new();
@@ -620,10 +620,117 @@ fn batch_apply_one_sendmsg_with_per_change_results() {
     assert!(h.apply(&[]).unwrap().is_empty());
 }
 
+/// A batch several times larger than one `sendmsg` chunk (1,024 messages / 64 KiB), with
+/// failures in different chunks and right at chunk edges: every result lands at its own index,
+/// and the handle's reused buffers serve the next calls cleanly after failed ones.
+#[test]
+fn big_batch_streams_in_chunks_and_buffers_are_reused_after_errors() {
+    require_ipvs!();
+    let ns = TestNs::exclusive("bigbatch");
+    let h = ns.handle();
+    let mut changes = Vec::new();
+    for i in 0..700u16 {
+        let key = ServiceKey::tcp(ip("10.9.0.1"), 2000 + i);
+        changes.push(Change::NewService(Service::new(key, "rr")));
+        for j in 1..=4u8 {
+            changes.push(Change::NewDestination(
+                key,
+                Destination::new(IpAddr::from([10, 9, 1, j]), 80, ForwardMethod::Masquerade),
+            ));
+        }
+    }
+    // A duplicate service (EEXIST) and a destination for a missing service (ESRCH) at the first
+    // index, at both edges of the first chunk by count, in the middle and at the end.
+    let missing = ServiceKey::tcp(ip("10.9.9.9"), 9);
+    let bad_at = [0usize, 1023, 1024, 2047, 2500, 3500];
+    for &i in &bad_at {
+        let c = if i % 2 == 0 {
+            Change::NewDestination(
+                missing,
+                Destination::new(ip("10.9.2.1"), 80, ForwardMethod::Route),
+            )
+        } else {
+            Change::NewService(Service::new(ServiceKey::tcp(ip("10.9.0.1"), 2000), "rr"))
+        };
+        changes.insert(i, c);
+    }
+    assert!(changes.len() > 3 * 1024);
+    let results = h.apply(&changes).unwrap();
+    assert_eq!(results.len(), changes.len());
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|_| i))
+        .collect();
+    assert_eq!(failed, bad_at);
+    for &i in &bad_at {
+        let e = results[i].as_ref().unwrap_err();
+        let want = if i % 2 == 0 {
+            ErrorKind::NoSuchService
+        } else {
+            ErrorKind::Exists
+        };
+        assert_eq!(e.kind(), want, "change {i}: {e}");
+    }
+    let all = h.services_with_destinations().unwrap();
+    assert_eq!(all.len(), 700);
+    assert!(all.iter().all(|e| e.destinations.len() == 4));
+
+    // An invalid change anywhere: nothing is sent, the table is unchanged.
+    let mut bad = vec![Change::DeleteService(ServiceKey::tcp(ip("10.9.0.1"), 2000))];
+    bad.push(Change::NewService(Service::new(
+        ServiceKey::tcp(ip("10.9.0.2"), 1),
+        "scheduler-name-too-long",
+    )));
+    let e = h.apply(&bad).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(h.services().unwrap().len(), 700);
+
+    // Single calls after an invalid argument and after kernel errors reuse the request buffer
+    // and see only their own answers.
+    let key = ServiceKey::tcp(ip("10.9.0.1"), 2000);
+    let e = h
+        .new_service(&Service::new(key, "scheduler-name-too-long"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let e = h.new_service(&Service::new(key, "rr")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Exists);
+    assert!(
+        e.to_string().contains("add service TCP 10.9.0.1:2000"),
+        "{e}"
+    );
+    let e = h.get_service(&missing).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NoSuchService);
+    assert!(e.to_string().contains("get service TCP 10.9.9.9:9"), "{e}");
+    let e = h
+        .update_destination(
+            &key,
+            &Destination::new(ip("10.9.3.3"), 80, ForwardMethod::Route),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NoSuchDestination);
+    assert_eq!(h.get_service(&key).unwrap().scheduler, "rr");
+    let d = Destination::new(IpAddr::from([10, 9, 1, 1]), 80, ForwardMethod::Masquerade).weight(9);
+    h.update_destination(&key, &d).unwrap();
+    let dests = h.destinations(&key).unwrap();
+    assert_eq!(dests.len(), 4);
+    assert!(dests.iter().any(|x| x.weight == 9));
+    assert!(h.info().unwrap().version > 0);
+    let t = h.timeouts().unwrap();
+    assert!(t.tcp > 0);
+    // A second big batch on the same handle deletes it all.
+    let dels: Vec<Change> = all
+        .iter()
+        .map(|e| Change::DeleteService(e.service.key))
+        .collect();
+    assert!(h.apply(&dels).unwrap().iter().all(|r| r.is_ok()));
+    assert!(h.services().unwrap().is_empty());
+}
+
 #[test]
 fn one_handle_shared_by_threads() {
     require_ipvs!();
-    let ns = TestNs::new("threads");
+    let ns = TestNs::exclusive("threads");
     let h = Arc::new(ns.handle());
     let threads: Vec<_> = (0..4u16)
         .map(|t| {
@@ -1069,4 +1176,74 @@ fn kernel_runs_one_dump_at_a_time_per_socket() {
         }
     }
     assert_eq!(data1, 1, "one destination dumped");
+}
+
+/// The kernel continues a service dump that spans several datagrams from a position counted over
+/// the services of every namespace, so services added in another namespace during a listing
+/// shift it and the raw dump repeats entries. Listings must stay exact (no repeat, none missing:
+/// additions elsewhere cannot cause skips, and the exclusive namespace keeps the other tests'
+/// deletions, which can, away) while another namespace keeps adding services.
+#[test]
+fn listing_stays_exact_while_another_namespace_adds_services() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    require_ipvs!();
+    let ns = TestNs::exclusive("dumpours");
+    let other = TestNs::alongside(&ns, "dumpother");
+    let h = ns.handle();
+    let n = 400u16;
+    let want: std::collections::HashSet<ServiceKey> = (0..n)
+        .map(|i| ServiceKey::tcp(ip("10.11.0.1"), 1000 + i))
+        .collect();
+    let changes: Vec<Change> = want
+        .iter()
+        .map(|k| Change::NewService(Service::new(*k, "rr")))
+        .collect();
+    assert!(h.apply(&changes).unwrap().iter().all(|r| r.is_ok()));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let added = Arc::new(AtomicU64::new(0));
+    let churn = {
+        let oh = other.handle();
+        let (stop, added) = (stop.clone(), added.clone());
+        std::thread::spawn(move || {
+            let mut i = 0u32;
+            // Bounded: every service added elsewhere lengthens each dump's walk of the table.
+            while !stop.load(Ordering::Relaxed) && i < 2000 {
+                let key = ServiceKey::tcp(ip("10.12.0.1"), 1 + i as u16);
+                oh.new_service(&Service::new(key, "rr")).unwrap();
+                added.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    let mut listings = 0;
+    let mut repeated = 0;
+    let start = std::time::Instant::now();
+    while listings < 5 || (!churn.is_finished() && start.elapsed().as_secs() < 60) {
+        let before = h.requests_sent();
+        let got = h.services().unwrap();
+        repeated += (h.requests_sent() - before - 1) as usize;
+        let keys: std::collections::HashSet<ServiceKey> = got.iter().map(|s| s.key).collect();
+        assert_eq!(
+            keys.len(),
+            got.len(),
+            "listing {listings} repeats a service"
+        );
+        // Counts, not the sets: a failure must not print 400 keys.
+        assert_eq!(
+            keys.len(),
+            want.len(),
+            "listing {listings}: services listed"
+        );
+        assert!(
+            keys.is_subset(&want),
+            "listing {listings}: foreign services"
+        );
+        listings += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    churn.join().unwrap();
+    let added = added.load(Ordering::Relaxed);
+    println!("{listings} listings, {repeated} dumps repeated, {added} services added elsewhere");
+    assert!(added > 0, "the other namespace added nothing");
 }

@@ -1,5 +1,6 @@
 //! [`Handle`]: one long-lived generic netlink socket to IPVS, shared safely between threads.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use super::message::{self, IpvsMessage};
 use super::parse;
 use super::service::{Service, ServiceEntry, ServiceKey};
 use crate::error::{Error, Result};
-use crate::netlink::{Requests, Socket, SocketOptions, DEFAULT_RCVBUF};
+use crate::netlink::{Socket, SocketOptions, DEFAULT_RCVBUF};
 use crate::netns::NetNs;
 
 /// Options for [`Handle::with_options`].
@@ -46,7 +47,12 @@ struct Inner {
     sock: Socket,
     family: Option<u16>,
     requests: u64,
+    /// The request being sent, encoded in place and reused by every call.
+    req: Vec<u8>,
 }
+
+/// Capacity of the request buffer kept between calls (the largest IPVS request is ~150 bytes).
+const REQ_KEEP: usize = 512;
 
 /// A connection to the kernel's IPVS, `Send + Sync`.
 ///
@@ -98,21 +104,88 @@ impl Inner {
         }
     }
 
-    /// One request (not a dump) answered by an ack, or by one reply passed to `on_reply`.
+    /// One request: `encode` appends it (family id 0, filled in here) to the handle's request
+    /// buffer; then it is sent with the family id, answered by an ack or by the messages of a
+    /// reply or dump passed to `on_msg`. An `encode` failure (an invalid argument) is returned
+    /// as it is, before anything is sent or the family resolved; a failure of the request gets
+    /// the meaning its errno has for `command` and a context made by `what`, only then.
     fn call(
+        &mut self,
+        command: u8,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        what: impl FnOnce() -> String,
+        on_msg: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.send(command, false, encode, what, on_msg)
+    }
+
+    /// [`Inner::call`] for a `GET` answered by exactly one message (`GET_SERVICE`, `GET_INFO`,
+    /// `GET_CONFIG`): sent without `NLM_F_ACK`, so one reply datagram ends it (see
+    /// [`Socket::query`]).
+    fn get(
+        &mut self,
+        command: u8,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        what: impl FnOnce() -> String,
+        on_msg: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.send(command, true, encode, what, on_msg)
+    }
+
+    /// The body of [`Inner::call`] and [`Inner::get`]: `single_reply` sends without an ack
+    /// request and ends at the one reply.
+    fn send(
+        &mut self,
+        command: u8,
+        single_reply: bool,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        what: impl FnOnce() -> String,
+        mut on_msg: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.req.clear();
+        if self.req.capacity() > REQ_KEEP {
+            self.req = Vec::new();
+        }
+        encode(&mut self.req)?;
+        self.with_family(|inner, id| {
+            inner.req[4..6].copy_from_slice(&id.to_ne_bytes());
+            inner.requests += 1;
+            if single_reply {
+                inner.sock.query(&mut inner.req, |_, m| on_msg(m))
+            } else {
+                inner.sock.request(&mut inner.req, |_, m| on_msg(m))
+            }
+        })
+        .map_err(|e| for_command(e, command, &what()))
+    }
+
+    /// [`Inner::call`] for a prepared [`IpvsMessage`] (the rare commands).
+    fn call_msg(
         &mut self,
         msg: &IpvsMessage,
         dump: bool,
-        what: &str,
-        mut on_msg: impl FnMut(&[u8]) -> Result<()>,
+        what: impl FnOnce() -> String,
+        on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        self.with_family(|inner, id| {
-            let mut buf = Vec::with_capacity(128);
-            msg.encode(id, dump, &mut buf);
-            inner.requests += 1;
-            inner.sock.request(&mut buf, |_, m| on_msg(m))
-        })
-        .map_err(|e| for_command(e, msg.cmd, what))
+        self.call(
+            msg.cmd,
+            |b| {
+                msg.encode(0, dump, b);
+                Ok(())
+            },
+            what,
+            on_msg,
+        )
+    }
+
+    /// A command that is answered by an ack only.
+    fn command(
+        &mut self,
+        command: u8,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
+        self.call(command, encode, what, |_| Ok(()))
     }
 }
 
@@ -140,6 +213,7 @@ impl Handle {
                 sock,
                 family: None,
                 requests: 0,
+                req: Vec::with_capacity(256),
             }),
         })
     }
@@ -157,40 +231,57 @@ impl Handle {
         self.inner.lock().requests
     }
 
-    fn call(&self, msg: &IpvsMessage, what: &str) -> Result<()> {
-        self.inner.lock().call(msg, false, what, |_| Ok(()))
+    /// A command answered by an ack only (see [`Inner::call`]).
+    fn command(
+        &self,
+        command: u8,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
+        self.inner.lock().command(command, encode, what)
     }
 
     /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)), unknown scheduler or
     /// persistence engine [`ErrorKind::UnknownScheduler`](crate::ErrorKind::UnknownScheduler).
     pub fn new_service(&self, s: &Service) -> Result<()> {
-        let m = message::service_msg(cmd::NEW_SERVICE, s)?;
-        self.call(&m, &format!("add service {}", s.key))
+        self.command(
+            cmd::NEW_SERVICE,
+            |b| message::encode_service(cmd::NEW_SERVICE, s, 0, b),
+            || format!("add service {}", s.key),
+        )
     }
 
     /// Edits a service (scheduler, flags, persistence). Missing service:
     /// [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn update_service(&self, s: &Service) -> Result<()> {
-        let m = message::service_msg(cmd::SET_SERVICE, s)?;
-        self.call(&m, &format!("edit service {}", s.key))
+        self.command(
+            cmd::SET_SERVICE,
+            |b| message::encode_service(cmd::SET_SERVICE, s, 0, b),
+            || format!("edit service {}", s.key),
+        )
     }
 
     /// Deletes a service and its destinations.
     pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
-        let m = message::service_key_msg(cmd::DEL_SERVICE, key)?;
-        self.call(&m, &format!("delete service {key}"))
+        self.command(
+            cmd::DEL_SERVICE,
+            |b| message::encode_service_key(cmd::DEL_SERVICE, key, 0, false, b),
+            || format!("delete service {key}"),
+        )
     }
 
     /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn get_service(&self, key: &ServiceKey) -> Result<Service> {
-        let m = message::service_key_msg(cmd::GET_SERVICE, key)?;
         let mut out = None;
-        self.inner
-            .lock()
-            .call(&m, false, &format!("get service {key}"), |msg| {
+        self.inner.lock().get(
+            cmd::GET_SERVICE,
+            |b| message::encode_service_key(cmd::GET_SERVICE, key, 0, false, b),
+            || format!("get service {key}"),
+            |msg| {
                 out = Some(parse::parse_service_msg(msg)?);
                 Ok(())
-            })?;
+            },
+        )?;
         out.ok_or_else(|| Error::malformed(format!("no reply for get service {key}")))
     }
 
@@ -218,28 +309,28 @@ impl Handle {
 
     /// Adds a destination to a service.
     pub fn new_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
-        let m = message::dest_msg(cmd::NEW_DEST, svc, d)?;
-        self.call(
-            &m,
-            &format!("add destination {} to {svc}", dest_name(&d.addr, d.port)),
+        self.command(
+            cmd::NEW_DEST,
+            |b| message::encode_dest(cmd::NEW_DEST, svc, d, 0, b),
+            || format!("add destination {} to {svc}", dest_name(&d.addr, d.port)),
         )
     }
 
     /// Edits a destination; missing: [`ErrorKind::NoSuchDestination`](crate::ErrorKind::NoSuchDestination).
     pub fn update_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
-        let m = message::dest_msg(cmd::SET_DEST, svc, d)?;
-        self.call(
-            &m,
-            &format!("edit destination {} of {svc}", dest_name(&d.addr, d.port)),
+        self.command(
+            cmd::SET_DEST,
+            |b| message::encode_dest(cmd::SET_DEST, svc, d, 0, b),
+            || format!("edit destination {} of {svc}", dest_name(&d.addr, d.port)),
         )
     }
 
     /// Deletes the destination `addr:port` of a service.
     pub fn delete_destination(&self, svc: &ServiceKey, addr: IpAddr, port: u16) -> Result<()> {
-        let m = message::del_dest_msg(svc, &addr, port)?;
-        self.call(
-            &m,
-            &format!("delete destination {} of {svc}", dest_name(&addr, port)),
+        self.command(
+            cmd::DEL_DEST,
+            |b| message::encode_del_dest(svc, &addr, port, 0, b),
+            || format!("delete destination {} of {svc}", dest_name(&addr, port)),
         )
     }
 
@@ -251,27 +342,34 @@ impl Handle {
 
     /// Zeroes one service's counters and those of its destinations.
     pub fn zero(&self, svc: &ServiceKey) -> Result<()> {
-        let m = message::service_key_msg(cmd::ZERO, svc)?;
-        self.call(&m, &format!("zero service {svc}"))
+        self.command(
+            cmd::ZERO,
+            |b| message::encode_service_key(cmd::ZERO, svc, 0, false, b),
+            || format!("zero service {svc}"),
+        )
     }
 
     /// Zeroes every counter.
     pub fn zero_all(&self) -> Result<()> {
-        self.call(&message::bare_msg(cmd::ZERO), "zero all counters")
+        self.command(cmd::ZERO, bare(cmd::ZERO, false), || {
+            "zero all counters".into()
+        })
     }
 
     /// Deletes every service and destination.
     pub fn flush(&self) -> Result<()> {
-        self.call(&message::bare_msg(cmd::FLUSH), "flush IPVS table")
+        self.command(cmd::FLUSH, bare(cmd::FLUSH, false), || {
+            "flush IPVS table".into()
+        })
     }
 
     /// Version and connection table size.
     pub fn info(&self) -> Result<Info> {
         let mut out = None;
-        self.inner.lock().call(
-            &message::bare_msg(cmd::GET_INFO),
-            false,
-            "get IPVS info",
+        self.inner.lock().get(
+            cmd::GET_INFO,
+            bare(cmd::GET_INFO, false),
+            || "get IPVS info".into(),
             |m| {
                 out = Some(parse::parse_info_msg(m)?);
                 Ok(())
@@ -283,10 +381,10 @@ impl Handle {
     /// The TCP, TCP-FIN and UDP timeouts.
     pub fn timeouts(&self) -> Result<Timeouts> {
         let mut out = None;
-        self.inner.lock().call(
-            &message::bare_msg(cmd::GET_CONFIG),
-            false,
-            "get IPVS timeouts",
+        self.inner.lock().get(
+            cmd::GET_CONFIG,
+            bare(cmd::GET_CONFIG, false),
+            || "get IPVS timeouts".into(),
             |m| {
                 out = Some(parse::parse_config_msg(m)?);
                 Ok(())
@@ -297,19 +395,28 @@ impl Handle {
 
     /// Sets the timeouts; a 0 field leaves that timeout unchanged.
     pub fn set_timeouts(&self, t: &Timeouts) -> Result<()> {
-        self.call(&message::timeouts_msg(t), "set IPVS timeouts")
+        self.inner.lock().call_msg(
+            &message::timeouts_msg(t),
+            false,
+            || "set IPVS timeouts".into(),
+            |_| Ok(()),
+        )
     }
 
     /// Starts a sync daemon. `EEXIST` if one of that state runs; `ENODEV` for a missing
     /// interface.
     pub fn start_daemon(&self, d: &SyncDaemon) -> Result<()> {
         let m = message::new_daemon_msg(d)?;
-        self.call(
+        self.inner.lock().call_msg(
             &m,
-            &format!(
-                "start {:?} sync daemon on {} (syncid {})",
-                d.state, d.mcast_ifname, d.syncid
-            ),
+            false,
+            || {
+                format!(
+                    "start {:?} sync daemon on {} (syncid {})",
+                    d.state, d.mcast_ifname, d.syncid
+                )
+            },
+            |_| Ok(()),
         )
     }
 
@@ -325,14 +432,14 @@ impl Handle {
     /// [`ErrorKind::NoSuchService`]: crate::ErrorKind::NoSuchService
     pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
         let mut g = self.inner.lock();
-        let what = format!("stop {state:?} sync daemon");
-        match g.call(&message::del_daemon_msg(state), false, &what, |_| Ok(())) {
+        let what = || format!("stop {state:?} sync daemon");
+        match g.call_msg(&message::del_daemon_msg(state), false, what, |_| Ok(())) {
             Err(e) if e.kind() == crate::ErrorKind::Timeout => {
                 let mut running = false;
                 g.call(
-                    &message::bare_msg(cmd::GET_DAEMON),
-                    true,
-                    "list sync daemons",
+                    cmd::GET_DAEMON,
+                    bare(cmd::GET_DAEMON, true),
+                    || "list sync daemons".into(),
                     |m| {
                         running |= parse::parse_daemon_msg(m)?.state == state;
                         Ok(())
@@ -353,9 +460,9 @@ impl Handle {
         let mut g = self.inner.lock();
         let mut out = Vec::new();
         g.call(
-            &message::bare_msg(cmd::GET_DAEMON),
-            true,
-            "list sync daemons",
+            cmd::GET_DAEMON,
+            bare(cmd::GET_DAEMON, true),
+            || "list sync daemons".into(),
             |m| {
                 out.push(parse::parse_daemon_msg(m)?);
                 Ok(())
@@ -371,28 +478,31 @@ impl Handle {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        let msgs = changes
-            .iter()
-            .map(message::change_msg)
-            .collect::<Result<Vec<_>>>()?;
+        for c in changes {
+            message::check_change(c)?;
+        }
         let mut g = self.inner.lock();
-        let send = |inner: &mut Inner, id: u16| -> Result<Vec<Result<()>>> {
-            let mut reqs = Requests::new();
-            for m in &msgs {
-                reqs.push_with(|b| {
-                    m.encode(id, false, b);
-                    Ok(())
-                })?;
-            }
+        // Each chunk is encoded straight into the socket's send buffer and its acks read before
+        // the next is encoded: memory is one chunk plus the results, whatever the batch size.
+        let send = |inner: &mut Inner, id: u16, out: &mut Vec<Result<()>>| -> Result<()> {
+            out.clear();
             inner.requests += 1;
-            inner.sock.execute(&mut reqs)
+            inner.sock.execute_with(
+                changes.len(),
+                |i, b| message::encode_change(&changes[i], id, b),
+                |i, r| {
+                    let c = &changes[i];
+                    out.push(r.map_err(|e| for_command(e, message::change_cmd(c), &describe(c))));
+                },
+            )
         };
         let id = g.family()?;
-        let mut raw = send(&mut g, id)?;
+        let mut results = Vec::with_capacity(changes.len());
+        send(&mut g, id, &mut results)?;
         // A stale family id fails every request with the same ENOENT/EOPNOTSUPP: then resolve
         // again and, if the id changed, send the whole batch once more (nothing was applied).
-        let stale = match raw.first() {
-            Some(Err(first)) if may_be_stale_family(first) => raw
+        let stale = match results.first() {
+            Some(Err(first)) if may_be_stale_family(first) => results
                 .iter()
                 .all(|r| matches!(r, Err(e) if e.errno() == first.errno())),
             _ => false,
@@ -400,41 +510,87 @@ impl Handle {
         if stale {
             let new = g.resolve()?;
             if new != id {
-                raw = send(&mut g, new)?;
+                send(&mut g, new, &mut results)?;
             }
         }
-        Ok(raw
-            .into_iter()
-            .zip(msgs.iter().zip(changes))
-            .map(|(r, (m, c))| r.map_err(|e| for_command(e, m.cmd, &describe(c))))
-            .collect())
+        Ok(results)
     }
 }
 
+/// How many times a dump is repeated after it returned one entry twice (see [`Inner::unique_dump`]).
+const DUMP_REPEATS: usize = 3;
+
 impl Inner {
+    /// One IPVS dump, with every entry keyed by `key` reported once.
+    ///
+    /// The kernel continues a dump that does not fit in one datagram (about 32 KiB, some 120
+    /// services) from a position counted over its global service table: the services of every
+    /// network namespace (`++idx <= start || svc->ipvs != ipvs` in `ip_vs_genl_dump_services`,
+    /// all kernels), and it releases `__ip_vs_mutex` between datagrams without ever setting
+    /// `NLM_F_DUMP_INTR`. A service added or deleted meanwhile, in any namespace, shifts the
+    /// position: the dump then repeats entries (additions) or skips them (deletions). A repeat
+    /// proves the dump was disturbed, so it is dropped and the dump run again, up to
+    /// [`DUMP_REPEATS`] times; after that the entries are returned without repeats. A skip
+    /// cannot be seen in the dump: ipvsadm, libnl and the Go libraries share that limit.
+    fn unique_dump<T, K: std::hash::Hash + Eq>(
+        &mut self,
+        command: u8,
+        encode: impl Fn(&mut Vec<u8>) -> Result<()>,
+        what: impl Fn() -> String,
+        parse: impl Fn(&[u8]) -> Result<T>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>> {
+        let mut attempt = 0;
+        loop {
+            let mut out = Vec::new();
+            let mut seen = HashSet::new();
+            let mut repeated = false;
+            self.call(command, &encode, &what, |m| {
+                let item = parse(m)?;
+                if seen.insert(key(&item)) {
+                    out.push(item);
+                } else {
+                    repeated = true;
+                }
+                Ok(())
+            })?;
+            attempt += 1;
+            if !repeated || attempt > DUMP_REPEATS {
+                return Ok(out);
+            }
+        }
+    }
+
     fn services(&mut self) -> Result<Vec<Service>> {
-        let mut out = Vec::new();
-        self.call(
-            &message::bare_msg(cmd::GET_SERVICE),
-            true,
-            "list services",
-            |m| {
-                out.push(parse::parse_service_msg(m)?);
+        self.unique_dump(
+            cmd::GET_SERVICE,
+            |b| {
+                message::encode_bare(cmd::GET_SERVICE, 0, true, b);
                 Ok(())
             },
-        )?;
-        Ok(out)
+            || "list services".into(),
+            parse::parse_service_msg,
+            |s| s.key,
+        )
     }
 
     fn destinations(&mut self, svc: &ServiceKey) -> Result<Vec<Destination>> {
-        let m = message::service_key_msg(cmd::GET_DEST, svc)?;
         let af = svc.af();
-        let mut out = Vec::new();
-        self.call(&m, true, &format!("list destinations of {svc}"), |msg| {
-            out.push(parse::parse_dest_msg(msg, af)?);
-            Ok(())
-        })?;
-        Ok(out)
+        self.unique_dump(
+            cmd::GET_DEST,
+            |b| message::encode_service_key(cmd::GET_DEST, svc, 0, true, b),
+            || format!("list destinations of {svc}"),
+            |m| parse::parse_dest_msg(m, af),
+            |d| (d.addr, d.port),
+        )
+    }
+}
+
+/// The encoder of a command without attributes.
+fn bare(command: u8, dump: bool) -> impl FnOnce(&mut Vec<u8>) -> Result<()> {
+    move |b| {
+        message::encode_bare(command, 0, dump, b);
+        Ok(())
     }
 }
 

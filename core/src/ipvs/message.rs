@@ -1,11 +1,23 @@
-//! Encoding IPVS requests: one generic netlink message per command, built with
-//! netlink-packet-generic ([`GenlMessage`] over our [`IpvsMessage`] family payload) and
-//! serialised by netlink-packet-core.
+//! Encoding IPVS requests: one generic netlink message per command.
+//!
+//! Two ways to the same bytes:
+//! * the direct encoders ([`encode_change`], [`encode_service`], [`encode_dest`], ...) write a
+//!   complete message straight into the caller's buffer, with no intermediate values and no heap
+//!   allocation beyond the buffer's growth; [`Handle`](super::Handle) uses them, with one buffer
+//!   per socket;
+//! * [`IpvsMessage`] (a command and a tree of [`Attr`]) built by [`service_msg`], [`dest_msg`],
+//!   ... and written by [`IpvsMessage::encode`], for callers that want to inspect or alter a
+//!   message before it is sent. `IpvsMessage` also implements netlink-packet-generic's
+//!   [`GenlFamily`] and netlink-packet-core's [`Emitable`].
+//!
+//! Both lay out `nlmsghdr` (length, family id, flags; sequence and port 0: the transport sets
+//! them), `genlmsghdr` (command, version 1) and the attributes, each padded to 4 bytes with
+//! zeros, nested sets flagged `NLA_F_NESTED`.
 
 use std::net::IpAddr;
 
-use netlink_packet_core::{Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP};
-use netlink_packet_generic::{GenlFamily, GenlMessage};
+use netlink_packet_core::{Emitable, NLA_F_NESTED, NLM_F_DUMP};
+use netlink_packet_generic::GenlFamily;
 
 use super::attr::{self, cmd, cmd_attr, Attr};
 use super::change::Change;
@@ -49,28 +61,345 @@ impl IpvsMessage {
     /// Appends this message, addressed to generic netlink family `family_id`, to `out`.
     /// `dump` sets `NLM_F_DUMP`; request/ack flags and the sequence are set by the transport.
     pub fn encode(&self, family_id: u16, dump: bool, out: &mut Vec<u8>) {
-        let mut genl = GenlMessage::from_payload(self.clone());
-        genl.set_resolved_family_id(family_id);
-        let mut header = NetlinkHeader::default();
-        if dump {
-            header.flags = NLM_F_DUMP;
+        let start = begin(out, family_id, dump, self.cmd);
+        for a in &self.attrs {
+            put_attr(out, a);
         }
-        let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(genl));
-        msg.finalize();
-        let start = out.len();
-        out.resize(start + msg.buffer_len(), 0);
-        msg.serialize(&mut out[start..]);
+        finish(out, start);
     }
 }
 
-fn addr_bytes(addr: &IpAddr) -> Vec<u8> {
-    // `union nf_inet_addr`: 16 bytes, an IPv4 address in the first 4.
-    let mut b = vec![0u8; 16];
-    match addr {
-        IpAddr::V4(a) => b[..4].copy_from_slice(&a.octets()),
-        IpAddr::V6(a) => b.copy_from_slice(&a.octets()),
+// ---- the direct writer ----------------------------------------------------------------------
+
+/// Starts a message at the end of `out` (length filled in by [`finish`]); returns its offset.
+#[inline]
+fn begin(out: &mut Vec<u8>, family_id: u16, dump: bool, command: u8) -> usize {
+    let start = out.len();
+    out.reserve(160);
+    let flags = if dump { NLM_F_DUMP } else { 0 };
+    let f = family_id.to_ne_bytes();
+    let g = flags.to_ne_bytes();
+    #[rustfmt::skip]
+    out.extend_from_slice(&[
+        0, 0, 0, 0, f[0], f[1], g[0], g[1], // length (later), type, flags
+        0, 0, 0, 0, 0, 0, 0, 0,             // sequence, port id (set by the transport)
+        command, attr::FAMILY_VERSION, 0, 0, // genlmsghdr
+    ]);
+    start
+}
+
+/// Writes the message length of the message started at `start`.
+#[inline]
+fn finish(out: &mut [u8], start: usize) {
+    let len = (out.len() - start) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+}
+
+#[inline]
+fn pad(out: &mut Vec<u8>) {
+    let n = out.len().wrapping_neg() & 3;
+    out.extend_from_slice(&[0u8; 3][..n]);
+}
+
+/// One attribute with a value of `value.len()` bytes, padded.
+#[inline]
+fn put(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    let l = ((4 + value.len()) as u16).to_ne_bytes();
+    let k = kind.to_ne_bytes();
+    out.extend_from_slice(&[l[0], l[1], k[0], k[1]]);
+    out.extend_from_slice(value);
+    pad(out);
+}
+
+#[inline]
+fn put_u16(out: &mut Vec<u8>, kind: u16, v: u16) {
+    put(out, kind, &v.to_ne_bytes());
+}
+
+#[inline]
+fn put_be16(out: &mut Vec<u8>, kind: u16, v: u16) {
+    put(out, kind, &v.to_be_bytes());
+}
+
+#[inline]
+fn put_u32(out: &mut Vec<u8>, kind: u16, v: u32) {
+    put(out, kind, &v.to_ne_bytes());
+}
+
+/// A NUL-terminated string attribute.
+#[inline]
+fn put_str(out: &mut Vec<u8>, kind: u16, s: &str) {
+    let l = ((4 + s.len() + 1) as u16).to_ne_bytes();
+    let k = kind.to_ne_bytes();
+    out.extend_from_slice(&[l[0], l[1], k[0], k[1]]);
+    out.extend_from_slice(s.as_bytes());
+    out.push(0);
+    pad(out);
+}
+
+/// Opens a nested set; returns the offset to pass to [`nest_end`].
+#[inline]
+fn nest_start(out: &mut Vec<u8>, kind: u16) -> usize {
+    let at = out.len();
+    let k = (kind | NLA_F_NESTED).to_ne_bytes();
+    out.extend_from_slice(&[0, 0, k[0], k[1]]);
+    at
+}
+
+#[inline]
+fn nest_end(out: &mut [u8], at: usize) {
+    let len = (out.len() - at) as u16;
+    out[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// Writes an [`Attr`] tree (the [`IpvsMessage`] path).
+fn put_attr(out: &mut Vec<u8>, a: &Attr) {
+    match a {
+        Attr::U8(k, v) => put(out, *k, &[*v]),
+        Attr::U16(k, v) => put_u16(out, *k, *v),
+        Attr::Be16(k, v) => put_be16(out, *k, *v),
+        Attr::U32(k, v) => put_u32(out, *k, *v),
+        Attr::Bytes(k, b) => put(out, *k, b),
+        Attr::Str(k, s) => put_str(out, *k, s),
+        Attr::Nested(k, v) => {
+            let at = nest_start(out, *k);
+            for c in v {
+                put_attr(out, c);
+            }
+            nest_end(out, at);
+        }
     }
-    b
+}
+
+/// `union nf_inet_addr`: 16 bytes, an IPv4 address in the first 4.
+#[inline]
+fn addr16(addr: &IpAddr) -> [u8; 16] {
+    match addr {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            [o[0], o[1], o[2], o[3], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        }
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
+/// Refuses what [`service_key_attrs`] refuses (a firewall mark of 0).
+fn check_key(key: &ServiceKey) -> Result<()> {
+    if let ServiceKey::Fwmark { mark: 0, .. } = key {
+        return Err(Error::invalid(
+            "a firewall-mark service needs a non-zero mark",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses what [`service_attrs`] refuses; returns the `IPVS_SVC_ATTR_NETMASK` bytes.
+fn check_service(s: &Service) -> Result<[u8; 4]> {
+    check_name("scheduler", &s.scheduler)?;
+    check_key(&s.key)?;
+    if let Some(pe) = &s.pe_name {
+        check_name("persistence engine", pe)?;
+    }
+    netmask_bytes(s)
+}
+
+fn netmask_bytes(s: &Service) -> Result<[u8; 4]> {
+    match s.key.af() {
+        // The kernel reads it with nla_get_be32 and keeps it as a big-endian mask.
+        AddressFamily::Inet => Ok(s.netmask.to_be_bytes()),
+        // For IPv6 the same field holds the prefix length as a plain integer.
+        AddressFamily::Inet6 => {
+            if !(1..=128).contains(&s.netmask) {
+                return Err(Error::invalid(format!(
+                    "IPv6 persistence prefix length {} is not in 1..=128",
+                    s.netmask
+                )));
+            }
+            Ok(s.netmask.to_ne_bytes())
+        }
+    }
+}
+
+/// The service key attributes (`key` already checked).
+#[inline]
+fn put_service_key(out: &mut Vec<u8>, key: &ServiceKey) {
+    put_u16(out, attr::svc::AF, key.af().as_raw());
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            put_u16(out, attr::svc::PROTOCOL, protocol.as_raw());
+            put(out, attr::svc::ADDR, &addr16(addr));
+            put_be16(out, attr::svc::PORT, *port);
+        }
+        ServiceKey::Fwmark { mark, .. } => put_u32(out, attr::svc::FWMARK, *mark),
+    }
+}
+
+/// `IPVS_CMD_ATTR_SERVICE` with only the key.
+#[inline]
+fn put_service_key_nest(out: &mut Vec<u8>, key: &ServiceKey) {
+    let at = nest_start(out, cmd_attr::SERVICE);
+    put_service_key(out, key);
+    nest_end(out, at);
+}
+
+/// The destination key attributes.
+#[inline]
+fn put_dest_key(out: &mut Vec<u8>, addr: &IpAddr, port: u16) {
+    put(out, attr::dest::ADDR, &addr16(addr));
+    put_be16(out, attr::dest::PORT, port);
+    put_u16(
+        out,
+        attr::dest::ADDR_FAMILY,
+        AddressFamily::of(addr).as_raw(),
+    );
+}
+
+/// Checks `s` (as [`service_msg`] does) and appends `IPVS_CMD_NEW_SERVICE` / `SET_SERVICE` for
+/// it to `out`, byte for byte what `service_msg(command, s)?.encode(family_id, false, out)`
+/// appends. Nothing is written when `s` is invalid.
+pub fn encode_service(command: u8, s: &Service, family_id: u16, out: &mut Vec<u8>) -> Result<()> {
+    let netmask = check_service(s)?;
+    let start = begin(out, family_id, false, command);
+    let at = nest_start(out, cmd_attr::SERVICE);
+    put_service_key(out, &s.key);
+    put_str(out, attr::svc::SCHED_NAME, &s.scheduler);
+    if let Some(pe) = &s.pe_name {
+        put_str(out, attr::svc::PE_NAME, pe);
+    }
+    let f = s.flags.0.to_ne_bytes();
+    put(
+        out,
+        attr::svc::FLAGS,
+        &[f[0], f[1], f[2], f[3], 0xff, 0xff, 0xff, 0xff],
+    );
+    put_u32(out, attr::svc::TIMEOUT, s.timeout);
+    put(out, attr::svc::NETMASK, &netmask);
+    nest_end(out, at);
+    finish(out, start);
+    Ok(())
+}
+
+/// Appends a command that names a service only (`DEL_SERVICE`, `GET_SERVICE`, `GET_DEST` with
+/// `dump`, `ZERO`), as [`service_key_msg`] + [`IpvsMessage::encode`] would.
+pub fn encode_service_key(
+    command: u8,
+    key: &ServiceKey,
+    family_id: u16,
+    dump: bool,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    check_key(key)?;
+    let start = begin(out, family_id, dump, command);
+    put_service_key_nest(out, key);
+    finish(out, start);
+    Ok(())
+}
+
+/// Appends `IPVS_CMD_NEW_DEST` / `SET_DEST`, as [`dest_msg`] + [`IpvsMessage::encode`] would.
+pub fn encode_dest(
+    command: u8,
+    key: &ServiceKey,
+    d: &Destination,
+    family_id: u16,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    check_key(key)?;
+    let start = begin(out, family_id, false, command);
+    put_service_key_nest(out, key);
+    let at = nest_start(out, cmd_attr::DEST);
+    put_dest_key(out, &d.addr, d.port);
+    put_u32(out, attr::dest::FWD_METHOD, d.forward.as_raw());
+    put_u32(out, attr::dest::WEIGHT, d.weight as u32);
+    put_u32(out, attr::dest::U_THRESH, d.upper_threshold);
+    put_u32(out, attr::dest::L_THRESH, d.lower_threshold);
+    if d.forward == ForwardMethod::Tunnel {
+        put(out, attr::dest::TUN_TYPE, &[d.tunnel_type.as_raw()]);
+        put_be16(out, attr::dest::TUN_PORT, d.tunnel_port);
+        put_u16(out, attr::dest::TUN_FLAGS, d.tunnel_flags.0);
+    }
+    nest_end(out, at);
+    finish(out, start);
+    Ok(())
+}
+
+/// Appends `IPVS_CMD_DEL_DEST`, as [`del_dest_msg`] + [`IpvsMessage::encode`] would.
+pub fn encode_del_dest(
+    key: &ServiceKey,
+    addr: &IpAddr,
+    port: u16,
+    family_id: u16,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    check_key(key)?;
+    let start = begin(out, family_id, false, cmd::DEL_DEST);
+    put_service_key_nest(out, key);
+    let at = nest_start(out, cmd_attr::DEST);
+    put_dest_key(out, addr, port);
+    nest_end(out, at);
+    finish(out, start);
+    Ok(())
+}
+
+/// Appends a command without attributes (see [`bare_msg`]).
+pub fn encode_bare(command: u8, family_id: u16, dump: bool, out: &mut Vec<u8>) {
+    let start = begin(out, family_id, dump, command);
+    finish(out, start);
+}
+
+/// Checks a batch [`Change`] without encoding it: `Err` exactly when [`change_msg`] and
+/// [`encode_change`] fail for it.
+pub fn check_change(c: &Change) -> Result<()> {
+    match c {
+        Change::NewService(s) | Change::UpdateService(s) => check_service(s).map(|_| ()),
+        Change::DeleteService(k)
+        | Change::NewDestination(k, _)
+        | Change::UpdateDestination(k, _)
+        | Change::DeleteDestination(k, _, _)
+        | Change::Zero(k) => check_key(k),
+        Change::ZeroAll => Ok(()),
+    }
+}
+
+/// The `IPVS_CMD_*` a [`Change`] is sent as.
+pub fn change_cmd(c: &Change) -> u8 {
+    match c {
+        Change::NewService(_) => cmd::NEW_SERVICE,
+        Change::UpdateService(_) => cmd::SET_SERVICE,
+        Change::DeleteService(_) => cmd::DEL_SERVICE,
+        Change::NewDestination(..) => cmd::NEW_DEST,
+        Change::UpdateDestination(..) => cmd::SET_DEST,
+        Change::DeleteDestination(..) => cmd::DEL_DEST,
+        Change::Zero(_) | Change::ZeroAll => cmd::ZERO,
+    }
+}
+
+/// Appends the message for one batch [`Change`] to `out`, byte for byte what
+/// `change_msg(c)?.encode(family_id, false, out)` appends, without building it first. Nothing
+/// is written when the change is invalid.
+pub fn encode_change(c: &Change, family_id: u16, out: &mut Vec<u8>) -> Result<()> {
+    match c {
+        Change::NewService(s) => encode_service(cmd::NEW_SERVICE, s, family_id, out),
+        Change::UpdateService(s) => encode_service(cmd::SET_SERVICE, s, family_id, out),
+        Change::DeleteService(k) => encode_service_key(cmd::DEL_SERVICE, k, family_id, false, out),
+        Change::NewDestination(k, d) => encode_dest(cmd::NEW_DEST, k, d, family_id, out),
+        Change::UpdateDestination(k, d) => encode_dest(cmd::SET_DEST, k, d, family_id, out),
+        Change::DeleteDestination(k, a, p) => encode_del_dest(k, a, *p, family_id, out),
+        Change::Zero(k) => encode_service_key(cmd::ZERO, k, family_id, false, out),
+        Change::ZeroAll => {
+            encode_bare(cmd::ZERO, family_id, false, out);
+            Ok(())
+        }
+    }
+}
+
+// ---- the IpvsMessage builders -----------------------------------------------------------------
+
+fn addr_bytes(addr: &IpAddr) -> Vec<u8> {
+    addr16(addr).to_vec()
 }
 
 const MAX_NAME: usize = 15; // IP_VS_SCHEDNAME_MAXLEN / PENAME / IFNAME (16) minus the NUL
@@ -125,20 +454,7 @@ pub fn service_attrs(s: &Service) -> Result<Vec<Attr>> {
     flags.extend_from_slice(&u32::MAX.to_ne_bytes());
     v.push(Attr::Bytes(attr::svc::FLAGS, flags));
     v.push(Attr::U32(attr::svc::TIMEOUT, s.timeout));
-    let netmask = match s.key.af() {
-        // The kernel reads it with nla_get_be32 and keeps it as a big-endian mask.
-        AddressFamily::Inet => s.netmask.to_be_bytes().to_vec(),
-        // For IPv6 the same field holds the prefix length as a plain integer.
-        AddressFamily::Inet6 => {
-            if !(1..=128).contains(&s.netmask) {
-                return Err(Error::invalid(format!(
-                    "IPv6 persistence prefix length {} is not in 1..=128",
-                    s.netmask
-                )));
-            }
-            s.netmask.to_ne_bytes().to_vec()
-        }
-    };
+    let netmask = netmask_bytes(s)?.to_vec();
     v.push(Attr::Bytes(attr::svc::NETMASK, netmask));
     Ok(v)
 }

@@ -24,6 +24,9 @@ pub const DEFAULT_RCVBUF: usize = 4 * 1024 * 1024;
 /// (`EMSGSIZE`), and every message of a datagram is acked into our receive buffer, which must hold
 /// those acks (each costs about 1 KiB of truesize) until we read them.
 const SEND_CHUNK_BYTES: usize = 64 * 1024;
+/// Room kept in the send buffer past [`SEND_CHUNK_BYTES`] for the message that overflows a chunk
+/// (and is carried to the next one), so that the buffer does not grow by doubling.
+const SEND_SLACK: usize = 4096;
 /// Most messages put in one `sendmsg` (see [`SEND_CHUNK_BYTES`]).
 const SEND_CHUNK_MSGS: usize = 1024;
 
@@ -338,6 +341,57 @@ impl Socket {
         Ok(())
     }
 
+    /// Sends one request that the kernel answers with exactly one message (a `GET` without
+    /// `NLM_F_DUMP`, such as IPVS `GET_SERVICE`), without asking for an ack: the reply, passed to
+    /// `on_msg(header, message)`, or an error ends the call. That spares the kernel the ack and
+    /// the caller a `recvmsg`. A request with `NLM_F_DUMP` is handed to [`Socket::request`].
+    ///
+    /// Only for requests that always produce a reply on success: one that succeeds silently
+    /// would wait for the timeout.
+    pub fn query<F>(&mut self, msg: &mut [u8], mut on_msg: F) -> Result<()>
+    where
+        F: FnMut(&Header, &[u8]) -> Result<()>,
+    {
+        let mut hdr = Header::parse(msg)?;
+        if hdr.flags & NLM_F_DUMP == NLM_F_DUMP {
+            return self.request(msg, on_msg);
+        }
+        hdr.flags = (hdr.flags | NLM_F_REQUEST) & !NLM_F_ACK;
+        hdr.seq = self.next_seq();
+        hdr.length = msg.len() as u32;
+        hdr.write(msg);
+        self.send_raw(msg)?;
+        let seq = hdr.seq;
+        loop {
+            let buf = self.recv_raw()?;
+            for item in message::messages(buf) {
+                let (h, m) = item?;
+                if h.seq != seq {
+                    continue; // stale reply of an earlier, abandoned request
+                }
+                match h.kind {
+                    NLMSG_NOOP => {}
+                    NLMSG_ERROR => {
+                        let ack = Ack::parse(&h, m)?;
+                        if ack.errno != 0 {
+                            return Err(Error::from_kernel(
+                                ack.errno,
+                                "netlink request",
+                                ack.ext_ack,
+                            ));
+                        }
+                        return Ok(()); // an ack without a reply
+                    }
+                    NLMSG_DONE => return Ok(()),
+                    NLMSG_OVERRUN => {
+                        return Err(Error::from_kernel(libc::ENOBUFS, "netlink overrun", None))
+                    }
+                    _ => return on_msg(&h, m),
+                }
+            }
+        }
+    }
+
     /// Sends all `requests` pipelined (many per `sendmsg`) and returns one result per request, in
     /// order. Each request gets `NLM_F_REQUEST | NLM_F_ACK` and a fresh sequence number; the
     /// kernel processes every message of a datagram even when an earlier one fails, and acks each.
@@ -346,42 +400,99 @@ impl Socket {
     /// outcome of the requests not yet acknowledged is unknown.
     pub fn execute(&mut self, requests: &mut Requests) -> Result<Vec<Result<()>>> {
         let mut results: Vec<Result<()>> = Vec::with_capacity(requests.len());
-        let count = requests.offsets.len();
-        let mut i = 0;
-        while i < count {
-            // Build one chunk.
-            let first = i;
-            let mut bytes = 0;
-            while i < count && i - first < SEND_CHUNK_MSGS {
-                let (start, end) = requests.range(i);
-                if i > first && bytes + (end - start) > SEND_CHUNK_BYTES {
-                    break;
+        let reqs: &Requests = requests;
+        self.execute_with(
+            reqs.len(),
+            |i, out| {
+                let (start, end) = reqs.range(i);
+                out.extend_from_slice(&reqs.buf[start..end]);
+                Ok(())
+            },
+            |_, r| results.push(r),
+        )?;
+        Ok(results)
+    }
+
+    /// Sends `count` requests pipelined without holding them all: `encode(i, buf)` appends
+    /// request `i` (a complete message; flags, sequence and length are set here) to the socket's
+    /// send buffer, at most [`SEND_CHUNK_MSGS`] messages or [`SEND_CHUNK_BYTES`] bytes go in one
+    /// `sendmsg`, and the acks of a chunk are read before the next chunk is encoded. `result(i,
+    /// r)` is called once per request, in order. Memory used is one chunk, whatever `count` is.
+    ///
+    /// The outer `Err` is for transport failures and for an `encode` failure; requests whose
+    /// `result` was not called by then may or may not have been applied (an `encode` failure
+    /// stops before its chunk is sent, so earlier chunks only were).
+    pub fn execute_with<E, R>(&mut self, count: usize, mut encode: E, mut result: R) -> Result<()>
+    where
+        E: FnMut(usize, &mut Vec<u8>) -> Result<()>,
+        R: FnMut(usize, Result<()>),
+    {
+        let mut send = std::mem::take(&mut self.send_buf);
+        send.clear();
+        // A chunk stops at the first message that passes SEND_CHUNK_BYTES: room for that one.
+        send.reserve(SEND_CHUNK_BYTES + SEND_SLACK);
+        let r = self.pipeline(count, &mut encode, &mut result, &mut send);
+        if send.capacity() > 2 * SEND_CHUNK_BYTES {
+            send = Vec::new(); // one huge message: do not keep its buffer
+        }
+        self.send_buf = send;
+        r
+    }
+
+    fn pipeline(
+        &mut self,
+        count: usize,
+        encode: &mut dyn FnMut(usize, &mut Vec<u8>) -> Result<()>,
+        result: &mut dyn FnMut(usize, Result<()>),
+        send: &mut Vec<u8>,
+    ) -> Result<()> {
+        // Invariant at the top of the loop: `send` holds the messages done..encoded (none, or
+        // one carried over because it did not fit in the previous chunk), sequence numbers
+        // base_seq.. in order.
+        let mut done = 0;
+        let mut encoded = 0;
+        let mut base_seq = 0u32;
+        let mut chunk: Vec<Option<Result<()>>> = Vec::new();
+        while done < count {
+            let mut boundary = send.len();
+            let mut carry = false;
+            while encoded < count && encoded - done < SEND_CHUNK_MSGS {
+                let start = send.len();
+                if let Err(e) = encode(encoded, send) {
+                    send.truncate(start);
+                    return Err(e);
                 }
-                bytes += end - start;
-                i += 1;
-            }
-            let base_seq = self.seq.wrapping_add(1);
-            self.send_buf.clear();
-            for k in first..i {
-                let (start, end) = requests.range(k);
-                let msg = &mut requests.buf[start..end];
+                let len = send.len() - start;
+                if len < HEADER_LEN || len > u32::MAX as usize {
+                    send.truncate(start);
+                    return Err(Error::invalid(format!(
+                        "encoded netlink message of {len} bytes"
+                    )));
+                }
+                let msg = &mut send[start..];
                 let mut h = Header::parse(msg)?;
                 h.flags |= NLM_F_REQUEST | NLM_F_ACK;
                 h.seq = self.next_seq();
-                h.length = (end - start) as u32;
+                h.length = len as u32;
                 h.write(msg);
-                self.send_buf.extend_from_slice(msg);
-                while !self.send_buf.len().is_multiple_of(4) {
-                    self.send_buf.push(0);
+                if encoded == done {
+                    base_seq = h.seq;
                 }
+                while !send.len().is_multiple_of(4) {
+                    send.push(0);
+                }
+                encoded += 1;
+                if encoded - done > 1 && send.len() > SEND_CHUNK_BYTES {
+                    carry = true; // it goes first in the next chunk
+                    break;
+                }
+                boundary = send.len();
             }
-            let send = std::mem::take(&mut self.send_buf);
-            let sent = self.send_raw(&send);
-            self.send_buf = send;
-            sent?;
-            // Collect acks for this chunk.
-            let n = i - first;
-            let mut chunk: Vec<Option<Result<()>>> = vec![None; n];
+            let n = encoded - done - usize::from(carry);
+            self.send_raw(&send[..boundary])?;
+            // Collect the acks of this chunk.
+            chunk.clear();
+            chunk.resize_with(n, || None);
             let mut pending = n;
             while pending > 0 {
                 let buf = self.recv_raw()?;
@@ -393,7 +504,7 @@ impl Socket {
                     let ack = Ack::parse(&h, m)?;
                     let idx = ack.request_seq.wrapping_sub(base_seq) as usize;
                     if idx >= n || chunk[idx].is_some() {
-                        continue;
+                        continue; // not ours (a stale ack of an abandoned request)
                     }
                     chunk[idx] = Some(if ack.errno == 0 {
                         Ok(())
@@ -407,9 +518,21 @@ impl Socket {
                     pending -= 1;
                 }
             }
-            results.extend(chunk.into_iter().map(|r| r.unwrap_or(Ok(()))));
+            for (k, r) in chunk.drain(..).enumerate() {
+                result(done + k, r.unwrap_or(Ok(())));
+            }
+            done += n;
+            if carry {
+                // Move the carried message to the front; its sequence number starts the next
+                // chunk.
+                send.copy_within(boundary.., 0);
+                send.truncate(send.len() - boundary);
+                base_seq = Header::parse(send)?.seq;
+            } else {
+                send.clear();
+            }
         }
-        Ok(results)
+        Ok(())
     }
 }
 
@@ -548,6 +671,146 @@ mod tests {
         for r in res {
             assert_eq!(r.unwrap_err().errno(), libc::ENODEV);
         }
+    }
+
+    /// RTM_DELLINK of a missing ifindex (ENODEV) carrying an IFLA_IFALIAS of `alias` bytes so
+    /// that sizes vary, or, when `short`, without its ifinfomsg (rtnetlink acks a message too
+    /// short to carry a family with success and does nothing).
+    fn dellink(out: &mut Vec<u8>, alias: usize, short: bool) {
+        let start = out.len();
+        let body = if short { 0 } else { 16 + 4 + alias + 1 };
+        out.resize(start + HEADER_LEN + body, 0);
+        Header {
+            length: (HEADER_LEN + body) as u32,
+            kind: 17,
+            flags: 0,
+            seq: 0,
+            pid: 0,
+        }
+        .write(&mut out[start..]);
+        if !short {
+            let m = &mut out[start + HEADER_LEN..];
+            m[4..8].copy_from_slice(&0x7fff_fff0i32.to_ne_bytes());
+            m[16..18].copy_from_slice(&((4 + alias + 1) as u16).to_ne_bytes());
+            m[18..20].copy_from_slice(&20u16.to_ne_bytes()); // IFLA_IFALIAS
+            for b in &mut m[20..20 + alias] {
+                *b = b'a';
+            }
+        }
+    }
+
+    #[test]
+    fn execute_with_streams_chunks_bigger_than_the_send_buffer() {
+        let mut s = Socket::open(libc::NETLINK_ROUTE as isize, &SocketOptions::default()).unwrap();
+        // ~130 bytes a message: 3,000 of them are ~6 chunks by bytes; every 7th succeeds, so
+        // results are checked to come back in request order.
+        let n = 3000;
+        let mut got = Vec::new();
+        s.execute_with(
+            n,
+            |i, b| {
+                dellink(b, 40 + (i * 37) % 150, i % 7 == 3);
+                Ok(())
+            },
+            |i, r| got.push((i, r.map_err(|e| e.errno()))),
+        )
+        .unwrap();
+        assert_eq!(got.len(), n);
+        for (k, (i, r)) in got.iter().enumerate() {
+            assert_eq!(*i, k);
+            let want = if k % 7 == 3 {
+                Ok(())
+            } else {
+                Err(libc::ENODEV)
+            };
+            assert_eq!(*r, want, "request {k}");
+        }
+        assert!(
+            s.send_buf.capacity() <= SEND_CHUNK_BYTES + SEND_SLACK,
+            "send buffer grew to {}",
+            s.send_buf.capacity()
+        );
+    }
+
+    #[test]
+    fn execute_with_stops_at_an_encode_error_and_the_socket_stays_usable() {
+        let mut s = Socket::open(libc::NETLINK_ROUTE as isize, &SocketOptions::default()).unwrap();
+        let mut delivered = 0;
+        let e = s
+            .execute_with(
+                2000,
+                |i, b| {
+                    if i == 1500 {
+                        b.extend_from_slice(&[1, 2, 3]); // partial junk, then an error
+                        return Err(Error::invalid("change 1500 is bad"));
+                    }
+                    dellink(b, 8, false);
+                    Ok(())
+                },
+                |_, r| {
+                    assert_eq!(r.unwrap_err().errno(), libc::ENODEV);
+                    delivered += 1;
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        // The first chunk (1,024 messages) went out and was answered; the second never did.
+        assert_eq!(delivered, SEND_CHUNK_MSGS);
+        // The buffers are reused: the next batch and a single request work and see only their
+        // own answers.
+        let mut reqs = Requests::new();
+        for _ in 0..10 {
+            reqs.push_with(|b| {
+                dellink(b, 3, true);
+                Ok(())
+            })
+            .unwrap();
+        }
+        let res = s.execute(&mut reqs).unwrap();
+        assert_eq!(res.len(), 10);
+        assert!(res.iter().all(|r| r.is_ok()));
+        let mut m = getlink(NLM_F_DUMP);
+        let mut links = 0;
+        s.request(&mut m, |_, _| {
+            links += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(links >= 1);
+    }
+
+    #[test]
+    fn query_takes_the_one_reply_without_an_ack() {
+        let mut s = Socket::open(libc::NETLINK_ROUTE as isize, &SocketOptions::default()).unwrap();
+        // RTM_GETLINK of ifindex 1 (lo), not a dump: one RTM_NEWLINK back.
+        let mut replies = 0;
+        for _ in 0..3 {
+            let mut m = getlink(0);
+            m[HEADER_LEN + 4..HEADER_LEN + 8].copy_from_slice(&1i32.to_ne_bytes());
+            s.query(&mut m, |h, _| {
+                assert_eq!(h.kind, 16);
+                replies += 1;
+                Ok(())
+            })
+            .unwrap();
+            let h = Header::parse(&m).unwrap();
+            assert_eq!(h.flags & NLM_F_ACK, 0, "no ack asked for");
+        }
+        assert_eq!(replies, 3);
+        // A missing link: the error ends the call.
+        let mut m = getlink(0);
+        m[HEADER_LEN + 4..HEADER_LEN + 8].copy_from_slice(&0x7fff_fff0i32.to_ne_bytes());
+        let e = s.query(&mut m, |_, _| Ok(())).unwrap_err();
+        assert_eq!(e.errno(), libc::ENODEV);
+        // Nothing is left over for the next call: an ack-based request sees only its own answer.
+        let mut reqs = Requests::new();
+        reqs.push_with(|b| {
+            dellink(b, 3, false);
+            Ok(())
+        })
+        .unwrap();
+        let r = s.execute(&mut reqs).unwrap();
+        assert_eq!(r[0].as_ref().unwrap_err().errno(), libc::ENODEV);
     }
 
     #[test]

@@ -115,18 +115,57 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub struct TestNs {
     /// The `ip netns` name.
     pub name: String,
+    /// This test's hold on the kernel's IPVS table (see [`TABLE`]); released after `drop`
+    /// has flushed the namespace.
+    _table: Table,
+}
+
+/// The kernel keeps one service table for all namespaces and counts a dump's position over
+/// all of it, so a listing that spans several datagrams (more than about 120 services) skips
+/// services when services are deleted in any other namespace meanwhile (see
+/// `Inner::unique_dump` in core/src/ipvs/handle.rs). Tests that list that many and expect an
+/// exact result hold this lock exclusively ([`TestNs::exclusive`]); every other test holds it
+/// shared, so small tests still run in parallel with each other. Shared holds are recursive: a
+/// test that makes two namespaces must not queue behind a waiting exclusive test that waits for
+/// it.
+static TABLE: parking_lot::RwLock<()> = parking_lot::RwLock::new(());
+
+enum Table {
+    Shared(#[allow(dead_code)] parking_lot::RwLockReadGuard<'static, ()>),
+    Exclusive(#[allow(dead_code)] parking_lot::RwLockWriteGuard<'static, ()>),
+    /// Created by a test that already holds the table exclusively.
+    Borrowed,
 }
 
 impl TestNs {
-    /// Creates the namespace.
+    /// Creates the namespace; the test shares the IPVS table with other small tests.
     pub fn new(tag: &str) -> TestNs {
+        Self::create(tag, Table::Shared(TABLE.read_recursive()))
+    }
+
+    /// Creates the namespace for a test that lists more services than fit in one dump
+    /// datagram and expects the exact result: no other test changes IPVS until it is dropped.
+    pub fn exclusive(tag: &str) -> TestNs {
+        Self::create(tag, Table::Exclusive(TABLE.write()))
+    }
+
+    /// A second namespace for a test that holds `owner` (made by [`TestNs::exclusive`]).
+    pub fn alongside(owner: &TestNs, tag: &str) -> TestNs {
+        assert!(matches!(owner._table, Table::Exclusive(_)));
+        Self::create(tag, Table::Borrowed)
+    }
+
+    fn create(tag: &str, table: Table) -> TestNs {
         let name = format!(
             "lbnet-ipvs-{tag}-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         run("ip", &["netns", "add", &name]);
-        let ns = TestNs { name };
+        let ns = TestNs {
+            name,
+            _table: table,
+        };
         ns.ip(&["link", "set", "lo", "up"]);
         ns.ip(&["link", "add", "d0", "type", "dummy"]);
         ns.ip(&["link", "set", "d0", "multicast", "on"]);
