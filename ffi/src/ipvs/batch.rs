@@ -300,15 +300,14 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
         // SAFETY: pointers are NULL or valid (checked); changes points to n readable elements.
         let b = unsafe { batch(b) }?;
         let cs = unsafe { arg_slice(changes, n, "changes") }?;
-        let total = b.changes.len().checked_add(n).ok_or_else(|| {
+        b.changes.len().checked_add(n).ok_or_else(|| {
             Error::invalid(format!(
                 "{n} changes on top of {} overflow the batch length",
                 b.changes.len()
             ))
         })?;
         let mut add = Vec::new();
-        add.try_reserve_exact(n)
-            .map_err(|_| Error::from_kernel(libc::ENOMEM, format!("no memory for {n} changes"), None))?;
+        add.try_reserve_exact(n).map_err(|_| no_memory(n))?;
         for (i, c) in cs.iter().enumerate() {
             match to_change(c.op, &c.svc, Some(&c.dest)) {
                 Ok(ch) => add.push(ch),
@@ -319,9 +318,7 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
                 }
             }
         }
-        b.changes
-            .try_reserve(total - b.changes.len())
-            .map_err(|_| Error::from_kernel(libc::ENOMEM, format!("no memory for {n} changes"), None))?;
+        b.changes.try_reserve(n).map_err(|_| no_memory(n))?;
         if n > 0 {
             b.changes.append(&mut add);
             b.results = None;
@@ -484,6 +481,14 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_results(
         }
         Ok(())
     })
+}
+
+fn no_memory(n: usize) -> Error {
+    Error::from_kernel(
+        libc::ENOMEM,
+        format!("no memory for {n} more changes"),
+        None,
+    )
 }
 
 fn not_applied() -> Error {

@@ -539,7 +539,10 @@ fn batch_results_copies_every_code() {
     unsafe {
         let b = lbnet_ipvs_batch_new();
         let mut out = [7i32; 8];
-        assert_eq!(lbnet_ipvs_batch_results(null(), out.as_mut_ptr(), 8), einval);
+        assert_eq!(
+            lbnet_ipvs_batch_results(null(), out.as_mut_ptr(), 8),
+            einval
+        );
         assert!(last().contains("batch is NULL"), "{}", last());
         // An empty batch that was never applied has no results yet.
         assert_eq!(
@@ -562,7 +565,10 @@ fn batch_results_copies_every_code() {
         let rc = lbnet_ipvs_batch_apply(h, b);
         assert!(rc < 0, "every change fails, apply returned {rc}");
         assert_eq!(lbnet_ipvs_batch_results(b, null_mut(), 3), einval);
-        assert_eq!(lbnet_ipvs_batch_results(b, out.as_mut_ptr(), usize::MAX), einval);
+        assert_eq!(
+            lbnet_ipvs_batch_results(b, out.as_mut_ptr(), usize::MAX),
+            einval
+        );
         assert!(last().contains("too large"), "{}", last());
         assert_eq!(
             lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 2),
