@@ -154,3 +154,37 @@ func TestApplyCgoCallsKernel(t *testing.T) {
 		t.Errorf("%d cgo calls for %d failed changes, want one message call each on top of %d", n, big.Len(), calls[1])
 	}
 }
+
+// BenchmarkApplyUpdates measures what a batch costs per change beyond the kernel's own work,
+// as far as a benchmark can: batches of 1,000 weight updates of one destination (about the
+// cheapest change for the kernel), applied in the kernel (make test-lab-go runs the tests only;
+// run this with -test.bench in the lab). Reports ns/change and cgo calls per Apply.
+func BenchmarkApplyUpdates(b *testing.B) {
+	h := kernelHandle(b)
+	ctx := context.Background()
+	s := Service{Address: netip.MustParseAddr("10.79.0.1"), Protocol: TCP, Port: 80, Scheduler: "wrr"}
+	d := Destination{Address: netip.MustParseAddr("172.31.0.1"), Port: 8080, Weight: 1, Forward: Masquerade}
+	if err := h.NewService(ctx, &s); err != nil {
+		b.Fatal(err)
+	}
+	if err := h.NewDestination(ctx, &s, &d); err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	batch := NewBatch()
+	for i := 0; i < n; i++ {
+		d.Weight = int32(1 + i%7)
+		batch.UpdateDestination(&s, &d)
+	}
+	calls := runtime.NumCgoCall()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := h.Apply(ctx, batch)
+		if err != nil || len(res) != n || res[0] != nil || res[n-1] != nil {
+			b.Fatalf("Apply: %d results, first %v, last %v, %v", len(res), res[0], res[n-1], err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/change")
+	b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgocalls/apply")
+}

@@ -208,7 +208,12 @@ func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
 // Apply sends every change of b to the kernel, pipelined (many requests per sendmsg), and
 // returns one error per change, in order (nil for a change that succeeded). The changes are
 // not atomic: each succeeds or fails on its own, as the kernel applies them. The second result
-// is an error that prevented sending the batch at all.
+// is an error that prevented sending the batch at all, or a change the library refused before
+// sending anything ("batch change N: ...").
+//
+// The cost in calls into the C library does not grow with the batch: the changes cross in one
+// array, the results come back in one array, and only a failed change costs one more call, for
+// its message.
 func (h *Handle) Apply(ctx context.Context, b *Batch) ([]error, error) {
 	var out []error
 	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.apply(b); return })
