@@ -188,3 +188,30 @@ func BenchmarkApplyUpdates(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/change")
 	b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgocalls/apply")
 }
+
+// BenchmarkApplyRefused measures the library-call side of Apply without a kernel (it runs on
+// the host): 1,000 valid changes and a last one the library refuses, so every change is
+// converted and handed to the library and nothing is sent. Reports ns/change and cgo calls per
+// Apply.
+func BenchmarkApplyRefused(b *testing.B) {
+	h, err := Open(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	ctx := context.Background()
+	const n = 1000
+	batch := bigBatch(n/5, 4)
+	s := Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80}
+	batch.NewDestination(&s, &Destination{Address: netip.MustParseAddr("192.0.2.11"), Port: 80, Forward: ForwardMethod(77)})
+	calls := runtime.NumCgoCall()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := h.Apply(ctx, batch); err == nil {
+			b.Fatal("a batch with a bad change was accepted")
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n+1)), "ns/change")
+	b.ReportMetric(float64(runtime.NumCgoCall()-calls)/float64(b.N), "cgocalls/apply")
+}
