@@ -21,6 +21,35 @@
 // (the same as `INET6_ADDRSTRLEN`).
 #define LBNET_IPVS_ADDR_STRLEN 46
 
+// `lbnet_ipvs_change.op`: add the service `svc` (as `lbnet_ipvs_batch_add_service`).
+#define LBNET_IPVS_OP_ADD_SERVICE 1
+
+// `lbnet_ipvs_change.op`: update the service `svc` (as `lbnet_ipvs_batch_update_service`).
+#define LBNET_IPVS_OP_UPDATE_SERVICE 2
+
+// `lbnet_ipvs_change.op`: delete the service `svc`, key fields only (as
+// `lbnet_ipvs_batch_delete_service`).
+#define LBNET_IPVS_OP_DELETE_SERVICE 3
+
+// `lbnet_ipvs_change.op`: add the destination `dest` to `svc` (as `lbnet_ipvs_batch_add_dest`).
+#define LBNET_IPVS_OP_ADD_DEST 4
+
+// `lbnet_ipvs_change.op`: update the destination `dest` of `svc` (as
+// `lbnet_ipvs_batch_update_dest`).
+#define LBNET_IPVS_OP_UPDATE_DEST 5
+
+// `lbnet_ipvs_change.op`: delete the destination at `dest.addr`/`dest.port` from `svc` (as
+// `lbnet_ipvs_batch_delete_dest`).
+#define LBNET_IPVS_OP_DELETE_DEST 6
+
+// `lbnet_ipvs_change.op`: zero the counters of `svc` (as `lbnet_ipvs_batch_zero` with a
+// service).
+#define LBNET_IPVS_OP_ZERO 7
+
+// `lbnet_ipvs_change.op`: zero the counters of every service (as `lbnet_ipvs_batch_zero` with
+// NULL); `svc` and `dest` are ignored.
+#define LBNET_IPVS_OP_ZERO_ALL 8
+
 // Size of a scheduler name field including its NUL (`IP_VS_SCHEDNAME_MAXLEN`).
 #define LBNET_IPVS_SCHED_NAME_LEN 16
 
@@ -303,6 +332,24 @@ typedef struct lbnet_ipvs_dest {
     // Counters (output only).
     struct lbnet_ipvs_stats stats;
 } lbnet_ipvs_dest;
+
+// One change of a batch as plain data, for `lbnet_ipvs_batch_add_changes`: what to do (`op`,
+// one of `LBNET_IPVS_OP_*`) and to what. It holds no pointers, so an array of them can be
+// built in any language's own memory and handed over in one call.
+//
+// Which fields are read depends on `op`, exactly as for the single-change adders: the whole
+// `svc` for add/update service, only its key fields (`af`, `protocol`, `addr`, `port`,
+// `fwmark`) for the other ops; the whole `dest` for add/update destination, only `dest.addr`
+// and `dest.port` for delete destination; neither for `LBNET_IPVS_OP_ZERO_ALL`. Fields not
+// read may hold anything. `op` 0 is not a valid op, so a zero-filled change is refused.
+typedef struct lbnet_ipvs_change {
+    // What to do: one of `LBNET_IPVS_OP_*`.
+    uint32_t op;
+    // The service the change is about (all ops but `LBNET_IPVS_OP_ZERO_ALL`).
+    struct lbnet_ipvs_service svc;
+    // The destination (destination ops only).
+    struct lbnet_ipvs_dest dest;
+} lbnet_ipvs_change;
 
 // Options for `lbnet_ipvs_handle_new`. A zero-initialised struct (or a NULL pointer) means
 // defaults: the caller's network namespace, the library's receive buffer and timeout.
@@ -698,6 +745,27 @@ int32_t lbnet_ipvs_batch_delete_dest(struct lbnet_ipvs_batch *b,
 // Returns 0 or `-EINVAL`.
 int32_t lbnet_ipvs_batch_zero(struct lbnet_ipvs_batch *b, const struct lbnet_ipvs_service *svc);
 
+// Appends the `n` changes of the array `changes` to the batch, in order, all or nothing.
+//
+// Every change is checked as the single-change adders check theirs (unknown `op`, bad family,
+// protocol, address, name, forwarding method...). If one is refused, nothing is appended (the
+// batch is exactly as before, results included), the function returns its negative errno
+// (`-EINVAL`), `lbnet_last_error` names it ("change 3: ..."), and `*bad_index`, when
+// `bad_index` is not NULL, receives its index in `changes`. For failures that are not about
+// one change (NULL `b`, NULL `changes` with `n` > 0, a count too large for memory), `*bad_index`
+// receives `SIZE_MAX`; on success it is left unchanged.
+//
+// `changes` may be NULL when `n` is 0 (a no-op that keeps any results of the last apply);
+// appending at least one change discards the results of the last apply, like every adder.
+// The library copies what it needs: the array can be freed or reused as soon as this returns.
+//
+// Returns 0; `-EINVAL` (NULL pointer, bad change, `n` above what an array can hold); `-ENOMEM`
+// when the batch cannot grow by `n`.
+int32_t lbnet_ipvs_batch_add_changes(struct lbnet_ipvs_batch *b,
+                                     const struct lbnet_ipvs_change *changes,
+                                     size_t n,
+                                     size_t *bad_index);
+
 // Sends every change of the batch in as few `sendmsg` calls as possible and records one result
 // per change (read them with `lbnet_ipvs_batch_result`).
 //
@@ -718,6 +786,17 @@ int32_t lbnet_ipvs_batch_result_message(const struct lbnet_ipvs_batch *b,
                                         size_t index,
                                         char *buf,
                                         size_t cap);
+
+// Copies the outcome of every change of the last apply into `results[0..len]`, where `len` is
+// `lbnet_ipvs_batch_len(b)`: 0 for a change that succeeded, its negative errno for one that
+// failed (the same values `lbnet_ipvs_batch_result` gives one at a time). `cap` is the number
+// of `int32_t` the array holds; `results` may be NULL only when `cap` is 0.
+//
+// Returns 0; `-EINVAL` (NULL pointer, `cap` above what an array can hold); `-ERANGE` when `cap`
+// is below the batch length (nothing is written); `-ENODATA` when the batch was not applied
+// since its last change was added (nothing is written). Read the message of a failed change
+// with `lbnet_ipvs_batch_result_message`.
+int32_t lbnet_ipvs_batch_results(const struct lbnet_ipvs_batch *b, int32_t *results, size_t cap);
 
 // Opens a handle with `opts` (NULL for defaults) and stores it in `*out`.
 //

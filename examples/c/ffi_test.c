@@ -344,6 +344,101 @@ static void test_argument_checks(lbnet_ipvs_handle *h) {
     RC(lbnet_ipvs_start_daemon(h, &bm), -EINVAL);
 }
 
+static lbnet_ipvs_change change(uint32_t op, const lbnet_ipvs_service *s, const lbnet_ipvs_dest *d) {
+    lbnet_ipvs_change c;
+    memset(&c, 0, sizeof c);
+    c.op = op;
+    c.svc = *s;
+    c.dest = *d;
+    return c;
+}
+
+/* lbnet_ipvs_batch_add_changes and lbnet_ipvs_batch_results without a kernel: NULL pointers,
+ * counts no array can have, unknown ops, all-or-nothing appends, short result arrays. */
+static void test_batch_arrays(void) {
+    section = "batch arrays";
+    lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
+    lbnet_ipvs_dest d = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+    lbnet_ipvs_change cs[8];
+    for (uint32_t op = LBNET_IPVS_OP_ADD_SERVICE; op <= LBNET_IPVS_OP_ZERO_ALL; op++)
+        cs[op - 1] = change(op, &s, &d);
+    size_t bad = 42;
+    int32_t res[10];
+
+    /* NULL batch, NULL array, huge counts: refused before anything is read, bad = SIZE_MAX. */
+    RC(lbnet_ipvs_batch_add_changes(NULL, cs, 8, &bad), -EINVAL);
+    CHECK(bad == SIZE_MAX);
+    RC(lbnet_ipvs_batch_add_changes(NULL, cs, 8, NULL), -EINVAL);
+    RC(lbnet_ipvs_batch_results(NULL, res, 10), -EINVAL);
+    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    bad = 42;
+    RC(lbnet_ipvs_batch_add_changes(b, NULL, 1, &bad), -EINVAL);
+    CHECK(bad == SIZE_MAX);
+    const size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / sizeof cs[0] + 1,
+                           (SIZE_MAX / 2) / sizeof cs[0] + 1};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        bad = 42;
+        RC(lbnet_ipvs_batch_add_changes(b, cs, huge[i], &bad), -EINVAL);
+        CHECK(bad == SIZE_MAX);
+        CHECK(strstr(lbnet_last_error(), "too large") != NULL);
+    }
+    OK(lbnet_ipvs_batch_add_changes(b, NULL, 0, NULL)); /* nothing to add */
+    CHECK(lbnet_ipvs_batch_len(b) == 0);
+
+    /* Unknown ops and bad fields: the whole array is refused, the index and message name it. */
+    const uint32_t bad_ops[] = {0, LBNET_IPVS_OP_ZERO_ALL + 1, 0x80000000u, UINT32_MAX};
+    for (size_t i = 0; i < sizeof bad_ops / sizeof bad_ops[0]; i++) {
+        lbnet_ipvs_change t[8];
+        memcpy(t, cs, sizeof t);
+        t[5].op = bad_ops[i];
+        bad = 42;
+        RC(lbnet_ipvs_batch_add_changes(b, t, 8, &bad), -EINVAL);
+        CHECK(bad == 5);
+        CHECK(strstr(lbnet_last_error(), "change 5:") != NULL);
+        CHECK(strstr(lbnet_last_error(), "LBNET_IPVS_OP_") != NULL);
+        CHECK(lbnet_ipvs_batch_len(b) == 0);
+    }
+    lbnet_ipvs_change t[8];
+    memcpy(t, cs, sizeof t);
+    t[3].dest.fwd_method = 9; /* ADD_DEST reads the whole destination */
+    RC(lbnet_ipvs_batch_add_changes(b, t, 8, &bad), -EINVAL);
+    CHECK(bad == 3 && strstr(lbnet_last_error(), "fwd_method") != NULL);
+    memcpy(t, cs, sizeof t);
+    t[0].svc.sched_name[0] = 0; /* ADD_SERVICE needs a scheduler */
+    t[2].svc.af = 99;
+    RC(lbnet_ipvs_batch_add_changes(b, t, 8, &bad), -EINVAL);
+    CHECK(bad == 0); /* the first bad change */
+    memset(t, 0, sizeof t); /* op 0 everywhere */
+    RC(lbnet_ipvs_batch_add_changes(b, t, 8, NULL), -EINVAL);
+    CHECK(lbnet_ipvs_batch_len(b) == 0);
+
+    /* Fields an op does not read may hold anything. */
+    memcpy(t, cs, sizeof t);
+    t[7].svc.af = -1;                 /* ZERO_ALL reads nothing */
+    t[2].svc.sched_name[0] = 0;       /* DELETE_SERVICE reads the key only */
+    t[5].dest.fwd_method = 1000;      /* DELETE_DEST reads address and port only */
+    t[6].dest.addr.af = 1234;         /* ZERO reads no destination */
+    bad = 42;
+    OK(lbnet_ipvs_batch_add_changes(b, t, 8, &bad));
+    CHECK(bad == 42); /* untouched on success */
+    CHECK(lbnet_ipvs_batch_len(b) == 8);
+    OK(lbnet_ipvs_batch_add_service(b, &s)); /* arrays and single adders mix */
+    OK(lbnet_ipvs_batch_add_changes(b, cs, 1, NULL));
+    CHECK(lbnet_ipvs_batch_len(b) == 10);
+    t[1].op = 0;
+    RC(lbnet_ipvs_batch_add_changes(b, t, 8, &bad), -EINVAL);
+    CHECK(bad == 1 && lbnet_ipvs_batch_len(b) == 10); /* still all or nothing */
+
+    /* Results before an apply, NULL arrays, counts no array can have. */
+    for (size_t i = 0; i < 10; i++) res[i] = 7;
+    RC(lbnet_ipvs_batch_results(b, res, 10), -ENODATA);
+    RC(lbnet_ipvs_batch_results(b, NULL, 10), -EINVAL);
+    RC(lbnet_ipvs_batch_results(b, res, SIZE_MAX), -EINVAL);
+    RC(lbnet_ipvs_batch_results(b, res, SIZE_MAX / 4 + 1), -EINVAL);
+    for (size_t i = 0; i < 10; i++) CHECK(res[i] == 7);
+    lbnet_ipvs_batch_free(b);
+}
+
 static void test_batch_building(void) {
     section = "batch building";
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
@@ -403,6 +498,7 @@ static void test_batch_building(void) {
     OK(lbnet_ipvs_batch_clear(b));
     CHECK(lbnet_ipvs_batch_len(b) == 0);
     lbnet_ipvs_batch_free(b);
+    test_batch_arrays();
 }
 
 /* ------------------------------------------------- part 2a: the kernel has no IPVS (host) */
@@ -462,6 +558,20 @@ static void test_ipvs_missing(lbnet_ipvs_handle *h, int missing) {
         CHECK(strlen(msg) > 0);
         RC(lbnet_ipvs_batch_result_message(b, i, msg, 4), -ERANGE);
     }
+    /* All the codes at once: the same values. */
+    int32_t rs[3] = {1, 1, 1};
+    RC(lbnet_ipvs_batch_results(b, rs, 1), -ERANGE); /* too short: nothing written */
+    CHECK(rs[0] == 1);
+    OK(lbnet_ipvs_batch_results(b, rs, 3));
+    CHECK(rs[0] == missing && rs[1] == missing && rs[2] == 1);
+    /* The same through an array of changes. */
+    lbnet_ipvs_change cs[2] = {change(LBNET_IPVS_OP_ADD_SERVICE, &s, &d),
+                               change(LBNET_IPVS_OP_ADD_DEST, &s, &d)};
+    OK(lbnet_ipvs_batch_clear(b));
+    OK(lbnet_ipvs_batch_add_changes(b, cs, 2, NULL));
+    RC(lbnet_ipvs_batch_apply(h, b), missing);
+    OK(lbnet_ipvs_batch_results(b, rs, 3));
+    CHECK(rs[0] == missing && rs[1] == missing);
     lbnet_ipvs_batch_free(b);
 }
 
@@ -759,6 +869,10 @@ static void test_batch_apply(lbnet_ipvs_handle *h) {
         OK(lbnet_ipvs_batch_result_message(b, i, msg, sizeof msg));
         CHECK((want[i] == 0) == (msg[0] == 0));
     }
+    int32_t rs[9];
+    OK(lbnet_ipvs_batch_results(b, rs, 9));
+    for (size_t i = 0; i < 9; i++)
+        if (rs[i] != want[i]) FAIL("batch_results[%zu] = %d, want %d", i, rs[i], want[i]);
     lbnet_ipvs_dest_list *dl = NULL;
     OK(lbnet_ipvs_list_dests(h, &s, &dl));
     CHECK(dl->len == 2);
@@ -804,6 +918,58 @@ static void test_batch_apply(lbnet_ipvs_handle *h) {
     lbnet_ipvs_service_entry_list *el = NULL;
     OK(lbnet_ipvs_list_services_with_dests(h, &el));
     CHECK(el->len == 200);
+    for (size_t i = 0; i < el->len; i++) CHECK(el->items[i].n_dests == 4);
+    lbnet_ipvs_service_entry_list_free(el);
+    OK(lbnet_ipvs_flush(h));
+
+    /* The same kind of batch as one array of changes (one add call, one results call), with
+     * a failure in the middle: every code comes back, and the kernel holds what succeeded. */
+    enum { NS = 100, NC = NS * 5 + 1 };
+    lbnet_ipvs_change *cs = calloc(NC, sizeof *cs);
+    CHECK(cs != NULL);
+    size_t k = 0;
+    for (int i = 0; i < NS; i++) {
+        char vip[32], rip[32];
+        snprintf(vip, sizeof vip, "10.4.%d.%d", i / 250, i % 250 + 1);
+        lbnet_ipvs_service bs = tcp_service(vip, 80, "wrr");
+        lbnet_ipvs_dest bd = dest("10.5.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
+        cs[k++] = change(LBNET_IPVS_OP_ADD_SERVICE, &bs, &bd);
+        for (int j = 0; j < 4; j++) {
+            snprintf(rip, sizeof rip, "10.5.%d.%d", i % 250, j + 1);
+            bd = dest(rip, 80, LBNET_IPVS_FWD_MASQ, j + 1);
+            cs[k++] = change(LBNET_IPVS_OP_ADD_DEST, &bs, &bd);
+        }
+        if (i == NS / 2) { /* the service again: -EEXIST */
+            cs[k] = cs[k - 5];
+            k++;
+        }
+    }
+    CHECK(k == NC);
+    b = lbnet_ipvs_batch_new();
+    size_t bad = 0;
+    OK(lbnet_ipvs_batch_add_changes(b, cs, k, &bad));
+    CHECK(lbnet_ipvs_batch_len(b) == NC);
+    RC(lbnet_ipvs_batch_apply(h, b), -EEXIST);
+    int32_t *codes = malloc(NC * sizeof *codes);
+    CHECK(codes != NULL);
+    RC(lbnet_ipvs_batch_results(b, codes, NC - 1), -ERANGE);
+    OK(lbnet_ipvs_batch_results(b, codes, NC));
+    int failed = 0;
+    for (size_t i = 0; i < NC; i++) {
+        int32_t one = 1;
+        OK(lbnet_ipvs_batch_result(b, i, &one));
+        if (codes[i] != one) FAIL("batch_results[%zu] = %d, batch_result says %d", i, codes[i], one);
+        if (codes[i] != 0) {
+            failed++;
+            CHECK(codes[i] == -EEXIST && i == (size_t)(NS / 2) * 5 + 5);
+        }
+    }
+    CHECK(failed == 1);
+    free(codes);
+    free(cs);
+    lbnet_ipvs_batch_free(b);
+    OK(lbnet_ipvs_list_services_with_dests(h, &el));
+    CHECK(el->len == NS);
     for (size_t i = 0; i < el->len; i++) CHECK(el->items[i].n_dests == 4);
     lbnet_ipvs_service_entry_list_free(el);
     OK(lbnet_ipvs_flush(h));

@@ -167,9 +167,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             break;
         case 9: {
             size_t i = byte(&in);
-            int32_t r;
+            int32_t r, rs[8];
             CALL(lbnet_ipvs_batch_result(b, i, &r));
             CALL(lbnet_ipvs_batch_result_message(b, i, buf, byte(&in) % sizeof buf));
+            CALL(lbnet_ipvs_batch_results(b, rs, byte(&in) % 9));
             break;
         }
         case 10:
@@ -196,11 +197,27 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             CALL(lbnet_ipvs_zero_all(handle));
             break;
         }
+        case 14: {
+            /* Up to 4 changes of random bytes (op included), appended all or nothing. */
+            lbnet_ipvs_change cs[4];
+            size_t n = byte(&in) % 5, bad = 0, before = lbnet_ipvs_batch_len(b);
+            take(&in, cs, n * sizeof cs[0]);
+            int rc = lbnet_ipvs_batch_add_changes(b, cs, n, &bad);
+            CALL(rc);
+            if (lbnet_ipvs_batch_len(b) != before + (rc == 0 ? n : 0) || (rc < 0 && bad >= n)) {
+                fprintf(stderr, "fuzz_ffi: add_changes of %zu: rc %d, len %zu -> %zu, bad %zu\n", n,
+                        rc, before, lbnet_ipvs_batch_len(b), bad);
+                abort();
+            }
+            break;
+        }
         default:
             /* NULL arguments everywhere. */
             CALL(lbnet_ipvs_add_service(NULL, NULL));
             CALL(lbnet_ipvs_add_dest(handle, NULL, NULL));
             CALL(lbnet_ipvs_batch_add_service(NULL, NULL));
+            CALL(lbnet_ipvs_batch_add_changes(b, NULL, 1, NULL));
+            CALL(lbnet_ipvs_batch_results(b, NULL, 1));
             CALL(lbnet_ipvs_addr_parse(NULL, NULL));
             break;
         }

@@ -29,7 +29,12 @@ type chandle struct {
 func ccall(op string, f func() C.int32_t) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	rc := int(f())
+	return lastError(op, f())
+}
+
+// lastError turns rc (0 or -errno) into an error carrying lbnet_last_error(). The caller must
+// be locked to the OS thread that made the failed call (the message is thread-local).
+func lastError(op string, rc C.int32_t) error {
 	if rc >= 0 {
 		return nil
 	}
@@ -38,7 +43,7 @@ func ccall(op string, f func() C.int32_t) error {
 		msg = C.GoString(m)
 	}
 	notAvailable := C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
-	return newError(op, rc, msg, notAvailable)
+	return newError(op, int(rc), msg, notAvailable)
 }
 
 func cOpen(o *Options) (*chandle, error) {
@@ -458,59 +463,79 @@ func (c *chandle) daemons() ([]Daemon, error) {
 	return out, nil
 }
 
+// cOp is the LBNET_IPVS_OP_* constant of a change kind.
+func (o op) cOp() C.uint32_t {
+	switch o {
+	case opNewService:
+		return C.LBNET_IPVS_OP_ADD_SERVICE
+	case opUpdateService:
+		return C.LBNET_IPVS_OP_UPDATE_SERVICE
+	case opDeleteService:
+		return C.LBNET_IPVS_OP_DELETE_SERVICE
+	case opNewDestination:
+		return C.LBNET_IPVS_OP_ADD_DEST
+	case opUpdateDestination:
+		return C.LBNET_IPVS_OP_UPDATE_DEST
+	case opDeleteDestination:
+		return C.LBNET_IPVS_OP_DELETE_DEST
+	case opZero:
+		return C.LBNET_IPVS_OP_ZERO
+	}
+	return 0 // not an op: the library refuses it
+}
+
+// apply sends a batch in a constant number of C calls, whatever its size: the changes are
+// converted into a []C.lbnet_ipvs_change in Go memory (plain data, no Go pointers inside, so
+// cgo allows passing &cs[0]), appended with one lbnet_ipvs_batch_add_changes, applied with one
+// lbnet_ipvs_batch_apply and their result codes read with one lbnet_ipvs_batch_results; only
+// failed changes cost one more call each, for their message.
 func (c *chandle) apply(b *Batch) ([]error, error) {
 	if b == nil {
 		return nil, &Error{Op: "Apply", Errno: syscall.EINVAL, Msg: "batch is nil"}
 	}
-	cb := C.lbnet_ipvs_batch_new()
-	defer C.lbnet_ipvs_batch_free(cb)
+	n := len(b.changes)
+	out := make([]error, n)
+	if n == 0 {
+		return out, nil
+	}
+	cs := make([]C.lbnet_ipvs_change, n)
 	for i := range b.changes {
 		ch := &b.changes[i]
 		opName := ch.op.String()
-		cs, err := cService(&ch.svc, opName)
-		if err != nil {
+		cc := &cs[i]
+		cc.op = ch.op.cOp()
+		var err error
+		if cc.svc, err = cService(&ch.svc, opName); err != nil {
 			return nil, fmt.Errorf("batch change %d: %w", i, err)
 		}
-		var cd C.lbnet_ipvs_dest
 		if ch.op == opNewDestination || ch.op == opUpdateDestination || ch.op == opDeleteDestination {
-			if cd, err = cDest(&ch.dst, opName); err != nil {
+			if cc.dest, err = cDest(&ch.dst, opName); err != nil {
 				return nil, fmt.Errorf("batch change %d: %w", i, err)
 			}
 		}
-		err = ccall("Apply", func() C.int32_t {
-			switch ch.op {
-			case opNewService:
-				return C.lbnet_ipvs_batch_add_service(cb, &cs)
-			case opUpdateService:
-				return C.lbnet_ipvs_batch_update_service(cb, &cs)
-			case opDeleteService:
-				return C.lbnet_ipvs_batch_delete_service(cb, &cs)
-			case opNewDestination:
-				return C.lbnet_ipvs_batch_add_dest(cb, &cs, &cd)
-			case opUpdateDestination:
-				return C.lbnet_ipvs_batch_update_dest(cb, &cs, &cd)
-			case opDeleteDestination:
-				return C.lbnet_ipvs_batch_delete_dest(cb, &cs, &cd)
-			default:
-				return C.lbnet_ipvs_batch_zero(cb, &cs)
-			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("batch change %d: %w", i, err)
+	}
+	codes := make([]C.int32_t, n)
+
+	// One OS thread for the whole sequence: lbnet_last_error() is per thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cb := C.lbnet_ipvs_batch_new()
+	defer C.lbnet_ipvs_batch_free(cb)
+	var bad C.size_t
+	if rc := C.lbnet_ipvs_batch_add_changes(cb, &cs[0], C.size_t(n), &bad); rc < 0 {
+		err := lastError("Apply", rc)
+		if uint64(bad) < uint64(n) {
+			return nil, fmt.Errorf("batch change %d: %w", uint64(bad), err)
 		}
+		return nil, err
 	}
-	out := make([]error, len(b.changes))
-	if len(b.changes) == 0 {
-		return out, nil
+	// The return value is the first failure; every change's result is read below.
+	_ = C.lbnet_ipvs_batch_apply(c.p, cb)
+	if rc := C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n)); rc < 0 {
+		return nil, lastError("Apply", rc)
 	}
-	// The return value is the first failure; per-change results are read below.
-	_ = ccall("Apply", func() C.int32_t { return C.lbnet_ipvs_batch_apply(c.p, cb) })
 	var msg [512]C.char
-	for i := range b.changes {
-		var rc C.int32_t
-		if err := ccall("Apply", func() C.int32_t { return C.lbnet_ipvs_batch_result(cb, C.size_t(i), &rc) }); err != nil {
-			return nil, err
-		}
+	for i, rc := range codes {
 		if rc == 0 {
 			continue
 		}

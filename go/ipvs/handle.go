@@ -207,8 +207,15 @@ func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
 
 // Apply sends every change of b to the kernel, pipelined (many requests per sendmsg), and
 // returns one error per change, in order (nil for a change that succeeded). The changes are
-// not atomic: each succeeds or fails on its own, as the kernel applies them. The second result
-// is an error that prevented sending the batch at all.
+// not atomic: each succeeds or fails on its own, as the kernel applies them; when the batch
+// could not be sent at all (no IPVS in the kernel, a socket error), every change's error is
+// that error. The second result is non-nil for a nil batch, a closed handle, a change refused
+// before anything was sent ("batch change N: ...", EINVAL), or ctx ending (if it ends while the
+// batch is in flight, the batch still completes in the background).
+//
+// The cost in calls into the C library does not grow with the batch: the changes cross in one
+// array, the results come back in one array, and only a failed change costs one more call, for
+// its message.
 func (h *Handle) Apply(ctx context.Context, b *Batch) ([]error, error) {
 	var out []error
 	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.apply(b); return })

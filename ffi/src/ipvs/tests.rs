@@ -299,3 +299,305 @@ fn handle_is_shared_across_threads() {
     // SAFETY: made by handle() above, freed once.
     unsafe { lbnet_ipvs_handle_free(h.0) };
 }
+
+fn change(op: u32) -> lbnet_ipvs_change {
+    lbnet_ipvs_change {
+        op,
+        svc: service(),
+        dest: dest(),
+    }
+}
+
+/// One change of every op, in the order of the LBNET_IPVS_OP_* constants.
+fn every_op() -> Vec<lbnet_ipvs_change> {
+    (LBNET_IPVS_OP_ADD_SERVICE..=LBNET_IPVS_OP_ZERO_ALL)
+        .map(change)
+        .collect()
+}
+
+/// The same changes through the single-change adders and through one array give the same
+/// batch, field for field.
+#[test]
+fn add_changes_matches_single_adders() {
+    let cs = every_op();
+    // SAFETY: valid pointers throughout; the batches are freed once.
+    unsafe {
+        let one = lbnet_ipvs_batch_new();
+        let (s, d) = (service(), dest());
+        assert_eq!(lbnet_ipvs_batch_add_service(one, &s), 0);
+        assert_eq!(lbnet_ipvs_batch_update_service(one, &s), 0);
+        assert_eq!(lbnet_ipvs_batch_delete_service(one, &s), 0);
+        assert_eq!(lbnet_ipvs_batch_add_dest(one, &s, &d), 0);
+        assert_eq!(lbnet_ipvs_batch_update_dest(one, &s, &d), 0);
+        assert_eq!(lbnet_ipvs_batch_delete_dest(one, &s, &d), 0);
+        assert_eq!(lbnet_ipvs_batch_zero(one, &s), 0);
+        assert_eq!(lbnet_ipvs_batch_zero(one, null()), 0);
+
+        let arr = lbnet_ipvs_batch_new();
+        let mut bad = 12345usize;
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(arr, cs.as_ptr(), cs.len(), &mut bad),
+            0
+        );
+        assert_eq!(bad, 12345, "bad_index untouched on success");
+        assert!(lbnet_last_error().is_null());
+        assert_eq!(lbnet_ipvs_batch_len(arr), 8);
+        assert_eq!((*arr).changes(), (*one).changes());
+        // Appending again keeps what is there (16 changes, the same 8 twice).
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(arr, cs.as_ptr(), cs.len(), null_mut()),
+            0
+        );
+        assert_eq!(lbnet_ipvs_batch_len(arr), 16);
+        assert_eq!(&(*arr).changes()[8..], (*one).changes());
+        lbnet_ipvs_batch_free(arr);
+        lbnet_ipvs_batch_free(one);
+    }
+}
+
+/// A bad change anywhere refuses the whole array: the batch is unchanged and the index of the
+/// bad change is reported, with a message naming it.
+#[test]
+fn add_changes_is_all_or_nothing() {
+    let einval = -libc::EINVAL;
+    type Mutate = fn(&mut lbnet_ipvs_change);
+    let cases: [(Mutate, &str); 9] = [
+        (|c| c.op = 0, "op 0 is not one of"),
+        (|c| c.op = 9, "op 9 is not one of"),
+        (|c| c.op = u32::MAX, "is not one of LBNET_IPVS_OP_"),
+        (|c| c.svc.af = 7, "address family 7"),
+        (|c| c.svc.protocol = 1, "service protocol 1"),
+        (
+            |c| {
+                c.op = LBNET_IPVS_OP_ADD_SERVICE;
+                c.svc.sched_name = [0; LBNET_IPVS_SCHED_NAME_LEN];
+            },
+            "sched_name is empty",
+        ),
+        (
+            |c| {
+                c.op = LBNET_IPVS_OP_ADD_DEST;
+                c.dest.fwd_method = 5;
+            },
+            "fwd_method 5",
+        ),
+        (
+            |c| {
+                c.op = LBNET_IPVS_OP_UPDATE_DEST;
+                c.dest.tun_type = 3;
+            },
+            "tun_type 3",
+        ),
+        (
+            |c| {
+                c.op = LBNET_IPVS_OP_DELETE_DEST;
+                c.dest.addr.af = 0;
+            },
+            "dest addr",
+        ),
+    ];
+    // SAFETY: valid pointers throughout.
+    unsafe {
+        let b = lbnet_ipvs_batch_new();
+        let s = service();
+        assert_eq!(lbnet_ipvs_batch_add_service(b, &s), 0);
+        let before = (*b).changes().to_vec();
+        for (k, (mutate, msg)) in cases.iter().enumerate() {
+            for at in [0usize, 5, 6] {
+                let mut cs = every_op();
+                mutate(&mut cs[at]);
+                let mut bad = usize::MAX - 1;
+                let rc = lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), &mut bad);
+                assert_eq!(rc, einval, "case {k} at {at}");
+                assert_eq!(bad, at, "case {k}: index of the bad change");
+                let m = last();
+                assert!(
+                    m.contains(&format!("change {at}:")) && m.contains(msg),
+                    "case {k} at {at}: {m}"
+                );
+                assert_eq!((*b).changes(), &before[..], "case {k}: batch unchanged");
+            }
+        }
+        // The first bad change is the one reported.
+        let mut cs = every_op();
+        cs[2].op = 0;
+        cs[4].op = 0;
+        let mut bad = 0;
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), &mut bad),
+            einval
+        );
+        assert_eq!(bad, 2);
+        // NULL bad_index is allowed on failure too.
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), null_mut()),
+            einval
+        );
+        assert_eq!(lbnet_ipvs_batch_len(b), 1);
+        lbnet_ipvs_batch_free(b);
+    }
+}
+
+/// Fields an op does not read may hold anything.
+#[test]
+fn add_changes_reads_only_what_the_op_needs() {
+    let mut junk = change(LBNET_IPVS_OP_ZERO_ALL);
+    junk.svc.af = -1;
+    junk.svc.sched_name = [-1; LBNET_IPVS_SCHED_NAME_LEN];
+    junk.dest.fwd_method = 99;
+    let mut del = change(LBNET_IPVS_OP_DELETE_SERVICE);
+    del.svc.sched_name = [0; LBNET_IPVS_SCHED_NAME_LEN]; // key fields only
+    del.dest.addr.af = 12345;
+    let mut deld = change(LBNET_IPVS_OP_DELETE_DEST);
+    deld.dest.fwd_method = 99; // address and port only
+    deld.dest.tun_type = 99;
+    let mut zero = change(LBNET_IPVS_OP_ZERO);
+    zero.dest.addr.af = -3;
+    let cs = [junk, del, deld, zero];
+    // SAFETY: valid pointers.
+    unsafe {
+        let b = lbnet_ipvs_batch_new();
+        let mut bad = 0;
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), &mut bad),
+            0,
+            "{}",
+            last()
+        );
+        assert_eq!(lbnet_ipvs_batch_len(b), 4);
+        lbnet_ipvs_batch_free(b);
+    }
+}
+
+/// NULL pointers and counts no array can have are refused before anything is read.
+#[test]
+fn add_changes_checks_pointers_and_counts() {
+    let einval = -libc::EINVAL;
+    let cs = every_op();
+    // SAFETY: every pointer is NULL, valid, or (for the huge counts) never dereferenced because
+    // the count is refused first.
+    unsafe {
+        let mut bad = 0usize;
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(null_mut(), cs.as_ptr(), cs.len(), &mut bad),
+            einval
+        );
+        assert_eq!(bad, usize::MAX);
+        assert!(last().contains("batch is NULL"), "{}", last());
+        let b = lbnet_ipvs_batch_new();
+        bad = 0;
+        assert_eq!(lbnet_ipvs_batch_add_changes(b, null(), 1, &mut bad), einval);
+        assert_eq!(bad, usize::MAX);
+        assert!(last().contains("changes is NULL"), "{}", last());
+        let huge = [
+            usize::MAX,
+            usize::MAX / 2,
+            isize::MAX as usize / std::mem::size_of::<lbnet_ipvs_change>() + 1,
+        ];
+        for n in huge {
+            bad = 0;
+            let rc = lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), n, &mut bad);
+            assert_eq!(rc, einval, "n = {n}");
+            assert_eq!(bad, usize::MAX);
+            assert!(last().contains("too large"), "{}", last());
+        }
+        // n = 0: a no-op, NULL allowed.
+        assert_eq!(lbnet_ipvs_batch_add_changes(b, null(), 0, null_mut()), 0);
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), 0, null_mut()),
+            0
+        );
+        assert_eq!(lbnet_ipvs_batch_len(b), 0);
+        lbnet_ipvs_batch_free(b);
+    }
+}
+
+/// `lbnet_ipvs_batch_results` gives the same codes as `lbnet_ipvs_batch_result` one by one, and
+/// refuses NULL pointers, short arrays and unapplied batches without writing anything.
+#[test]
+fn batch_results_copies_every_code() {
+    let einval = -libc::EINVAL;
+    let h = handle();
+    // Changes that fail on any kernel and change nothing: on the host (no IPVS) every one gets
+    // the not-available errno, on a kernel with IPVS ESRCH/ENOENT for a missing service.
+    let mut gone = service();
+    gone.addr = lbnet_ipvs_addr::from_ip("10.255.254.253".parse().unwrap());
+    gone.port = 9;
+    let cs: Vec<lbnet_ipvs_change> = [
+        LBNET_IPVS_OP_DELETE_SERVICE,
+        LBNET_IPVS_OP_DELETE_DEST,
+        LBNET_IPVS_OP_UPDATE_DEST,
+    ]
+    .into_iter()
+    .map(|op| lbnet_ipvs_change {
+        op,
+        svc: gone,
+        dest: dest(),
+    })
+    .collect();
+    // SAFETY: valid pointers throughout (or NULL where the call must refuse it).
+    unsafe {
+        let b = lbnet_ipvs_batch_new();
+        let mut out = [7i32; 8];
+        assert_eq!(
+            lbnet_ipvs_batch_results(null(), out.as_mut_ptr(), 8),
+            einval
+        );
+        assert!(last().contains("batch is NULL"), "{}", last());
+        // An empty batch that was never applied has no results yet.
+        assert_eq!(
+            lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 8),
+            -libc::ENODATA
+        );
+        assert_eq!(lbnet_ipvs_batch_apply(h, b), 0); // empty: nothing sent
+        assert_eq!(lbnet_ipvs_batch_results(b, null_mut(), 0), 0);
+        assert_eq!(lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 8), 0);
+        assert_eq!(out, [7; 8], "nothing to write for an empty batch");
+
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), null_mut()),
+            0
+        );
+        assert_eq!(
+            lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 8),
+            -libc::ENODATA
+        );
+        let rc = lbnet_ipvs_batch_apply(h, b);
+        assert!(rc < 0, "every change fails, apply returned {rc}");
+        assert_eq!(lbnet_ipvs_batch_results(b, null_mut(), 3), einval);
+        assert_eq!(
+            lbnet_ipvs_batch_results(b, out.as_mut_ptr(), usize::MAX),
+            einval
+        );
+        assert!(last().contains("too large"), "{}", last());
+        assert_eq!(
+            lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 2),
+            -libc::ERANGE
+        );
+        assert!(last().contains("holds 2"), "{}", last());
+        assert_eq!(out, [7; 8], "nothing written on failure");
+        assert_eq!(lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 8), 0);
+        assert!(lbnet_last_error().is_null());
+        for (i, &code) in out[..3].iter().enumerate() {
+            let mut one = 1;
+            assert_eq!(lbnet_ipvs_batch_result(b, i, &mut one), 0);
+            assert_eq!(code, one, "change {i}");
+            assert!(code < 0, "change {i}: {code}");
+        }
+        assert_eq!(out[0], rc, "apply returns the first failure");
+        assert_eq!(out[3..], [7; 5], "nothing written past the batch length");
+        // Adding a change discards the results; adding none keeps them.
+        assert_eq!(lbnet_ipvs_batch_add_changes(b, null(), 0, null_mut()), 0);
+        assert_eq!(lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 8), 0);
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), 1, null_mut()),
+            0
+        );
+        assert_eq!(
+            lbnet_ipvs_batch_results(b, out.as_mut_ptr(), 8),
+            -libc::ENODATA
+        );
+        lbnet_ipvs_batch_free(b);
+        lbnet_ipvs_handle_free(h);
+    }
+}
