@@ -11,6 +11,7 @@ const (
 	opUpdateDestination
 	opDeleteDestination
 	opZero
+	opZeroAll
 )
 
 // String returns the Go method name of the change, used in error messages.
@@ -30,15 +31,34 @@ func (o op) String() string {
 		return "DeleteDestination"
 	case opZero:
 		return "Zero"
+	case opZeroAll:
+		return "ZeroAll"
 	}
 	return "change"
 }
 
-// change is one element of a Batch.
+// change is one element of a Batch. A nil service or destination given to a Batch method is
+// remembered (noSvc, noDst) and makes Apply fail with EINVAL naming the change, instead of a
+// panic where it was added.
 type change struct {
-	op  op
-	svc Service
-	dst Destination
+	op    op
+	svc   Service
+	dst   Destination
+	noSvc bool
+	noDst bool
+}
+
+// add appends one change, copying *s and *d when they are not nil.
+func (b *Batch) add(o op, s *Service, d *Destination) *Batch {
+	c := change{op: o, noSvc: s == nil, noDst: d == nil}
+	if s != nil {
+		c.svc = *s
+	}
+	if d != nil {
+		c.dst = *d
+	}
+	b.changes = append(b.changes, c)
+	return b
 }
 
 // Batch is a list of changes for Handle.Apply. Values are copied when added, so the caller may
@@ -58,42 +78,39 @@ func (b *Batch) Reset() { b.changes = b.changes[:0] }
 
 // NewService adds a service.
 func (b *Batch) NewService(s *Service) *Batch {
-	b.changes = append(b.changes, change{op: opNewService, svc: *s})
-	return b
+	return b.add(opNewService, s, nil)
 }
 
 // UpdateService updates a service.
 func (b *Batch) UpdateService(s *Service) *Batch {
-	b.changes = append(b.changes, change{op: opUpdateService, svc: *s})
-	return b
+	return b.add(opUpdateService, s, nil)
 }
 
 // DeleteService deletes a service.
 func (b *Batch) DeleteService(s *Service) *Batch {
-	b.changes = append(b.changes, change{op: opDeleteService, svc: *s})
-	return b
+	return b.add(opDeleteService, s, nil)
 }
 
 // NewDestination adds a destination to s.
 func (b *Batch) NewDestination(s *Service, d *Destination) *Batch {
-	b.changes = append(b.changes, change{op: opNewDestination, svc: *s, dst: *d})
-	return b
+	return b.add(opNewDestination, s, d)
 }
 
 // UpdateDestination updates a destination of s.
 func (b *Batch) UpdateDestination(s *Service, d *Destination) *Batch {
-	b.changes = append(b.changes, change{op: opUpdateDestination, svc: *s, dst: *d})
-	return b
+	return b.add(opUpdateDestination, s, d)
 }
 
 // DeleteDestination deletes a destination of s.
 func (b *Batch) DeleteDestination(s *Service, d *Destination) *Batch {
-	b.changes = append(b.changes, change{op: opDeleteDestination, svc: *s, dst: *d})
-	return b
+	return b.add(opDeleteDestination, s, d)
 }
 
-// Zero resets the statistics of s.
+// Zero resets the statistics of s and its destinations; Zero(nil) resets every counter, as
+// Handle.ZeroAll does.
 func (b *Batch) Zero(s *Service) *Batch {
-	b.changes = append(b.changes, change{op: opZero, svc: *s})
-	return b
+	if s == nil {
+		return b.add(opZeroAll, nil, nil)
+	}
+	return b.add(opZero, s, nil)
 }

@@ -480,6 +480,8 @@ func (o op) cOp() C.uint32_t {
 		return C.LBNET_IPVS_OP_DELETE_DEST
 	case opZero:
 		return C.LBNET_IPVS_OP_ZERO
+	case opZeroAll:
+		return C.LBNET_IPVS_OP_ZERO_ALL
 	}
 	return 0 // not an op: the library refuses it
 }
@@ -504,12 +506,22 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		opName := ch.op.String()
 		cc := &cs[i]
 		cc.op = ch.op.cOp()
+		if ch.op == opZeroAll {
+			continue
+		}
+		sp, dp := &ch.svc, &ch.dst
+		if ch.noSvc {
+			sp = nil
+		}
+		if ch.noDst {
+			dp = nil
+		}
 		var err error
-		if cc.svc, err = cService(&ch.svc, opName); err != nil {
+		if cc.svc, err = cService(sp, opName); err != nil {
 			return nil, fmt.Errorf("batch change %d: %w", i, err)
 		}
 		if ch.op == opNewDestination || ch.op == opUpdateDestination || ch.op == opDeleteDestination {
-			if cc.dest, err = cDest(&ch.dst, opName); err != nil {
+			if cc.dest, err = cDest(dp, opName); err != nil {
 				return nil, fmt.Errorf("batch change %d: %w", i, err)
 			}
 		}

@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -145,4 +146,33 @@ func TestConcurrentGoroutines(t *testing.T) {
 			t.Errorf("unexpected service %s in the kernel", k)
 		}
 	}
+}
+
+// TestCancelWhileCallRuns cancels contexts while calls are in flight: a cancelled call returns
+// ctx.Err() at once while the C call finishes in the background, and nothing the background
+// call writes may be read by the caller (go test -race reports it if it is).
+func TestCancelWhileCallRuns(t *testing.T) {
+	h, err := Open(nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer h.Close()
+	var cancelled int
+	for i := 0; i < 300; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		svcs, err := h.Services(ctx)
+		if errors.Is(err, context.Canceled) {
+			cancelled++
+			if svcs != nil {
+				t.Fatalf("a cancelled Services returned %d services", len(svcs))
+			}
+		}
+		info, err := h.Info(ctx)
+		if errors.Is(err, context.Canceled) && info != (Info{}) {
+			t.Fatalf("a cancelled Info returned %+v", info)
+		}
+		cancel()
+	}
+	t.Logf("%d of 300 listings were cancelled in flight or before", cancelled)
 }

@@ -62,38 +62,52 @@ func (h *Handle) Close() error {
 
 // do runs f with the C handle under the read lock, honouring ctx.
 func (h *Handle) do(ctx context.Context, f func(c *chandle) error) error {
+	_, err := call(h, ctx, func(c *chandle) (struct{}, error) { return struct{}{}, f(c) })
+	return err
+}
+
+// call runs f with the C handle under the read lock and returns its result. When ctx ends
+// first, call returns ctx.Err() at once; the C call cannot be interrupted, so it finishes in
+// the background and its result, which only that goroutine ever touches, is dropped.
+func call[T any](h *Handle, ctx context.Context, f func(c *chandle) (T, error)) (T, error) {
+	var zero T
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return zero, err
 	}
-	run := func() error {
+	run := func() (T, error) {
 		h.mu.RLock()
 		defer h.mu.RUnlock()
 		if h.c == nil {
-			return ErrClosed
+			return zero, ErrClosed
 		}
 		return f(h.c)
 	}
 	if ctx.Done() == nil {
 		return run()
 	}
-	done := make(chan error, 1)
-	go func() { done <- run() }()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := run()
+		done <- result{v, err}
+	}()
 	select {
-	case err := <-done:
-		return err
+	case r := <-done:
+		return r.v, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return zero, ctx.Err()
 	}
 }
 
 // Info returns the kernel's IPVS version and connection table size.
 func (h *Handle) Info(ctx context.Context) (Info, error) {
-	var out Info
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.info(); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) (Info, error) { return c.info() })
 }
 
 // Flush deletes every service and destination (IPVS_CMD_FLUSH).
@@ -121,24 +135,18 @@ func (h *Handle) DeleteService(ctx context.Context, s *Service) error {
 // GetService reads the service that key identifies (its family, protocol, address and port, or
 // its firewall mark). ESRCH if it does not exist.
 func (h *Handle) GetService(ctx context.Context, key *Service) (*Service, error) {
-	var out *Service
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.getService(key); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) (*Service, error) { return c.getService(key) })
 }
 
 // Services lists every service (one IPVS_CMD_GET_SERVICE dump).
 func (h *Handle) Services(ctx context.Context) ([]*Service, error) {
-	var out []*Service
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.services(); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) ([]*Service, error) { return c.services() })
 }
 
 // ServicesWithDestinations lists every service with its destinations: one service dump and one
 // destination dump per service, which is what the protocol allows (GET_DEST needs the service).
 func (h *Handle) ServicesWithDestinations(ctx context.Context) ([]*ServiceDestinations, error) {
-	var out []*ServiceDestinations
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.servicesWithDestinations(); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) ([]*ServiceDestinations, error) { return c.servicesWithDestinations() })
 }
 
 // NewDestination adds a destination to a service. EEXIST if it exists, ESRCH if the service
@@ -161,9 +169,7 @@ func (h *Handle) DeleteDestination(ctx context.Context, s *Service, d *Destinati
 // Destinations lists a service's destinations. The kernel answers a missing service with an
 // empty list, not an error.
 func (h *Handle) Destinations(ctx context.Context, s *Service) ([]*Destination, error) {
-	var out []*Destination
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.destinations(s); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) ([]*Destination, error) { return c.destinations(s) })
 }
 
 // Zero resets the statistics of one service and its destinations (IPVS_CMD_ZERO).
@@ -178,9 +184,7 @@ func (h *Handle) ZeroAll(ctx context.Context) error {
 
 // Timeouts returns the TCP, TCP-FIN and UDP connection timeouts.
 func (h *Handle) Timeouts(ctx context.Context) (Timeouts, error) {
-	var out Timeouts
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.timeouts(); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) (Timeouts, error) { return c.timeouts() })
 }
 
 // SetTimeouts sets the connection timeouts (whole seconds; zero fields are left unchanged).
@@ -200,9 +204,7 @@ func (h *Handle) StopDaemon(ctx context.Context, state DaemonState) error {
 
 // Daemons lists the running sync daemons.
 func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
-	var out []Daemon
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.daemons(); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) ([]Daemon, error) { return c.daemons() })
 }
 
 // Apply sends every change of b to the kernel, pipelined (many requests per sendmsg), and
@@ -217,7 +219,5 @@ func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
 // array, the results come back in one array, and only a failed change costs one more call, for
 // its message.
 func (h *Handle) Apply(ctx context.Context, b *Batch) ([]error, error) {
-	var out []error
-	err := h.do(ctx, func(c *chandle) (err error) { out, err = c.apply(b); return })
-	return out, err
+	return call(h, ctx, func(c *chandle) ([]error, error) { return c.apply(b) })
 }

@@ -295,6 +295,12 @@ func TestInfoFlushZeroTimeouts(t *testing.T) {
 	if err := h.ZeroAll(ctx); err != nil {
 		t.Errorf("ZeroAll: %v", err)
 	}
+	// In a batch, Zero(nil) is ZeroAll; a missing service is refused by the kernel.
+	missing := Service{Address: vip4, Protocol: TCP, Port: 81}
+	errs, err := h.Apply(ctx, NewBatch().Zero(nil).Zero(&s).Zero(&missing))
+	if err != nil || len(errs) != 3 || errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], syscall.ESRCH) {
+		t.Errorf("Apply(Zero(nil), Zero(s), Zero(missing)) = %v, %v; want nil, nil, ESRCH", errs, err)
+	}
 	one, err := h.GetService(ctx, &s)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -89,6 +90,31 @@ func TestBatchCopiesValues(t *testing.T) {
 	b.Reset()
 	if b.Len() != 0 {
 		t.Errorf("Reset left %d", b.Len())
+	}
+}
+
+// TestBatchNilArguments: a nil service or destination given to a Batch is an EINVAL error
+// from Apply naming the change, before anything is sent, not a panic; Zero(nil) is zero-all.
+func TestBatchNilArguments(t *testing.T) {
+	s := Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80}
+	b := NewBatch().Zero(nil)
+	if b.changes[0].op != opZeroAll || b.changes[0].op.cOp() == 0 {
+		t.Fatalf("Zero(nil) made %v", b.changes[0].op)
+	}
+	h, err := Open(nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer h.Close()
+	for i, bad := range []*Batch{
+		NewBatch().NewService(&s).NewService(nil),
+		NewBatch().NewService(&s).NewDestination(&s, nil),
+		NewBatch().NewService(&s).DeleteDestination(nil, &Destination{Address: s.Address, Port: 80}),
+	} {
+		errs, err := h.Apply(context.Background(), bad)
+		if errs != nil || !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "batch change 1") {
+			t.Errorf("batch %d: Apply = %v, %v; want EINVAL naming change 1", i, errs, err)
+		}
 	}
 }
 
