@@ -75,7 +75,8 @@ test-route-e2e: gobgp-e2e-bins
 # seconds) that on 2026-11-30 the run had not reached its first check after 4 minutes; it has
 # not yet been seen to pass. The VRF export itself is tested in the lab by test-route-lab.
 test-route-e2e-lab: gobgp-e2e-bins
-	$(ROUTE_LAB_RUN) env E2E_VRF=1 $(ROOT)/examples/gobgp-export/e2e.sh $(ROOT)/target/gobgp-export \
+	LAB_TIMEOUT=$${LAB_TIMEOUT:-3000} $(ROUTE_LAB_RUN) env E2E_VRF=1 E2E_TIME_SCALE=$${E2E_TIME_SCALE:-10} \
+	  $(ROOT)/examples/gobgp-export/e2e.sh $(ROOT)/target/gobgp-export \
 	  $(GOBGP_BIN)/gobgpd $(GOBGP_BIN)/gobgp
 
 TEST_TARGETS += test-route-e2e

@@ -2,8 +2,8 @@
 # End-to-end test of gobgp-export against a stock gobgpd, on the host kernel, in two network
 # namespaces joined by veth pairs:
 #
-#   lbe2e-a  stock gobgpd (GoBGP v4 release), routes injected with the stock `gobgp` CLI
-#   lbe2e-b  gobgp-export (GoBGP embedded + lbnet's export engine), the tables under test
+#   lbe2e-a-PID  stock gobgpd (GoBGP v4 release), routes injected with the stock `gobgp` CLI
+#   lbe2e-b-PID  gobgp-export (GoBGP embedded + lbnet's export engine), the tables under test
 #
 # One iBGP session carries IPv4 and IPv6 unicast with graceful restart (so End-of-RIB is sent).
 # Every step ends with an exact comparison of the kernel tables (protocol 186 routes of tables
@@ -21,7 +21,10 @@
 set -euo pipefail
 EXPORT=$1 GOBGPD=$2 GOBGP=$3
 VRF=${E2E_VRF:-0}
-A=lbe2e-a B=lbe2e-b
+# Waits are multiplied by E2E_TIME_SCALE (the lab under TCG runs every process start much slower)
+# and so is the dampening window, so that the flapping prefix still flaps within one window.
+SCALE=${E2E_TIME_SCALE:-1}
+A=lbe2e-a-$$ B=lbe2e-b-$$
 WORK=$(mktemp -d /tmp/gobgp-e2e.XXXXXX)
 SOCK=$WORK/ctl.sock
 PIDS=()
@@ -99,7 +102,7 @@ exporter_config() { # exporter_config STD_METRIC WITH_STD2
 [netlink.export]
   enabled = true
   route-protocol = 186
-  dampening-interval = 100
+  dampening-interval = $((100 * SCALE))
   eor-timeout-seconds = 60
   [[netlink.export.rules]]
     name = "all"
@@ -144,27 +147,21 @@ gobgp() { ip netns exec $A "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
 cli() { "$EXPORT" -api "$SOCK" "$@"; }
 
 # The kernel's view: "table prefix via metric" for every protocol-186 route of the test tables.
+# jq, not python3: under the lab's TCG a python3 start takes some 25 s, jq's a few ms.
 tables() {
-    { ip -n $B -4 -j route show table all proto 186; echo; ip -n $B -6 -j route show table all proto 186; } |
-        python3 -c '
-import json, sys
-for doc in sys.stdin.read().split("\n"):
-    if not doc.strip():
-        continue
-    for r in json.loads(doc):
-        t = str(r.get("table", "main"))
-        if t not in ("100", "200", "210", "300", "500"):
-            continue
-        dst = r["dst"]
-        if "/" not in dst:
-            dst += "/128" if ":" in dst else "/32"
-        print(t, dst, r.get("gateway", "-"), r.get("metric", 0))' | sort
+    { ip -n $B -4 -j route show table all proto 186; ip -n $B -6 -j route show table all proto 186; } |
+        jq -r '.[] | [(.table // "main" | tostring), .dst, (.gateway // "-"), (.metric // 0 | tostring)]
+               | select(.[0] | IN("100", "200", "210", "300", "500"))
+               | .[1] |= (if test("/") then . elif test(":") then . + "/128" else . + "/32" end)
+               | join(" ")' | sort
 }
-expect() { # expect WHAT LINE... : wait up to 20 s for exactly these routes
+# stat NAME: the global counter NAME of `netlink export stats`.
+stat() { cli -j netlink export stats | jq -r ".stats.$1"; }
+expect() { # expect WHAT LINE... : wait up to 20 s (times SCALE) for exactly these routes
     local what=$1; shift
     local want got
     want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
-    for _ in $(seq 200); do
+    for _ in $(seq $((200 * SCALE))); do
         got=$(tables)
         [ "$got" = "$want" ] && { echo "ok: $what"; return 0; }
         sleep 0.1
@@ -172,7 +169,7 @@ expect() { # expect WHAT LINE... : wait up to 20 s for exactly these routes
     diff <(echo "$want") <(echo "$got") >&2 || true
     fail "$what: kernel tables differ (< wanted, > found)"
 }
-for _ in $(seq 100); do gobgp global >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq $((100 * SCALE))); do gobgp global >/dev/null 2>&1 && break; sleep 0.1; done
 gobgp global >/dev/null || fail "gobgpd did not start: $(cat "$WORK/a.log")"
 # minus PATTERN LINE...: the lines that do not contain PATTERN, into the array MINUS.
 minus() { local p=$1; shift; mapfile -t MINUS < <(printf '%s\n' "$@" | grep -vF -- "$p"); }
@@ -203,13 +200,13 @@ if [ "$VRF" = 1 ]; then
     grep -q "^$V4D .* blue .*500 " <<<"$out" || fail "netlink export --vrf blue lacks $V4D: $out"
     [ "$(grep -c '^198\.\|^2001:' <<<"$out")" -eq 1 ] || fail "netlink export --vrf blue lists other routes: $out"
     stats=$(cli -j netlink export stats)
-    python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; sys.exit(0 if s["NexthopFailures"] >= 1 else 1)' <<<"$stats" ||
+    [ "$(jq -r .stats.NexthopFailures <<<"$stats")" -ge 1 ] ||
         fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
     echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
 fi
 grep -q "^Rule: large" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks rule large"
 grep -q "65000:1:2" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks the large community"
-exported=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Exported"])')
+exported=$(stat Exported)
 [ "$exported" -ge 7 ] || fail "stats: exported $exported < 7"
 grep -q "Total Exported: *2" <<<"$(cli netlink export stats std)" || fail "stats of rule std: $(cli netlink export stats std)"
 echo "ok: CLI netlink export, rules, stats"
@@ -245,14 +242,14 @@ if [ "$VRF" = 1 ]; then
 fi
 
 # A flapping prefix: 40 announce/withdraw pairs, ending announced.
-before=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Dampened"])')
+before=$(stat Dampened)
 for _ in $(seq 40); do
     gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
     gobgp global rib del -a ipv4 $FLAP
 done
 gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
 expect "flapping prefix ends installed" "${RELOADED[@]}" "100 $FLAP 10.77.0.1 20"
-after=$(cli -j netlink export stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["Dampened"])')
+after=$(stat Dampened)
 [ "$after" -gt "$before" ] || fail "flapping prefix: dampened count did not grow ($before -> $after)"
 echo "ok: flapping prefix dampened ($before -> $after)"
 
