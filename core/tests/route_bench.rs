@@ -6,6 +6,8 @@
 //! - vishvananda/netlink's `RouteReplace`/`RouteDel` loop (what Go daemons and the GoBGP fork
 //!   use), both Go clients from `go/gobgp/cmd/route-bench`,
 //! - `ip -batch`,
+//! - a floor: the same messages encoded before the clock starts and sent pipelined over one
+//!   socket (what the kernel itself costs; no client can do better),
 //!
 //! for 100,000 and 1,000,000 IPv4 routes, 100,000 IPv6 routes, and 100,000 IPv4 routes that
 //! share one nexthop object (Linux 5.3+; replacing the object moves every route in one
@@ -19,6 +21,9 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use lbnet::netlink::message::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use lbnet::netlink::{Requests, Socket, SocketOptions};
+use lbnet::route::codec;
 use lbnet::route::export::{ExportConfig, Exporter, Path, Rule, Target};
 use lbnet::route::{
     NextHops, Nexthop, NexthopKind, Prefix, Route, RouteFilter, RouteHandle, RouteOp, RTPROT_BGP,
@@ -68,7 +73,11 @@ const CLIENTS: &[&str] = &[
     "lbnet Go Exporter.Apply",
     "vishvananda/netlink RouteReplace x N",
     "ip -batch",
+    FLOOR,
 ];
+const FLOOR: &str = "floor: prebuilt messages, pipelined";
+/// Where the hand-written notes of benches/results/route.md start.
+const NOTES: &str = "Notes on this run";
 
 /// The order in which every client handles the prefixes: index `i` is prefix `i * 7919 mod n`
 /// (7919 is prime and divides no n used here, so this is a permutation). BGP delivers a table in
@@ -192,6 +201,42 @@ fn run_case(ns: &TestNs, h: &RouteHandle, oif: u32, case: &Case, table: &mut Tab
         table.add(case, CORE, op, d);
         let want = if op == "withdraw" { 0 } else { n };
         assert_eq!(count(h, case.v6, 100), want, "{} {op}", case.name);
+    }
+    // The floor, table 100 again (empty now): the same messages, encoded before the clock
+    // starts, sent with one pipelined execute on a socket of its own.
+    let mut sock = Socket::open(
+        libc::NETLINK_ROUTE as isize,
+        &SocketOptions {
+            netns: ns.netns(),
+            ..SocketOptions::default()
+        },
+    )
+    .unwrap();
+    for (op, flags) in [
+        ("install", NLM_F_CREATE | NLM_F_EXCL),
+        ("replace", NLM_F_CREATE | NLM_F_REPLACE),
+        ("withdraw", 0),
+    ] {
+        let mut reqs = Requests::new();
+        for p in &case.prefixes {
+            let (gw, nh) = if op == "install" { (gw2, 1) } else { (gw3, 2) };
+            let r = route(p, gw, nh);
+            reqs.push_with(|b| {
+                if op == "withdraw" {
+                    codec::encode_del(&r, b)
+                } else {
+                    codec::encode_new(&r, flags, b)
+                }
+            })
+            .unwrap();
+        }
+        let t = Instant::now();
+        let res = sock.execute(&mut reqs).unwrap();
+        let d = t.elapsed();
+        assert!(res.iter().all(|r| r.is_ok()), "floor {op}");
+        table.add(case, FLOOR, op, d);
+        let want = if op == "withdraw" { 0 } else { n };
+        assert_eq!(count(h, case.v6, 100), want, "floor {} {op}", case.name);
     }
     if case.nhobj {
         // With nexthop objects a next-hop change of every route is one message.
@@ -446,6 +491,13 @@ fn bench_routes() {
     if let Some(dir) = std::path::Path::new(&path).parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
-    std::fs::write(&path, header + &md).unwrap();
+    // Hand-written notes (from the line starting with NOTES on) survive a new run, below the
+    // new table, so whoever commits the table sees them and can bring them up to date.
+    let notes = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(NOTES).map(|i| old[i..].to_string()))
+        .map(|n| format!("\n{n}"))
+        .unwrap_or_default();
+    std::fs::write(&path, header + &md + &notes).unwrap();
     println!("written to {path}");
 }
