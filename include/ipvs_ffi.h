@@ -770,8 +770,10 @@ int32_t lbnet_ipvs_batch_add_changes(struct lbnet_ipvs_batch *b,
 // per change (read them with `lbnet_ipvs_batch_result`).
 //
 // Returns 0 when every change succeeded; otherwise the negative errno of the first failed
-// change (`lbnet_last_error` names it), or of the transport when nothing could be sent (every
-// result is that errno then). An empty batch returns 0 without talking to the kernel.
+// change (`lbnet_last_error` names it, `lbnet_last_error_kind` gives its kind), or of the
+// transport when nothing could be sent (every result is that errno then; a kernel without
+// IPVS gives `LBNET_ERROR_KIND_NOT_AVAILABLE`). An empty batch returns 0 without talking to
+// the kernel.
 int32_t lbnet_ipvs_batch_apply(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_batch *b);
 
 // Stores in `*result` the outcome of change `index` of the last apply: 0 or its negative

@@ -82,6 +82,15 @@ pub(crate) fn set_last_error(msg: &str) {
     LAST_KIND.with(|k| k.set(lbnet_error_kind::Io));
 }
 
+/// Records `msg` as the last error message with `e`'s kind (so that, for example,
+/// `LBNET_ERROR_KIND_NOT_AVAILABLE` survives a message that adds context) and returns `e`'s
+/// negative errno.
+pub(crate) fn fail_with_message(e: &Error, msg: &str) -> c_int {
+    set_last_error(msg);
+    LAST_KIND.with(|k| k.set(e.kind().into()));
+    -e.errno().max(1)
+}
+
 /// Records `e` and returns its negative errno.
 pub(crate) fn fail(e: &Error) -> c_int {
     set_last_error(&e.to_string());

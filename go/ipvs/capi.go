@@ -541,8 +541,10 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		}
 		return nil, err
 	}
-	// The return value is the first failure; every change's result is read below.
-	_ = C.lbnet_ipvs_batch_apply(c.p, cb)
+	// The return value is the first failure; every change's result is read below. When that
+	// failure says the kernel has no IPVS, so do the changes that failed the same way.
+	first := C.lbnet_ipvs_batch_apply(c.p, cb)
+	notAvailable := first < 0 && C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
 	if rc := C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n)); rc < 0 {
 		return nil, lastError("Apply", rc)
 	}
@@ -555,7 +557,7 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		if C.lbnet_ipvs_batch_result_message(cb, C.size_t(i), &msg[0], C.size_t(len(msg))) == 0 {
 			m = C.GoString(&msg[0])
 		}
-		out[i] = newError(b.changes[i].op.String(), int(rc), m, false)
+		out[i] = newError(b.changes[i].op.String(), int(rc), m, notAvailable && rc == first)
 	}
 	return out, nil
 }

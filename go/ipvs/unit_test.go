@@ -133,6 +133,17 @@ func TestNoIPVS(t *testing.T) {
 		t.Fatalf("without IPVS: %v, want an error that IsNotAvailable", err)
 	}
 	t.Logf("without IPVS: %v", err)
+	// A batch: every change fails, each with an error that says so.
+	s := Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80}
+	errs, err := h.Apply(context.Background(), NewBatch().NewService(&s).Zero(&s))
+	if err != nil || len(errs) != 2 {
+		t.Fatalf("Apply without IPVS: %v, %v; want two per-change errors", errs, err)
+	}
+	for i, e := range errs {
+		if !IsNotAvailable(e) {
+			t.Errorf("batch change %d without IPVS: %v, want an error that IsNotAvailable", i, e)
+		}
+	}
 }
 
 func TestAddrFromIP(t *testing.T) {

@@ -21,7 +21,7 @@ use lbnet::{Error, ErrorKind};
 use super::convert::*;
 use super::handle::lbnet_ipvs_handle;
 use super::types::*;
-use crate::common::{arg_mut, arg_ref, arg_slice, copy_out_str, guard, set_last_error};
+use crate::common::{arg_mut, arg_ref, arg_slice, copy_out_str, fail_with_message, guard};
 
 /// `lbnet_ipvs_change.op`: add the service `svc` (as `lbnet_ipvs_batch_add_service`).
 pub const LBNET_IPVS_OP_ADD_SERVICE: u32 = 1;
@@ -337,8 +337,10 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
 /// per change (read them with `lbnet_ipvs_batch_result`).
 ///
 /// Returns 0 when every change succeeded; otherwise the negative errno of the first failed
-/// change (`lbnet_last_error` names it), or of the transport when nothing could be sent (every
-/// result is that errno then). An empty batch returns 0 without talking to the kernel.
+/// change (`lbnet_last_error` names it, `lbnet_last_error_kind` gives its kind), or of the
+/// transport when nothing could be sent (every result is that errno then; a kernel without
+/// IPVS gives `LBNET_ERROR_KIND_NOT_AVAILABLE`). An empty batch returns 0 without talking to
+/// the kernel.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_apply(
     h: *const lbnet_ipvs_handle,
@@ -380,10 +382,8 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_apply(
     }
     match first_failure {
         None => 0,
-        Some((i, e)) => {
-            set_last_error(&format!("batch change {i} failed: {e}"));
-            -e.errno().max(1)
-        }
+        // The kind is the failure's own: a batch that found no IPVS reports NOT_AVAILABLE.
+        Some((i, e)) => fail_with_message(&e, &format!("batch change {i} failed: {e}")),
     }
 }
 
