@@ -3,6 +3,7 @@ package ipvs
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ipvs_ffi.h"
@@ -548,13 +549,18 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 	if rc := C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n)); rc < 0 {
 		return nil, lastError("Apply", rc)
 	}
-	var msg [512]C.char
+	msg := make([]C.char, 512)
 	for i, rc := range codes {
 		if rc == 0 {
 			continue
 		}
 		m := ""
-		if C.lbnet_ipvs_batch_result_message(cb, C.size_t(i), &msg[0], C.size_t(len(msg))) == 0 {
+		r := C.lbnet_ipvs_batch_result_message(cb, C.size_t(i), &msg[0], C.size_t(len(msg)))
+		if r == -C.ERANGE { // a message longer than 511 bytes: once more with room for any
+			msg = make([]C.char, 64<<10)
+			r = C.lbnet_ipvs_batch_result_message(cb, C.size_t(i), &msg[0], C.size_t(len(msg)))
+		}
+		if r == 0 {
 			m = C.GoString(&msg[0])
 		}
 		out[i] = newError(b.changes[i].op.String(), int(rc), m, notAvailable && rc == first)
