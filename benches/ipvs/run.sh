@@ -306,6 +306,11 @@ EOF
 report >"$TMP/report.md"
 cat "$TMP/report.md"
 if [ -n "$OUT" ]; then
+    # Hand-written notes (from the line starting "Notes on this run") survive a new run, below
+    # the new report, for whoever commits it to bring up to date.
+    if [ -f "$OUT" ] && grep -q '^Notes on this run' "$OUT"; then
+        { echo; sed -n '/^Notes on this run/,$p' "$OUT"; } >>"$TMP/report.md"
+    fi
     cp "$TMP/report.md" "$OUT"
     echo "ipvs-bench: wrote $OUT" >&2
 fi
