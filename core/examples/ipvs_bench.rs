@@ -124,6 +124,22 @@ impl Raw {
         b
     }
 
+    /// One prebuilt, acked `command` (NEW_DEST or SET_DEST) per destination of `svc`.
+    fn dest_requests(
+        command: u8,
+        svc: &ServiceKey,
+        dests: &[Destination],
+        family: u16,
+    ) -> Vec<Vec<u8>> {
+        dests
+            .iter()
+            .map(|d| {
+                let m = message::dest_msg(command, svc, d).unwrap();
+                Raw::prebuild(&m, family, false, true)
+            })
+            .collect()
+    }
+
     fn send(&self, buf: &[u8]) {
         // SAFETY: valid descriptor and buffer.
         let n = unsafe { libc::send(self.fd, buf.as_ptr() as *const libc::c_void, buf.len(), 0) };
@@ -294,17 +310,7 @@ fn single_ops(h: &Handle, raw: &mut Raw, family: u16) -> lbnet::Result<()> {
     let dests: Vec<Destination> = (0..k)
         .map(|j| Destination::new(real(j), 80, ForwardMethod::Route))
         .collect();
-    let mut pre: Vec<Vec<u8>> = dests
-        .iter()
-        .map(|d| {
-            Raw::prebuild(
-                &message::dest_msg(cmd::NEW_DEST, &key, d).unwrap(),
-                family,
-                false,
-                true,
-            )
-        })
-        .collect();
+    let mut pre = Raw::dest_requests(cmd::NEW_DEST, &key, &dests, family);
     let (o, r) = alternate(
         rounds,
         k,
@@ -330,17 +336,7 @@ fn single_ops(h: &Handle, raw: &mut Raw, family: u16) -> lbnet::Result<()> {
     let updates: Vec<Destination> = (0..k)
         .map(|i| dests[0].clone().weight(1 + (i % 100) as i32))
         .collect();
-    let mut pre: Vec<Vec<u8>> = updates
-        .iter()
-        .map(|d| {
-            Raw::prebuild(
-                &message::dest_msg(cmd::SET_DEST, &key, d).unwrap(),
-                family,
-                false,
-                true,
-            )
-        })
-        .collect();
+    let mut pre = Raw::dest_requests(cmd::SET_DEST, &key, &updates, family);
     let (o, r) = alternate(
         rounds,
         k,

@@ -612,6 +612,18 @@ mod tests {
     }
 
     /// Random operations against a plain model: (prefix, rule) -> since, prefix -> path.
+    /// The model's exports of `p`, as (rule, time) in order.
+    fn exports_of(
+        exports: &std::collections::BTreeMap<(Prefix, u16), u32>,
+        p: &Prefix,
+    ) -> Vec<(u16, u32)> {
+        exports
+            .iter()
+            .filter(|((q, _), _)| q == p)
+            .map(|((_, r), t)| (*r, *t))
+            .collect()
+    }
+
     #[test]
     fn slots_match_a_plain_model() {
         use std::collections::{BTreeMap, BTreeSet};
@@ -643,11 +655,7 @@ mod tests {
                     let (path, _, mut got) = s.take_for_sync(&p);
                     assert_eq!(path, paths.get(&p).copied().unwrap_or(NO_PATH));
                     got.sort();
-                    let want: Vec<(u16, u32)> = exports
-                        .iter()
-                        .filter(|((q, _), _)| *q == p)
-                        .map(|((_, r), t)| (*r, *t))
-                        .collect();
+                    let want = exports_of(&exports, &p);
                     exports.retain(|(q, _), _| *q != p);
                     assert_eq!(got, want, "step {step}");
                 }
@@ -670,12 +678,7 @@ mod tests {
                 _ => {
                     let mut got: Vec<(u16, u32)> = s.exports_of(&p).collect();
                     got.sort();
-                    let want: Vec<(u16, u32)> = exports
-                        .iter()
-                        .filter(|((q, _), _)| *q == p)
-                        .map(|((_, r), t)| (*r, *t))
-                        .collect();
-                    assert_eq!(got, want, "step {step}");
+                    assert_eq!(got, exports_of(&exports, &p), "step {step}");
                 }
             }
             assert_eq!(s.exports_len(), exports.len(), "step {step}");
