@@ -93,9 +93,7 @@ pub(crate) fn fail_with_message(e: &Error, msg: &str) -> c_int {
 
 /// Records `e` and returns its negative errno.
 pub(crate) fn fail(e: &Error) -> c_int {
-    set_last_error(&e.to_string());
-    LAST_KIND.with(|k| k.set(e.kind().into()));
-    -e.errno().max(1)
+    fail_with_message(e, &e.to_string())
 }
 
 /// Runs `f`, turning its error into a negative errno plus a thread-local message and a panic

@@ -564,10 +564,7 @@ impl Inner {
     fn services(&mut self) -> Result<Vec<Service>> {
         self.unique_dump(
             cmd::GET_SERVICE,
-            |b| {
-                message::encode_bare(cmd::GET_SERVICE, 0, true, b);
-                Ok(())
-            },
+            bare(cmd::GET_SERVICE, true),
             || "list services".into(),
             parse::parse_service_msg,
             |s| s.key,
@@ -587,7 +584,7 @@ impl Inner {
 }
 
 /// The encoder of a command without attributes.
-fn bare(command: u8, dump: bool) -> impl FnOnce(&mut Vec<u8>) -> Result<()> {
+fn bare(command: u8, dump: bool) -> impl Fn(&mut Vec<u8>) -> Result<()> {
     move |b| {
         message::encode_bare(command, 0, dump, b);
         Ok(())
