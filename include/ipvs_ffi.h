@@ -17,9 +17,27 @@
 #include <stddef.h>
 #include <stdbool.h>
 
-// Size of a buffer that holds any address formatted by [`lbnet_ipvs_addr_format`], with its NUL
+// Size of a buffer that holds any address formatted by [`lbnet_addr_format`], with its NUL
 // (the same as `INET6_ADDRSTRLEN`).
-#define LBNET_IPVS_ADDR_STRLEN 46
+#define LBNET_ADDR_STRLEN 46
+
+// Size of a buffer that holds any prefix formatted by [`lbnet_prefix_format`], with its NUL
+// (an address, "/" and up to three digits).
+#define LBNET_PREFIX_STRLEN 50
+
+// Longest path the C ABI accepts (network namespace files, bpffs directories), counting the
+// terminating NUL: Linux's `PATH_MAX`.
+#define LBNET_PATH_MAX 4096
+
+// Major version of the C ABI this header describes; a program compares it with
+// `lbnet_version()` at run time to see which library it got.
+#define LBNET_VERSION_MAJOR 0
+
+// Minor version of the C ABI this header describes.
+#define LBNET_VERSION_MINOR 1
+
+// Patch version of the C ABI this header describes.
+#define LBNET_VERSION_PATCH 0
 
 // `lbnet_ipvs_change.op`: add the service `svc` (as `lbnet_ipvs_batch_add_service`).
 #define LBNET_IPVS_OP_ADD_SERVICE 1
@@ -237,12 +255,22 @@ typedef struct lbnet_xdplb lbnet_xdplb;
 // `af` is `AF_INET` (2) or `AF_INET6` (10). For `AF_INET` the four address bytes are `addr[0..4]`
 // in network order (as in `struct in_addr`) and the other twelve are ignored; for `AF_INET6`
 // all sixteen are used (as in `struct in6_addr`).
-typedef struct lbnet_ipvs_addr {
+typedef struct lbnet_addr {
     // `AF_INET` or `AF_INET6`.
     int32_t af;
     // The address bytes in network order.
     uint8_t addr[16];
-} lbnet_ipvs_addr;
+} lbnet_addr;
+
+// An IPv4 or IPv6 prefix: an address and a prefix length (0-32 for `AF_INET`, 0-128 for
+// `AF_INET6`). The library refuses a prefix whose address has bits set past `len` (as the
+// kernel's `rtm_dst_len` check does for routes), so one prefix has one representation.
+typedef struct lbnet_prefix {
+    // The network address.
+    struct lbnet_addr addr;
+    // The prefix length in bits.
+    uint8_t len;
+} lbnet_prefix;
 
 // Traffic counters of a service or destination, 64-bit (the kernel's `STATS64` set on kernel
 // 4.1+, the 32-bit `STATS` set widened on older kernels).
@@ -282,7 +310,7 @@ typedef struct lbnet_ipvs_service {
     // Port in host byte order; ignored for a fwmark service.
     uint16_t port;
     // The virtual address; its `af` must equal the service's `af` (ignored for fwmark).
-    struct lbnet_ipvs_addr addr;
+    struct lbnet_addr addr;
     // Firewall mark, or 0 for an address/port/protocol service.
     uint32_t fwmark;
     // Scheduler name ("rr", "wlc", "mh"...), NUL-terminated, at most 15 characters.
@@ -306,7 +334,7 @@ typedef struct lbnet_ipvs_service {
 typedef struct lbnet_ipvs_dest {
     // Address of the real server. It may differ in family from the service only with tunnel
     // forwarding (kernel 3.18+).
-    struct lbnet_ipvs_addr addr;
+    struct lbnet_addr addr;
     // Port in host byte order.
     uint16_t port;
     // Tunnel port in host byte order (GUE), 0 otherwise.
@@ -434,7 +462,7 @@ typedef struct lbnet_ipvs_daemon {
     // Maximum sync message length, 0 = kernel default (kernel 4.3+).
     uint32_t sync_maxlen;
     // Multicast group; `af` 0 = kernel default group (kernel 4.3+).
-    struct lbnet_ipvs_addr mcast_group;
+    struct lbnet_addr mcast_group;
     // Multicast port in host byte order, 0 = default (kernel 4.3+).
     uint16_t mcast_port;
     // Multicast TTL, 0 = default (kernel 4.3+).
@@ -673,6 +701,53 @@ typedef struct lbnet_xdp_vip_stats {
 extern "C" {
 #endif // __cplusplus
 
+// Parses a text address ("10.0.0.1", "2001:db8::1") into `*out`.
+//
+// Returns 0, or `-EINVAL` when `text` or `out` is NULL, `text` is not UTF-8, longer than 63
+// bytes, or not an IPv4 or IPv6 address (`*out` is left unchanged then).
+//
+// # Safety
+//
+// `text` must be NULL or a NUL-terminated string; `out` must be NULL or valid for writing one
+// `struct lbnet_addr`.
+int lbnet_addr_parse(const char *text, struct lbnet_addr *out);
+
+// Formats `*addr` as text into `buf` of `cap` bytes (NUL-terminated; IPv6 in the RFC 5952
+// form). A buffer of [`LBNET_ADDR_STRLEN`] bytes always suffices.
+//
+// Returns 0; `-EINVAL` when a pointer is NULL or `af` is unknown; `-ERANGE` when `cap` is too
+// small.
+//
+// # Safety
+//
+// `addr` must be NULL or point to a readable `struct lbnet_addr`; `buf` must be NULL or valid for
+// writing `cap` bytes.
+int lbnet_addr_format(const struct lbnet_addr *addr, char *buf, size_t cap);
+
+// Parses a text prefix ("10.0.0.0/8", "2001:db8::/32"; a bare address means a host prefix)
+// into `*out`.
+//
+// Returns 0, or `-EINVAL` when a pointer is NULL, `text` is not UTF-8, longer than 63 bytes,
+// not a prefix, or has host bits set (`*out` is left unchanged then).
+//
+// # Safety
+//
+// `text` must be NULL or a NUL-terminated string; `out` must be NULL or valid for writing one
+// `struct lbnet_prefix`.
+int lbnet_prefix_parse(const char *text, struct lbnet_prefix *out);
+
+// Formats `*prefix` as text ("10.0.0.0/8") into `buf` of `cap` bytes, NUL-terminated. A buffer
+// of [`LBNET_PREFIX_STRLEN`] bytes always suffices.
+//
+// Returns 0; `-EINVAL` when a pointer is NULL or the prefix is invalid; `-ERANGE` when `cap` is
+// too small.
+//
+// # Safety
+//
+// `prefix` must be NULL or point to a readable `struct lbnet_prefix`; `buf` must be NULL or
+// valid for writing `cap` bytes.
+int lbnet_prefix_format(const struct lbnet_prefix *prefix, char *buf, size_t cap);
+
 // The calling thread's message for the last failed call, or NULL if the last call succeeded.
 //
 // The string stays valid until the next call into the library from the same thread; copy it to
@@ -687,19 +762,6 @@ enum lbnet_error_kind lbnet_last_error_kind(void);
 
 // The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
 const char *lbnet_version(void);
-
-// Parses a text address ("10.0.0.1", "2001:db8::1") into `*out`.
-//
-// Returns 0, or `-EINVAL` when `text` or `out` is NULL, `text` is not UTF-8, longer than 63
-// bytes, or not an IPv4 or IPv6 address (`*out` is left unchanged then).
-int32_t lbnet_ipvs_addr_parse(const char *text, struct lbnet_ipvs_addr *out);
-
-// Formats `*addr` as text into `buf` of `cap` bytes (NUL-terminated; IPv6 in the RFC 5952
-// form). A buffer of [`LBNET_IPVS_ADDR_STRLEN`] bytes always suffices.
-//
-// Returns 0; `-EINVAL` when a pointer is NULL or `af` is unknown; `-ERANGE` when `cap` is too
-// small.
-int32_t lbnet_ipvs_addr_format(const struct lbnet_ipvs_addr *addr, char *buf, size_t cap);
 
 // A new, empty batch. Never NULL (allocation failure aborts, like Rust's allocator).
 struct lbnet_ipvs_batch *lbnet_ipvs_batch_new(void);

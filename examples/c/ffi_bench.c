@@ -33,7 +33,7 @@ static lbnet_ipvs_service svc(int i) {
     char ip[32];
     memset(&s, 0, sizeof s);
     snprintf(ip, sizeof ip, "10.%d.%d.%d", 100 + i / 62500, (i / 250) % 250, i % 250 + 1);
-    must(lbnet_ipvs_addr_parse(ip, &s.addr), "parse");
+    must(lbnet_addr_parse(ip, &s.addr), "parse");
     s.af = s.addr.af;
     s.protocol = IPPROTO_TCP;
     s.port = 80;
@@ -46,7 +46,7 @@ static lbnet_ipvs_dest dst(int i, int j) {
     char ip[32];
     memset(&d, 0, sizeof d);
     snprintf(ip, sizeof ip, "172.16.%d.%d", i % 250, j + 1);
-    must(lbnet_ipvs_addr_parse(ip, &d.addr), "parse");
+    must(lbnet_addr_parse(ip, &d.addr), "parse");
     d.port = 8080;
     d.fwd_method = LBNET_IPVS_FWD_ROUTE;
     d.weight = j + 1;

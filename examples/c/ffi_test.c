@@ -66,10 +66,10 @@ static const char *last(void) {
 
 #define OK(call) RC(call, 0)
 
-static lbnet_ipvs_addr addr(const char *text) {
-    lbnet_ipvs_addr a;
+static lbnet_addr addr(const char *text) {
+    lbnet_addr a;
     memset(&a, 0, sizeof a);
-    if (lbnet_ipvs_addr_parse(text, &a) != 0) FAIL("cannot parse %s", text);
+    if (lbnet_addr_parse(text, &a) != 0) FAIL("cannot parse %s", text);
     return a;
 }
 
@@ -110,54 +110,54 @@ static void test_version_and_errors(void) {
     const char *v = lbnet_version();
     CHECK(v != NULL && strlen(v) >= 5 && strchr(v, '.') != NULL);
     /* A failed call sets a message, a successful one clears it. */
-    lbnet_ipvs_addr a;
-    RC(lbnet_ipvs_addr_parse("nonsense", &a), -EINVAL);
+    lbnet_addr a;
+    RC(lbnet_addr_parse("nonsense", &a), -EINVAL);
     CHECK(strstr(lbnet_last_error(), "nonsense") != NULL);
-    OK(lbnet_ipvs_addr_parse("10.0.0.1", &a));
+    OK(lbnet_addr_parse("10.0.0.1", &a));
     CHECK(lbnet_last_error() == NULL);
 }
 
 static void test_addr(void) {
     section = "addr";
-    lbnet_ipvs_addr a;
-    char buf[LBNET_IPVS_ADDR_STRLEN];
-    OK(lbnet_ipvs_addr_parse("192.0.2.10", &a));
+    lbnet_addr a;
+    char buf[LBNET_ADDR_STRLEN];
+    OK(lbnet_addr_parse("192.0.2.10", &a));
     CHECK(a.af == AF_INET);
     struct in_addr in4;
     inet_pton(AF_INET, "192.0.2.10", &in4);
     CHECK(memcmp(a.addr, &in4, 4) == 0);
-    OK(lbnet_ipvs_addr_format(&a, buf, sizeof buf));
+    OK(lbnet_addr_format(&a, buf, sizeof buf));
     CHECK(strcmp(buf, "192.0.2.10") == 0);
 
-    OK(lbnet_ipvs_addr_parse("2001:DB8:0:0:0:0:0:1", &a));
+    OK(lbnet_addr_parse("2001:DB8:0:0:0:0:0:1", &a));
     CHECK(a.af == AF_INET6);
     struct in6_addr in6;
     inet_pton(AF_INET6, "2001:db8::1", &in6);
     CHECK(memcmp(a.addr, &in6, 16) == 0);
-    OK(lbnet_ipvs_addr_format(&a, buf, sizeof buf));
+    OK(lbnet_addr_format(&a, buf, sizeof buf));
     CHECK(strcmp(buf, "2001:db8::1") == 0);
-    /* The longest IPv6 text fits in LBNET_IPVS_ADDR_STRLEN. */
-    OK(lbnet_ipvs_addr_parse("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &a));
-    OK(lbnet_ipvs_addr_format(&a, buf, sizeof buf));
-    CHECK(strlen(buf) < LBNET_IPVS_ADDR_STRLEN);
+    /* The longest IPv6 text fits in LBNET_ADDR_STRLEN. */
+    OK(lbnet_addr_parse("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &a));
+    OK(lbnet_addr_format(&a, buf, sizeof buf));
+    CHECK(strlen(buf) < LBNET_ADDR_STRLEN);
 
     /* Bad input. */
     const char *bad[] = {"", "256.0.0.1", "10.0.0", "10.0.0.1/24", "::g", " 10.0.0.1", "\xff\xfe",
                          "www.example.com"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) RC(lbnet_ipvs_addr_parse(bad[i], &a), -EINVAL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) RC(lbnet_addr_parse(bad[i], &a), -EINVAL);
     char longs[200];
     memset(longs, '1', sizeof longs - 1);
     longs[sizeof longs - 1] = 0;
-    RC(lbnet_ipvs_addr_parse(longs, &a), -EINVAL);
-    RC(lbnet_ipvs_addr_parse(NULL, &a), -EINVAL);
-    RC(lbnet_ipvs_addr_parse("10.0.0.1", NULL), -EINVAL);
+    RC(lbnet_addr_parse(longs, &a), -EINVAL);
+    RC(lbnet_addr_parse(NULL, &a), -EINVAL);
+    RC(lbnet_addr_parse("10.0.0.1", NULL), -EINVAL);
     a = addr("2001:db8::1");
-    RC(lbnet_ipvs_addr_format(&a, buf, 5), -ERANGE);
-    RC(lbnet_ipvs_addr_format(&a, buf, 0), -ERANGE);
-    RC(lbnet_ipvs_addr_format(&a, NULL, 64), -EINVAL);
-    RC(lbnet_ipvs_addr_format(NULL, buf, sizeof buf), -EINVAL);
+    RC(lbnet_addr_format(&a, buf, 5), -ERANGE);
+    RC(lbnet_addr_format(&a, buf, 0), -ERANGE);
+    RC(lbnet_addr_format(&a, NULL, 64), -EINVAL);
+    RC(lbnet_addr_format(NULL, buf, sizeof buf), -EINVAL);
     a.af = AF_UNIX;
-    RC(lbnet_ipvs_addr_format(&a, buf, sizeof buf), -EINVAL);
+    RC(lbnet_addr_format(&a, buf, sizeof buf), -EINVAL);
 }
 
 static void test_frees_accept_null(void) {
@@ -579,7 +579,7 @@ static void test_ipvs_missing(lbnet_ipvs_handle *h, int missing) {
 
 static const lbnet_ipvs_dest *find_dest(const lbnet_ipvs_dest *ds, size_t n, const char *ip,
                                         uint16_t port) {
-    lbnet_ipvs_addr a = addr(ip);
+    lbnet_addr a = addr(ip);
     for (size_t i = 0; i < n; i++)
         if (ds[i].addr.af == a.af && memcmp(ds[i].addr.addr, a.addr, a.af == AF_INET ? 4 : 16) == 0 &&
             ds[i].port == port)

@@ -96,18 +96,18 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         lbnet_ipvs_dest d;
         lbnet_ipvs_daemon dm;
         lbnet_ipvs_timeouts t;
-        lbnet_ipvs_addr a;
+        lbnet_addr a;
         char buf[64];
         switch (byte(&in) % 16) {
         case 0: {
             char *text = str(&in);
-            CALL(lbnet_ipvs_addr_parse(text, &a));
+            CALL(lbnet_addr_parse(text, &a));
             free(text);
             break;
         }
         case 1:
             take(&in, &a, sizeof a);
-            CALL(lbnet_ipvs_addr_format(&a, buf, byte(&in) % sizeof buf));
+            CALL(lbnet_addr_format(&a, buf, byte(&in) % sizeof buf));
             break;
         case 2: {
             lbnet_ipvs_handle_options o;
@@ -218,7 +218,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             CALL(lbnet_ipvs_batch_add_service(NULL, NULL));
             CALL(lbnet_ipvs_batch_add_changes(b, NULL, 1, NULL));
             CALL(lbnet_ipvs_batch_results(b, NULL, 1));
-            CALL(lbnet_ipvs_addr_parse(NULL, NULL));
+            CALL(lbnet_addr_parse(NULL, NULL));
             break;
         }
     }

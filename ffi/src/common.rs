@@ -75,6 +75,56 @@ impl From<ErrorKind> for lbnet_error_kind {
     }
 }
 
+/// Longest path the C ABI accepts (network namespace files, bpffs directories), counting the
+/// terminating NUL: Linux's `PATH_MAX`.
+pub const LBNET_PATH_MAX: usize = 4096;
+
+/// Major version of the C ABI this header describes; a program compares it with
+/// `lbnet_version()` at run time to see which library it got.
+pub const LBNET_VERSION_MAJOR: u32 = 0;
+/// Minor version of the C ABI this header describes.
+pub const LBNET_VERSION_MINOR: u32 = 1;
+/// Patch version of the C ABI this header describes.
+pub const LBNET_VERSION_PATCH: u32 = 0;
+
+/// Largest `sz` an options struct may declare: a caller claiming more is passing garbage.
+const OPTS_SZ_MAX: usize = 4096;
+
+/// Reads an options struct that begins with `size_t sz`, libbpf's convention for structs that
+/// grow: NULL means defaults (`None`); `sz` smaller than the struct this library knows, or above
+/// 4096, is `EINVAL`; a larger `sz` (a caller built against a newer header) is accepted only when
+/// every byte past the fields known here is zero, since a non-zero one asks for something this
+/// library cannot do.
+///
+/// # Safety
+///
+/// `p` must be NULL or point to at least `sz` readable bytes, where `sz` is the struct's first
+/// field.
+pub(crate) unsafe fn read_opts<T: Copy>(p: *const T, name: &str) -> Result<Option<T>, Error> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    let known = std::mem::size_of::<T>();
+    // SAFETY: every options struct begins with a size_t, readable per the contract above.
+    let sz = unsafe { std::ptr::read_unaligned(p as *const usize) };
+    if sz < known || sz > OPTS_SZ_MAX {
+        return Err(Error::invalid(format!(
+            "{name}->sz is {sz}; set it to sizeof the struct ({known} in this library's header)"
+        )));
+    }
+    // SAFETY: the caller's struct is sz >= known bytes long.
+    let extra = unsafe { std::slice::from_raw_parts((p as *const u8).add(known), sz - known) };
+    if let Some(i) = extra.iter().position(|&b| b != 0) {
+        return Err(Error::invalid(format!(
+            "{name} byte {} is set, but this library knows only the first {known} bytes \
+             (a newer header's option that this library lacks)",
+            known + i
+        )));
+    }
+    // SAFETY: p is non-NULL and valid for reads of T (sz >= size_of::<T>()).
+    Ok(Some(unsafe { std::ptr::read_unaligned(p) }))
+}
+
 /// Records `msg` as the calling thread's last error message.
 pub(crate) fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
@@ -187,6 +237,29 @@ pub(crate) unsafe fn arg_opt_str<'a>(
     }
 }
 
+/// Reads a path argument (NUL-terminated, UTF-8, at most `LBNET_PATH_MAX - 1` bytes, not empty).
+pub(crate) unsafe fn arg_path<'a>(p: *const c_char, name: &str) -> Result<&'a str, Error> {
+    // SAFETY: forwarded from the caller.
+    let s = unsafe { arg_str(p, name, LBNET_PATH_MAX - 1) }?;
+    if s.is_empty() {
+        return Err(Error::invalid(format!("{name} is empty")));
+    }
+    Ok(s)
+}
+
+/// Like [`arg_path`], but NULL means `None`.
+pub(crate) unsafe fn arg_opt_path<'a>(
+    p: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Error> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { arg_path(p, name) }.map(Some)
+    }
+}
+
 /// Borrows a C array of `len` elements; NULL is allowed only when `len` is 0.
 pub(crate) unsafe fn arg_slice<'a, T>(
     p: *const T,
@@ -280,6 +353,56 @@ mod tests {
             .to_str()
             .unwrap();
         assert!(msg.contains("boom"), "{msg}");
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Opts {
+        sz: usize,
+        a: u32,
+    }
+
+    #[test]
+    fn options_size_follows_libbpf() {
+        let known = std::mem::size_of::<Opts>();
+        // A caller built against a newer header: the known struct plus 8 more bytes.
+        let mut buf = [0u8; 32];
+        let put = |buf: &mut [u8; 32], sz: usize| buf[..8].copy_from_slice(&sz.to_ne_bytes());
+        unsafe {
+            assert!(read_opts::<Opts>(std::ptr::null(), "o").unwrap().is_none());
+            put(&mut buf, known);
+            buf[8] = 7;
+            let o = read_opts(buf.as_ptr() as *const Opts, "o")
+                .unwrap()
+                .unwrap();
+            assert_eq!((o.sz, o.a), (known, 7));
+            put(&mut buf, known - 1);
+            assert!(read_opts(buf.as_ptr() as *const Opts, "o").is_err());
+            put(&mut buf, 0);
+            assert!(read_opts(buf.as_ptr() as *const Opts, "o").is_err());
+            put(&mut buf, known + 8);
+            assert!(read_opts(buf.as_ptr() as *const Opts, "o")
+                .unwrap()
+                .is_some());
+            buf[known + 3] = 1;
+            let e = read_opts(buf.as_ptr() as *const Opts, "o").err().unwrap();
+            assert!(
+                e.to_string().contains(&format!("byte {}", known + 3)),
+                "{e}"
+            );
+            put(&mut buf, OPTS_SZ_MAX + 1);
+            assert!(read_opts(buf.as_ptr() as *const Opts, "o").is_err());
+        }
+    }
+
+    #[test]
+    fn version_macros_match_the_crate() {
+        assert_eq!(
+            format!("{LBNET_VERSION_MAJOR}.{LBNET_VERSION_MINOR}.{LBNET_VERSION_PATCH}"),
+            env!("CARGO_PKG_VERSION")
+        );
+        let v = unsafe { CStr::from_ptr(lbnet_version()) }.to_str().unwrap();
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
     }
 
     #[test]

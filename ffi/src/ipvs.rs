@@ -4,7 +4,6 @@
 //! Names carry the `lbnet_ipvs_` prefix so a program can link this library next to ipvsadm's or
 //! keepalived's `libipvs` (whose functions are `ipvs_*`) without clashes.
 //!
-//! * [`addr`]: `lbnet_ipvs_addr` (family + 16 bytes) and text parse/format.
 //! * [`names`]: fixed-size NUL-terminated name fields (scheduler, pe, interface).
 //! * [`types`]: the plain C structs and their constants.
 //! * [`list`]: arrays handed to C with their `*_free` functions.
@@ -13,7 +12,6 @@
 
 #![allow(non_camel_case_types)] // the C names are the API
 
-pub mod addr;
 pub mod batch;
 mod convert;
 pub mod handle;
@@ -21,7 +19,6 @@ pub mod list;
 pub mod names;
 pub mod types;
 
-pub use addr::*;
 pub use batch::*;
 pub use handle::*;
 pub use list::*;

@@ -25,7 +25,7 @@ use lbnet::netns::NetNs;
 use lbnet::{Error, ErrorKind};
 use parking_lot::Mutex;
 
-use crate::common::{arg_mut, arg_opt_str, arg_ref, guard};
+use crate::common::{arg_mut, arg_opt_path, arg_ref, guard};
 
 /// Size of [`lbnet_link::name`] (`IFNAMSIZ`, NUL included).
 pub const LBNET_LINK_NAME_LEN: usize = 16;
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn lbnet_linkwatch_new(
         let out = unsafe { arg_mut(out, "out") }?;
         *out = std::ptr::null_mut();
         // SAFETY: forwarded from the caller.
-        let path = unsafe { arg_opt_str(netns_path, "netns_path", 4096) }?;
+        let path = unsafe { arg_opt_path(netns_path, "netns_path") }?;
         let mut opts = WatchOptions::default();
         if let Some(p) = path {
             opts.netns = NetNs::Path(p.into());

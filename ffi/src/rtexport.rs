@@ -22,7 +22,9 @@ use lbnet::route::export::{
 use lbnet::route::Prefix;
 use lbnet::Error;
 
-use crate::common::{arg_mut, arg_opt_str, arg_ref, arg_slice, arg_str, copy_out_str, guard};
+use crate::common::{
+    arg_mut, arg_opt_path, arg_opt_str, arg_ref, arg_slice, arg_str, copy_out_str, guard,
+};
 
 /// An export engine. Create with [`lbnet_rtexport_new`], release with [`lbnet_rtexport_free`].
 /// Safe to use from several threads at once.
@@ -224,7 +226,7 @@ pub unsafe extern "C" fn lbnet_rtexport_new(
         let out = unsafe { arg_mut(out, "out") }?;
         *out = std::ptr::null_mut();
         let rules = unsafe { rules_from(rules, n_rules) }?;
-        let netns = match unsafe { arg_opt_str(c.netns_path, "netns_path", 4096) }? {
+        let netns = match unsafe { arg_opt_path(c.netns_path, "netns_path") }? {
             Some(p) => NetNs::Path(p.into()),
             None => NetNs::Current,
         };

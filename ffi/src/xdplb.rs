@@ -19,7 +19,9 @@ use lbnet::xdp::{AttachMode, Backend, Counter, LoadOptions, Proto, Vip, XdpLb};
 use lbnet::Error;
 use parking_lot::Mutex;
 
-use crate::common::{arg_mut, arg_opt_str, arg_ref, arg_slice, arg_str, guard, guard_ptr};
+use crate::common::{
+    arg_mut, arg_opt_path, arg_path, arg_ref, arg_slice, arg_str, guard, guard_ptr,
+};
 
 /// Opaque handle of one XDP load balancer control plane.
 pub struct lbnet_xdplb {
@@ -157,7 +159,7 @@ pub extern "C" fn lbnet_xdplb_load(
 pub unsafe extern "C" fn lbnet_xdplb_adopt(pin_dir: *const c_char) -> *mut lbnet_xdplb {
     guard_ptr(|| {
         // SAFETY: forwarded from the caller.
-        let dir = unsafe { arg_str(pin_dir, "pin_dir", 4096) }?;
+        let dir = unsafe { arg_path(pin_dir, "pin_dir") }?;
         let lb = XdpLb::adopt(Path::new(dir))?;
         Ok(Box::into_raw(Box::new(lbnet_xdplb {
             inner: Mutex::new(lb),
@@ -188,7 +190,7 @@ pub unsafe extern "C" fn lbnet_xdplb_attach(
         // SAFETY: forwarded from the caller.
         let h = unsafe { handle(lb) }?;
         // SAFETY: forwarded from the caller.
-        let ns = unsafe { arg_opt_str(netns_path, "netns_path", 4096) }?;
+        let ns = unsafe { arg_opt_path(netns_path, "netns_path") }?;
         // SAFETY: forwarded from the caller.
         let ifname = unsafe { arg_str(ifname, "ifname", 15) }?.to_string();
         let ns = match ns {
@@ -227,7 +229,7 @@ pub unsafe extern "C" fn lbnet_xdplb_pin(lb: *mut lbnet_xdplb, dir: *const c_cha
         // SAFETY: forwarded from the caller.
         let h = unsafe { handle(lb) }?;
         // SAFETY: forwarded from the caller.
-        let dir = unsafe { arg_str(dir, "dir", 4096) }?;
+        let dir = unsafe { arg_path(dir, "dir") }?;
         h.inner.lock().pin(Path::new(dir))
     })
 }

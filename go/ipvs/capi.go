@@ -79,7 +79,7 @@ func (c *chandle) free() { C.lbnet_ipvs_handle_free(c.p) }
 
 // --- conversions -------------------------------------------------------------------------
 
-func cAddr(a netip.Addr, fam Family) (out C.lbnet_ipvs_addr) {
+func cAddr(a netip.Addr, fam Family) (out C.lbnet_addr) {
 	if !a.IsValid() {
 		out.af = C.int32_t(fam)
 		return
@@ -100,7 +100,7 @@ func cAddr(a netip.Addr, fam Family) (out C.lbnet_ipvs_addr) {
 	return
 }
 
-func goAddr(a *C.lbnet_ipvs_addr) (netip.Addr, Family) {
+func goAddr(a *C.lbnet_addr) (netip.Addr, Family) {
 	switch a.af {
 	case syscall.AF_INET:
 		return netip.AddrFrom4([4]byte{byte(a.addr[0]), byte(a.addr[1]), byte(a.addr[2]), byte(a.addr[3])}), IPv4

@@ -296,7 +296,7 @@ static int service_to_port(const char *name, uint16_t proto) {
 }
 
 /* Resolves an IPv4 host name (ipvsadm accepts names as well as addresses). */
-static bool host_to_addr4(const char *name, lbnet_ipvs_addr *out) {
+static bool host_to_addr4(const char *name, lbnet_addr *out) {
     struct addrinfo hints = {.ai_family = AF_INET}, *res = NULL;
     if (getaddrinfo(name, NULL, &hints, &res) != 0 || !res) return false;
     memset(out, 0, sizeof *out);
@@ -310,7 +310,7 @@ enum { HAS_ADDR = 1, HAS_PORT = 2 };
 
 /* Parses "addr", "addr:port", "[v6]:port" or "v6" (port by number or service name). Returns
  * HAS_ADDR|HAS_PORT bits, 0 when malformed. */
-static int parse_addrport(const char *text, uint16_t proto, lbnet_ipvs_addr *addr, uint16_t *port) {
+static int parse_addrport(const char *text, uint16_t proto, lbnet_addr *addr, uint16_t *port) {
     char buf[128];
     char *host = buf, *portp = NULL;
     int result = HAS_ADDR;
@@ -323,9 +323,9 @@ static int parse_addrport(const char *text, uint16_t proto, lbnet_ipvs_addr *add
         if (!close || close[1] != ':') return 0;
         *close = '\0';
         portp = close + 2;
-        if (lbnet_ipvs_addr_parse(host, addr) != 0 || addr->af != AF_INET6) return 0;
+        if (lbnet_addr_parse(host, addr) != 0 || addr->af != AF_INET6) return 0;
     } else if (strchr(buf, ':') && strchr(buf, ':') != strrchr(buf, ':')) {
-        if (lbnet_ipvs_addr_parse(host, addr) != 0 || addr->af != AF_INET6) return 0;
+        if (lbnet_addr_parse(host, addr) != 0 || addr->af != AF_INET6) return 0;
     } else {
         char *colon = strrchr(buf, ':');
         struct in_addr in;
@@ -815,7 +815,7 @@ static bool apply_option(struct request *rq, int tag, const char *arg) {
         break;
     case TAG_MCAST_GROUP:
         set_option(rq, OPT_MCAST_GROUP);
-        if (lbnet_ipvs_addr_parse(arg, &rq->daemon.mcast_group) != 0) {
+        if (lbnet_addr_parse(arg, &rq->daemon.mcast_group) != 0) {
             fail(EXIT_USAGE, "invalid mcast-group `%s'", arg);
             return false;
         }
@@ -982,8 +982,8 @@ static void request_init(struct request *rq) {
 
 /* ---- output helpers ------------------------------------------------------------------------- */
 
-static void format_addr(const lbnet_ipvs_addr *a, char *buf, size_t cap) {
-    if (lbnet_ipvs_addr_format(a, buf, cap) != 0) snprintf(buf, cap, "?");
+static void format_addr(const lbnet_addr *a, char *buf, size_t cap) {
+    if (lbnet_addr_format(a, buf, cap) != 0) snprintf(buf, cap, "?");
 }
 
 static const char *proto_name(uint16_t p) {
@@ -995,7 +995,7 @@ static const char *proto_switch(uint16_t p) {
 }
 
 /* The host name of an address, or its text form. */
-static void addr_to_anyname(const lbnet_ipvs_addr *a, char *buf, size_t cap) {
+static void addr_to_anyname(const lbnet_addr *a, char *buf, size_t cap) {
     struct sockaddr_storage ss;
     socklen_t len;
     memset(&ss, 0, sizeof ss);
@@ -1023,7 +1023,7 @@ static void port_to_anyname(uint16_t port, uint16_t proto, char *buf, size_t cap
 }
 
 /* "1.2.3.4:80", "[2001:db8::1]:80", or with names unless FMT_NUMERIC. */
-static void addrport_name(const lbnet_ipvs_addr *a, uint16_t port, uint16_t proto,
+static void addrport_name(const lbnet_addr *a, uint16_t port, uint16_t proto,
                           unsigned format, char *buf, size_t cap) {
     char host[NI_MAXHOST], serv[64];
     if (format & FMT_NUMERIC) {
@@ -1286,7 +1286,7 @@ static int word_diff(const uint8_t *a, const uint8_t *b, int i) {
     return (int)(int32_t)(ntohl(x) - ntohl(y));
 }
 
-static int addr_diff(int af, const lbnet_ipvs_addr *a, const lbnet_ipvs_addr *b) {
+static int addr_diff(int af, const lbnet_addr *a, const lbnet_addr *b) {
     int r = 0;
     if (af == AF_INET6) {
         for (int i = 0; !r && i < 4; i++) r = word_diff(a->addr, b->addr, i);
@@ -1318,7 +1318,7 @@ static int cmp_dests(const void *pa, const void *pb) {
 }
 
 /* Zero the unused twelve bytes of IPv4 addresses so comparisons see what ipvsadm sees. */
-static void clean_addr(lbnet_ipvs_addr *a) {
+static void clean_addr(lbnet_addr *a) {
     if (a->af == AF_INET) memset(a->addr + 4, 0, 12);
 }
 
@@ -1403,7 +1403,7 @@ static void print_daemon(const lbnet_ipvs_daemon *d) {
            d->syncid);
     if (d->sync_maxlen) printf(", maxlen=%u", d->sync_maxlen);
     if (d->mcast_group.af) {
-        char g[LBNET_IPVS_ADDR_STRLEN];
+        char g[LBNET_ADDR_STRLEN];
         format_addr(&d->mcast_group, g, sizeof g);
         printf(", group=%s", g);
     }

@@ -8,9 +8,9 @@ use lbnet::ipvs::{
 };
 use lbnet::Error;
 
-use super::addr::lbnet_ipvs_addr;
 use super::names::{read_name, read_required_name, write_name};
 use super::types::*;
+use crate::addr::lbnet_addr;
 
 fn family(af: i32, what: &str) -> Result<AddressFamily, Error> {
     u16::try_from(af)
@@ -93,11 +93,11 @@ pub(crate) fn service_to_c(s: &Service) -> Result<lbnet_ipvs_service, Error> {
         } => (
             AddressFamily::of(&addr),
             protocol.as_raw(),
-            lbnet_ipvs_addr::from_ip(addr),
+            lbnet_addr::from_ip(addr),
             port,
             0,
         ),
-        ServiceKey::Fwmark { af, mark } => (af, 0, lbnet_ipvs_addr::default(), 0, mark),
+        ServiceKey::Fwmark { af, mark } => (af, 0, lbnet_addr::default(), 0, mark),
     };
     Ok(lbnet_ipvs_service {
         af: i32::from(af.as_raw()),
@@ -150,7 +150,7 @@ pub(crate) fn dest_from_c(d: &lbnet_ipvs_dest) -> Result<Destination, Error> {
 /// The C form of a destination the kernel reported.
 pub(crate) fn dest_to_c(d: &Destination) -> lbnet_ipvs_dest {
     lbnet_ipvs_dest {
-        addr: lbnet_ipvs_addr::from_ip(d.addr),
+        addr: lbnet_addr::from_ip(d.addr),
         port: d.port,
         tun_port: d.tunnel_port,
         fwd_method: d.forward.as_raw(),
@@ -218,10 +218,7 @@ pub(crate) fn daemon_to_c(d: &SyncDaemon) -> Result<lbnet_ipvs_daemon, Error> {
         syncid: d.syncid,
         mcast_ifname: write_name(&d.mcast_ifname, "mcast_ifname")?,
         sync_maxlen: u32::from(d.sync_maxlen.unwrap_or(0)),
-        mcast_group: d
-            .mcast_group
-            .map(lbnet_ipvs_addr::from_ip)
-            .unwrap_or_default(),
+        mcast_group: d.mcast_group.map(lbnet_addr::from_ip).unwrap_or_default(),
         mcast_port: d.mcast_port.unwrap_or(0),
         mcast_ttl: d.mcast_ttl.unwrap_or(0),
     })

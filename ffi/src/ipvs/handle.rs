@@ -17,7 +17,7 @@ use lbnet::Error;
 use super::convert::*;
 use super::list::*;
 use super::types::*;
-use crate::common::{arg_mut, arg_opt_str, arg_ref, guard};
+use crate::common::{arg_mut, arg_opt_path, arg_ref, guard};
 
 /// An open connection to the kernel's IPVS (opaque). Create with `lbnet_ipvs_handle_new`, free
 /// with `lbnet_ipvs_handle_free`.
@@ -44,9 +44,6 @@ pub struct lbnet_ipvs_handle_options {
     pub timeout_ms: u32,
 }
 
-/// Longest network namespace path accepted (`PATH_MAX` - 1).
-const MAX_PATH: usize = 4095;
-
 pub(crate) unsafe fn handle_ref<'a>(h: *const lbnet_ipvs_handle) -> Result<&'a Handle, Error> {
     // SAFETY: h is NULL or a handle from lbnet_ipvs_handle_new that is not freed.
     unsafe { arg_ref(h, "handle") }.map(|h| &h.inner)
@@ -58,7 +55,7 @@ unsafe fn options(opts: *const lbnet_ipvs_handle_options) -> Result<HandleOption
     let Some(o) = (unsafe { opts.as_ref() }) else {
         return Ok(out);
     };
-    let path = unsafe { arg_opt_str(o.netns_path, "netns_path", MAX_PATH) }?;
+    let path = unsafe { arg_opt_path(o.netns_path, "netns_path") }?;
     out.netns = match (path, o.netns_fd > 0) {
         (Some(_), true) => {
             return Err(Error::invalid(

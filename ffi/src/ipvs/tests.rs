@@ -6,6 +6,7 @@ use std::ffi::{c_char, CStr};
 use std::ptr::{null, null_mut};
 
 use super::*;
+use crate::addr::{lbnet_addr, lbnet_addr_parse};
 use crate::common::lbnet_last_error;
 
 fn last() -> String {
@@ -24,10 +25,10 @@ fn name<const N: usize>(s: &[u8]) -> [c_char; N] {
 }
 
 fn service() -> lbnet_ipvs_service {
-    let mut addr = lbnet_ipvs_addr::default();
+    let mut addr = lbnet_addr::default();
     // SAFETY: valid pointers.
     assert_eq!(
-        unsafe { lbnet_ipvs_addr_parse(c"10.0.0.1".as_ptr(), &mut addr) },
+        unsafe { lbnet_addr_parse(c"10.0.0.1".as_ptr(), &mut addr) },
         0
     );
     lbnet_ipvs_service {
@@ -47,7 +48,7 @@ fn service() -> lbnet_ipvs_service {
 
 fn dest() -> lbnet_ipvs_dest {
     lbnet_ipvs_dest {
-        addr: lbnet_ipvs_addr::from_ip("10.1.0.1".parse().unwrap()),
+        addr: lbnet_addr::from_ip("10.1.0.1".parse().unwrap()),
         port: 80,
         tun_port: 0,
         fwd_method: LBNET_IPVS_FWD_MASQ,
@@ -142,7 +143,7 @@ fn bad_strings_and_names_are_einval() {
             syncid: 1,
             mcast_ifname: name(b"\xe2\x82"),
             sync_maxlen: 0,
-            mcast_group: lbnet_ipvs_addr::default(),
+            mcast_group: lbnet_addr::default(),
             mcast_port: 0,
             mcast_ttl: 0,
         };
@@ -211,7 +212,7 @@ fn struct_conversions_round_trip() {
     fw.af = libc::AF_INET6;
     fw.fwmark = 9;
     fw.protocol = 0;
-    fw.addr = lbnet_ipvs_addr::default();
+    fw.addr = lbnet_addr::default();
     fw.port = 0;
     fw.netmask = 128;
     assert_eq!(
@@ -220,7 +221,7 @@ fn struct_conversions_round_trip() {
     );
 
     let mut d = dest();
-    d.addr = lbnet_ipvs_addr::from_ip("2001:db8::5".parse().unwrap());
+    d.addr = lbnet_addr::from_ip("2001:db8::5".parse().unwrap());
     d.fwd_method = LBNET_IPVS_FWD_TUNNEL;
     d.tun_type = LBNET_IPVS_TUN_GUE;
     d.tun_port = 6080;
@@ -235,7 +236,7 @@ fn struct_conversions_round_trip() {
         syncid: 5,
         mcast_ifname: name(b"eth0"),
         sync_maxlen: 1400,
-        mcast_group: lbnet_ipvs_addr::from_ip("239.1.2.3".parse().unwrap()),
+        mcast_group: lbnet_addr::from_ip("239.1.2.3".parse().unwrap()),
         mcast_port: 9000,
         mcast_ttl: 4,
     };
@@ -521,7 +522,7 @@ fn batch_results_copies_every_code() {
     // Changes that fail on any kernel and change nothing: on the host (no IPVS) every one gets
     // the not-available errno, on a kernel with IPVS ESRCH/ENOENT for a missing service.
     let mut gone = service();
-    gone.addr = lbnet_ipvs_addr::from_ip("10.255.254.253".parse().unwrap());
+    gone.addr = lbnet_addr::from_ip("10.255.254.253".parse().unwrap());
     gone.port = 9;
     let cs: Vec<lbnet_ipvs_change> = [
         LBNET_IPVS_OP_DELETE_SERVICE,

@@ -6,8 +6,8 @@
 
 use std::ffi::c_char;
 
-use super::addr::lbnet_ipvs_addr;
 use super::names::{LBNET_IPVS_IFNAME_LEN, LBNET_IPVS_PE_NAME_LEN, LBNET_IPVS_SCHED_NAME_LEN};
+use crate::addr::lbnet_addr;
 
 /// Forwarding method masquerading/NAT (`IP_VS_CONN_F_MASQ`).
 pub const LBNET_IPVS_FWD_MASQ: u32 = 0;
@@ -93,7 +93,7 @@ pub struct lbnet_ipvs_service {
     /// Port in host byte order; ignored for a fwmark service.
     pub port: u16,
     /// The virtual address; its `af` must equal the service's `af` (ignored for fwmark).
-    pub addr: lbnet_ipvs_addr,
+    pub addr: lbnet_addr,
     /// Firewall mark, or 0 for an address/port/protocol service.
     pub fwmark: u32,
     /// Scheduler name ("rr", "wlc", "mh"...), NUL-terminated, at most 15 characters.
@@ -119,7 +119,7 @@ pub struct lbnet_ipvs_service {
 pub struct lbnet_ipvs_dest {
     /// Address of the real server. It may differ in family from the service only with tunnel
     /// forwarding (kernel 3.18+).
-    pub addr: lbnet_ipvs_addr,
+    pub addr: lbnet_addr,
     /// Port in host byte order.
     pub port: u16,
     /// Tunnel port in host byte order (GUE), 0 otherwise.
@@ -181,7 +181,7 @@ pub struct lbnet_ipvs_daemon {
     /// Maximum sync message length, 0 = kernel default (kernel 4.3+).
     pub sync_maxlen: u32,
     /// Multicast group; `af` 0 = kernel default group (kernel 4.3+).
-    pub mcast_group: lbnet_ipvs_addr,
+    pub mcast_group: lbnet_addr,
     /// Multicast port in host byte order, 0 = default (kernel 4.3+).
     pub mcast_port: u16,
     /// Multicast TTL, 0 = default (kernel 4.3+).
