@@ -16,7 +16,145 @@ fn header_path() -> PathBuf {
     ffi_dir().join("../include/ipvs_ffi.h")
 }
 
-/// The header as cbindgen generates it now from ffi/src with ffi/cbindgen.toml.
+/// The areas of the C ABI, in header order: the name prefixes of their items (functions, types
+/// and constants) and the usage comment that opens their group. Common comes first because the
+/// areas use its types (`struct lbnet_addr`, `struct lbnet_prefix`).
+const AREAS: &[(&str, &[&str], &str)] = &[
+    (
+        "Common: errors, version, addresses and prefixes",
+        &[
+            "lbnet_last_error",
+            "lbnet_error_kind",
+            "LBNET_ERROR_KIND",
+            "lbnet_version",
+            "LBNET_VERSION",
+            "lbnet_addr",
+            "LBNET_ADDR",
+            "lbnet_prefix",
+            "LBNET_PREFIX",
+            "LBNET_PATH_MAX",
+        ],
+        "Every function returns 0 (or a count) on success and a negative errno on failure;\n\
+         lbnet_last_error() and lbnet_last_error_kind() then describe the failure for the\n\
+         calling thread. Addresses and prefixes cross the ABI in binary (struct lbnet_addr,\n\
+         struct lbnet_prefix); lbnet_addr_parse/lbnet_prefix_parse turn text into them.\n\
+         Option structs begin with `size_t sz`: set it to sizeof the struct (libbpf's rule).",
+    ),
+    (
+        "IPVS: services, destinations, statistics, timeouts, sync daemons (lbnet_ipvs_*)",
+        &["lbnet_ipvs", "LBNET_IPVS"],
+        "struct lbnet_ipvs_options o = { .sz = sizeof(o) };\n\
+         struct lbnet_ipvs *h;\n\
+         if (lbnet_ipvs_open(&o, &h) < 0) ... lbnet_last_error() ...\n\
+         lbnet_ipvs_add_service(h, &svc); lbnet_ipvs_list_services(h, &list); ...\n\
+         lbnet_ipvs_service_list_free(list); lbnet_ipvs_free(h);\n\
+         A batch (lbnet_ipvs_batch_*) sends many changes at once and reports one result each.",
+    ),
+    (
+        "Route export: BGP best paths into kernel routing tables (lbnet_rtexport_*)",
+        &["lbnet_rtexport", "LBNET_RTEXPORT"],
+        "struct lbnet_rtexport_options o = { .sz = sizeof(o), .rules = rules, .n_rules = n };\n\
+         lbnet_rtexport_open(&o, &ex); lbnet_rtexport_update(ex, ...); ... lbnet_rtexport_free(ex);",
+    ),
+    (
+        "Link watch: a loss-free view of the kernel's links (lbnet_linkwatch_*)",
+        &["lbnet_link", "LBNET_LINK"],
+        "lbnet_linkwatch_open(&o, &w); lbnet_linkwatch_snapshot(w, ...);\n\
+         poll(lbnet_linkwatch_fd(w)) then lbnet_linkwatch_next_event(w, ...); lbnet_linkwatch_free(w);",
+    ),
+    (
+        "XDP load balancer: VIPs, backends, Maglev rings, statistics (lbnet_xdp_*)",
+        &["lbnet_xdp", "LBNET_XDP"],
+        "lbnet_xdp_open(&o, &lb); lbnet_xdp_attach(lb, ...); lbnet_xdp_add_vip(lb, &vip);\n\
+         lbnet_xdp_set_backends(lb, ...); ... lbnet_xdp_free(lb);",
+    ),
+    (
+        "Declarations without an area prefix (every_item_has_an_area fails while any is here)",
+        &[],
+        "Name each item with its area's prefix (or add it to the common list in ffi/tests/header.rs).",
+    ),
+];
+
+/// Index in [`AREAS`] of the group for items that match no prefix.
+const UNSORTED: usize = AREAS.len() - 1;
+
+/// The area (index into [`AREAS`]) of a declaration: by the first `lbnet_`/`LBNET_` name in its
+/// non-comment lines; names of no area go to [`UNSORTED`].
+fn area_of(chunk: &[&str]) -> usize {
+    let code = chunk
+        .iter()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = code
+        .match_indices(['l', 'L'])
+        .map(|(i, _)| &code[i..])
+        .find(|rest| rest.starts_with("lbnet_") || rest.starts_with("LBNET_"))
+        .map(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("")
+        })
+        .unwrap_or("");
+    AREAS
+        .iter()
+        .position(|(_, prefixes, _)| prefixes.iter().any(|p| name.starts_with(p)))
+        .unwrap_or(UNSORTED)
+}
+
+/// Regroups cbindgen's output (constants, then types, then functions) by area, each group
+/// opened by its usage comment, keeping cbindgen's order inside a group (which has every type
+/// before its users).
+fn group_by_area(raw: &str) -> String {
+    const OPEN: &str = "#ifdef __cplusplus\nextern \"C\" {\n#endif // __cplusplus\n";
+    const CLOSE: &str = "#ifdef __cplusplus\n}  // extern \"C\"\n#endif  // __cplusplus\n";
+    const INCLUDES_END: &str = "#include <stdbool.h>\n";
+    let guard_end = raw
+        .rfind("#endif  /* LBNET_IPVS_FFI_H */")
+        .expect("include guard end");
+    let start = raw.find(INCLUDES_END).expect("includes") + INCLUDES_END.len();
+    let body = raw[start..guard_end].replace(OPEN, "").replace(CLOSE, "");
+    let mut groups: Vec<Vec<String>> = vec![Vec::new(); AREAS.len()];
+    let mut chunk: Vec<&str> = Vec::new();
+    let mut depth = 0i32;
+    for line in body.lines().chain(std::iter::once("")) {
+        if line.trim().is_empty() && depth == 0 {
+            if !chunk.is_empty() {
+                groups[area_of(&chunk)].push(chunk.join("\n"));
+                chunk.clear();
+            }
+            continue;
+        }
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        chunk.push(line);
+    }
+    let mut out = String::from(&raw[..start]);
+    out.push('\n');
+    out.push_str(OPEN);
+    for ((title, _, usage), items) in AREAS.iter().zip(&groups) {
+        if items.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n/* ==== {title} ====\n *\n"));
+        for l in usage.lines() {
+            out.push_str(&format!(" * {}\n", l.trim_end()).replace(" * \n", " *\n"));
+        }
+        out.push_str(" */\n");
+        for item in items {
+            out.push('\n');
+            out.push_str(item);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out.push_str(CLOSE);
+    out.push('\n');
+    out.push_str(&raw[guard_end..]);
+    out
+}
+
+/// The header as cbindgen generates it now from ffi/src with ffi/cbindgen.toml, grouped by area.
 fn generate() -> String {
     let dir = ffi_dir();
     let config =
@@ -28,7 +166,7 @@ fn generate() -> String {
         .expect("cbindgen failed to generate the header");
     let mut out = Vec::new();
     bindings.write(&mut out);
-    String::from_utf8(out).expect("cbindgen wrote UTF-8")
+    group_by_area(&String::from_utf8(out).expect("cbindgen wrote UTF-8"))
 }
 
 #[test]
