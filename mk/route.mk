@@ -1,6 +1,7 @@
 # Route programming and the BGP export engine (core/src/route). Host-kernel tests
-# (core/tests/route_*.rs) run in `cargo test --workspace`; this fragment adds the VRF test that
-# needs the kernel lab, and the 100k-route benchmark.
+# (core/tests/route_*.rs, and benches/route/rust/tests/route_export_memory.rs, which asserts the
+# memory budget) run in `cargo test --workspace`; this fragment adds the VRF test that needs the
+# kernel lab, and the 100k-route benchmark (benches/route).
 
 .PHONY: test-route-lab bench-route
 
@@ -31,7 +32,7 @@ bench-route:
 	$(CARGO) build --release -p ipvs_ffi
 	cd go/gobgp && go build -o $(ROOT)/target/route-bench ./cmd/route-bench
 	LBNET_ROUTE_GO_BENCH=$(ROOT)/target/route-bench \
-	  $(CARGO) test --release -p lbnet --test route_bench -- --ignored --nocapture --test-threads=1
+	  $(CARGO) test --release -p bench-route --test route_bench -- --ignored --nocapture --test-threads=1
 
 BENCH_TARGETS += bench-route
 

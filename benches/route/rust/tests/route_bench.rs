@@ -14,6 +14,7 @@
 //! message). Prints a table with ratios to lbnet's core and writes it to
 //! `benches/results/route.md`. Run with `make bench-route`.
 
+#[path = "../../../../core/tests/route_util/mod.rs"]
 mod route_util;
 
 use std::fmt::Write as _;
@@ -476,18 +477,18 @@ fn bench_routes() {
         .unwrap_or_default();
     let header = format!(
         "# Route programming: lbnet against vishvananda/netlink and ip -batch\n\n\
-         Measured by `make bench-route` (core/tests/route_bench.rs) on {date}, kernel {}, \
-         {} CPUs ({cpu}), one network namespace, routes via a veth neighbour, table ids \
-         above 255, protocol 186, metric 20. All clients ran in the same process run one after \
-         the other; the machine is a shared 2-core VM, so compare ratios, not absolute times.\n\n",
+         Measured by `make bench-route` (benches/route/rust/tests/route_bench.rs) on {date}, \
+         kernel {}, {} CPUs ({cpu}), one network namespace, routes via a veth neighbour, table \
+         ids above 255, protocol 186, metric 20. All clients ran in the same process run one \
+         after the other; the machine is a shared 2-core VM, so compare ratios, not absolute \
+         times.\n\n",
         kernel.trim(),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0)
     );
-    let path = std::env::var("LBNET_BENCH_RESULTS").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/results/route.md").into()
-    });
+    let path = std::env::var("LBNET_BENCH_RESULTS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../results/route.md").into());
     if let Some(dir) = std::path::Path::new(&path).parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
