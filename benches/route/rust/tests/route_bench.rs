@@ -4,7 +4,7 @@
 //! - lbnet's export engine (`Exporter::apply`, one batch; and `Exporter::update` one by one),
 //! - lbnet's Go binding (`routeexport.Exporter.Apply`),
 //! - vishvananda/netlink's `RouteReplace`/`RouteDel` loop (what Go daemons and the GoBGP fork
-//!   use), both Go clients from `go/gobgp/cmd/route-bench`,
+//!   use), both Go clients from `benches/route/go`,
 //! - `ip -batch`,
 //! - a floor: the same messages encoded before the clock starts and sent pipelined over one
 //!   socket (what the kernel itself costs; no client can do better),
@@ -85,7 +85,7 @@ const NOTES: &str = "Notes on this run";
 /// no particular order, and the kernel's IPv4 trie is pathologically slow at deleting /24s in
 /// ascending order (measured here: 100,000 deletes took 7.97 s in ascending order, 2.83 s
 /// descending, 1.75 s shuffled, through `ip -batch`), so a sorted order would measure the trie,
-/// not the clients. go/gobgp/cmd/route-bench uses the same permutation.
+/// not the clients. benches/route/go uses the same permutation.
 fn order(i: u32, n: u32) -> u32 {
     ((i as u64 * 7919) % n as u64) as u32
 }
