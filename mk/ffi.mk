@@ -127,6 +127,6 @@ FFI_BENCH_N ?= 1000
 .PHONY: bench-ffi
 bench-ffi: ffi-lib
 	mkdir -p $(FFI_CDIR)
-	gcc $(FFI_CFLAGS) -O2 -o $(FFI_CDIR)/ffi_bench $(ROOT)/examples/c/ffi_bench.c \
+	gcc $(FFI_CFLAGS) -O2 -o $(FFI_CDIR)/ffi_bench $(ROOT)/benches/ffi/ffi_bench.c \
 		$$(PKG_CONFIG_PATH=$(FFI_PCDIR) pkg-config --cflags --libs ipvs_ffi)
 	$(LAB) $(FFI_CDIR)/ffi_bench $(FFI_BENCH_N)

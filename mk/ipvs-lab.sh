@@ -44,7 +44,7 @@ demo)
 bench)
     # The bench (ours beside the raw floor), then the peak RSS of one 10,000-change batch in a
     # process of its own, in one boot.
-    bin=$($CARGO build --release -p lbnet --example ipvs_bench --message-format=json | executables)
+    bin=$($CARGO build --release -p bench-ipvs --bin ipvs_bench --message-format=json | executables)
     exec "$LAB" bash -c "$bin ${IPVS_BENCH_SERVICES:-1000} ${IPVS_BENCH_DESTS:-4} && $bin rss-batch ${IPVS_BENCH_BATCH:-10000}"
     ;;
 *)

@@ -20,7 +20,8 @@ demo-ipvs:
 
 # Single operations and a 10,000-change batch beside a raw floor (prebuilt messages on one socket),
 # with our ratio to it; 1,000 services x 4 destinations: batch creation and listing; the peak RSS
-# (VmHWM) of a process applying one 10,000-change batch. See core/examples/ipvs_bench.rs.
+# (VmHWM) of a process applying one 10,000-change batch.
+# See benches/ipvs/rust/src/bin/ipvs_bench.rs.
 bench-ipvs:
 	LAB=$(LAB) CARGO=$(CARGO) mk/ipvs-lab.sh bench
 
@@ -57,7 +58,7 @@ IPVS_PEERS_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE
 # Every client built on the host into target/ipvs-peers (the lab sees the host's files).
 ipvs-peers-build: ffi-lib
 	mkdir -p $(IPVS_PEERS_BIN)
-	$(CARGO) build --release -p ipvs-peer-bench
+	$(CARGO) build --release -p bench-ipvs --bin ipvs_bench_core
 	cp $(FFI_RELDIR)/ipvs_bench_core $(IPVS_PEERS_BIN)/
 	gcc $(IPVS_PEERS_CFLAGS) -o $(IPVS_PEERS_BIN)/raw_floor benches/ipvs/c/raw_floor.c
 	gcc $(IPVS_PEERS_CFLAGS) -o $(IPVS_PEERS_BIN)/ipvsadm_client benches/ipvs/c/ipvsadm_client.c

@@ -36,9 +36,9 @@ linkwatch-bench-consumers: linkwatch-ffi
 # Writes benches/results/linkwatch.md (hand-written notes after its marker line are kept).
 bench-linkwatch: linkwatch-bench-consumers
 	mkdir -p benches/results
-	nice -n 10 $(CARGO) test --release -p lbnet --test linkwatch_bench --no-run
+	nice -n 10 $(CARGO) test --release -p bench-linkwatch --test linkwatch_bench --no-run
 	LINKWATCH_BENCH_BIN=$(LINKWATCH_BENCH_BIN) LINKWATCH_BENCH_OUT=$(ROOT)/benches/results/linkwatch.md \
-	  $(CARGO) test --release -p lbnet --test linkwatch_bench -- --ignored --nocapture --test-threads=1
+	  $(CARGO) test --release -p bench-linkwatch --test linkwatch_bench -- --ignored --nocapture --test-threads=1
 
 DEMO_TARGETS += demo-portsyncd
 .PHONY: demo-portsyncd
@@ -53,8 +53,7 @@ LAB_TEST_TARGETS += lab-test-linkwatch
 .PHONY: lab-test-linkwatch
 lab-test-linkwatch:
 	@bins=$$($(CARGO) test -p lbnet -p portsyncd --tests --no-run 2>&1 \
-	    | sed -n 's/.*Executable tests\/\(linkwatch_[a-z_]*\|portsyncd\)\.rs (\(.*\))$$/\2/p' \
-	    | grep -v linkwatch_bench); \
+	    | sed -n 's/.*Executable tests\/\(linkwatch_[a-z_]*\|portsyncd\)\.rs (\(.*\))$$/\2/p'); \
 	test -n "$$bins" || { echo "lab-test-linkwatch: no test binaries found" >&2; exit 1; }; \
 	script=$(ROOT)/target/lab-test-linkwatch.sh; \
 	{ echo '#!/bin/bash'; echo 'set -e'; echo 'echo "lab kernel $$(uname -r)"'; \

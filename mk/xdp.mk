@@ -23,7 +23,7 @@ demo-xdp:
 
 bench-xdp:
 	mkdir -p benches/out
-	$(CARGO) run --release -p lbnet --example xdp_bench benches/out/xdp-bench.json
+	$(CARGO) run --release -p bench-xdp --bin xdp_bench benches/out/xdp-bench.json
 
 # The same kernel tests inside the kernel lab (Debian 6.1: an older verifier than the host's).
 test-xdp-lab:

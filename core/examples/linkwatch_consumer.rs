@@ -1,7 +1,7 @@
-//! The Rust consumer of the link-watch bench (core/tests/linkwatch_bench.rs), a process of its
-//! own like the Go consumers in benches/linkwatch: it watches a network namespace with
-//! [`LinkWatcher`] at its default receive buffer and stamps each event with `CLOCK_MONOTONIC`
-//! when `next_event` returns it.
+//! The Rust consumer of the link-watch bench (benches/linkwatch/rust/tests/linkwatch_bench.rs),
+//! a process of its own like the Go consumers in benches/linkwatch: it watches a network
+//! namespace with [`LinkWatcher`] at its default receive buffer and stamps each event with
+//! `CLOCK_MONOTONIC` when `next_event` returns it.
 //!
 //! `linkwatch_consumer --netns /var/run/netns/NAME --sentinel IFINDEX`
 //!

@@ -2,13 +2,13 @@
 //! in its own network namespace, so they run in parallel and leave nothing behind. Without IPVS
 //! (the host kernel) the tests print that they are skipped, unless `LBNET_REQUIRE_KERNEL=1`.
 
-mod ipvs_common;
+mod ipvs_util;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use ipvs_common::TestNs;
+use ipvs_util::TestNs;
 use lbnet::ipvs::{
     AddressFamily, Change, DaemonState, Destination, ForwardMethod, Protocol, Service,
     ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType, SCHEDULERS,
@@ -66,7 +66,7 @@ fn missing_ipvs_is_not_available() {
             "dynamic generic netlink ids start above GENL_ID_CTRL"
         ),
         Err(e) => {
-            assert!(!ipvs_common::required(), "{e}");
+            assert!(!ipvs_util::required(), "{e}");
             assert_eq!(e.kind(), ErrorKind::NotAvailable, "{e}");
             assert_eq!(e.errno(), libc::ENOENT);
             let e = h.services().unwrap_err();

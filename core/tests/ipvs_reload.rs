@@ -3,13 +3,13 @@
 //! unloads and reloads kernel modules, so it works in the initial namespace and only in the
 //! lab; it is its own test binary so no other IPVS test runs meanwhile.
 
-mod ipvs_common;
+mod ipvs_util;
 
 use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use ipvs_common::run;
+use ipvs_util::run;
 use lbnet::ipvs::{Destination, ForwardMethod, Handle, Service, ServiceKey};
 
 fn loaded_ipvs_modules() -> Vec<String> {
@@ -59,7 +59,7 @@ fn exercise(h: &Handle, port: u16) {
 
 #[test]
 fn same_handle_survives_module_reload() {
-    if !ipvs_common::ipvs_available() {
+    if !ipvs_util::ipvs_available() {
         return;
     }
     let h = Handle::new().unwrap();

@@ -2,14 +2,14 @@
 //! too big for one datagram make the kernel flag the dump `NLM_F_DUMP_INTR` (the namespace's
 //! `dev_base_seq` moved between parts); the watcher must repeat the dump and still converge.
 
-mod linkwatch_support;
+mod linkwatch_util;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lbnet::linkwatch::{LinkWatcher, WatchOptions};
-use linkwatch_support::{as_ip, Consumer, Ns};
+use linkwatch_util::{as_ip, Consumer, Ns};
 
 #[test]
 fn dumps_interrupted_by_link_creation_are_repeated_and_converge() {

@@ -1,12 +1,12 @@
 //! Link events against the host kernel, in a private network namespace: veth links created,
 //! flapped, renamed, re-MTU'd, aliased, enslaved, moved out and deleted.
 
-mod linkwatch_support;
+mod linkwatch_util;
 
 use std::time::Duration;
 
 use lbnet::linkwatch::{Changes, Event, LinkWatcher, OperState, WatchOptions};
-use linkwatch_support::{as_ip, Consumer, Ns};
+use linkwatch_util::{as_ip, Consumer, Ns};
 
 const WAIT: Duration = Duration::from_secs(10);
 

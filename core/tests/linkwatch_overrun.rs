@@ -2,14 +2,14 @@
 //! with a deliberately small receive buffer and a deliberately slow consumer must overflow the
 //! buffer (ENOBUFS), and the watcher must still converge to exactly the kernel's view.
 
-mod linkwatch_support;
+mod linkwatch_util;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lbnet::linkwatch::{LinkWatcher, WatchOptions};
-use linkwatch_support::{as_ip, Consumer, Ns};
+use linkwatch_util::{as_ip, Consumer, Ns};
 
 const PAIRS: usize = 8;
 const CHANGES: usize = 20_000;

@@ -4,13 +4,13 @@
 //! `unshare --net --mount` with a fresh sysfs mount: there the watcher's own namespace is the
 //! private one and `/sys/class/net` lists its links. The host's interfaces are never touched.
 
-mod linkwatch_support;
+mod linkwatch_util;
 
 use std::process::Command;
 use std::time::Duration;
 
 use lbnet::linkwatch::{Changes, Duplex, Event, LinkWatcher, OperState, WatchOptions};
-use linkwatch_support::{run, Consumer};
+use linkwatch_util::{run, Consumer};
 
 const CHILD_ENV: &str = "LBNET_LINKWATCH_SPEED_CHILD";
 

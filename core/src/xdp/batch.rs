@@ -3,8 +3,10 @@
 //!
 //! Batch operations exist since Linux 5.6 (array and hash maps). Older kernels answer `EINVAL`
 //! for an unknown command; [`update_u32`] then falls back to one `BPF_MAP_UPDATE_ELEM` per entry
-//! and remembers that for the process. Measured on the project's host: ~0.3 µs per element in a
-//! batch, ~1.2 µs per element one by one (`/work/shared/facts.md`).
+//! and remembers that for the process. Why batch: on a 2-vCPU VM running Linux 6.18, writing a
+//! `u32 -> u32` array map one `BPF_MAP_UPDATE_ELEM` per entry cost about 1.2 µs per entry and one
+//! `BPF_MAP_UPDATE_BATCH` about 0.3 µs per entry, so a full 65,537-slot ring took ~77 ms one by
+//! one against ~20 ms batched (`xdp_bench` in benches/xdp measures both again).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};

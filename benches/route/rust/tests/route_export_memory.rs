@@ -5,6 +5,7 @@
 //! Hash tables grow by powers of two, so 100,000 routes (131,072 buckets at most 7/8 full)
 //! and 1,000,000 routes (2,097,152 buckets, under half full) are both measured.
 
+#[path = "../../../../core/tests/route_util/mod.rs"]
 mod route_util;
 
 use std::alloc::{GlobalAlloc, Layout, System};

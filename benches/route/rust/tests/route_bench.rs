@@ -4,7 +4,7 @@
 //! - lbnet's export engine (`Exporter::apply`, one batch; and `Exporter::update` one by one),
 //! - lbnet's Go binding (`routeexport.Exporter.Apply`),
 //! - vishvananda/netlink's `RouteReplace`/`RouteDel` loop (what Go daemons and the GoBGP fork
-//!   use), both Go clients from `go/gobgp/cmd/route-bench`,
+//!   use), both Go clients from `benches/route/go`,
 //! - `ip -batch`,
 //! - a floor: the same messages encoded before the clock starts and sent pipelined over one
 //!   socket (what the kernel itself costs; no client can do better),
@@ -14,6 +14,7 @@
 //! message). Prints a table with ratios to lbnet's core and writes it to
 //! `benches/results/route.md`. Run with `make bench-route`.
 
+#[path = "../../../../core/tests/route_util/mod.rs"]
 mod route_util;
 
 use std::fmt::Write as _;
@@ -84,7 +85,7 @@ const NOTES: &str = "Notes on this run";
 /// no particular order, and the kernel's IPv4 trie is pathologically slow at deleting /24s in
 /// ascending order (measured here: 100,000 deletes took 7.97 s in ascending order, 2.83 s
 /// descending, 1.75 s shuffled, through `ip -batch`), so a sorted order would measure the trie,
-/// not the clients. go/gobgp/cmd/route-bench uses the same permutation.
+/// not the clients. benches/route/go uses the same permutation.
 fn order(i: u32, n: u32) -> u32 {
     ((i as u64 * 7919) % n as u64) as u32
 }
@@ -476,18 +477,18 @@ fn bench_routes() {
         .unwrap_or_default();
     let header = format!(
         "# Route programming: lbnet against vishvananda/netlink and ip -batch\n\n\
-         Measured by `make bench-route` (core/tests/route_bench.rs) on {date}, kernel {}, \
-         {} CPUs ({cpu}), one network namespace, routes via a veth neighbour, table ids \
-         above 255, protocol 186, metric 20. All clients ran in the same process run one after \
-         the other; the machine is a shared 2-core VM, so compare ratios, not absolute times.\n\n",
+         Measured by `make bench-route` (benches/route/rust/tests/route_bench.rs) on {date}, \
+         kernel {}, {} CPUs ({cpu}), one network namespace, routes via a veth neighbour, table \
+         ids above 255, protocol 186, metric 20. All clients ran in the same process run one \
+         after the other; the machine is a shared 2-core VM, so compare ratios, not absolute \
+         times.\n\n",
         kernel.trim(),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0)
     );
-    let path = std::env::var("LBNET_BENCH_RESULTS").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/results/route.md").into()
-    });
+    let path = std::env::var("LBNET_BENCH_RESULTS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../results/route.md").into());
     if let Some(dir) = std::path::Path::new(&path).parent() {
         std::fs::create_dir_all(dir).unwrap();
     }

@@ -1,7 +1,7 @@
 // Command route-bench installs, replaces and withdraws N IPv4 routes in a network namespace
 // with vishvananda/netlink (one RouteReplace / RouteDel call per route, as Go daemons do) and
 // with lbnet's Go binding (routeexport, one Apply batch), and prints the times as
-// "ROW client|operation|nanoseconds" lines for lbnet's Rust bench (core/tests/route_bench.rs),
+// "ROW client|operation|nanoseconds" lines for lbnet's Rust bench (benches/route/rust/tests/route_bench.rs),
 // which runs it.
 //
 //	route-bench -netns NAME [-n 100000] [-family 4|6]
@@ -21,17 +21,17 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// report prints one measurement in the line format core/tests/route_bench.rs reads.
+// report prints one measurement in the line format benches/route/rust/tests/route_bench.rs reads.
 func report(client, op string, d time.Duration) {
 	fmt.Printf("ROW %s|%s|%d\n", client, op, d.Nanoseconds())
 }
 
-// prefixes are those of core/tests/route_bench.rs, in its order: /24s from 32.0.0.0 up, or
+// prefixes are those of benches/route/rust/tests/route_bench.rs, in its order: /24s from 32.0.0.0 up, or
 // /64s from 2001:db8:4000:: up, permuted.
 func prefixes(n int, v6 bool) []netip.Prefix {
 	out := make([]netip.Prefix, n)
 	for j := range out {
-		// The permutation of core/tests/route_bench.rs: prefix i*7919 mod n at position i.
+		// The permutation of benches/route/rust/tests/route_bench.rs: prefix i*7919 mod n at position i.
 		i := int(uint64(j) * 7919 % uint64(n))
 		if v6 {
 			var b [16]byte

@@ -1,4 +1,4 @@
-//! XDP load balancer benchmarks (root; run with `cargo run --release -p lbnet --example
+//! XDP load balancer benchmarks (root; run with `cargo run --release -p bench-xdp --bin
 //! xdp_bench [OUT.json]`):
 //!
 //! 1. Cost per packet through BPF_PROG_TEST_RUN: xdplb (IPv4 TCP and IPv6 UDP to a VIP,

@@ -61,7 +61,7 @@ fn loud(msg: &str) {
 #[macro_export]
 macro_rules! require_ipvs {
     () => {
-        if !$crate::ipvs_common::ipvs_available() {
+        if !$crate::ipvs_util::ipvs_available() {
             return;
         }
     };

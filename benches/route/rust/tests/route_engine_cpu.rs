@@ -4,8 +4,9 @@
 //! sending thread, so its work shows as system time; user time is the engine and the message
 //! encoding. On a shared machine wall time moves with the neighbours' load, user time much
 //! less: this is the number to compare engine changes with. Run with
-//! `cargo test --release -p lbnet --test route_engine_cpu -- --ignored --nocapture`.
+//! `cargo test --release -p bench-route --test route_engine_cpu -- --ignored --nocapture`.
 
+#[path = "../../../../core/tests/route_util/mod.rs"]
 mod route_util;
 
 use std::net::Ipv4Addr;
@@ -77,7 +78,7 @@ fn run(n: u32, batch: usize) {
 }
 
 #[test]
-#[ignore = "benchmark: cargo test --release --test route_engine_cpu -- --ignored --nocapture"]
+#[ignore = "benchmark: cargo test --release -p bench-route --test route_engine_cpu -- --ignored"]
 fn engine_cpu_per_route() {
     run(100_000, 100_000);
     run(100_000, 1);
