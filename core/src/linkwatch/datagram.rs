@@ -6,12 +6,7 @@ use crate::netlink::Ack;
 
 use super::link::{parse_link, Link};
 
-/// `RTM_NEWLINK`.
-pub(crate) const RTM_NEWLINK: u16 = 16;
-/// `RTM_DELLINK`.
-pub(crate) const RTM_DELLINK: u16 = 17;
-/// `RTM_GETLINK`.
-pub(crate) const RTM_GETLINK: u16 = 18;
+pub(crate) use crate::netlink::rtm::{RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK};
 /// `AF_BRIDGE`: bridge-port notifications share RTNLGRP_LINK but describe port state, and an
 /// `RTM_DELLINK` of this family means "left the bridge", not "deleted".
 const AF_BRIDGE: u8 = 7;

@@ -16,8 +16,7 @@ use super::event::Event;
 use super::link::Link;
 use super::speed;
 
-/// `RTNLGRP_LINK`: the multicast group of link notifications.
-const RTNLGRP_LINK: u32 = 1;
+use crate::netlink::rtm::RTNLGRP_LINK;
 
 /// Default receive buffer: 8 MiB. Measured on the project's host, a consumer spending 1 ms per
 /// event lost none of 4,000 link events with 8 MB, and 87 % with the 208 KB default.
