@@ -177,23 +177,15 @@ fn sctp_ipv6_key_and_dump_flag() {
     let key = ServiceKey::sctp(a, 3868);
     let parts = svc_key_tlvs(10, 132, a, 3868);
     let body = nested(cmd_attr::SERVICE, &parts);
-    check(
-        Request::GetDest(&key),
-        &genl(FAMILY, 0x300, cmd::GET_DEST, &body),
-    );
-    // The same key in a single GET_SERVICE, DEL_SERVICE and ZERO: no dump flag.
-    check(
-        Request::GetService(Some(&key)),
-        &genl(FAMILY, 0, cmd::GET_SERVICE, &body),
-    );
-    check(
-        Request::DelService(&key),
-        &genl(FAMILY, 0, cmd::DEL_SERVICE, &body),
-    );
-    check(
-        Request::Zero(Some(&key)),
-        &genl(FAMILY, 0, cmd::ZERO, &body),
-    );
+    // GET_DEST is a dump; the same key in GET_SERVICE, DEL_SERVICE and ZERO is not.
+    for (r, flags, c) in [
+        (Request::GetDest(&key), 0x300, cmd::GET_DEST),
+        (Request::GetService(Some(&key)), 0, cmd::GET_SERVICE),
+        (Request::DelService(&key), 0, cmd::DEL_SERVICE),
+        (Request::Zero(Some(&key)), 0, cmd::ZERO),
+    ] {
+        check(r, &genl(FAMILY, flags, c, &body));
+    }
 }
 
 #[test]
@@ -305,22 +297,16 @@ fn del_dest_sends_only_the_key() {
 
 #[test]
 fn bare_commands_and_timeouts() {
-    for (r, c) in [
-        (Request::Flush, cmd::FLUSH),
-        (Request::Zero(None), cmd::ZERO),
-        (Request::GetInfo, cmd::GET_INFO),
-        (Request::GetConfig, cmd::GET_CONFIG),
+    for (r, flags, c) in [
+        (Request::Flush, 0, cmd::FLUSH),
+        (Request::Zero(None), 0, cmd::ZERO),
+        (Request::GetInfo, 0, cmd::GET_INFO),
+        (Request::GetConfig, 0, cmd::GET_CONFIG),
+        (Request::GetService(None), 0x300, cmd::GET_SERVICE),
+        (Request::GetDaemon, 0x300, cmd::GET_DAEMON),
     ] {
-        check(r, &genl(FAMILY, 0, c, &[]));
+        check(r, &genl(FAMILY, flags, c, &[]));
     }
-    check(
-        Request::GetService(None),
-        &genl(FAMILY, 0x300, cmd::GET_SERVICE, &[]),
-    );
-    check(
-        Request::GetDaemon,
-        &genl(FAMILY, 0x300, cmd::GET_DAEMON, &[]),
-    );
     let t = Timeouts {
         tcp: 900,
         tcp_fin: 0,
