@@ -2,11 +2,11 @@
 
 use crate::error::{Error, Result};
 use crate::netlink::message::{self, Header, HEADER_LEN, NLMSG_DONE, NLMSG_ERROR};
+use crate::netlink::rtm::{RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK};
 use crate::netlink::Ack;
 
 use super::link::{parse_link, Link};
 
-pub(crate) use crate::netlink::rtm::{RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK};
 /// `AF_BRIDGE`: bridge-port notifications share RTNLGRP_LINK but describe port state, and an
 /// `RTM_DELLINK` of this family means "left the bridge", not "deleted".
 const AF_BRIDGE: u8 = 7;

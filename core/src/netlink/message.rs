@@ -1,8 +1,9 @@
-//! Defensive parsing of netlink message framing and of `NLMSG_ERROR` acks.
+//! Netlink message framing: the typed `struct nlmsghdr` ([`Header`], read and written), the
+//! generic netlink header, splitting a received datagram into messages, and `NLMSG_ERROR` acks
+//! with their extended-ack text, parsed defensively (no length field is trusted).
 //!
-//! The payload codecs (netlink-packet-generic, netlink-packet-route, our own IPVS codec) parse
-//! what is inside a message; this module only splits a received datagram into messages and
-//! reads the error/ack frames, never trusting a length field.
+//! The payload codecs (netlink-packet-generic, netlink-packet-route, our own IPVS and nexthop
+//! codecs over [`super::attr`]) encode and parse what is inside a message.
 
 use super::attr::attrs;
 use crate::error::{Error, Result};
