@@ -96,25 +96,9 @@ pub(crate) fn dump_request(seq: u32) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::linkwatch::link::tests::encode;
+    use crate::netlink::message::tests::msg as frame;
     use netlink_packet_route::link::LinkAttribute;
     use netlink_packet_route::AddressFamily;
-
-    fn frame(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![0u8; HEADER_LEN];
-        Header {
-            length: (HEADER_LEN + payload.len()) as u32,
-            kind,
-            flags,
-            seq,
-            pid: 0,
-        }
-        .write(&mut v);
-        v.extend_from_slice(payload);
-        while !v.len().is_multiple_of(4) {
-            v.push(0);
-        }
-        v
-    }
 
     #[test]
     fn splits_link_done_and_bridge_messages() {

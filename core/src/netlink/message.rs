@@ -237,10 +237,12 @@ pub fn done_errno(msg: &[u8]) -> i32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn msg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    /// One message of `kind` with `payload`, padded to 4 bytes (for the framing tests here and
+    /// in other modules).
+    pub(crate) fn msg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![0u8; HEADER_LEN];
         Header {
             length: (HEADER_LEN + payload.len()) as u32,
