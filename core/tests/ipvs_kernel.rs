@@ -1125,9 +1125,8 @@ fn library_reads_what_ipvsadm_restored() {
 #[test]
 fn kernel_runs_one_dump_at_a_time_per_socket() {
     require_ipvs!();
-    use lbnet::ipvs::attr::cmd;
-    use lbnet::ipvs::message;
-    use lbnet::netlink::message::{messages, Header, NLMSG_DONE, NLMSG_ERROR};
+    use lbnet::ipvs::message::Request;
+    use lbnet::netlink::message::{messages, Header, NLMSG_DONE, NLMSG_ERROR, NLM_F_REQUEST};
     use lbnet::netlink::{Ack, Socket, SocketOptions};
     let ns = TestNs::new("dumps");
     let h = ns.handle();
@@ -1147,13 +1146,12 @@ fn kernel_runs_one_dump_at_a_time_per_socket() {
         },
     )
     .unwrap();
-    let m = message::service_key_msg(cmd::GET_DEST, &key).unwrap();
     let mut datagram = Vec::new();
     for seq in [1u32, 2] {
         let start = datagram.len();
-        m.encode(id, true, &mut datagram);
+        Request::GetDest(&key).encode(id, &mut datagram).unwrap();
         let mut hdr = Header::parse(&datagram[start..]).unwrap();
-        hdr.flags |= 1; // NLM_F_REQUEST
+        hdr.flags |= NLM_F_REQUEST;
         hdr.seq = seq;
         hdr.write(&mut datagram[start..]);
     }

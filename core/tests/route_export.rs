@@ -5,7 +5,7 @@ mod route_util;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use lbnet::route::export::{Community, ExportConfig, Exporter, LargeCommunity, Path, Rule, Target};
+use lbnet::export::{Community, ExportConfig, Exporter, LargeCommunity, Path, Rule, Target};
 use lbnet::route::{NextHops, Prefix, RouteFilter, RouteHandle};
 use route_util::TestNs;
 use serde_json::Value;

@@ -15,10 +15,8 @@
 use std::ffi::{c_char, c_int, CString};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lbnet::export::{Community, ExportConfig, Exporter, LargeCommunity, Path, Rule, Stats, Target};
 use lbnet::netns::NetNs;
-use lbnet::route::export::{
-    Community, ExportConfig, Exporter, LargeCommunity, Path, Rule, Stats, Target,
-};
 use lbnet::route::Prefix;
 use lbnet::Error;
 

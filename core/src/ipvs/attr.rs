@@ -1,7 +1,4 @@
-//! IPVS command and attribute numbers (linux/ip_vs.h) and one netlink attribute type to emit
-//! them with the netlink-packet-core NLA machinery.
-
-use netlink_packet_core::{Nla, NLA_F_NESTED};
+//! IPVS command and attribute numbers (linux/ip_vs.h).
 
 /// `IPVS_GENL_NAME`.
 pub const FAMILY_NAME: &str = "IPVS";
@@ -112,67 +109,4 @@ pub mod stats {
 pub mod info {
     pub const VERSION: u16 = 1;
     pub const CONN_TAB_SIZE: u16 = 2;
-}
-
-/// One attribute to send. Values are kept in the byte order the kernel expects: ports are
-/// big-endian (`nla_get_be16`), everything else native.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attr {
-    /// An 8-bit value.
-    U8(u16, u8),
-    /// A 16-bit value in native order.
-    U16(u16, u16),
-    /// A 16-bit value in network order (ports).
-    Be16(u16, u16),
-    /// A 32-bit value in native order.
-    U32(u16, u32),
-    /// Raw bytes (addresses, `struct ip_vs_flags`, IPv4 netmask).
-    Bytes(u16, Vec<u8>),
-    /// A NUL-terminated string.
-    Str(u16, String),
-    /// A nested attribute set (`NLA_F_NESTED` is set, as the kernel's strict validation wants).
-    Nested(u16, Vec<Attr>),
-}
-
-impl Nla for Attr {
-    fn value_len(&self) -> usize {
-        match self {
-            Attr::U8(..) => 1,
-            Attr::U16(..) | Attr::Be16(..) => 2,
-            Attr::U32(..) => 4,
-            Attr::Bytes(_, b) => b.len(),
-            Attr::Str(_, s) => s.len() + 1,
-            Attr::Nested(_, v) => v
-                .iter()
-                .map(netlink_packet_core::Emitable::buffer_len)
-                .sum(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
-        match self {
-            Attr::U8(k, _)
-            | Attr::U16(k, _)
-            | Attr::Be16(k, _)
-            | Attr::U32(k, _)
-            | Attr::Bytes(k, _)
-            | Attr::Str(k, _) => *k,
-            Attr::Nested(k, _) => *k | NLA_F_NESTED,
-        }
-    }
-
-    fn emit_value(&self, buf: &mut [u8]) {
-        match self {
-            Attr::U8(_, v) => buf[0] = *v,
-            Attr::U16(_, v) => buf[..2].copy_from_slice(&v.to_ne_bytes()),
-            Attr::Be16(_, v) => buf[..2].copy_from_slice(&v.to_be_bytes()),
-            Attr::U32(_, v) => buf[..4].copy_from_slice(&v.to_ne_bytes()),
-            Attr::Bytes(_, b) => buf[..b.len()].copy_from_slice(b),
-            Attr::Str(_, s) => {
-                buf[..s.len()].copy_from_slice(s.as_bytes());
-                buf[s.len()] = 0;
-            }
-            Attr::Nested(_, v) => netlink_packet_core::Emitable::emit(&v.as_slice(), buf),
-        }
-    }
 }

@@ -9,15 +9,15 @@ use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::GenlMessage;
 
-use super::attr::FAMILY_NAME;
-use super::parse::{attrs, genl_body};
-use crate::error::{Error, ErrorKind, Result};
-use crate::netlink::Socket;
+use netlink_packet_generic::constants::CTRL_ATTR_FAMILY_ID;
+/// `GENL_ID_CTRL`: the controller's fixed family id (netlink-packet-generic's).
+pub use netlink_packet_generic::constants::GENL_ID_CTRL;
 
-/// `GENL_ID_CTRL`: the controller's fixed family id.
-pub const GENL_ID_CTRL: u16 = 0x10;
-/// `CTRL_ATTR_FAMILY_ID`.
-const CTRL_ATTR_FAMILY_ID: u16 = 1;
+use super::attr::FAMILY_NAME;
+use crate::error::{Error, ErrorKind, Result};
+use crate::netlink::attr::attrs;
+use crate::netlink::message::genl_body;
+use crate::netlink::Socket;
 
 /// Encodes `CTRL_CMD_GETFAMILY` for family `name`.
 pub fn getfamily_request(name: &str) -> Vec<u8> {

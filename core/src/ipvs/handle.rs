@@ -6,18 +6,17 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::attr::cmd;
 use super::change::Change;
 use super::config::{Info, Timeouts};
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::Destination;
 use super::errors::{for_command, may_be_stale_family};
 use super::family;
-use super::message::{self, IpvsMessage};
+use super::message::Request;
 use super::parse;
 use super::service::{Service, ServiceEntry, ServiceKey};
 use crate::error::{Error, Result};
-use crate::netlink::{Socket, SocketOptions, DEFAULT_RCVBUF};
+use crate::netlink::{Header, Socket, SocketOptions, DEFAULT_RCVBUF};
 use crate::netns::NetNs;
 
 /// Options for [`Handle::with_options`].
@@ -104,19 +103,18 @@ impl Inner {
         }
     }
 
-    /// One request: `encode` appends it (family id 0, filled in here) to the handle's request
-    /// buffer; then it is sent with the family id, answered by an ack or by the messages of a
-    /// reply or dump passed to `on_msg`. An `encode` failure (an invalid argument) is returned
-    /// as it is, before anything is sent or the family resolved; a failure of the request gets
-    /// the meaning its errno has for `command` and a context made by `what`, only then.
+    /// One request: checked and encoded (family id 0) into the handle's request buffer, then
+    /// sent with the family id set in its header, answered by an ack or by the messages of a
+    /// reply or dump passed to `on_msg`. An invalid request is refused as it is, before
+    /// anything is sent or the family resolved; a failure of the request gets the meaning its
+    /// errno has for the command and a context made by `what`, only then.
     fn call(
         &mut self,
-        command: u8,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        req: &Request<'_>,
         what: impl FnOnce() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        self.send(command, false, encode, what, on_msg)
+        self.send(req, false, what, on_msg)
     }
 
     /// [`Inner::call`] for a `GET` answered by exactly one message (`GET_SERVICE`, `GET_INFO`,
@@ -124,21 +122,19 @@ impl Inner {
     /// [`Socket::query`]).
     fn get(
         &mut self,
-        command: u8,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        req: &Request<'_>,
         what: impl FnOnce() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        self.send(command, true, encode, what, on_msg)
+        self.send(req, true, what, on_msg)
     }
 
     /// The body of [`Inner::call`] and [`Inner::get`]: `single_reply` sends without an ack
     /// request and ends at the one reply.
     fn send(
         &mut self,
-        command: u8,
+        req: &Request<'_>,
         single_reply: bool,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
         what: impl FnOnce() -> String,
         mut on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
@@ -146,9 +142,9 @@ impl Inner {
         if self.req.capacity() > REQ_KEEP {
             self.req = Vec::new();
         }
-        encode(&mut self.req)?;
+        req.encode(0, &mut self.req)?;
         self.with_family(|inner, id| {
-            inner.req[4..6].copy_from_slice(&id.to_ne_bytes());
+            Header::set_kind(&mut inner.req, id);
             inner.requests += 1;
             if single_reply {
                 inner.sock.query(&mut inner.req, |_, m| on_msg(m))
@@ -156,36 +152,12 @@ impl Inner {
                 inner.sock.request(&mut inner.req, |_, m| on_msg(m))
             }
         })
-        .map_err(|e| for_command(e, command, &what()))
-    }
-
-    /// [`Inner::call`] for a prepared [`IpvsMessage`] (the rare commands).
-    fn call_msg(
-        &mut self,
-        msg: &IpvsMessage,
-        dump: bool,
-        what: impl FnOnce() -> String,
-        on_msg: impl FnMut(&[u8]) -> Result<()>,
-    ) -> Result<()> {
-        self.call(
-            msg.cmd,
-            |b| {
-                msg.encode(0, dump, b);
-                Ok(())
-            },
-            what,
-            on_msg,
-        )
+        .map_err(|e| for_command(e, req.command(), &what()))
     }
 
     /// A command that is answered by an ack only.
-    fn command(
-        &mut self,
-        command: u8,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
-    ) -> Result<()> {
-        self.call(command, encode, what, |_| Ok(()))
+    fn command(&mut self, req: &Request<'_>, what: impl FnOnce() -> String) -> Result<()> {
+        self.call(req, what, |_| Ok(()))
     }
 }
 
@@ -232,50 +204,32 @@ impl Handle {
     }
 
     /// A command answered by an ack only (see [`Inner::call`]).
-    fn command(
-        &self,
-        command: u8,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
-    ) -> Result<()> {
-        self.inner.lock().command(command, encode, what)
+    fn command(&self, req: Request<'_>, what: impl FnOnce() -> String) -> Result<()> {
+        self.inner.lock().command(&req, what)
     }
 
     /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)), unknown scheduler or
     /// persistence engine [`ErrorKind::UnknownScheduler`](crate::ErrorKind::UnknownScheduler).
     pub fn new_service(&self, s: &Service) -> Result<()> {
-        self.command(
-            cmd::NEW_SERVICE,
-            |b| message::encode_service(cmd::NEW_SERVICE, s, 0, b),
-            || format!("add service {}", s.key),
-        )
+        self.command(Request::NewService(s), || format!("add service {}", s.key))
     }
 
     /// Edits a service (scheduler, flags, persistence). Missing service:
     /// [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn update_service(&self, s: &Service) -> Result<()> {
-        self.command(
-            cmd::SET_SERVICE,
-            |b| message::encode_service(cmd::SET_SERVICE, s, 0, b),
-            || format!("edit service {}", s.key),
-        )
+        self.command(Request::SetService(s), || format!("edit service {}", s.key))
     }
 
     /// Deletes a service and its destinations.
     pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
-        self.command(
-            cmd::DEL_SERVICE,
-            |b| message::encode_service_key(cmd::DEL_SERVICE, key, 0, false, b),
-            || format!("delete service {key}"),
-        )
+        self.command(Request::DelService(key), || format!("delete service {key}"))
     }
 
     /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn get_service(&self, key: &ServiceKey) -> Result<Service> {
         let mut out = None;
         self.inner.lock().get(
-            cmd::GET_SERVICE,
-            |b| message::encode_service_key(cmd::GET_SERVICE, key, 0, false, b),
+            &Request::GetService(Some(key)),
             || format!("get service {key}"),
             |msg| {
                 out = Some(parse::parse_service_msg(msg)?);
@@ -309,29 +263,23 @@ impl Handle {
 
     /// Adds a destination to a service.
     pub fn new_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
-        self.command(
-            cmd::NEW_DEST,
-            |b| message::encode_dest(cmd::NEW_DEST, svc, d, 0, b),
-            || format!("add destination {} to {svc}", dest_name(&d.addr, d.port)),
-        )
+        self.command(Request::NewDest(svc, d), || {
+            format!("add destination {} to {svc}", dest_name(&d.addr, d.port))
+        })
     }
 
     /// Edits a destination; missing: [`ErrorKind::NoSuchDestination`](crate::ErrorKind::NoSuchDestination).
     pub fn update_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
-        self.command(
-            cmd::SET_DEST,
-            |b| message::encode_dest(cmd::SET_DEST, svc, d, 0, b),
-            || format!("edit destination {} of {svc}", dest_name(&d.addr, d.port)),
-        )
+        self.command(Request::SetDest(svc, d), || {
+            format!("edit destination {} of {svc}", dest_name(&d.addr, d.port))
+        })
     }
 
     /// Deletes the destination `addr:port` of a service.
     pub fn delete_destination(&self, svc: &ServiceKey, addr: IpAddr, port: u16) -> Result<()> {
-        self.command(
-            cmd::DEL_DEST,
-            |b| message::encode_del_dest(svc, &addr, port, 0, b),
-            || format!("delete destination {} of {svc}", dest_name(&addr, port)),
-        )
+        self.command(Request::DelDest(svc, addr, port), || {
+            format!("delete destination {} of {svc}", dest_name(&addr, port))
+        })
     }
 
     /// Lists the destinations of a service (one `GET_DEST` dump). The kernel answers an empty
@@ -342,33 +290,24 @@ impl Handle {
 
     /// Zeroes one service's counters and those of its destinations.
     pub fn zero(&self, svc: &ServiceKey) -> Result<()> {
-        self.command(
-            cmd::ZERO,
-            |b| message::encode_service_key(cmd::ZERO, svc, 0, false, b),
-            || format!("zero service {svc}"),
-        )
+        self.command(Request::Zero(Some(svc)), || format!("zero service {svc}"))
     }
 
     /// Zeroes every counter.
     pub fn zero_all(&self) -> Result<()> {
-        self.command(cmd::ZERO, bare(cmd::ZERO, false), || {
-            "zero all counters".into()
-        })
+        self.command(Request::Zero(None), || "zero all counters".into())
     }
 
     /// Deletes every service and destination.
     pub fn flush(&self) -> Result<()> {
-        self.command(cmd::FLUSH, bare(cmd::FLUSH, false), || {
-            "flush IPVS table".into()
-        })
+        self.command(Request::Flush, || "flush IPVS table".into())
     }
 
     /// Version and connection table size.
     pub fn info(&self) -> Result<Info> {
         let mut out = None;
         self.inner.lock().get(
-            cmd::GET_INFO,
-            bare(cmd::GET_INFO, false),
+            &Request::GetInfo,
             || "get IPVS info".into(),
             |m| {
                 out = Some(parse::parse_info_msg(m)?);
@@ -382,8 +321,7 @@ impl Handle {
     pub fn timeouts(&self) -> Result<Timeouts> {
         let mut out = None;
         self.inner.lock().get(
-            cmd::GET_CONFIG,
-            bare(cmd::GET_CONFIG, false),
+            &Request::GetConfig,
             || "get IPVS timeouts".into(),
             |m| {
                 out = Some(parse::parse_config_msg(m)?);
@@ -395,29 +333,18 @@ impl Handle {
 
     /// Sets the timeouts; a 0 field leaves that timeout unchanged.
     pub fn set_timeouts(&self, t: &Timeouts) -> Result<()> {
-        self.inner.lock().call_msg(
-            &message::timeouts_msg(t),
-            false,
-            || "set IPVS timeouts".into(),
-            |_| Ok(()),
-        )
+        self.command(Request::SetConfig(t), || "set IPVS timeouts".into())
     }
 
     /// Starts a sync daemon. `EEXIST` if one of that state runs; `ENODEV` for a missing
     /// interface.
     pub fn start_daemon(&self, d: &SyncDaemon) -> Result<()> {
-        let m = message::new_daemon_msg(d)?;
-        self.inner.lock().call_msg(
-            &m,
-            false,
-            || {
-                format!(
-                    "start {:?} sync daemon on {} (syncid {})",
-                    d.state, d.mcast_ifname, d.syncid
-                )
-            },
-            |_| Ok(()),
-        )
+        self.command(Request::NewDaemon(d), || {
+            format!(
+                "start {:?} sync daemon on {} (syncid {})",
+                d.state, d.mcast_ifname, d.syncid
+            )
+        })
     }
 
     /// Stops the sync daemon of `state`. Not running: [`ErrorKind::NoSuchService`]
@@ -433,12 +360,11 @@ impl Handle {
     pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
         let mut g = self.inner.lock();
         let what = || format!("stop {state:?} sync daemon");
-        match g.call_msg(&message::del_daemon_msg(state), false, what, |_| Ok(())) {
+        match g.command(&Request::DelDaemon(state), what) {
             Err(e) if e.kind() == crate::ErrorKind::Timeout => {
                 let mut running = false;
                 g.call(
-                    cmd::GET_DAEMON,
-                    bare(cmd::GET_DAEMON, true),
+                    &Request::GetDaemon,
                     || "list sync daemons".into(),
                     |m| {
                         running |= parse::parse_daemon_msg(m)?.state == state;
@@ -460,8 +386,7 @@ impl Handle {
         let mut g = self.inner.lock();
         let mut out = Vec::new();
         g.call(
-            cmd::GET_DAEMON,
-            bare(cmd::GET_DAEMON, true),
+            &Request::GetDaemon,
             || "list sync daemons".into(),
             |m| {
                 out.push(parse::parse_daemon_msg(m)?);
@@ -479,7 +404,7 @@ impl Handle {
             return Ok(Vec::new());
         }
         for c in changes {
-            message::check_change(c)?;
+            Request::from(c).check()?;
         }
         let mut g = self.inner.lock();
         // Each chunk is encoded straight into the socket's send buffer and its acks read before
@@ -489,10 +414,12 @@ impl Handle {
             inner.requests += 1;
             inner.sock.execute_with(
                 changes.len(),
-                |i, b| message::encode_change(&changes[i], id, b),
+                |i, b| Request::from(&changes[i]).encode(id, b),
                 |i, r| {
                     let c = &changes[i];
-                    out.push(r.map_err(|e| for_command(e, message::change_cmd(c), &describe(c))));
+                    out.push(
+                        r.map_err(|e| for_command(e, Request::from(c).command(), &describe(c))),
+                    );
                 },
             )
         };
@@ -534,8 +461,7 @@ impl Inner {
     /// cannot be seen in the dump: ipvsadm, libnl and the Go libraries share that limit.
     fn unique_dump<T, K: std::hash::Hash + Eq>(
         &mut self,
-        command: u8,
-        encode: impl Fn(&mut Vec<u8>) -> Result<()>,
+        req: &Request<'_>,
         what: impl Fn() -> String,
         parse: impl Fn(&[u8]) -> Result<T>,
         key: impl Fn(&T) -> K,
@@ -545,7 +471,7 @@ impl Inner {
             let mut out = Vec::new();
             let mut seen = HashSet::new();
             let mut repeated = false;
-            self.call(command, &encode, &what, |m| {
+            self.call(req, &what, |m| {
                 let item = parse(m)?;
                 if seen.insert(key(&item)) {
                     out.push(item);
@@ -563,8 +489,7 @@ impl Inner {
 
     fn services(&mut self) -> Result<Vec<Service>> {
         self.unique_dump(
-            cmd::GET_SERVICE,
-            bare(cmd::GET_SERVICE, true),
+            &Request::GetService(None),
             || "list services".into(),
             parse::parse_service_msg,
             |s| s.key,
@@ -574,20 +499,11 @@ impl Inner {
     fn destinations(&mut self, svc: &ServiceKey) -> Result<Vec<Destination>> {
         let af = svc.af();
         self.unique_dump(
-            cmd::GET_DEST,
-            |b| message::encode_service_key(cmd::GET_DEST, svc, 0, true, b),
+            &Request::GetDest(svc),
             || format!("list destinations of {svc}"),
             |m| parse::parse_dest_msg(m, af),
             |d| (d.addr, d.port),
         )
-    }
-}
-
-/// The encoder of a command without attributes.
-fn bare(command: u8, dump: bool) -> impl Fn(&mut Vec<u8>) -> Result<()> {
-    move |b| {
-        message::encode_bare(command, 0, dump, b);
-        Ok(())
     }
 }
 

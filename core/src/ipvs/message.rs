@@ -1,173 +1,132 @@
-//! Encoding IPVS requests: one generic netlink message per command.
+//! Encoding IPVS requests: [`Request`], one variant per IPVS command, and its one encoder.
 //!
-//! Two ways to the same bytes:
-//! * the direct encoders ([`encode_change`], [`encode_service`], [`encode_dest`], ...) write a
-//!   complete message straight into the caller's buffer, with no intermediate values and no heap
-//!   allocation beyond the buffer's growth; [`Handle`](super::Handle) uses them, with one buffer
-//!   per socket;
-//! * [`IpvsMessage`] (a command and a tree of [`Attr`]) built by [`service_msg`], [`dest_msg`],
-//!   ... and written by [`IpvsMessage::encode`], for callers that want to inspect or alter a
-//!   message before it is sent. `IpvsMessage` also implements netlink-packet-generic's
-//!   [`GenlFamily`] and netlink-packet-core's [`Emitable`].
-//!
-//! Both lay out `nlmsghdr` (length, family id, flags; sequence and port 0: the transport sets
-//! them), `genlmsghdr` (command, version 1) and the attributes, each padded to 4 bytes with
-//! zeros, nested sets flagged `NLA_F_NESTED`.
+//! A request is laid out as `nlmsghdr` (length, family id, `NLM_F_DUMP` for dumps; sequence
+//! and port 0, set by the transport), `genlmsghdr` (command, version 1) and the attributes,
+//! each padded to 4 bytes with zeros, nested sets flagged `NLA_F_NESTED` (the kernel's strict
+//! validation wants it). The attribute layout is written once, against the netlink layer's
+//! [`Sink`]: [`Request::encode`] appends a whole message to a buffer with no intermediate
+//! values and no allocation beyond the buffer's growth (what [`Handle`](super::Handle) sends),
+//! and the [`Emitable`] / [`GenlFamily`] implementations let netlink-packet-generic's
+//! `GenlMessage` carry a request, with the same bytes.
 
 use std::net::IpAddr;
 
-use netlink_packet_core::{Emitable, NLA_F_NESTED, NLM_F_DUMP};
+use netlink_packet_core::{Emitable, NLM_F_DUMP};
 use netlink_packet_generic::GenlFamily;
 
-use super::attr::{self, cmd, cmd_attr, Attr};
+use super::attr::{self, cmd, cmd_attr};
 use super::change::Change;
 use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
 use super::service::{AddressFamily, Service, ServiceKey};
 use crate::error::{Error, Result};
+use crate::netlink::attr::{Counter, Sink, SliceSink};
+use crate::netlink::Header;
 
-/// The payload of one IPVS generic netlink message: a command and its top-level attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpvsMessage {
-    /// `IPVS_CMD_*`.
-    pub cmd: u8,
-    /// Top-level attributes (`IPVS_CMD_ATTR_*`).
-    pub attrs: Vec<Attr>,
+/// One IPVS request: a command and exactly the payload that command takes, so the two cannot
+/// disagree.
+///
+/// The kernel (`ip_vs_genl_ops` in net/netfilter/ipvs/ip_vs_ctl.c) handles every `IPVS_CMD_*`
+/// below; `IPVS_CMD_SET_INFO` is defined in linux/ip_vs.h but has no handler, so it has no
+/// variant. Build one from a batch [`Change`] with `From`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// `IPVS_CMD_NEW_SERVICE`: adds a service (`EEXIST` if its key exists).
+    NewService(&'a Service),
+    /// `IPVS_CMD_SET_SERVICE`: edits the service with this key (`ESRCH` if missing).
+    SetService(&'a Service),
+    /// `IPVS_CMD_DEL_SERVICE`: deletes a service and its destinations.
+    DelService(&'a ServiceKey),
+    /// `IPVS_CMD_GET_SERVICE`: one service (`Some`, answered by one message) or the dump of
+    /// every service (`None`, sent with `NLM_F_DUMP`).
+    GetService(Option<&'a ServiceKey>),
+    /// `IPVS_CMD_NEW_DEST`: adds a destination to a service.
+    NewDest(&'a ServiceKey, &'a Destination),
+    /// `IPVS_CMD_SET_DEST`: edits a destination (`ENOENT` if missing).
+    SetDest(&'a ServiceKey, &'a Destination),
+    /// `IPVS_CMD_DEL_DEST`: deletes the destination address:port of a service.
+    DelDest(&'a ServiceKey, IpAddr, u16),
+    /// `IPVS_CMD_GET_DEST`: the dump of one service's destinations (`NLM_F_DUMP`; the kernel
+    /// has no single-destination get).
+    GetDest(&'a ServiceKey),
+    /// `IPVS_CMD_NEW_DAEMON`: starts a sync daemon.
+    NewDaemon(&'a SyncDaemon),
+    /// `IPVS_CMD_DEL_DAEMON`: stops the sync daemon of this state.
+    DelDaemon(DaemonState),
+    /// `IPVS_CMD_GET_DAEMON`: the dump of the running sync daemons (`NLM_F_DUMP`).
+    GetDaemon,
+    /// `IPVS_CMD_SET_CONFIG`: sets the TCP, TCP-FIN and UDP timeouts (0 = unchanged).
+    SetConfig(&'a Timeouts),
+    /// `IPVS_CMD_GET_CONFIG`: the three timeouts (one reply message).
+    GetConfig,
+    /// `IPVS_CMD_GET_INFO`: version and connection table size (one reply message).
+    GetInfo,
+    /// `IPVS_CMD_ZERO`: zeroes one service's counters (`Some`) or every counter (`None`).
+    Zero(Option<&'a ServiceKey>),
+    /// `IPVS_CMD_FLUSH`: deletes every service and destination.
+    Flush,
 }
 
-impl GenlFamily for IpvsMessage {
-    fn family_name() -> &'static str {
-        attr::FAMILY_NAME
-    }
-    fn command(&self) -> u8 {
-        self.cmd
-    }
-    fn version(&self) -> u8 {
-        attr::FAMILY_VERSION
-    }
-}
-
-impl Emitable for IpvsMessage {
-    fn buffer_len(&self) -> usize {
-        self.attrs.as_slice().buffer_len()
-    }
-    fn emit(&self, buffer: &mut [u8]) {
-        self.attrs.as_slice().emit(buffer)
-    }
-}
-
-impl IpvsMessage {
-    /// Appends this message, addressed to generic netlink family `family_id`, to `out`.
-    /// `dump` sets `NLM_F_DUMP`; request/ack flags and the sequence are set by the transport.
-    pub fn encode(&self, family_id: u16, dump: bool, out: &mut Vec<u8>) {
-        let start = begin(out, family_id, dump, self.cmd);
-        for a in &self.attrs {
-            put_attr(out, a);
+impl<'a> From<&'a Change> for Request<'a> {
+    fn from(c: &'a Change) -> Request<'a> {
+        match c {
+            Change::NewService(s) => Request::NewService(s),
+            Change::UpdateService(s) => Request::SetService(s),
+            Change::DeleteService(k) => Request::DelService(k),
+            Change::NewDestination(k, d) => Request::NewDest(k, d),
+            Change::UpdateDestination(k, d) => Request::SetDest(k, d),
+            Change::DeleteDestination(k, a, p) => Request::DelDest(k, *a, *p),
+            Change::Zero(k) => Request::Zero(Some(k)),
+            Change::ZeroAll => Request::Zero(None),
         }
-        finish(out, start);
     }
 }
 
-// ---- the direct writer ----------------------------------------------------------------------
+/// Longest scheduler, persistence engine or interface name: `IP_VS_SCHEDNAME_MAXLEN`,
+/// `IP_VS_PENAME_MAXLEN` and `IP_VS_IFNAME_MAXLEN` (16) minus the NUL.
+const MAX_NAME: usize = 15;
 
-/// Starts a message at the end of `out` (length filled in by [`finish`]); returns its offset.
-#[inline]
-fn begin(out: &mut Vec<u8>, family_id: u16, dump: bool, command: u8) -> usize {
-    let start = out.len();
-    out.reserve(160);
-    let flags = if dump { NLM_F_DUMP } else { 0 };
-    let f = family_id.to_ne_bytes();
-    let g = flags.to_ne_bytes();
-    #[rustfmt::skip]
-    out.extend_from_slice(&[
-        0, 0, 0, 0, f[0], f[1], g[0], g[1], // length (later), type, flags
-        0, 0, 0, 0, 0, 0, 0, 0,             // sequence, port id (set by the transport)
-        command, attr::FAMILY_VERSION, 0, 0, // genlmsghdr
-    ]);
-    start
+fn check_name(what: &str, s: &str) -> Result<()> {
+    if s.is_empty() || s.len() > MAX_NAME || s.as_bytes().contains(&0) {
+        return Err(Error::invalid(format!(
+            "{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"
+        )));
+    }
+    Ok(())
 }
 
-/// Writes the message length of the message started at `start`.
-#[inline]
-fn finish(out: &mut [u8], start: usize) {
-    let len = (out.len() - start) as u32;
-    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+fn check_key(key: &ServiceKey) -> Result<()> {
+    if let ServiceKey::Fwmark { mark: 0, .. } = key {
+        return Err(Error::invalid(
+            "a firewall-mark service needs a non-zero mark",
+        ));
+    }
+    Ok(())
 }
 
-#[inline]
-fn pad(out: &mut Vec<u8>) {
-    let n = out.len().wrapping_neg() & 3;
-    out.extend_from_slice(&[0u8; 3][..n]);
+fn check_service(s: &Service) -> Result<()> {
+    check_name("scheduler", &s.scheduler)?;
+    check_key(&s.key)?;
+    if let Some(pe) = &s.pe_name {
+        check_name("persistence engine", pe)?;
+    }
+    if s.key.af() == AddressFamily::Inet6 && !(1..=128).contains(&s.netmask) {
+        return Err(Error::invalid(format!(
+            "IPv6 persistence prefix length {} is not in 1..=128",
+            s.netmask
+        )));
+    }
+    Ok(())
 }
 
-/// One attribute with a value of `value.len()` bytes, padded.
+/// `IPVS_SVC_ATTR_NETMASK`: the kernel reads it with `nla_get_be32`; for IPv4 it is kept as a
+/// big-endian mask, for IPv6 the same field holds the prefix length as a plain integer.
 #[inline]
-fn put(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    let l = ((4 + value.len()) as u16).to_ne_bytes();
-    let k = kind.to_ne_bytes();
-    out.extend_from_slice(&[l[0], l[1], k[0], k[1]]);
-    out.extend_from_slice(value);
-    pad(out);
-}
-
-#[inline]
-fn put_u16(out: &mut Vec<u8>, kind: u16, v: u16) {
-    put(out, kind, &v.to_ne_bytes());
-}
-
-#[inline]
-fn put_be16(out: &mut Vec<u8>, kind: u16, v: u16) {
-    put(out, kind, &v.to_be_bytes());
-}
-
-#[inline]
-fn put_u32(out: &mut Vec<u8>, kind: u16, v: u32) {
-    put(out, kind, &v.to_ne_bytes());
-}
-
-/// A NUL-terminated string attribute.
-#[inline]
-fn put_str(out: &mut Vec<u8>, kind: u16, s: &str) {
-    let l = ((4 + s.len() + 1) as u16).to_ne_bytes();
-    let k = kind.to_ne_bytes();
-    out.extend_from_slice(&[l[0], l[1], k[0], k[1]]);
-    out.extend_from_slice(s.as_bytes());
-    out.push(0);
-    pad(out);
-}
-
-/// Opens a nested set; returns the offset to pass to [`nest_end`].
-#[inline]
-fn nest_start(out: &mut Vec<u8>, kind: u16) -> usize {
-    let at = out.len();
-    let k = (kind | NLA_F_NESTED).to_ne_bytes();
-    out.extend_from_slice(&[0, 0, k[0], k[1]]);
-    at
-}
-
-#[inline]
-fn nest_end(out: &mut [u8], at: usize) {
-    let len = (out.len() - at) as u16;
-    out[at..at + 2].copy_from_slice(&len.to_ne_bytes());
-}
-
-/// Writes an [`Attr`] tree (the [`IpvsMessage`] path).
-fn put_attr(out: &mut Vec<u8>, a: &Attr) {
-    match a {
-        Attr::U8(k, v) => put(out, *k, &[*v]),
-        Attr::U16(k, v) => put_u16(out, *k, *v),
-        Attr::Be16(k, v) => put_be16(out, *k, *v),
-        Attr::U32(k, v) => put_u32(out, *k, *v),
-        Attr::Bytes(k, b) => put(out, *k, b),
-        Attr::Str(k, s) => put_str(out, *k, s),
-        Attr::Nested(k, v) => {
-            let at = nest_start(out, *k);
-            for c in v {
-                put_attr(out, c);
-            }
-            nest_end(out, at);
-        }
+fn netmask(s: &Service) -> [u8; 4] {
+    match s.key.af() {
+        AddressFamily::Inet => s.netmask.to_be_bytes(),
+        AddressFamily::Inet6 => s.netmask.to_ne_bytes(),
     }
 }
 
@@ -183,416 +142,244 @@ fn addr16(addr: &IpAddr) -> [u8; 16] {
     }
 }
 
-/// Refuses what [`service_key_attrs`] refuses (a firewall mark of 0).
-fn check_key(key: &ServiceKey) -> Result<()> {
-    if let ServiceKey::Fwmark { mark: 0, .. } = key {
-        return Err(Error::invalid(
-            "a firewall-mark service needs a non-zero mark",
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses what [`service_attrs`] refuses; returns the `IPVS_SVC_ATTR_NETMASK` bytes.
-fn check_service(s: &Service) -> Result<[u8; 4]> {
-    check_name("scheduler", &s.scheduler)?;
-    check_key(&s.key)?;
-    if let Some(pe) = &s.pe_name {
-        check_name("persistence engine", pe)?;
-    }
-    netmask_bytes(s)
-}
-
-fn netmask_bytes(s: &Service) -> Result<[u8; 4]> {
-    match s.key.af() {
-        // The kernel reads it with nla_get_be32 and keeps it as a big-endian mask.
-        AddressFamily::Inet => Ok(s.netmask.to_be_bytes()),
-        // For IPv6 the same field holds the prefix length as a plain integer.
-        AddressFamily::Inet6 => {
-            if !(1..=128).contains(&s.netmask) {
-                return Err(Error::invalid(format!(
-                    "IPv6 persistence prefix length {} is not in 1..=128",
-                    s.netmask
-                )));
-            }
-            Ok(s.netmask.to_ne_bytes())
-        }
-    }
-}
-
-/// The service key attributes (`key` already checked).
+/// The attributes that identify a service: `IPVS_SVC_ATTR_AF` and either protocol, address
+/// and port, or the firewall mark.
 #[inline]
-fn put_service_key(out: &mut Vec<u8>, key: &ServiceKey) {
-    put_u16(out, attr::svc::AF, key.af().as_raw());
+fn service_key<S: Sink>(s: &mut S, key: &ServiceKey) {
+    s.attr_u16(attr::svc::AF, key.af().as_raw());
     match key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
         } => {
-            put_u16(out, attr::svc::PROTOCOL, protocol.as_raw());
-            put(out, attr::svc::ADDR, &addr16(addr));
-            put_be16(out, attr::svc::PORT, *port);
+            s.attr_u16(attr::svc::PROTOCOL, protocol.as_raw());
+            s.attr(attr::svc::ADDR, &addr16(addr));
+            s.attr_be16(attr::svc::PORT, *port);
         }
-        ServiceKey::Fwmark { mark, .. } => put_u32(out, attr::svc::FWMARK, *mark),
+        ServiceKey::Fwmark { mark, .. } => s.attr_u32(attr::svc::FWMARK, *mark),
     }
 }
 
 /// `IPVS_CMD_ATTR_SERVICE` with only the key.
 #[inline]
-fn put_service_key_nest(out: &mut Vec<u8>, key: &ServiceKey) {
-    let at = nest_start(out, cmd_attr::SERVICE);
-    put_service_key(out, key);
-    nest_end(out, at);
+fn service_key_nest<S: Sink>(s: &mut S, key: &ServiceKey) {
+    let at = s.nest_start(cmd_attr::SERVICE);
+    service_key(s, key);
+    s.nest_end(at);
 }
 
-/// The destination key attributes.
+/// `IPVS_CMD_ATTR_SERVICE` for NEW/SET_SERVICE: key, scheduler, optional persistence engine,
+/// flags (with mask all ones, so the kernel takes them as given), timeout and netmask.
 #[inline]
-fn put_dest_key(out: &mut Vec<u8>, addr: &IpAddr, port: u16) {
-    put(out, attr::dest::ADDR, &addr16(addr));
-    put_be16(out, attr::dest::PORT, port);
-    put_u16(
-        out,
-        attr::dest::ADDR_FAMILY,
-        AddressFamily::of(addr).as_raw(),
-    );
-}
-
-/// Checks `s` (as [`service_msg`] does) and appends `IPVS_CMD_NEW_SERVICE` / `SET_SERVICE` for
-/// it to `out`, byte for byte what `service_msg(command, s)?.encode(family_id, false, out)`
-/// appends. Nothing is written when `s` is invalid.
-pub fn encode_service(command: u8, s: &Service, family_id: u16, out: &mut Vec<u8>) -> Result<()> {
-    let netmask = check_service(s)?;
-    let start = begin(out, family_id, false, command);
-    let at = nest_start(out, cmd_attr::SERVICE);
-    put_service_key(out, &s.key);
-    put_str(out, attr::svc::SCHED_NAME, &s.scheduler);
-    if let Some(pe) = &s.pe_name {
-        put_str(out, attr::svc::PE_NAME, pe);
+fn service<S: Sink>(s: &mut S, svc: &Service) {
+    let at = s.nest_start(cmd_attr::SERVICE);
+    service_key(s, &svc.key);
+    s.attr_str(attr::svc::SCHED_NAME, &svc.scheduler);
+    if let Some(pe) = &svc.pe_name {
+        s.attr_str(attr::svc::PE_NAME, pe);
     }
-    let f = s.flags.0.to_ne_bytes();
-    put(
-        out,
+    let f = svc.flags.0.to_ne_bytes();
+    s.attr(
         attr::svc::FLAGS,
         &[f[0], f[1], f[2], f[3], 0xff, 0xff, 0xff, 0xff],
     );
-    put_u32(out, attr::svc::TIMEOUT, s.timeout);
-    put(out, attr::svc::NETMASK, &netmask);
-    nest_end(out, at);
-    finish(out, start);
-    Ok(())
-}
-
-/// Appends a command that names a service only (`DEL_SERVICE`, `GET_SERVICE`, `GET_DEST` with
-/// `dump`, `ZERO`), as [`service_key_msg`] + [`IpvsMessage::encode`] would.
-pub fn encode_service_key(
-    command: u8,
-    key: &ServiceKey,
-    family_id: u16,
-    dump: bool,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    check_key(key)?;
-    let start = begin(out, family_id, dump, command);
-    put_service_key_nest(out, key);
-    finish(out, start);
-    Ok(())
-}
-
-/// Appends `IPVS_CMD_NEW_DEST` / `SET_DEST`, as [`dest_msg`] + [`IpvsMessage::encode`] would.
-pub fn encode_dest(
-    command: u8,
-    key: &ServiceKey,
-    d: &Destination,
-    family_id: u16,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    check_key(key)?;
-    let start = begin(out, family_id, false, command);
-    put_service_key_nest(out, key);
-    let at = nest_start(out, cmd_attr::DEST);
-    put_dest_key(out, &d.addr, d.port);
-    put_u32(out, attr::dest::FWD_METHOD, d.forward.as_raw());
-    put_u32(out, attr::dest::WEIGHT, d.weight as u32);
-    put_u32(out, attr::dest::U_THRESH, d.upper_threshold);
-    put_u32(out, attr::dest::L_THRESH, d.lower_threshold);
-    if d.forward == ForwardMethod::Tunnel {
-        put(out, attr::dest::TUN_TYPE, &[d.tunnel_type.as_raw()]);
-        put_be16(out, attr::dest::TUN_PORT, d.tunnel_port);
-        put_u16(out, attr::dest::TUN_FLAGS, d.tunnel_flags.0);
-    }
-    nest_end(out, at);
-    finish(out, start);
-    Ok(())
-}
-
-/// Appends `IPVS_CMD_DEL_DEST`, as [`del_dest_msg`] + [`IpvsMessage::encode`] would.
-pub fn encode_del_dest(
-    key: &ServiceKey,
-    addr: &IpAddr,
-    port: u16,
-    family_id: u16,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    check_key(key)?;
-    let start = begin(out, family_id, false, cmd::DEL_DEST);
-    put_service_key_nest(out, key);
-    let at = nest_start(out, cmd_attr::DEST);
-    put_dest_key(out, addr, port);
-    nest_end(out, at);
-    finish(out, start);
-    Ok(())
-}
-
-/// Appends a command without attributes (see [`bare_msg`]).
-pub fn encode_bare(command: u8, family_id: u16, dump: bool, out: &mut Vec<u8>) {
-    let start = begin(out, family_id, dump, command);
-    finish(out, start);
-}
-
-/// Checks a batch [`Change`] without encoding it: `Err` exactly when [`change_msg`] and
-/// [`encode_change`] fail for it.
-pub fn check_change(c: &Change) -> Result<()> {
-    match c {
-        Change::NewService(s) | Change::UpdateService(s) => check_service(s).map(|_| ()),
-        Change::DeleteService(k)
-        | Change::NewDestination(k, _)
-        | Change::UpdateDestination(k, _)
-        | Change::DeleteDestination(k, _, _)
-        | Change::Zero(k) => check_key(k),
-        Change::ZeroAll => Ok(()),
-    }
-}
-
-/// The `IPVS_CMD_*` a [`Change`] is sent as.
-pub fn change_cmd(c: &Change) -> u8 {
-    match c {
-        Change::NewService(_) => cmd::NEW_SERVICE,
-        Change::UpdateService(_) => cmd::SET_SERVICE,
-        Change::DeleteService(_) => cmd::DEL_SERVICE,
-        Change::NewDestination(..) => cmd::NEW_DEST,
-        Change::UpdateDestination(..) => cmd::SET_DEST,
-        Change::DeleteDestination(..) => cmd::DEL_DEST,
-        Change::Zero(_) | Change::ZeroAll => cmd::ZERO,
-    }
-}
-
-/// Appends the message for one batch [`Change`] to `out`, byte for byte what
-/// `change_msg(c)?.encode(family_id, false, out)` appends, without building it first. Nothing
-/// is written when the change is invalid.
-pub fn encode_change(c: &Change, family_id: u16, out: &mut Vec<u8>) -> Result<()> {
-    match c {
-        Change::NewService(s) => encode_service(cmd::NEW_SERVICE, s, family_id, out),
-        Change::UpdateService(s) => encode_service(cmd::SET_SERVICE, s, family_id, out),
-        Change::DeleteService(k) => encode_service_key(cmd::DEL_SERVICE, k, family_id, false, out),
-        Change::NewDestination(k, d) => encode_dest(cmd::NEW_DEST, k, d, family_id, out),
-        Change::UpdateDestination(k, d) => encode_dest(cmd::SET_DEST, k, d, family_id, out),
-        Change::DeleteDestination(k, a, p) => encode_del_dest(k, a, *p, family_id, out),
-        Change::Zero(k) => encode_service_key(cmd::ZERO, k, family_id, false, out),
-        Change::ZeroAll => {
-            encode_bare(cmd::ZERO, family_id, false, out);
-            Ok(())
-        }
-    }
-}
-
-// ---- the IpvsMessage builders -----------------------------------------------------------------
-
-fn addr_bytes(addr: &IpAddr) -> Vec<u8> {
-    addr16(addr).to_vec()
-}
-
-const MAX_NAME: usize = 15; // IP_VS_SCHEDNAME_MAXLEN / PENAME / IFNAME (16) minus the NUL
-
-fn check_name(what: &str, s: &str) -> Result<()> {
-    if s.is_empty() || s.len() > MAX_NAME || s.as_bytes().contains(&0) {
-        return Err(Error::invalid(format!(
-            "{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"
-        )));
-    }
-    Ok(())
-}
-
-/// The attributes that identify a service (`IPVS_SVC_ATTR_AF` and either protocol, address and
-/// port, or the firewall mark).
-pub fn service_key_attrs(key: &ServiceKey) -> Result<Vec<Attr>> {
-    let mut v = vec![Attr::U16(attr::svc::AF, key.af().as_raw())];
-    match key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            v.push(Attr::U16(attr::svc::PROTOCOL, protocol.as_raw()));
-            v.push(Attr::Bytes(attr::svc::ADDR, addr_bytes(addr)));
-            v.push(Attr::Be16(attr::svc::PORT, *port));
-        }
-        ServiceKey::Fwmark { mark, .. } => {
-            if *mark == 0 {
-                return Err(Error::invalid(
-                    "a firewall-mark service needs a non-zero mark",
-                ));
-            }
-            v.push(Attr::U32(attr::svc::FWMARK, *mark));
-        }
-    }
-    Ok(v)
-}
-
-/// The full service attribute set for NEW/SET_SERVICE: key, scheduler, flags (with mask all
-/// ones, so the kernel takes them as given), timeout, netmask and optional persistence engine.
-pub fn service_attrs(s: &Service) -> Result<Vec<Attr>> {
-    check_name("scheduler", &s.scheduler)?;
-    let mut v = service_key_attrs(&s.key)?;
-    v.push(Attr::Str(attr::svc::SCHED_NAME, s.scheduler.clone()));
-    if let Some(pe) = &s.pe_name {
-        check_name("persistence engine", pe)?;
-        v.push(Attr::Str(attr::svc::PE_NAME, pe.clone()));
-    }
-    let mut flags = Vec::with_capacity(8);
-    flags.extend_from_slice(&s.flags.0.to_ne_bytes());
-    flags.extend_from_slice(&u32::MAX.to_ne_bytes());
-    v.push(Attr::Bytes(attr::svc::FLAGS, flags));
-    v.push(Attr::U32(attr::svc::TIMEOUT, s.timeout));
-    let netmask = netmask_bytes(s)?.to_vec();
-    v.push(Attr::Bytes(attr::svc::NETMASK, netmask));
-    Ok(v)
+    s.attr_u32(attr::svc::TIMEOUT, svc.timeout);
+    s.attr(attr::svc::NETMASK, &netmask(svc));
+    s.nest_end(at);
 }
 
 /// The attributes identifying a destination (address, port, address family).
-pub fn dest_key_attrs(addr: &IpAddr, port: u16) -> Vec<Attr> {
-    vec![
-        Attr::Bytes(attr::dest::ADDR, addr_bytes(addr)),
-        Attr::Be16(attr::dest::PORT, port),
-        Attr::U16(attr::dest::ADDR_FAMILY, AddressFamily::of(addr).as_raw()),
-    ]
+#[inline]
+fn dest_key<S: Sink>(s: &mut S, addr: &IpAddr, port: u16) {
+    s.attr(attr::dest::ADDR, &addr16(addr));
+    s.attr_be16(attr::dest::PORT, port);
+    s.attr_u16(attr::dest::ADDR_FAMILY, AddressFamily::of(addr).as_raw());
 }
 
-/// The full destination attribute set for NEW/SET_DEST. Tunnel type, port and flags are sent
-/// for tunnel destinations only (kernels before 5.2/5.3 ignore them).
-pub fn dest_attrs(d: &Destination) -> Vec<Attr> {
-    let mut v = dest_key_attrs(&d.addr, d.port);
-    v.push(Attr::U32(attr::dest::FWD_METHOD, d.forward.as_raw()));
-    v.push(Attr::U32(attr::dest::WEIGHT, d.weight as u32));
-    v.push(Attr::U32(attr::dest::U_THRESH, d.upper_threshold));
-    v.push(Attr::U32(attr::dest::L_THRESH, d.lower_threshold));
+/// `IPVS_CMD_ATTR_DEST` for NEW/SET_DEST. Tunnel type, port and flags are sent for tunnel
+/// destinations only (kernels before 5.2/5.3 do not know them).
+#[inline]
+fn dest<S: Sink>(s: &mut S, d: &Destination) {
+    let at = s.nest_start(cmd_attr::DEST);
+    dest_key(s, &d.addr, d.port);
+    s.attr_u32(attr::dest::FWD_METHOD, d.forward.as_raw());
+    s.attr_u32(attr::dest::WEIGHT, d.weight as u32);
+    s.attr_u32(attr::dest::U_THRESH, d.upper_threshold);
+    s.attr_u32(attr::dest::L_THRESH, d.lower_threshold);
     if d.forward == ForwardMethod::Tunnel {
-        v.push(Attr::U8(attr::dest::TUN_TYPE, d.tunnel_type.as_raw()));
-        v.push(Attr::Be16(attr::dest::TUN_PORT, d.tunnel_port));
-        v.push(Attr::U16(attr::dest::TUN_FLAGS, d.tunnel_flags.0));
+        s.attr_u8(attr::dest::TUN_TYPE, d.tunnel_type.as_raw());
+        s.attr_be16(attr::dest::TUN_PORT, d.tunnel_port);
+        s.attr_u16(attr::dest::TUN_FLAGS, d.tunnel_flags.0);
     }
-    v
+    s.nest_end(at);
 }
 
-/// `IPVS_CMD_NEW_SERVICE` / `SET_SERVICE`.
-pub fn service_msg(command: u8, s: &Service) -> Result<IpvsMessage> {
-    Ok(IpvsMessage {
-        cmd: command,
-        attrs: vec![Attr::Nested(cmd_attr::SERVICE, service_attrs(s)?)],
-    })
-}
-
-/// A command that names a service only: `DEL_SERVICE`, `GET_SERVICE`, `GET_DEST` (dump), `ZERO`.
-pub fn service_key_msg(command: u8, key: &ServiceKey) -> Result<IpvsMessage> {
-    Ok(IpvsMessage {
-        cmd: command,
-        attrs: vec![Attr::Nested(cmd_attr::SERVICE, service_key_attrs(key)?)],
-    })
-}
-
-/// `IPVS_CMD_NEW_DEST` / `SET_DEST`.
-pub fn dest_msg(command: u8, key: &ServiceKey, d: &Destination) -> Result<IpvsMessage> {
-    Ok(IpvsMessage {
-        cmd: command,
-        attrs: vec![
-            Attr::Nested(cmd_attr::SERVICE, service_key_attrs(key)?),
-            Attr::Nested(cmd_attr::DEST, dest_attrs(d)),
-        ],
-    })
-}
-
-/// `IPVS_CMD_DEL_DEST`.
-pub fn del_dest_msg(key: &ServiceKey, addr: &IpAddr, port: u16) -> Result<IpvsMessage> {
-    Ok(IpvsMessage {
-        cmd: cmd::DEL_DEST,
-        attrs: vec![
-            Attr::Nested(cmd_attr::SERVICE, service_key_attrs(key)?),
-            Attr::Nested(cmd_attr::DEST, dest_key_attrs(addr, port)),
-        ],
-    })
-}
-
-/// A command without attributes (`FLUSH`, `ZERO` of everything, `GET_INFO`, `GET_CONFIG`,
-/// `GET_SERVICE` dump, `GET_DAEMON` dump).
-pub fn bare_msg(command: u8) -> IpvsMessage {
-    IpvsMessage {
-        cmd: command,
-        attrs: Vec::new(),
-    }
-}
-
-/// `IPVS_CMD_SET_CONFIG` with the three timeouts (0 = unchanged).
-pub fn timeouts_msg(t: &Timeouts) -> IpvsMessage {
-    IpvsMessage {
-        cmd: cmd::SET_CONFIG,
-        attrs: vec![
-            Attr::U32(cmd_attr::TIMEOUT_TCP, t.tcp),
-            Attr::U32(cmd_attr::TIMEOUT_TCP_FIN, t.tcp_fin),
-            Attr::U32(cmd_attr::TIMEOUT_UDP, t.udp),
-        ],
-    }
-}
-
-/// `IPVS_CMD_NEW_DAEMON`.
-pub fn new_daemon_msg(d: &SyncDaemon) -> Result<IpvsMessage> {
-    check_name("multicast interface", &d.mcast_ifname)?;
-    let mut v = vec![
-        Attr::U32(attr::daemon::STATE, d.state.as_raw()),
-        Attr::Str(attr::daemon::MCAST_IFN, d.mcast_ifname.clone()),
-        Attr::U32(attr::daemon::SYNC_ID, d.syncid),
-    ];
+/// `IPVS_CMD_ATTR_DAEMON` for NEW_DAEMON.
+fn daemon<S: Sink>(s: &mut S, d: &SyncDaemon) {
+    let at = s.nest_start(cmd_attr::DAEMON);
+    s.attr_u32(attr::daemon::STATE, d.state.as_raw());
+    s.attr_str(attr::daemon::MCAST_IFN, &d.mcast_ifname);
+    s.attr_u32(attr::daemon::SYNC_ID, d.syncid);
     if let Some(m) = d.sync_maxlen {
-        v.push(Attr::U16(attr::daemon::SYNC_MAXLEN, m));
+        s.attr_u16(attr::daemon::SYNC_MAXLEN, m);
     }
     match d.mcast_group {
-        Some(IpAddr::V4(a)) => v.push(Attr::Bytes(attr::daemon::MCAST_GROUP, a.octets().to_vec())),
-        Some(IpAddr::V6(a)) => v.push(Attr::Bytes(attr::daemon::MCAST_GROUP6, a.octets().to_vec())),
+        Some(IpAddr::V4(a)) => s.attr(attr::daemon::MCAST_GROUP, &a.octets()),
+        Some(IpAddr::V6(a)) => s.attr(attr::daemon::MCAST_GROUP6, &a.octets()),
         None => {}
     }
     if let Some(p) = d.mcast_port {
         // Host order: the kernel reads and writes it with nla_get_u16/nla_put_u16.
-        v.push(Attr::U16(attr::daemon::MCAST_PORT, p));
+        s.attr_u16(attr::daemon::MCAST_PORT, p);
     }
     if let Some(t) = d.mcast_ttl {
-        v.push(Attr::U8(attr::daemon::MCAST_TTL, t));
+        s.attr_u8(attr::daemon::MCAST_TTL, t);
     }
-    Ok(IpvsMessage {
-        cmd: cmd::NEW_DAEMON,
-        attrs: vec![Attr::Nested(cmd_attr::DAEMON, v)],
-    })
+    s.nest_end(at);
 }
 
-/// `IPVS_CMD_DEL_DAEMON` for the daemon of `state`.
-pub fn del_daemon_msg(state: DaemonState) -> IpvsMessage {
-    IpvsMessage {
-        cmd: cmd::DEL_DAEMON,
-        attrs: vec![Attr::Nested(
-            cmd_attr::DAEMON,
-            vec![Attr::U32(attr::daemon::STATE, state.as_raw())],
-        )],
+impl Request<'_> {
+    /// The `IPVS_CMD_*` number.
+    pub fn command(&self) -> u8 {
+        match self {
+            Request::NewService(_) => cmd::NEW_SERVICE,
+            Request::SetService(_) => cmd::SET_SERVICE,
+            Request::DelService(_) => cmd::DEL_SERVICE,
+            Request::GetService(_) => cmd::GET_SERVICE,
+            Request::NewDest(..) => cmd::NEW_DEST,
+            Request::SetDest(..) => cmd::SET_DEST,
+            Request::DelDest(..) => cmd::DEL_DEST,
+            Request::GetDest(_) => cmd::GET_DEST,
+            Request::NewDaemon(_) => cmd::NEW_DAEMON,
+            Request::DelDaemon(_) => cmd::DEL_DAEMON,
+            Request::GetDaemon => cmd::GET_DAEMON,
+            Request::SetConfig(_) => cmd::SET_CONFIG,
+            Request::GetConfig => cmd::GET_CONFIG,
+            Request::GetInfo => cmd::GET_INFO,
+            Request::Zero(_) => cmd::ZERO,
+            Request::Flush => cmd::FLUSH,
+        }
+    }
+
+    /// True for the requests sent as dumps (`NLM_F_DUMP`): the service dump, `GET_DEST` and
+    /// `GET_DAEMON`.
+    pub fn is_dump(&self) -> bool {
+        matches!(
+            self,
+            Request::GetService(None) | Request::GetDest(_) | Request::GetDaemon
+        )
+    }
+
+    /// Refuses what the kernel would refuse or misread: a firewall mark of 0, a scheduler,
+    /// persistence engine or interface name that is empty, longer than 15 bytes or holds a NUL,
+    /// an IPv6 persistence prefix length outside 1..=128.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Request::NewService(s) | Request::SetService(s) => check_service(s),
+            Request::DelService(k)
+            | Request::GetService(Some(k))
+            | Request::NewDest(k, _)
+            | Request::SetDest(k, _)
+            | Request::DelDest(k, ..)
+            | Request::GetDest(k)
+            | Request::Zero(Some(k)) => check_key(k),
+            Request::NewDaemon(d) => check_name("multicast interface", &d.mcast_ifname),
+            Request::GetService(None)
+            | Request::DelDaemon(_)
+            | Request::GetDaemon
+            | Request::SetConfig(_)
+            | Request::GetConfig
+            | Request::GetInfo
+            | Request::Zero(None)
+            | Request::Flush => Ok(()),
+        }
+    }
+
+    /// Writes the attributes (what follows `genlmsghdr`) into `s`: the one layout of every
+    /// request.
+    #[inline]
+    fn write<S: Sink>(&self, s: &mut S) {
+        match self {
+            Request::NewService(svc) | Request::SetService(svc) => service(s, svc),
+            Request::DelService(k)
+            | Request::GetService(Some(k))
+            | Request::GetDest(k)
+            | Request::Zero(Some(k)) => service_key_nest(s, k),
+            Request::NewDest(k, d) | Request::SetDest(k, d) => {
+                service_key_nest(s, k);
+                dest(s, d);
+            }
+            Request::DelDest(k, a, p) => {
+                service_key_nest(s, k);
+                let at = s.nest_start(cmd_attr::DEST);
+                dest_key(s, a, *p);
+                s.nest_end(at);
+            }
+            Request::NewDaemon(d) => daemon(s, d),
+            Request::DelDaemon(state) => {
+                let at = s.nest_start(cmd_attr::DAEMON);
+                s.attr_u32(attr::daemon::STATE, state.as_raw());
+                s.nest_end(at);
+            }
+            Request::SetConfig(t) => {
+                s.attr_u32(cmd_attr::TIMEOUT_TCP, t.tcp);
+                s.attr_u32(cmd_attr::TIMEOUT_TCP_FIN, t.tcp_fin);
+                s.attr_u32(cmd_attr::TIMEOUT_UDP, t.udp);
+            }
+            Request::GetService(None)
+            | Request::GetDaemon
+            | Request::GetConfig
+            | Request::GetInfo
+            | Request::Zero(None)
+            | Request::Flush => {}
+        }
+    }
+
+    /// Checks the request ([`Request::check`]) and appends it, addressed to generic netlink
+    /// family `family_id`, to `out` (which may hold other messages: the batch send buffer).
+    /// Nothing is written when it is invalid. Request/ack flags and the sequence number are
+    /// the transport's.
+    #[inline]
+    pub fn encode(&self, family_id: u16, out: &mut Vec<u8>) -> Result<()> {
+        self.check()?;
+        out.reserve(160);
+        let start = Header {
+            kind: family_id,
+            flags: if self.is_dump() { NLM_F_DUMP } else { 0 },
+            ..Header::default()
+        }
+        .append(out);
+        out.extend_from_slice(&[self.command(), attr::FAMILY_VERSION, 0, 0]);
+        self.write(out);
+        Header::finish(out, start);
+        Ok(())
     }
 }
 
-/// The message for one batch [`Change`].
-pub fn change_msg(c: &Change) -> Result<IpvsMessage> {
-    match c {
-        Change::NewService(s) => service_msg(cmd::NEW_SERVICE, s),
-        Change::UpdateService(s) => service_msg(cmd::SET_SERVICE, s),
-        Change::DeleteService(k) => service_key_msg(cmd::DEL_SERVICE, k),
-        Change::NewDestination(k, d) => dest_msg(cmd::NEW_DEST, k, d),
-        Change::UpdateDestination(k, d) => dest_msg(cmd::SET_DEST, k, d),
-        Change::DeleteDestination(k, a, p) => del_dest_msg(k, a, *p),
-        Change::Zero(k) => service_key_msg(cmd::ZERO, k),
-        Change::ZeroAll => Ok(bare_msg(cmd::ZERO)),
+/// The attributes of the request (netlink-packet-generic's `GenlMessage` adds `genlmsghdr`
+/// from [`GenlFamily`], netlink-packet-core's `NetlinkMessage` the `nlmsghdr`). Emitting does
+/// not check the request: call [`Request::check`] first.
+impl Emitable for Request<'_> {
+    fn buffer_len(&self) -> usize {
+        let mut c = Counter::default();
+        self.write(&mut c);
+        c.0
+    }
+
+    fn emit(&self, buffer: &mut [u8]) {
+        self.write(&mut SliceSink::new(buffer));
+    }
+}
+
+impl GenlFamily for Request<'_> {
+    fn family_name() -> &'static str {
+        attr::FAMILY_NAME
+    }
+    fn command(&self) -> u8 {
+        Request::command(self)
+    }
+    fn version(&self) -> u8 {
+        attr::FAMILY_VERSION
     }
 }

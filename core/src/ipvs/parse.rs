@@ -7,8 +7,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_core::{NLA_HEADER_SIZE, NLA_TYPE_MASK};
-
 use super::attr::{self, cmd_attr};
 use super::config::{Info, Timeouts};
 use super::daemon::{DaemonState, SyncDaemon};
@@ -16,74 +14,10 @@ use super::destination::{Destination, ForwardMethod, TunnelFlags, TunnelType};
 use super::service::{AddressFamily, Protocol, Service, ServiceFlags, ServiceKey};
 use super::stats::Stats;
 use crate::error::{Error, Result};
-use crate::netlink::message::HEADER_LEN;
-
-/// Size of `struct genlmsghdr`.
-pub const GENL_HDRLEN: usize = 4;
-
-/// Splits a generic netlink message (header included) into its command and attribute bytes.
-pub fn genl_body(msg: &[u8]) -> Result<(u8, &[u8])> {
-    if msg.len() < HEADER_LEN + GENL_HDRLEN {
-        return Err(Error::malformed(format!(
-            "IPVS reply of {} bytes is shorter than its headers",
-            msg.len()
-        )));
-    }
-    Ok((msg[HEADER_LEN], &msg[HEADER_LEN + GENL_HDRLEN..]))
-}
-
-/// The attributes of `buf` as (type without flags, value) pairs; a truncated or overlong
-/// attribute is an error, and ends the iteration.
-pub fn attrs(buf: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8])>> {
-    Attrs { buf }
-}
-
-/// Iterator of [`attrs`]: reads each header in place, checks it against what is left, and
-/// allocates nothing unless it reports an error.
-struct Attrs<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Iterator for Attrs<'a> {
-    type Item = Result<(u16, &'a [u8])>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let b = self.buf;
-        if b.is_empty() {
-            return None;
-        }
-        if b.len() < NLA_HEADER_SIZE {
-            self.buf = &[];
-            return Some(Err(Error::malformed(format!(
-                "bad IPVS attribute: {} bytes left, less than an attribute header",
-                b.len()
-            ))));
-        }
-        let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
-        let kind = u16::from_ne_bytes([b[2], b[3]]) & NLA_TYPE_MASK;
-        if len < NLA_HEADER_SIZE || len > b.len() {
-            self.buf = &[];
-            return Some(Err(Error::malformed(format!(
-                "bad IPVS attribute: length {len} with {} bytes left",
-                b.len()
-            ))));
-        }
-        let next = (len + 3) & !3;
-        self.buf = b.get(next..).unwrap_or(&[]);
-        Some(Ok((kind, &b[NLA_HEADER_SIZE..len])))
-    }
-}
-
-fn find(buf: &[u8], kind: u16) -> Result<Option<&[u8]>> {
-    let mut found = None;
-    for a in attrs(buf) {
-        let (k, v) = a?;
-        if k == kind && found.is_none() {
-            found = Some(v);
-        }
-    }
-    Ok(found)
-}
+/// The crate's attribute reader, [`crate::netlink::attr::attrs`].
+pub use crate::netlink::attr::attrs;
+use crate::netlink::attr::find;
+pub use crate::netlink::message::{genl_body, GENL_HDRLEN};
 
 fn bad_len(what: &str, want: &str, got: usize) -> Error {
     Error::malformed(format!(
@@ -388,69 +322,4 @@ pub fn parse_config_msg(msg: &[u8]) -> Result<Timeouts> {
         tcp_fin: required(fin, "IPVS_CMD_ATTR_TIMEOUT_TCP_FIN")?,
         udp: required(udp, "IPVS_CMD_ATTR_TIMEOUT_UDP")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use netlink_packet_core::{NlaBuffer, NlasIterator};
-
-    /// The reference: netlink-packet-core's iterator, which [`attrs`] replaced.
-    fn reference(buf: &[u8]) -> Vec<Option<(u16, Vec<u8>)>> {
-        NlasIterator::new(buf)
-            .map(|r| {
-                r.ok().map(|nla: NlaBuffer<&[u8]>| {
-                    let (kind, len) = (nla.kind() & NLA_TYPE_MASK, nla.length() as usize);
-                    (kind, nla.into_inner()[NLA_HEADER_SIZE..len].to_vec())
-                })
-            })
-            .collect()
-    }
-
-    fn ours(buf: &[u8]) -> Vec<Option<(u16, Vec<u8>)>> {
-        attrs(buf)
-            .map(|r| match r {
-                Ok((k, v)) => Some((k, v.to_vec())),
-                Err(e) => {
-                    assert_eq!(e.kind(), crate::ErrorKind::Malformed);
-                    None
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn attrs_agree_with_netlink_packet_core_on_random_and_mutated_input() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        // Well-formed sets, then the same with bytes flipped and cut.
-        for _ in 0..20_000 {
-            let mut buf = Vec::new();
-            for _ in 0..(next() % 6) {
-                let vlen = (next() % 13) as usize;
-                let kind = (next() % 0x10000) as u16;
-                buf.extend_from_slice(&((4 + vlen) as u16).to_ne_bytes());
-                buf.extend_from_slice(&kind.to_ne_bytes());
-                buf.extend((0..vlen).map(|_| next() as u8));
-                while !buf.len().is_multiple_of(4) {
-                    buf.push(0);
-                }
-            }
-            assert_eq!(ours(&buf), reference(&buf), "{buf:?}");
-            if !buf.is_empty() {
-                for _ in 0..(next() % 3) {
-                    let i = (next() as usize) % buf.len();
-                    buf[i] = next() as u8;
-                }
-                let cut = (next() as usize) % (buf.len() + 1);
-                buf.truncate(cut);
-                assert_eq!(ours(&buf), reference(&buf), "{buf:?}");
-            }
-        }
-    }
 }

@@ -2,16 +2,11 @@
 
 use crate::error::{Error, Result};
 use crate::netlink::message::{self, Header, HEADER_LEN, NLMSG_DONE, NLMSG_ERROR};
+use crate::netlink::rtm::{RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK};
 use crate::netlink::Ack;
 
 use super::link::{parse_link, Link};
 
-/// `RTM_NEWLINK`.
-pub(crate) const RTM_NEWLINK: u16 = 16;
-/// `RTM_DELLINK`.
-pub(crate) const RTM_DELLINK: u16 = 17;
-/// `RTM_GETLINK`.
-pub(crate) const RTM_GETLINK: u16 = 18;
 /// `AF_BRIDGE`: bridge-port notifications share RTNLGRP_LINK but describe port state, and an
 /// `RTM_DELLINK` of this family means "left the bridge", not "deleted".
 const AF_BRIDGE: u8 = 7;
@@ -101,25 +96,9 @@ pub(crate) fn dump_request(seq: u32) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::linkwatch::link::tests::encode;
+    use crate::netlink::message::tests::msg as frame;
     use netlink_packet_route::link::LinkAttribute;
     use netlink_packet_route::AddressFamily;
-
-    fn frame(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![0u8; HEADER_LEN];
-        Header {
-            length: (HEADER_LEN + payload.len()) as u32,
-            kind,
-            flags,
-            seq,
-            pid: 0,
-        }
-        .write(&mut v);
-        v.extend_from_slice(payload);
-        while !v.len().is_multiple_of(4) {
-            v.push(0);
-        }
-        v
-    }
 
     #[test]
     fn splits_link_done_and_bridge_messages() {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::netlink::message::{Header, NLM_F_DUMP_INTR, NLM_F_MULTI};
+use crate::netlink::rtm::RTNLGRP_LINK;
 use crate::netlink::{Socket, SocketOptions};
 use crate::netns::NetNs;
 
@@ -15,9 +16,6 @@ use super::datagram::{self, Item};
 use super::event::Event;
 use super::link::Link;
 use super::speed;
-
-/// `RTNLGRP_LINK`: the multicast group of link notifications.
-const RTNLGRP_LINK: u32 = 1;
 
 /// Default receive buffer: 8 MiB. Measured on the project's host, a consumer spending 1 ms per
 /// event lost none of 4,000 link events with 8 MB, and 87 % with the 208 KB default.

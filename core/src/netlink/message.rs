@@ -1,45 +1,32 @@
-//! Defensive parsing of netlink message framing and of `NLMSG_ERROR` acks.
+//! Netlink message framing: the typed `struct nlmsghdr` ([`Header`], read and written), the
+//! generic netlink header, splitting a received datagram into messages, and `NLMSG_ERROR` acks
+//! with their extended-ack text, parsed defensively (no length field is trusted).
 //!
-//! The payload codecs (netlink-packet-generic, netlink-packet-route, our own IPVS codec) parse
-//! what is inside a message; this module only splits a received datagram into messages and
-//! reads the error/ack frames, never trusting a length field.
+//! The payload codecs (netlink-packet-generic, netlink-packet-route, our own IPVS and nexthop
+//! codecs over [`super::attr`]) encode and parse what is inside a message.
 
+use super::attr::attrs;
 use crate::error::{Error, Result};
 
-/// Size of `struct nlmsghdr`.
-pub const HEADER_LEN: usize = 16;
-/// `NLMSG_NOOP`.
-pub const NLMSG_NOOP: u16 = 1;
-/// `NLMSG_ERROR`: an error or (error 0) an ack.
-pub const NLMSG_ERROR: u16 = 2;
-/// `NLMSG_DONE`: end of a multipart dump.
-pub const NLMSG_DONE: u16 = 3;
-/// `NLMSG_OVERRUN`.
-pub const NLMSG_OVERRUN: u16 = 4;
+pub use super::attr::align;
+/// Size of `struct nlmsghdr` (16): libc's struct, as netlink-packet-core 0.9 keeps its
+/// `NETLINK_HEADER_LEN` private.
+pub const HEADER_LEN: usize = std::mem::size_of::<libc::nlmsghdr>();
+/// `NLM_F_MULTI` (netlink-packet-core's `NLM_F_MULTIPART`).
+pub use netlink_packet_core::NLM_F_MULTIPART as NLM_F_MULTI;
+pub use netlink_packet_core::{
+    NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_APPEND,
+    NLM_F_CAPPED, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REPLACE,
+    NLM_F_REQUEST,
+};
+/// Size of `struct genlmsghdr` (netlink-packet-generic's `GENL_HDRLEN`).
+pub use netlink_packet_generic::constants::GENL_HDRLEN;
 
-/// `NLM_F_REQUEST`.
-pub const NLM_F_REQUEST: u16 = 0x01;
-/// `NLM_F_MULTI`.
-pub const NLM_F_MULTI: u16 = 0x02;
-/// `NLM_F_ACK`.
-pub const NLM_F_ACK: u16 = 0x04;
-/// `NLM_F_DUMP_INTR`: the dump was interrupted by a change and may be inconsistent.
-pub const NLM_F_DUMP_INTR: u16 = 0x10;
-/// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
-pub const NLM_F_DUMP: u16 = 0x300;
-/// `NLM_F_REPLACE`.
-pub const NLM_F_REPLACE: u16 = 0x100;
-/// `NLM_F_EXCL`.
-pub const NLM_F_EXCL: u16 = 0x200;
-/// `NLM_F_CREATE`.
-pub const NLM_F_CREATE: u16 = 0x400;
-/// `NLM_F_APPEND`.
-pub const NLM_F_APPEND: u16 = 0x800;
-/// On an `NLMSG_ERROR`: the original request was not echoed back (`NETLINK_CAP_ACK`).
-pub const NLM_F_CAPPED: u16 = 0x100;
-/// On an `NLMSG_ERROR`: extended-ack TLVs follow (`NETLINK_EXT_ACK`, kernel 4.12+).
-pub const NLM_F_ACK_TLVS: u16 = 0x200;
-
+/// `NLMSGERR_ATTR_MSG`: the extended-ack text.
+///
+/// netlink-packet-core 0.9 does not parse extended acks: its `ErrorMessage` keeps everything
+/// after the error code as raw bytes and it defines no `NLMSGERR_ATTR_*`, so the TLVs are read
+/// here with the crate's attribute reader.
 const NLMSGERR_ATTR_MSG: u16 = 1;
 
 /// A parsed `struct nlmsghdr`.
@@ -85,11 +72,51 @@ impl Header {
         buf[8..12].copy_from_slice(&self.seq.to_ne_bytes());
         buf[12..16].copy_from_slice(&self.pid.to_ne_bytes());
     }
+
+    /// Appends this header to `out` and returns the offset of the message it starts; the
+    /// length is written by [`Header::finish`] once the payload follows.
+    #[inline]
+    pub fn append(&self, out: &mut Vec<u8>) -> usize {
+        let at = out.len();
+        let (l, k, f) = (
+            self.length.to_ne_bytes(),
+            self.kind.to_ne_bytes(),
+            self.flags.to_ne_bytes(),
+        );
+        let (s, p) = (self.seq.to_ne_bytes(), self.pid.to_ne_bytes());
+        #[rustfmt::skip]
+        out.extend_from_slice(&[
+            l[0], l[1], l[2], l[3], k[0], k[1], f[0], f[1],
+            s[0], s[1], s[2], s[3], p[0], p[1], p[2], p[3],
+        ]);
+        at
+    }
+
+    /// Writes `nlmsg_len` of the message that starts at `start` and runs to the end of `out`.
+    #[inline]
+    pub fn finish(out: &mut [u8], start: usize) {
+        let len = (out.len() - start) as u32;
+        out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+    }
+
+    /// Sets `nlmsg_type` of the message at the start of `msg` (for generic netlink, the family
+    /// id), leaving the rest of the header as it is.
+    #[inline]
+    pub fn set_kind(msg: &mut [u8], kind: u16) {
+        msg[4..6].copy_from_slice(&kind.to_ne_bytes());
+    }
 }
 
-/// Rounds `len` up to the netlink alignment of 4 bytes.
-pub const fn align(len: usize) -> usize {
-    (len + 3) & !3
+/// Splits a generic netlink message (header included) into its command (`genlmsghdr.cmd`) and
+/// its attribute bytes.
+pub fn genl_body(msg: &[u8]) -> Result<(u8, &[u8])> {
+    if msg.len() < HEADER_LEN + GENL_HDRLEN {
+        return Err(Error::malformed(format!(
+            "generic netlink message of {} bytes is shorter than its headers",
+            msg.len()
+        )));
+    }
+    Ok((msg[HEADER_LEN], &msg[HEADER_LEN + GENL_HDRLEN..]))
 }
 
 /// Iterates over the messages of one received datagram.
@@ -187,19 +214,13 @@ impl Ack {
 }
 
 /// Finds `NLMSGERR_ATTR_MSG` in the TLVs of an extended ack; malformed TLVs end the search.
-fn parse_ext_ack(mut tlvs: &[u8]) -> Option<String> {
-    while tlvs.len() >= 4 {
-        let len = u16::from_ne_bytes([tlvs[0], tlvs[1]]) as usize;
-        let kind = u16::from_ne_bytes([tlvs[2], tlvs[3]]) & 0x3fff;
-        if len < 4 || len > tlvs.len() {
-            return None;
-        }
+fn parse_ext_ack(tlvs: &[u8]) -> Option<String> {
+    for a in attrs(tlvs) {
+        let (kind, value) = a.ok()?;
         if kind == NLMSGERR_ATTR_MSG {
-            let value = &tlvs[4..len];
             let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
             return Some(String::from_utf8_lossy(&value[..end]).into_owned());
         }
-        tlvs = &tlvs[align(len).min(tlvs.len())..];
     }
     None
 }
@@ -216,10 +237,12 @@ pub fn done_errno(msg: &[u8]) -> i32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn msg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    /// One message of `kind` with `payload`, padded to 4 bytes (for the framing tests here and
+    /// in other modules).
+    pub(crate) fn msg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
         let mut v = vec![0u8; HEADER_LEN];
         Header {
             length: (HEADER_LEN + payload.len()) as u32,

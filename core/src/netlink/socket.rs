@@ -583,7 +583,7 @@ impl Requests {
                 "encoded netlink message of {len} bytes"
             )));
         }
-        self.buf[start..start + 4].copy_from_slice(&(len as u32).to_ne_bytes());
+        Header::finish(&mut self.buf, start);
         while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }

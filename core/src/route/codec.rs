@@ -5,22 +5,17 @@ use std::net::IpAddr;
 
 use netlink_packet_core::{Emitable, Parseable};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
-    RouteProtocol, RouteScope, RouteType as NlRouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType as NlRouteType, RouteVia,
 };
 use netlink_packet_route::AddressFamily;
 
 use super::prefix::Prefix;
 use super::spec::{Hop, NextHops, Route, RouteType, RT_TABLE_COMPAT};
 use crate::error::{Error, Result};
-use crate::netlink::message::{Header, HEADER_LEN};
+use crate::netlink::message::{Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
-/// `RTM_NEWROUTE`.
-pub const RTM_NEWROUTE: u16 = 24;
-/// `RTM_DELROUTE`.
-pub const RTM_DELROUTE: u16 = 25;
-/// `RTM_GETROUTE`.
-pub const RTM_GETROUTE: u16 = 26;
+pub use crate::netlink::rtm::{RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE};
 
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RT_SCOPE_LINK: u8 = 253;
@@ -218,12 +213,7 @@ pub fn encode_dump(v6: bool, table: Option<u32>, protocol: Option<u8>, out: &mut
     if let Some(p) = protocol {
         msg.header.protocol = RouteProtocol::from(p);
     }
-    emit(
-        RTM_GETROUTE,
-        crate::netlink::message::NLM_F_DUMP | crate::netlink::message::NLM_F_REQUEST,
-        &msg,
-        out,
-    );
+    emit(RTM_GETROUTE, NLM_F_DUMP | NLM_F_REQUEST, &msg, out);
 }
 
 /// Appends an `RTM_GETROUTE` lookup of `addr` (what `ip route get ADDR [oif DEV]` sends): the
@@ -246,12 +236,7 @@ pub fn encode_lookup(addr: IpAddr, oif: Option<u32>, out: &mut Vec<u8>) {
     if addr.is_ipv4() {
         msg.header.flags |= RouteFlags::LookupTable;
     }
-    emit(
-        RTM_GETROUTE,
-        crate::netlink::message::NLM_F_REQUEST,
-        &msg,
-        out,
-    );
+    emit(RTM_GETROUTE, NLM_F_REQUEST, &msg, out);
 }
 
 fn addr_of(a: &RouteAddress) -> Option<IpAddr> {
@@ -281,6 +266,13 @@ pub struct KernelRoute {
     pub raw_type: u8,
     /// `rtm_flags`.
     pub flags: u32,
+}
+
+/// The `rtm_protocol` of a route message (header included), read through
+/// netlink-packet-route's `RouteHeader`; `None` when the message is shorter than its headers.
+pub fn protocol(msg: &[u8]) -> Option<u8> {
+    let h = RouteHeader::parse(msg.get(HEADER_LEN..)?).ok()?;
+    Some(u8::from(h.protocol))
 }
 
 /// Decodes one `RTM_NEWROUTE` message (header included). A message that does not parse is an

@@ -13,12 +13,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::netlink::message::{
     Header, HEADER_LEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
+use crate::netlink::rtm::{RTM_F_CLONED, RTM_GETLINK, RTM_NEWLINK};
 use crate::netlink::{Requests, Socket, SocketOptions};
 use crate::netns::NetNs;
-
-const RTM_NEWLINK: u16 = 16;
-const RTM_GETLINK: u16 = 18;
-const RTM_F_CLONED: u32 = 0x200;
 
 /// One change to a routing table, for [`RouteHandle::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Route programming over rtnetlink and the BGP route export engine.
+//! Route programming over rtnetlink: the route and nexthop codec and [`RouteHandle`]. The BGP
+//! export engine built on it is [`crate::export`].
 //!
 //! * [`RouteHandle`] adds, replaces and deletes IPv4 and IPv6 routes in any table (u32 ids via
 //!   `RTA_TABLE`), with protocol, metric, gateway (IPv6 gateways for IPv4 routes via `RTA_VIA`,
@@ -6,10 +7,8 @@
 //!   prohibit types and nexthop objects and groups (kernel 5.3+). Many changes go pipelined in
 //!   one `sendmsg` with every ack checked; dumps are filtered in the kernel by table and
 //!   protocol; deletes always name the protocol so another daemon's routes are never touched.
-//! * [`export`] turns BGP best paths into kernel routes by rules.
 
 pub mod codec;
-pub mod export;
 pub mod handle;
 pub mod nexthop;
 pub mod prefix;

@@ -7,14 +7,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::netlink::message::{align, Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
+use crate::netlink::attr::{attrs, Sink};
+use crate::netlink::message::{Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
-/// `RTM_NEWNEXTHOP`.
-pub const RTM_NEWNEXTHOP: u16 = 104;
-/// `RTM_DELNEXTHOP`.
-pub const RTM_DELNEXTHOP: u16 = 105;
-/// `RTM_GETNEXTHOP`.
-pub const RTM_GETNEXTHOP: u16 = 106;
+pub use crate::netlink::rtm::{RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP};
 
 const NHMSG_LEN: usize = 8;
 const NHA_ID: u16 = 1;
@@ -24,7 +20,6 @@ const NHA_BLACKHOLE: u16 = 4;
 const NHA_OIF: u16 = 5;
 const NHA_GATEWAY: u16 = 6;
 const RTNH_F_ONLINK: u32 = 4;
-const NLA_TYPE_MASK: u16 = 0x3fff;
 
 /// What a nexthop object is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,16 +55,6 @@ pub struct Nexthop {
     pub kind: NexthopKind,
 }
 
-fn put_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
-    let len = 4 + value.len();
-    out.extend_from_slice(&(len as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(value);
-    while !out.len().is_multiple_of(4) {
-        out.push(0);
-    }
-}
-
 fn ip_bytes(a: IpAddr) -> Vec<u8> {
     match a {
         IpAddr::V4(a) => a.octets().to_vec(),
@@ -77,6 +62,7 @@ fn ip_bytes(a: IpAddr) -> Vec<u8> {
     }
 }
 
+/// Starts a message: `nlmsghdr` (length written by [`Header::finish`]) and `struct nhmsg`.
 fn start(
     out: &mut Vec<u8>,
     kind: u16,
@@ -85,24 +71,15 @@ fn start(
     protocol: u8,
     nh_flags: u32,
 ) -> usize {
-    let at = out.len();
-    out.resize(at + HEADER_LEN, 0);
-    Header {
-        length: 0,
+    let at = Header {
         kind,
         flags,
-        seq: 0,
-        pid: 0,
+        ..Header::default()
     }
-    .write(&mut out[at..]);
+    .append(out);
     out.extend_from_slice(&[family, 0, protocol, 0]);
     out.extend_from_slice(&nh_flags.to_ne_bytes());
     at
-}
-
-fn finish(out: &mut [u8], at: usize) {
-    let len = (out.len() - at) as u32;
-    out[at..at + 4].copy_from_slice(&len.to_ne_bytes());
 }
 
 /// Appends an `RTM_NEWNEXTHOP` for `nh` with netlink `flags` (`NLM_F_CREATE|NLM_F_EXCL` to add,
@@ -132,15 +109,15 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
         }
     };
     let at = start(out, RTM_NEWNEXTHOP, flags, family, nh.protocol, nh_flags);
-    put_attr(out, NHA_ID, &nh.id.to_ne_bytes());
+    out.attr(NHA_ID, &nh.id.to_ne_bytes());
     match &nh.kind {
         NexthopKind::Hop { gateway, oif, .. } => {
-            put_attr(out, NHA_OIF, &oif.to_ne_bytes());
+            out.attr(NHA_OIF, &oif.to_ne_bytes());
             if let Some(gw) = gateway {
-                put_attr(out, NHA_GATEWAY, &ip_bytes(*gw));
+                out.attr(NHA_GATEWAY, &ip_bytes(*gw));
             }
         }
-        NexthopKind::Blackhole { .. } => put_attr(out, NHA_BLACKHOLE, &[]),
+        NexthopKind::Blackhole { .. } => out.attr(NHA_BLACKHOLE, &[]),
         NexthopKind::Group(members) => {
             let mut v = Vec::with_capacity(members.len() * 8);
             for (id, weight) in members {
@@ -155,19 +132,19 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
                 v.extend_from_slice(&id.to_ne_bytes());
                 v.extend_from_slice(&[(weight - 1) as u8, 0, 0, 0]);
             }
-            put_attr(out, NHA_GROUP, &v);
-            put_attr(out, NHA_GROUP_TYPE, &0u16.to_ne_bytes());
+            out.attr(NHA_GROUP, &v);
+            out.attr(NHA_GROUP_TYPE, &0u16.to_ne_bytes());
         }
     }
-    finish(out, at);
+    Header::finish(out, at);
     Ok(())
 }
 
 /// Appends an `RTM_DELNEXTHOP` of `id`.
 pub fn encode_del(id: u32, out: &mut Vec<u8>) {
     let at = start(out, RTM_DELNEXTHOP, 0, libc::AF_UNSPEC as u8, 0, 0);
-    put_attr(out, NHA_ID, &id.to_ne_bytes());
-    finish(out, at);
+    out.attr(NHA_ID, &id.to_ne_bytes());
+    Header::finish(out, at);
 }
 
 /// Appends an `RTM_GETNEXTHOP` dump request of every nexthop.
@@ -180,7 +157,7 @@ pub fn encode_dump(out: &mut Vec<u8>) {
         0,
         0,
     );
-    finish(out, at);
+    Header::finish(out, at);
 }
 
 fn u32_of(v: &[u8]) -> Result<u32> {
@@ -203,17 +180,9 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
     let family = msg[HEADER_LEN];
     let protocol = msg[HEADER_LEN + 2];
     let nh_flags = u32_of(&msg[HEADER_LEN + 4..])?;
-    let mut pos = HEADER_LEN + NHMSG_LEN;
     let (mut id, mut oif, mut gw, mut blackhole, mut group) = (0u32, 0u32, None, false, None);
-    while pos + 4 <= end {
-        let len = u16::from_ne_bytes([msg[pos], msg[pos + 1]]) as usize;
-        let kind = u16::from_ne_bytes([msg[pos + 2], msg[pos + 3]]) & NLA_TYPE_MASK;
-        if len < 4 || pos + len > end {
-            return Err(Error::malformed(format!(
-                "nexthop attribute {kind} of length {len} overruns the message"
-            )));
-        }
-        let v = &msg[pos + 4..pos + len];
+    for a in attrs(&msg[HEADER_LEN + NHMSG_LEN..end]) {
+        let (kind, v) = a?;
         match kind {
             NHA_ID => id = u32_of(v)?,
             NHA_OIF => oif = u32_of(v)?,
@@ -247,7 +216,6 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
             }
             _ => {}
         }
-        pos += align(len);
     }
     if id == 0 {
         return Err(Error::malformed("nexthop message without an id"));

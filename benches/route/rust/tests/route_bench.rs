@@ -22,10 +22,10 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use lbnet::export::{ExportConfig, Exporter, Path, Rule, Target};
 use lbnet::netlink::message::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use lbnet::netlink::{Requests, Socket, SocketOptions};
 use lbnet::route::codec;
-use lbnet::route::export::{ExportConfig, Exporter, Path, Rule, Target};
 use lbnet::route::{
     NextHops, Nexthop, NexthopKind, Prefix, Route, RouteFilter, RouteHandle, RouteOp, RTPROT_BGP,
 };

@@ -12,7 +12,7 @@ mod route_util;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use lbnet::route::export::{ExportConfig, Exporter, Path, Rule, Target};
+use lbnet::export::{ExportConfig, Exporter, Path, Rule, Target};
 use lbnet::route::Prefix;
 use route_util::TestNs;
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lbnet::route::export::{ExportConfig, Exporter, Path, Rule, Target};
+use lbnet::export::{ExportConfig, Exporter, Path, Rule, Target};
 use lbnet::route::Prefix;
 use route_util::TestNs;
 

@@ -26,17 +26,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use lbnet::ipvs::attr::cmd;
-use lbnet::ipvs::{
-    message, Change, Destination, ForwardMethod, Handle, HandleOptions, Service, ServiceKey,
-};
+use lbnet::ipvs::message::Request;
+use lbnet::ipvs::{Change, Destination, ForwardMethod, Handle, HandleOptions, Service, ServiceKey};
+use lbnet::netlink::message::{NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use lbnet::netns::NetNs;
-
-const NLM_F_REQUEST: u16 = 0x01;
-const NLM_F_ACK: u16 = 0x04;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 
 fn per(d: Duration, n: usize) -> String {
     format!("{:.1} us", d.as_secs_f64() * 1e6 / n as f64)
@@ -115,18 +108,19 @@ impl Raw {
 
     /// A prebuilt request: encoded once with the request/ack (or dump) flags set. A get
     /// (`dump` false, `ack` false) asks for no ack: its reply is the answer.
-    fn prebuild(m: &message::IpvsMessage, family: u16, dump: bool, ack: bool) -> Vec<u8> {
+    fn prebuild(r: Request<'_>, family: u16, ack: bool) -> Vec<u8> {
         let mut b = Vec::new();
-        m.encode(family, dump, &mut b);
+        r.encode(family, &mut b).unwrap();
+        let dump = r.is_dump();
         let flags =
             NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 } | if ack { NLM_F_ACK } else { 0 };
         b[6..8].copy_from_slice(&flags.to_ne_bytes());
         b
     }
 
-    /// One prebuilt, acked `command` (NEW_DEST or SET_DEST) per destination of `svc`.
+    /// One prebuilt, acked NEW_DEST (`update` false) or SET_DEST per destination of `svc`.
     fn dest_requests(
-        command: u8,
+        update: bool,
         svc: &ServiceKey,
         dests: &[Destination],
         family: u16,
@@ -134,8 +128,12 @@ impl Raw {
         dests
             .iter()
             .map(|d| {
-                let m = message::dest_msg(command, svc, d).unwrap();
-                Raw::prebuild(&m, family, false, true)
+                let r = if update {
+                    Request::SetDest(svc, d)
+                } else {
+                    Request::NewDest(svc, d)
+                };
+                Raw::prebuild(r, family, true)
             })
             .collect()
     }
@@ -287,14 +285,7 @@ fn single_ops(h: &Handle, raw: &mut Raw, family: u16) -> lbnet::Result<()> {
         .collect();
     let mut pre: Vec<Vec<u8>> = svcs
         .iter()
-        .map(|s| {
-            Raw::prebuild(
-                &message::service_msg(cmd::NEW_SERVICE, s).unwrap(),
-                family,
-                false,
-                true,
-            )
-        })
+        .map(|s| Raw::prebuild(Request::NewService(s), family, true))
         .collect();
     let (o, r) = alternate(
         rounds,
@@ -310,7 +301,7 @@ fn single_ops(h: &Handle, raw: &mut Raw, family: u16) -> lbnet::Result<()> {
     let dests: Vec<Destination> = (0..k)
         .map(|j| Destination::new(real(j), 80, ForwardMethod::Route))
         .collect();
-    let mut pre = Raw::dest_requests(cmd::NEW_DEST, &key, &dests, family);
+    let mut pre = Raw::dest_requests(false, &key, &dests, family);
     let (o, r) = alternate(
         rounds,
         k,
@@ -336,7 +327,7 @@ fn single_ops(h: &Handle, raw: &mut Raw, family: u16) -> lbnet::Result<()> {
     let updates: Vec<Destination> = (0..k)
         .map(|i| dests[0].clone().weight(1 + (i % 100) as i32))
         .collect();
-    let mut pre = Raw::dest_requests(cmd::SET_DEST, &key, &updates, family);
+    let mut pre = Raw::dest_requests(true, &key, &updates, family);
     let (o, r) = alternate(
         rounds,
         k,
@@ -351,18 +342,8 @@ fn single_ops(h: &Handle, raw: &mut Raw, family: u16) -> lbnet::Result<()> {
     row("update destination weight", o, r);
 
     // Get one service (GET_SERVICE, not a dump), and with its 5 destinations (+ GET_DEST dump).
-    let mut get = Raw::prebuild(
-        &message::service_key_msg(cmd::GET_SERVICE, &key).unwrap(),
-        family,
-        false,
-        false,
-    );
-    let mut get_dests = Raw::prebuild(
-        &message::service_key_msg(cmd::GET_DEST, &key).unwrap(),
-        family,
-        true,
-        false,
-    );
+    let mut get = Raw::prebuild(Request::GetService(Some(&key)), family, false);
+    let mut get_dests = Raw::prebuild(Request::GetDest(&key), family, false);
     let (o, r) = alternate(
         rounds,
         k,
@@ -476,7 +457,7 @@ fn batch_vs_floor(family: u16, dests: usize) -> lbnet::Result<()> {
     let changes = changes_for(services, dests);
     let mut pre: Vec<Vec<u8>> = changes
         .iter()
-        .map(|c| Raw::prebuild(&message::change_msg(c).unwrap(), family, false, true))
+        .map(|c| Raw::prebuild(Request::from(c), family, true))
         .collect();
     let mut chunk = Vec::new();
     let (mut ours_b, mut raw_b, mut ours_1, mut raw_1) =
@@ -553,7 +534,7 @@ fn profile(what: &str, n: usize) -> lbnet::Result<()> {
     let mut pre: Vec<Vec<u8>> = if what.starts_with("raw") && !gets {
         changes
             .iter()
-            .map(|c| Raw::prebuild(&message::change_msg(c).unwrap(), family, false, true))
+            .map(|c| Raw::prebuild(Request::from(c), family, true))
             .collect()
     } else {
         Vec::new()
@@ -571,12 +552,7 @@ fn profile(what: &str, n: usize) -> lbnet::Result<()> {
             // n gets of one service with 4 destinations.
             let key = ServiceKey::tcp(vip(0), 80);
             assert!(f.h.apply(&changes[..5])?.iter().all(|r| r.is_ok()));
-            let mut get = Raw::prebuild(
-                &message::service_key_msg(cmd::GET_SERVICE, &key).unwrap(),
-                family,
-                false,
-                false,
-            );
+            let mut get = Raw::prebuild(Request::GetService(Some(&key)), family, false);
             for _ in 0..n {
                 if what == "get" {
                     assert_eq!(f.h.get_service(&key)?.scheduler, "rr");

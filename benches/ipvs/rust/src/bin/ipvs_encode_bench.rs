@@ -7,13 +7,12 @@
 //! difference of the N, which removes start-up).
 //!
 //! Workloads:
-//! * `msg-service`, `msg-dest`: the public message API, `message::service_msg`/`dest_msg`
-//!   followed by `IpvsMessage::encode` into a fresh buffer (what every call of the library did
-//!   before it encoded directly);
-//! * `msg-batch`: `message::change_msg` + `encode` of each of 10,000 changes into one buffer
-//!   (what `Handle::apply` did before);
-//! * `direct-service`, `direct-dest`, `direct-batch`: the direct encoder the handle uses now
-//!   (`message::encode_change` into one reused buffer);
+//! * `emit-service`, `emit-dest`: a `Request` serialized by netlink-packet-core as
+//!   `NetlinkMessage<GenlMessage<Request>>` (its `Emitable` implementation: length counted, then
+//!   written) into a fresh buffer, for callers that use those crates;
+//! * `emit-batch`: the same for each of 10,000 changes, appended to one buffer;
+//! * `direct-service`, `direct-dest`, `direct-batch`: `Request::encode`, what the handle uses
+//!   (appends to one reused buffer);
 //! * `parse-service`: `parse::parse_service_msg` of a `GET_SERVICE` reply laid out as Linux 6.1
 //!   sends it (key, scheduler, flags, timeout, netmask, 32- and 64-bit statistics).
 
@@ -22,9 +21,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use lbnet::ipvs::attr::cmd;
 use lbnet::ipvs::attr::{cmd_attr, stats, svc};
-use lbnet::ipvs::{message, parse, Change, Destination, ForwardMethod, Service, ServiceKey};
+use lbnet::ipvs::message::Request;
+use lbnet::ipvs::{parse, Change, Destination, ForwardMethod, Service, ServiceKey};
+use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_generic::GenlMessage;
 
 struct Counting;
 
@@ -131,57 +132,66 @@ fn service_reply() -> Vec<u8> {
     m
 }
 
+/// Appends `r` serialized through netlink-packet-core / netlink-packet-generic to `out`.
+fn emit(r: Request<'_>, out: &mut Vec<u8>) {
+    let mut g = GenlMessage::from_payload(r);
+    g.set_resolved_family_id(FAMILY);
+    let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(g));
+    m.finalize();
+    let at = out.len();
+    out.resize(at + m.buffer_len(), 0);
+    m.serialize(&mut out[at..]);
+}
+
 /// Runs `n` messages of `workload`; returns the bytes encoded (so nothing is optimised away).
 fn run(workload: &str, n: usize, svc: &Service, dest: &Destination, batch: &[Change]) -> usize {
     let key = svc.key;
     let mut total = 0;
     let mut reused = Vec::with_capacity(256);
     match workload {
-        "msg-service" => {
+        "emit-service" => {
             for _ in 0..n {
-                let m = message::service_msg(cmd::NEW_SERVICE, svc).unwrap();
                 let mut buf = Vec::with_capacity(128);
-                m.encode(FAMILY, false, &mut buf);
+                emit(Request::NewService(svc), &mut buf);
                 total += buf.len();
             }
         }
-        "msg-dest" => {
+        "emit-dest" => {
             for _ in 0..n {
-                let m = message::dest_msg(cmd::NEW_DEST, &key, dest).unwrap();
                 let mut buf = Vec::with_capacity(128);
-                m.encode(FAMILY, false, &mut buf);
+                emit(Request::NewDest(&key, dest), &mut buf);
                 total += buf.len();
             }
         }
-        "msg-batch" => {
+        "emit-batch" => {
             let mut buf = Vec::new();
             for c in batch.iter().cycle().take(n) {
-                message::change_msg(c)
-                    .unwrap()
-                    .encode(FAMILY, false, &mut buf);
+                emit(Request::from(c), &mut buf);
             }
             total += buf.len();
         }
         "direct-service" => {
-            let c = Change::NewService(svc.clone());
             for _ in 0..n {
                 reused.clear();
-                message::encode_change(&c, FAMILY, &mut reused).unwrap();
+                Request::NewService(svc)
+                    .encode(FAMILY, &mut reused)
+                    .unwrap();
                 total += reused.len();
             }
         }
         "direct-dest" => {
-            let c = Change::NewDestination(key, dest.clone());
             for _ in 0..n {
                 reused.clear();
-                message::encode_change(&c, FAMILY, &mut reused).unwrap();
+                Request::NewDest(&key, dest)
+                    .encode(FAMILY, &mut reused)
+                    .unwrap();
                 total += reused.len();
             }
         }
         "direct-batch" => {
             let mut buf = Vec::new();
             for c in batch.iter().cycle().take(n) {
-                message::encode_change(c, FAMILY, &mut buf).unwrap();
+                Request::from(c).encode(FAMILY, &mut buf).unwrap();
             }
             total += buf.len();
         }
@@ -198,9 +208,9 @@ fn run(workload: &str, n: usize, svc: &Service, dest: &Destination, batch: &[Cha
 }
 
 const WORKLOADS: [&str; 7] = [
-    "msg-service",
-    "msg-dest",
-    "msg-batch",
+    "emit-service",
+    "emit-dest",
+    "emit-batch",
     "direct-service",
     "direct-dest",
     "direct-batch",

@@ -41,9 +41,14 @@ pub use rule::{Rule, Target, DEFAULT_METRIC};
 pub use stats::Stats;
 
 use crate::error::{Error, Result};
-use crate::netlink::message::{self, HEADER_LEN};
+use crate::netlink::message;
+use crate::netlink::rtm::{
+    RTM_DELADDR, RTM_DELLINK, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK,
+    RTM_NEWNEXTHOP, RTM_NEWROUTE, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR,
+    RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK, RTNLGRP_NEXTHOP,
+};
 use crate::netlink::{Socket, SocketOptions};
-use crate::route::codec::{self, RTM_DELROUTE};
+use crate::route::codec;
 use crate::route::handle::RouteHandle;
 use crate::route::prefix::Prefix;
 use engine::State;
@@ -84,7 +89,14 @@ impl std::fmt::Debug for Exporter {
 
 /// rtnetlink multicast groups watched for next-hop re-validation: links, IPv4/IPv6 addresses,
 /// IPv4/IPv6 routes, nexthop objects (`RTNLGRP_NEXTHOP`, 5.3+).
-const WATCH_GROUPS: [u32; 6] = [1, 5, 7, 9, 11, 32];
+const WATCH_GROUPS: [u32; 6] = [
+    RTNLGRP_LINK,
+    RTNLGRP_IPV4_IFADDR,
+    RTNLGRP_IPV4_ROUTE,
+    RTNLGRP_IPV6_IFADDR,
+    RTNLGRP_IPV6_ROUTE,
+    RTNLGRP_NEXTHOP,
+];
 
 impl Exporter {
     /// Starts an engine with `rules`: resolves VRF names to tables, takes stock of our
@@ -114,7 +126,7 @@ impl Exporter {
             for g in WATCH_GROUPS {
                 // RTNLGRP_NEXTHOP is missing before 5.3: best effort for it.
                 if let Err(e) = s.add_membership(g) {
-                    if g != 32 {
+                    if g != RTNLGRP_NEXTHOP {
                         return Err(e);
                     }
                 }
@@ -241,8 +253,10 @@ impl Drop for Exporter {
 /// changes, and route changes of other protocols (ours are our own doing).
 fn relevant(kind: u16, msg: &[u8], ours: u8) -> bool {
     match kind {
-        16 | 17 | 20 | 21 | 104 | 105 => true,
-        24 | 25 => msg.get(HEADER_LEN + 5).is_none_or(|p| *p != ours),
+        RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
+            true
+        }
+        RTM_NEWROUTE | RTM_DELROUTE => codec::protocol(msg).is_none_or(|p| p != ours),
         _ => false,
     }
 }
@@ -288,7 +302,7 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
                                 changed |= relevant(h.kind, m, ours);
                                 // One of ours deleted: by us, or by the kernel under us (its
                                 // device went down); the engine tells which.
-                                if h.kind == RTM_DELROUTE && m.get(HEADER_LEN + 5) == Some(&ours) {
+                                if h.kind == RTM_DELROUTE && codec::protocol(m) == Some(ours) {
                                     if let Ok(k) = codec::decode(m) {
                                         deleted.push(k.route.key());
                                     }
