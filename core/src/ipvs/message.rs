@@ -19,7 +19,7 @@ use super::change::Change;
 use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
-use super::service::{AddressFamily, Service, ServiceKey};
+use super::service::{AddressFamily, Service, ServiceFlags, ServiceKey};
 use crate::error::{Error, Result};
 use crate::netlink::attr::{Counter, Sink, SliceSink};
 use crate::netlink::Header;
@@ -106,6 +106,7 @@ fn check_key(key: &ServiceKey) -> Result<()> {
 }
 
 fn check_service(s: &Service) -> Result<()> {
+    s.check()?;
     check_name("scheduler", &s.scheduler)?;
     check_key(&s.key)?;
     if let Some(pe) = &s.pe_name {
@@ -179,7 +180,9 @@ fn service<S: Sink>(s: &mut S, svc: &Service) {
     if let Some(pe) = &svc.pe_name {
         s.attr_str(attr::svc::PE_NAME, pe);
     }
-    let f = svc.flags.0.to_ne_bytes();
+    // HASHED is the kernel's own bit (a kernel without the 2021 fix in ip_vs_add_service leaves a
+    // new service that has it out of the service table): never sent.
+    let f = svc.flags.without(ServiceFlags::HASHED).0.to_ne_bytes();
     s.attr(
         attr::svc::FLAGS,
         &[f[0], f[1], f[2], f[3], 0xff, 0xff, 0xff, 0xff],
@@ -277,10 +280,13 @@ impl Request<'_> {
     pub fn check(&self) -> Result<()> {
         match self {
             Request::NewService(s) | Request::SetService(s) => check_service(s),
+            Request::NewDest(k, d) | Request::SetDest(k, d) => {
+                check_key(k)?;
+                d.check()
+            }
+            Request::SetConfig(t) => t.check(),
             Request::DelService(k)
             | Request::GetService(Some(k))
-            | Request::NewDest(k, _)
-            | Request::SetDest(k, _)
             | Request::DelDest(k, ..)
             | Request::GetDest(k)
             | Request::Zero(Some(k)) => check_key(k),
@@ -288,7 +294,6 @@ impl Request<'_> {
             Request::GetService(None)
             | Request::DelDaemon(_)
             | Request::GetDaemon
-            | Request::SetConfig(_)
             | Request::GetConfig
             | Request::GetInfo
             | Request::Zero(None)
