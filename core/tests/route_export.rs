@@ -471,8 +471,8 @@ fn reserved_protocols_are_refused_and_an_administrators_route_survives() {
             .len()
     };
     assert_eq!(admin(&ns), 1);
-    for protocol in [0u8, 1, 2, 3, 4, 255] {
-        let e = Exporter::new(
+    let open = |protocol| {
+        Exporter::new(
             ExportConfig {
                 protocol,
                 delete_all_at_start: true,
@@ -480,7 +480,9 @@ fn reserved_protocols_are_refused_and_an_administrators_route_survives() {
             },
             &[rule("main", 254)],
         )
-        .unwrap_err();
+    };
+    for protocol in [0u8, 1, 2, 3, 4, 255] {
+        let e = open(protocol).unwrap_err();
         assert_eq!(e.kind(), lbnet::ErrorKind::InvalidArgument, "{e}");
         assert!(
             e.to_string()
@@ -491,15 +493,7 @@ fn reserved_protocols_are_refused_and_an_administrators_route_survives() {
     }
     // The first unreserved number and the default are accepted; the route stays.
     for protocol in [5u8, 186] {
-        let ex = Exporter::new(
-            ExportConfig {
-                protocol,
-                delete_all_at_start: true,
-                ..cfg(&ns)
-            },
-            &[rule("main", 254)],
-        )
-        .unwrap();
+        let ex = open(protocol).unwrap();
         assert_eq!(ex.protocol(), protocol);
         drop(ex);
         assert_eq!(admin(&ns), 1);

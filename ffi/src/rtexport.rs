@@ -845,6 +845,16 @@ mod tests {
             flags: LBNET_RTEXPORT_NO_WATCH,
         }
     }
+    /// Opens an engine with `n` rules from `rules` (refused in these tests: nothing to free).
+    unsafe fn open_with(rules: &[lbnet_rtexport_rule], n: usize) -> c_int {
+        let mut o = opts();
+        o.rules = rules.as_ptr();
+        o.n_rules = n;
+        let mut out = std::ptr::null_mut();
+        let rc = unsafe { lbnet_rtexport_open(&o, &mut out) };
+        assert!(out.is_null());
+        rc
+    }
     /// An engine without rules in the caller's namespace: it touches no table.
     fn idle() -> *mut lbnet_rtexport {
         let mut ex = std::ptr::null_mut();
@@ -935,11 +945,7 @@ mod tests {
         let ex = idle();
         for n in [i32::MAX as usize, 1 << 40, usize::MAX] {
             unsafe {
-                let mut o = opts();
-                o.rules = one.as_ptr();
-                o.n_rules = n;
-                let mut out = std::ptr::null_mut();
-                assert_eq!(lbnet_rtexport_open(&o, &mut out), -libc::EINVAL);
+                assert_eq!(open_with(&one, n), -libc::EINVAL);
                 assert!(last_error().contains("at most 65534"), "{}", last_error());
                 assert_eq!(lbnet_rtexport_reload(ex, one.as_ptr(), n), -libc::EINVAL);
                 assert_eq!(lbnet_rtexport_apply(ex, ch.as_ptr(), n), -libc::EINVAL);
@@ -982,11 +988,7 @@ mod tests {
         // The largest counts allowed, with element 0 invalid: refused at element 0 (reading on
         // would run off the one-element arrays under the sanitizers and valgrind).
         unsafe {
-            let mut o = opts();
-            o.rules = bad.as_ptr();
-            o.n_rules = LBNET_RTEXPORT_RULES_MAX;
-            let mut out = std::ptr::null_mut();
-            assert_eq!(lbnet_rtexport_open(&o, &mut out), -libc::EINVAL);
+            assert_eq!(open_with(&bad, LBNET_RTEXPORT_RULES_MAX), -libc::EINVAL);
             assert!(
                 last_error().contains("rules[0]: name is NULL"),
                 "{}",
