@@ -967,61 +967,119 @@ void lbnet_ipvs_service_entry_list_free(struct lbnet_ipvs_service_entry_list *li
  * lbnet_rtexport_open(&o, &ex); lbnet_rtexport_update(ex, ...); ... lbnet_rtexport_free(ex);
  */
 
-// An export engine. Create with [`lbnet_rtexport_new`], release with [`lbnet_rtexport_free`].
-// Safe to use from several threads at once.
+// `flags` bit of [`lbnet_rtexport_options`]: at start, delete every route of our protocol in
+// the rules' tables (instead of keeping them until End-of-RIB).
+#define LBNET_RTEXPORT_DELETE_ALL_AT_START 1
+
+// `flags` bit: do not watch links, addresses and routes (next hops are validated only when a
+// path changes).
+#define LBNET_RTEXPORT_NO_WATCH 2
+
+// `flags` bit: no dampening; every update goes to the kernel at once.
+#define LBNET_RTEXPORT_NO_DAMPENING 4
+
+// Route protocol used when `protocol` is 0: 186, `RTPROT_BGP` (FRR's zebra sweeps 186 at
+// start-up; pick another number where zebra runs). 0-4 and 255 are refused.
+#define LBNET_RTEXPORT_DEFAULT_PROTOCOL 186
+
+// Dampening window used when `dampening_ms` is 0.
+#define LBNET_RTEXPORT_DEFAULT_DAMPENING_MS 100
+
+// Longest a flapping prefix waits when `dampening_cap_ms` is 0.
+#define LBNET_RTEXPORT_DEFAULT_DAMPENING_CAP_MS 1000
+
+// Most rules an engine takes (rule indexes are 16 bits inside the engine).
+#define LBNET_RTEXPORT_RULES_MAX 65534
+
+// Most standard communities in one list: what one BGP path can carry (a path attribute holds
+// at most 65,535 bytes, 4 per community).
+#define LBNET_RTEXPORT_COMMUNITIES_MAX 16383
+
+// Most large communities in one list (12 bytes each in a 65,535-byte attribute).
+#define LBNET_RTEXPORT_LARGE_COMMUNITIES_MAX 5461
+
+// Most changes one [`lbnet_rtexport_apply`] takes: far above a full Internet table (about 1.2
+// million prefixes).
+#define LBNET_RTEXPORT_CHANGES_MAX (1 << 24)
+
+// An export engine (opaque). Create with [`lbnet_rtexport_open`], release with
+// [`lbnet_rtexport_free`]. Safe to use from several threads at once.
 typedef struct lbnet_rtexport lbnet_rtexport;
 
-// Engine settings; fill with [`lbnet_rtexport_config_default`] first.
-typedef struct lbnet_rtexport_config {
-    // Network namespace file (e.g. `/var/run/netns/NAME`), or NULL for the caller's.
-    const char *netns_path;
-    // Route protocol (default 186; FRR's zebra sweeps 186 at start-up).
-    uint8_t protocol;
-    // Dampening window in milliseconds (default 100; 0 turns dampening off).
-    uint32_t dampening_ms;
-    // Most a flapping prefix waits, in milliseconds (default 1000).
-    uint32_t dampening_cap_ms;
-    // Non-zero: delete our protocol's routes in the rules' tables at start.
-    int delete_all_at_start;
-    // Non-zero: watch links and routes to re-validate next hops (default 1).
-    int watch;
-} lbnet_rtexport_config;
+// A large community (RFC 8092).
+typedef struct lbnet_rtexport_large_community {
+    // Global administrator.
+    uint32_t global;
+    // First local part.
+    uint32_t local1;
+    // Second local part.
+    uint32_t local2;
+} lbnet_rtexport_large_community;
 
 // One export rule.
 typedef struct lbnet_rtexport_rule {
-    // Unique name (NUL-terminated UTF-8, at most 255 bytes).
+    // Unique name (NUL-terminated UTF-8, 1-255 bytes).
     const char *name;
-    // Standard communities (RFC 1997, `asn << 16 | value`); matched with OR together with the
-    // large ones; both empty: every path matches.
+    // Standard communities (RFC 1997, `asn << 16 | value`), at most
+    // [`LBNET_RTEXPORT_COMMUNITIES_MAX`]; matched with OR together with the large ones; both
+    // empty: every path matches.
     const uint32_t *communities;
     // Number of `communities`.
     size_t n_communities;
-    // Large communities.
-    const struct lbnet_large_community *large_communities;
+    // Large communities, at most [`LBNET_RTEXPORT_LARGE_COMMUNITIES_MAX`].
+    const struct lbnet_rtexport_large_community *large_communities;
     // Number of `large_communities`.
     size_t n_large_communities;
-    // VRF device name, or NULL to export into `table`.
+    // VRF device name (its table is read from the link), or NULL to export into `table`.
     const char *vrf;
-    // Table id when `vrf` is NULL.
+    // Table id when `vrf` is NULL (not 0).
     uint32_t table;
-    // Metric of exported routes (20 is the usual default).
+    // Metric of exported routes (20 is the usual one).
     uint32_t metric;
     // Non-zero: export only while the next hop is reachable in the target's routing context.
     int validate_nexthop;
 } lbnet_rtexport_rule;
 
+// Options for [`lbnet_rtexport_open`]. Set `sz` to `sizeof(struct lbnet_rtexport_options)`; a
+// zero-initialised struct (or a NULL pointer) means defaults: the caller's network namespace,
+// protocol 186, 100 ms dampening with a 1 s cap, routes kept at start, watching on, no rules.
+typedef struct lbnet_rtexport_options {
+    // `sizeof(struct lbnet_rtexport_options)`.
+    size_t sz;
+    // Network namespace file (`/var/run/netns/NAME`), or NULL for the caller's.
+    const char *netns_path;
+    // The rules (copied; the array may be freed once the call returns).
+    const struct lbnet_rtexport_rule *rules;
+    // Number of `rules`, at most [`LBNET_RTEXPORT_RULES_MAX`].
+    size_t n_rules;
+    // Route protocol of exported routes; 0 means [`LBNET_RTEXPORT_DEFAULT_PROTOCOL`]. 1-4
+    // (`RTPROT_REDIRECT`, `RTPROT_KERNEL`, `RTPROT_BOOT`, `RTPROT_STATIC`) and 255 are refused:
+    // the engine replaces and deletes every route of its protocol in its tables.
+    uint8_t protocol;
+    // Updates of one prefix closer together than this many milliseconds are coalesced; 0 means
+    // [`LBNET_RTEXPORT_DEFAULT_DAMPENING_MS`] ([`LBNET_RTEXPORT_NO_DAMPENING`] turns it off).
+    uint32_t dampening_ms;
+    // A prefix that keeps changing is still installed this often (milliseconds); 0 means
+    // [`LBNET_RTEXPORT_DEFAULT_DAMPENING_CAP_MS`].
+    uint32_t dampening_cap_ms;
+    // `LBNET_RTEXPORT_DELETE_ALL_AT_START`, `LBNET_RTEXPORT_NO_WATCH`,
+    // `LBNET_RTEXPORT_NO_DAMPENING`; other bits are refused.
+    uint32_t flags;
+} lbnet_rtexport_options;
+
 // One best-path change for [`lbnet_rtexport_apply`].
 typedef struct lbnet_rtexport_change {
-    // Destination, `ADDR/LEN`.
-    const char *prefix;
-    // Next hop of the new best path, or NULL when the prefix is withdrawn.
-    const char *nexthop;
-    // Standard communities of the path.
+    // Destination (no host bits set).
+    struct lbnet_prefix prefix;
+    // Next hop of the new best path; family 0 (`AF_UNSPEC`) when the prefix is withdrawn. An
+    // IPv6 next hop for an IPv4 prefix is installed with `RTA_VIA`.
+    struct lbnet_addr nexthop;
+    // Standard communities of the path, at most [`LBNET_RTEXPORT_COMMUNITIES_MAX`].
     const uint32_t *communities;
     // Number of `communities`.
     size_t n_communities;
-    // Large communities of the path.
-    const struct lbnet_large_community *large_communities;
+    // Large communities of the path, at most [`LBNET_RTEXPORT_LARGE_COMMUNITIES_MAX`].
+    const struct lbnet_rtexport_large_community *large_communities;
     // Number of `large_communities`.
     size_t n_large_communities;
 } lbnet_rtexport_change;
@@ -1050,14 +1108,14 @@ typedef struct lbnet_rtexport_stats {
     int64_t last_error_ns;
 } lbnet_rtexport_stats;
 
-// One exported route in a [`lbnet_rtexport_route_list`]. Strings are owned by the list.
+// One exported route in a [`lbnet_rtexport_route_list`].
 typedef struct lbnet_rtexport_route {
-    // Rule name.
+    // Rule name (owned by the list).
     const char *rule;
-    // Destination, `ADDR/LEN`.
-    const char *prefix;
-    // Gateway, or "" while a withdrawal waits in the dampening window.
-    const char *gateway;
+    // Destination.
+    struct lbnet_prefix prefix;
+    // Gateway; family 0 while a withdrawal waits in the dampening window.
+    struct lbnet_addr gateway;
     // Table.
     uint32_t table;
     // Metric.
@@ -1074,69 +1132,152 @@ typedef struct lbnet_rtexport_route_list {
     size_t len;
 } lbnet_rtexport_route_list;
 
-// Fills `cfg` with the defaults: caller's namespace, protocol 186, 100 ms dampening, 1 s cap,
-// keep routes at start, watch on. Returns 0, or -EINVAL for NULL.
-int lbnet_rtexport_config_default(struct lbnet_rtexport_config *cfg);
+// Starts an engine with `opts` (NULL: defaults and no rules) and stores it in `*out`: resolves
+// VRF names to tables, takes stock of the routes of its protocol in the rules' tables (deleting
+// them with `LBNET_RTEXPORT_DELETE_ALL_AT_START`) and starts its background thread.
+//
+// Returns 0; `-EINVAL` for NULL `out`, a bad `sz` (smaller than the struct, above 4096, or
+// larger with a non-zero byte past the fields this library knows), unknown flags, a reserved
+// protocol, too many rules or a bad rule (the message names it); `-ENOENT`/`-ENODEV` for a missing namespace file or VRF; `-EPERM`; kernel errnos.
+// `*out` is NULL on failure.
+//
+// # Safety
+//
+// `opts` must be NULL or point to `opts->sz` readable bytes whose pointers are NULL or valid
+// (strings NUL-terminated, arrays holding their counts); `out` must be NULL or writable.
+int lbnet_rtexport_open(const struct lbnet_rtexport_options *opts,
+                        struct lbnet_rtexport **out);
 
-// Starts an engine with `n_rules` rules. On success `*out` holds it (free it with
-// [`lbnet_rtexport_free`]). Errors: -EINVAL (bad argument or rule), -ENOENT/-ENODEV (VRF
-// missing), -EPERM, kernel errnos.
-int lbnet_rtexport_new(const struct lbnet_rtexport_config *cfg,
-                       const struct lbnet_rtexport_rule *rules,
-                       size_t n_rules,
-                       struct lbnet_rtexport **out);
-
-// Stops the engine (exported routes stay in the kernel; call [`lbnet_rtexport_flush`] first
-// to remove them). NULL is a no-op.
+// Stops the engine and frees it. Exported routes stay in the kernel (a restarted engine keeps
+// them until End-of-RIB); call [`lbnet_rtexport_flush`] first to remove them. NULL is a no-op.
+//
+// # Safety
+//
+// `ex` must be NULL or an engine from [`lbnet_rtexport_open`] not freed before, and no other
+// thread may use it during or after the call.
 void lbnet_rtexport_free(struct lbnet_rtexport *ex);
 
-// A new best path for `prefix` ("ADDR/LEN") via `nexthop` with its communities.
+// A new best path for `*prefix` via `*nexthop` with its communities (replacing any earlier
+// one). Exported at once unless the prefix changed within the dampening window.
+//
+// Returns 0; `-EINVAL` for a NULL pointer, a bad prefix (host bits set, bad length or family),
+// a next hop of family other than `AF_INET`/`AF_INET6`, or a count above its bound; the
+// kernel's errno if the immediate export failed (also in the statistics).
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `prefix` and `nexthop` NULL or readable; `communities`
+// and `large_communities` NULL or holding `n_communities` and `n_large_communities` elements.
 int lbnet_rtexport_update(const struct lbnet_rtexport *ex,
-                          const char *prefix,
-                          const char *nexthop,
+                          const struct lbnet_prefix *prefix,
+                          const struct lbnet_addr *nexthop,
                           const uint32_t *communities,
                           size_t n_communities,
-                          const struct lbnet_large_community *large_communities,
+                          const struct lbnet_rtexport_large_community *large_communities,
                           size_t n_large_communities);
 
-// Applies `n` best-path changes at once: their kernel operations go pipelined, many per
-// `sendmsg`. Every change is applied; the first error is returned (and all are counted in
-// the statistics).
+// Applies `n` best-path changes at once (withdrawals have a next hop of family 0): their
+// kernel operations go pipelined, many per `sendmsg`.
+//
+// Every change is checked before any is applied (`-EINVAL` naming the first bad one, and
+// nothing applied); then every change is applied, in batches of a few thousand, and the first
+// error is returned (all are counted in the statistics).
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `changes` NULL (with `n` 0) or holding `n` elements whose
+// arrays hold their counts.
 int lbnet_rtexport_apply(const struct lbnet_rtexport *ex,
                          const struct lbnet_rtexport_change *changes,
                          size_t n);
 
-// `prefix` has no best path any more: removed from every table.
-int lbnet_rtexport_withdraw(const struct lbnet_rtexport *ex, const char *prefix);
+// `*prefix` has no best path any more: removed from every table.
+//
+// Returns 0; `-EINVAL` for a NULL pointer or a bad prefix; the kernel's errno if the removal
+// failed.
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `prefix` NULL or readable.
+int lbnet_rtexport_withdraw(const struct lbnet_rtexport *ex, const struct lbnet_prefix *prefix);
 
-// End-of-RIB: removes our routes found at start that no path claimed; `*deleted` (may be NULL)
-// gets how many.
+// End-of-RIB (the first full update is complete): exports what dampening holds back, then
+// removes our routes found at start that no path claimed; `*deleted` (may be NULL) gets how
+// many.
+//
+// Returns 0, `-EINVAL` for NULL `ex`, or the kernel's errno.
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `deleted` NULL or writable.
 int lbnet_rtexport_end_of_rib(const struct lbnet_rtexport *ex, size_t *deleted);
 
-// Replaces the rules and re-evaluates every route; on error the old rules stay.
+// Replaces the rules with `n_rules` new ones and re-evaluates every route (routes no rule
+// wants any more are withdrawn; a changed table or metric moves them). On error the old rules
+// stay.
+//
+// Returns 0; `-EINVAL` for NULL `ex`, more than [`LBNET_RTEXPORT_RULES_MAX`] rules or a bad
+// rule; `-ENOENT`/`-ENODEV` for a missing VRF; the kernel's errno.
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `rules` NULL (with `n_rules` 0) or holding `n_rules`
+// rules whose pointers are NULL or valid.
 int lbnet_rtexport_reload(const struct lbnet_rtexport *ex,
                           const struct lbnet_rtexport_rule *rules,
                           size_t n_rules);
 
-// Removes every route we exported and nothing else; `*deleted` (may be NULL) gets how many.
+// Removes every route we exported (and ours found at start) and nothing else; `*deleted` (may
+// be NULL) gets how many.
+//
+// Returns 0, `-EINVAL` for NULL `ex`, or the kernel's errno.
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `deleted` NULL or writable.
 int lbnet_rtexport_flush(const struct lbnet_rtexport *ex, size_t *deleted);
 
-// Statistics of rule `rule` (NULL: global) into `*out`. -ENOENT for an unknown rule.
+// Statistics of rule `rule` (NULL: global) into `*out`.
+//
+// Returns 0; `-EINVAL` for a NULL `ex` or `out`; `-ENOENT` for an unknown rule.
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `rule` NULL or NUL-terminated; `out` NULL or writable.
 int lbnet_rtexport_get_stats(const struct lbnet_rtexport *ex,
                              const char *rule,
                              struct lbnet_rtexport_stats *out);
 
-// Copies the last error message of rule `rule` (NULL: global) into `buf` of `cap` bytes ("" if
-// there was none). -ERANGE if it does not fit.
+// Copies the engine's last error message of rule `rule` (NULL: global) into `buf` of `cap`
+// bytes, NUL-terminated ("" if there was none).
+//
+// Returns 0; `-EINVAL` for a NULL `ex` or `buf`; `-ENOENT` for an unknown rule; `-ERANGE` if
+// the message does not fit.
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `rule` NULL or NUL-terminated; `buf` NULL or writable
+// for `cap` bytes.
 int lbnet_rtexport_last_error(const struct lbnet_rtexport *ex,
                               const char *rule,
                               char *buf,
                               size_t cap);
 
-// The exported routes into `*out` (free with [`lbnet_rtexport_route_list_free`]).
+// The exported routes, by table, prefix and rule, into `*out` (free it with
+// [`lbnet_rtexport_route_list_free`]).
+//
+// Returns 0, or `-EINVAL` for a NULL `ex` or `out` (`*out` is NULL on failure).
+//
+// # Safety
+//
+// `ex` must be NULL or a live engine; `out` NULL or writable.
 int lbnet_rtexport_routes(const struct lbnet_rtexport *ex, struct lbnet_rtexport_route_list **out);
 
 // Frees a list from [`lbnet_rtexport_routes`]. NULL is a no-op.
+//
+// # Safety
+//
+// `list` must be NULL or a list from [`lbnet_rtexport_routes`] not freed before.
 void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
 
 /* ==== Link watch: a loss-free view of the kernel's links (lbnet_linkwatch_*) ====
@@ -1447,21 +1588,6 @@ const char *lbnet_xdplb_counter_name(size_t i);
 // Reads the global counters (summed over CPUs) into `out[0..cap]`, in the order of
 // `lbnet_xdplb_counter_name`; `-ERANGE` if `cap < lbnet_xdplb_counter_count()`.
 int lbnet_xdplb_counters(struct lbnet_xdplb *lb, uint64_t *out, size_t cap);
-
-/* ==== Declarations without an area prefix (every_item_has_an_area fails while any is here) ====
- *
- * Name each item with its area's prefix (or add it to the common list in ffi/tests/header.rs).
- */
-
-// A large community (RFC 8092).
-typedef struct lbnet_large_community {
-    // Global administrator.
-    uint32_t global;
-    // First local part.
-    uint32_t local1;
-    // Second local part.
-    uint32_t local2;
-} lbnet_large_community;
 
 #ifdef __cplusplus
 }  // extern "C"

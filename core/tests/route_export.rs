@@ -459,3 +459,43 @@ fn a_batch_of_changes_goes_pipelined() {
     assert_eq!(ex.stats().kernel_ops, 4000);
     assert_eq!(ex.stats().withdrawn, 1000);
 }
+
+#[test]
+fn reserved_protocols_are_refused_and_an_administrators_route_survives() {
+    let ns = TestNs::new("prot");
+    ns.veth();
+    // What `ip route add` gives a route: protocol 3 (boot), here in the main table.
+    ns.ip(&["route", "add", "203.0.113.0/24", "via", "10.1.0.2"]);
+    let admin = |ns: &TestNs| {
+        ns.ip_json(&["route", "show", "table", "254", "203.0.113.0/24"])
+            .len()
+    };
+    assert_eq!(admin(&ns), 1);
+    let open = |protocol| {
+        Exporter::new(
+            ExportConfig {
+                protocol,
+                delete_all_at_start: true,
+                ..cfg(&ns)
+            },
+            &[rule("main", 254)],
+        )
+    };
+    for protocol in [0u8, 1, 2, 3, 4, 255] {
+        let e = open(protocol).unwrap_err();
+        assert_eq!(e.kind(), lbnet::ErrorKind::InvalidArgument, "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("route protocol {protocol} ")),
+            "{e}"
+        );
+        assert_eq!(admin(&ns), 1, "protocol {protocol} deleted the route");
+    }
+    // The first unreserved number and the default are accepted; the route stays.
+    for protocol in [5u8, 186] {
+        let ex = open(protocol).unwrap();
+        assert_eq!(ex.protocol(), protocol);
+        drop(ex);
+        assert_eq!(admin(&ns), 1);
+    }
+}

@@ -1,8 +1,10 @@
 /*
- * ffi_test.c: exercises every function of lbnet's IPVS C ABI (include/ipvs_ffi.h), good and bad
- * input alike, asserting exact return codes: lbnet_ipvs_open/_free (with the sz rules of
+ * ffi_test.c: exercises every function of lbnet's C ABI (include/ipvs_ffi.h), good and bad
+ * input alike, asserting exact return codes. IPVS: lbnet_ipvs_open/_free (with the sz rules of
  * struct lbnet_ipvs_options), every operation, batches (with LBNET_IPVS_BATCH_MAX) and the
- * values the kernel cannot round-trip (flags, timeouts, bypass), refused before sending.
+ * values the kernel cannot round-trip (flags, timeouts, bypass), refused before sending. Route
+ * export (lbnet_rtexport_*) has its own section (test_rtexport_*): bad input needs no
+ * privileges; the working path runs in a private network namespace when run as root.
  *
  * Two parts:
  *  1. No kernel IPVS needed: versions, address helpers, NULL pointers, bad names, bad families,
@@ -202,6 +204,8 @@ static void test_frees_accept_null(void) {
     lbnet_ipvs_dest_list_free(NULL);
     lbnet_ipvs_service_entry_list_free(NULL);
     lbnet_ipvs_daemon_list_free(NULL);
+    lbnet_rtexport_free(NULL);
+    lbnet_rtexport_route_list_free(NULL);
     checks++;
 }
 
@@ -1143,12 +1147,332 @@ static void test_netns(lbnet_ipvs *h) {
     if (system(cmd) != 0) FAIL("%s failed", cmd);
 }
 
+/* ---------------------------------------------------------------- route export (lbnet_rtexport_*) */
+
+static lbnet_prefix prefix(const char *text) {
+    lbnet_prefix p;
+    memset(&p, 0, sizeof p);
+    if (lbnet_prefix_parse(text, &p) != 0) FAIL("cannot parse %s", text);
+    return p;
+}
+
+static lbnet_rtexport_rule rtexport_rule(const char *name, uint32_t table, uint32_t metric) {
+    lbnet_rtexport_rule r;
+    memset(&r, 0, sizeof r);
+    r.name = name;
+    r.table = table;
+    r.metric = metric;
+    r.validate_nexthop = 1;
+    return r;
+}
+
+static lbnet_rtexport_options rtexport_opts(void) {
+    lbnet_rtexport_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.flags = LBNET_RTEXPORT_NO_WATCH;
+    return o;
+}
+
+/* Bad input to every lbnet_rtexport_* function; an engine without rules in the caller's
+ * namespace (it touches no table) serves the functions that need one. */
+static void test_rtexport_args(void) {
+    section = "rtexport arguments";
+    lbnet_rtexport *ex = (lbnet_rtexport *)1;
+    RC(lbnet_rtexport_open(NULL, NULL), -EINVAL);
+
+    /* sz, as libbpf checks it: too small, larger with a set byte, larger with zeros. */
+    lbnet_rtexport_options o = rtexport_opts();
+    o.sz = sizeof o - 1;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    CHECK(ex == NULL);
+    CHECK(strstr(last(), "sz") != NULL);
+    unsigned char *big = calloc(1, sizeof o + 8);
+    o = rtexport_opts();
+    o.sz = sizeof o + 8;
+    memcpy(big, &o, sizeof o);
+    big[sizeof o + 5] = 1;
+    RC(lbnet_rtexport_open((const lbnet_rtexport_options *)big, &ex), -EINVAL);
+    big[sizeof o + 5] = 0;
+    OK(lbnet_rtexport_open((const lbnet_rtexport_options *)big, &ex));
+    lbnet_rtexport_free(ex);
+    free(big);
+    o = rtexport_opts();
+    o.sz = 4097;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+
+    /* Unknown flags, reserved protocols, bad paths. */
+    o = rtexport_opts();
+    o.flags = 1u << 20;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    static const uint8_t reserved[] = {1, 2, 3, 4, 255};
+    for (size_t i = 0; i < sizeof reserved; i++) {
+        o = rtexport_opts();
+        o.protocol = reserved[i];
+        RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+        CHECK(strstr(last(), "route protocol") != NULL);
+    }
+    o = rtexport_opts();
+    o.netns_path = "";
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    o.netns_path = "\xff\xfe";
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    o.netns_path = "/nonexistent/netns";
+    RC(lbnet_rtexport_open(&o, &ex), -ENOENT);
+
+    /* Rules: NULL array with a count, bad rules, huge counts (refused before anything is read). */
+    lbnet_rtexport_rule r = rtexport_rule("r", 100, 20);
+    o = rtexport_opts();
+    o.n_rules = 1;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    lbnet_rtexport_rule bad = r;
+    bad.name = NULL;
+    o.rules = &bad;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    CHECK(strstr(last(), "rules[0]") != NULL);
+    bad = r;
+    bad.table = 0;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    bad = r;
+    bad.vrf = "a-name-longer-than-ifnamsiz";
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    bad = r;
+    bad.n_communities = 1; /* NULL communities with a count */
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    lbnet_rtexport_rule two[2] = {r, r}; /* the same name twice */
+    o.rules = two;
+    o.n_rules = 2;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    static const size_t huge[] = {(size_t)INT32_MAX, (size_t)1 << 40, SIZE_MAX};
+    for (size_t i = 0; i < 3; i++) {
+        o.rules = &r;
+        o.n_rules = huge[i];
+        RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+        bad = r;
+        bad.n_communities = huge[i];
+        bad.communities = (const uint32_t *)&r;
+        o.rules = &bad;
+        o.n_rules = 1;
+        RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    }
+    /* The largest count allowed, rule 0 invalid: refused at rule 0. */
+    bad = r;
+    bad.name = NULL;
+    o.rules = &bad;
+    o.n_rules = LBNET_RTEXPORT_RULES_MAX;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+
+    o = rtexport_opts();
+    OK(lbnet_rtexport_open(&o, &ex));
+    lbnet_prefix p = prefix("198.51.100.0/24");
+    lbnet_addr nh = addr("10.1.0.2");
+    uint32_t comm = 65000u << 16 | 1;
+    lbnet_rtexport_large_community lc = {65000, 1, 2};
+
+    RC(lbnet_rtexport_update(NULL, &p, &nh, NULL, 0, NULL, 0), -EINVAL);
+    RC(lbnet_rtexport_update(ex, NULL, &nh, NULL, 0, NULL, 0), -EINVAL);
+    RC(lbnet_rtexport_update(ex, &p, NULL, NULL, 0, NULL, 0), -EINVAL);
+    RC(lbnet_rtexport_update(ex, &p, &nh, NULL, 1, NULL, 0), -EINVAL);
+    RC(lbnet_rtexport_update(ex, &p, &nh, NULL, 0, NULL, 1), -EINVAL);
+    lbnet_prefix hostbits = prefix("198.51.100.0/24");
+    hostbits.addr.addr[3] = 1;
+    RC(lbnet_rtexport_update(ex, &hostbits, &nh, NULL, 0, NULL, 0), -EINVAL);
+    CHECK(strstr(last(), "host bits") != NULL);
+    lbnet_prefix badlen = p;
+    badlen.len = 33;
+    RC(lbnet_rtexport_update(ex, &badlen, &nh, NULL, 0, NULL, 0), -EINVAL);
+    lbnet_addr badaf = nh;
+    badaf.af = 7;
+    RC(lbnet_rtexport_update(ex, &p, &badaf, NULL, 0, NULL, 0), -EINVAL);
+    badaf.af = AF_UNSPEC; /* a withdrawal's next hop: not for update */
+    RC(lbnet_rtexport_update(ex, &p, &badaf, NULL, 0, NULL, 0), -EINVAL);
+    for (size_t i = 0; i < 3; i++) {
+        RC(lbnet_rtexport_update(ex, &p, &nh, &comm, huge[i], NULL, 0), -EINVAL);
+        RC(lbnet_rtexport_update(ex, &p, &nh, NULL, 0, &lc, huge[i]), -EINVAL);
+    }
+    RC(lbnet_rtexport_update(ex, &p, &nh, &comm, LBNET_RTEXPORT_COMMUNITIES_MAX + 1, NULL, 0),
+       -EINVAL);
+    RC(lbnet_rtexport_update(ex, &p, &nh, NULL, 0, &lc, LBNET_RTEXPORT_LARGE_COMMUNITIES_MAX + 1),
+       -EINVAL);
+
+    lbnet_rtexport_change c;
+    memset(&c, 0, sizeof c);
+    c.prefix = p;
+    c.nexthop = nh;
+    RC(lbnet_rtexport_apply(NULL, &c, 1), -EINVAL);
+    RC(lbnet_rtexport_apply(ex, NULL, 1), -EINVAL);
+    OK(lbnet_rtexport_apply(ex, NULL, 0));
+    lbnet_rtexport_change badc = c;
+    badc.nexthop.af = 7;
+    for (size_t i = 0; i < 3; i++) {
+        RC(lbnet_rtexport_apply(ex, &c, huge[i]), -EINVAL);
+        CHECK(strstr(last(), "at most") != NULL);
+        lbnet_rtexport_change cc = c;
+        cc.communities = &comm;
+        cc.n_communities = huge[i];
+        RC(lbnet_rtexport_apply(ex, &cc, 1), -EINVAL);
+    }
+    /* The largest count allowed, change 0 invalid: refused at change 0. */
+    RC(lbnet_rtexport_apply(ex, &badc, LBNET_RTEXPORT_CHANGES_MAX), -EINVAL);
+    CHECK(strstr(last(), "changes[0]") != NULL);
+
+    RC(lbnet_rtexport_withdraw(NULL, &p), -EINVAL);
+    RC(lbnet_rtexport_withdraw(ex, NULL), -EINVAL);
+    RC(lbnet_rtexport_withdraw(ex, &hostbits), -EINVAL);
+    size_t n = 0;
+    RC(lbnet_rtexport_end_of_rib(NULL, &n), -EINVAL);
+    RC(lbnet_rtexport_flush(NULL, &n), -EINVAL);
+    RC(lbnet_rtexport_reload(NULL, &r, 1), -EINVAL);
+    RC(lbnet_rtexport_reload(ex, NULL, 1), -EINVAL);
+    for (size_t i = 0; i < 3; i++) RC(lbnet_rtexport_reload(ex, &r, huge[i]), -EINVAL);
+    bad = r;
+    bad.name = NULL;
+    RC(lbnet_rtexport_reload(ex, &bad, LBNET_RTEXPORT_RULES_MAX), -EINVAL);
+    lbnet_rtexport_stats st;
+    RC(lbnet_rtexport_get_stats(NULL, NULL, &st), -EINVAL);
+    RC(lbnet_rtexport_get_stats(ex, NULL, NULL), -EINVAL);
+    RC(lbnet_rtexport_get_stats(ex, "nope", &st), -ENOENT);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_NOT_FOUND);
+    OK(lbnet_rtexport_get_stats(ex, NULL, &st));
+    CHECK(st.exported == 0 && st.errors == 0);
+    char buf[8];
+    RC(lbnet_rtexport_last_error(NULL, NULL, buf, sizeof buf), -EINVAL);
+    RC(lbnet_rtexport_last_error(ex, NULL, NULL, sizeof buf), -EINVAL);
+    RC(lbnet_rtexport_last_error(ex, NULL, buf, 0), -ERANGE);
+    RC(lbnet_rtexport_last_error(ex, "nope", buf, sizeof buf), -ENOENT);
+    lbnet_rtexport_route_list *l = (lbnet_rtexport_route_list *)1;
+    RC(lbnet_rtexport_routes(NULL, &l), -EINVAL);
+    RC(lbnet_rtexport_routes(ex, NULL), -EINVAL);
+    OK(lbnet_rtexport_routes(ex, &l));
+    CHECK(l != NULL && l->len == 0);
+    lbnet_rtexport_route_list_free(l);
+    lbnet_rtexport_free(ex);
+    lbnet_rtexport_free(NULL);
+    lbnet_rtexport_route_list_free(NULL);
+}
+
+static int rt_has(const char *ns, const char *table, const char *want) {
+    char cmd[256], line[512];
+    snprintf(cmd, sizeof cmd, "ip -n %1$s route show table %2$s; ip -n %1$s -6 route show table %2$s 2>/dev/null",
+             ns, table);
+    FILE *f = popen(cmd, "r");
+    if (!f) FAIL("popen %s", cmd);
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, want)) found = 1;
+    pclose(f);
+    return found;
+}
+
+static void sh(const char *fmt, const char *ns) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, fmt, ns);
+    if (system(cmd) != 0) FAIL("%s failed", cmd);
+}
+
+/* The working path in a private network namespace (root only): every function with good input,
+ * and a reserved protocol refused while an administrator's route stays. */
+static void test_rtexport_netns(void) {
+    section = "rtexport netns";
+    if (geteuid() != 0) {
+        printf("ffi_test: not root: route export kernel tests skipped\n");
+        return;
+    }
+    char ns[64], path[128];
+    snprintf(ns, sizeof ns, "lbnet-rt-%d", (int)getpid());
+    snprintf(path, sizeof path, "/var/run/netns/%s", ns);
+    sh("ip netns add %s", ns);
+    sh("ip -n %1$s link add veth0 type veth peer name veth1 && ip -n %1$s link set veth0 up && "
+       "ip -n %1$s link set veth1 up && ip -n %1$s addr add 10.1.0.1/24 dev veth0 && "
+       "ip -n %1$s addr add 2001:db8:1::1/64 dev veth0 nodad && "
+       "ip -n %1$s route add 203.0.113.0/24 via 10.1.0.2", ns);
+
+    /* Protocol 3 is what `ip route add` used: refused, the route stays. */
+    lbnet_rtexport_rule main_rule = rtexport_rule("main", 254, 20);
+    lbnet_rtexport_options o = rtexport_opts();
+    o.netns_path = path;
+    o.rules = &main_rule;
+    o.n_rules = 1;
+    o.protocol = 3;
+    o.flags |= LBNET_RTEXPORT_DELETE_ALL_AT_START;
+    lbnet_rtexport *ex = NULL;
+    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    CHECK(rt_has(ns, "254", "203.0.113.0/24 via 10.1.0.2"));
+
+    uint32_t comm = 65000u << 16 | 1;
+    lbnet_rtexport_rule rules[2] = {rtexport_rule("all", 100, 20), rtexport_rule("c1", 200, 30)};
+    rules[1].communities = &comm;
+    rules[1].n_communities = 1;
+    o = rtexport_opts();
+    o.netns_path = path;
+    o.rules = rules;
+    o.n_rules = 2;
+    o.flags = LBNET_RTEXPORT_NO_DAMPENING; /* watching on */
+    OK(lbnet_rtexport_open(&o, &ex));
+    lbnet_prefix p = prefix("198.51.100.0/24");
+    lbnet_addr nh = addr("10.1.0.2");
+    OK(lbnet_rtexport_update(ex, &p, &nh, &comm, 1, NULL, 0));
+    CHECK(rt_has(ns, "100", "198.51.100.0/24 via 10.1.0.2 dev veth0 proto bgp metric 20"));
+    CHECK(rt_has(ns, "200", "metric 30"));
+    lbnet_prefix p6 = prefix("2001:db8:5::/48");
+    lbnet_addr nh6 = addr("2001:db8:1::2");
+    OK(lbnet_rtexport_update(ex, &p6, &nh6, NULL, 0, NULL, 0));
+    CHECK(rt_has(ns, "100", "2001:db8:5::/48"));
+
+    lbnet_rtexport_route_list *l = NULL;
+    OK(lbnet_rtexport_routes(ex, &l));
+    CHECK(l->len == 3);
+    char text[LBNET_PREFIX_STRLEN];
+    OK(lbnet_prefix_format(&l->routes[0].prefix, text, sizeof text));
+    CHECK(strcmp(l->routes[0].rule, "all") == 0);
+    CHECK(l->routes[0].gateway.af == l->routes[0].prefix.addr.af && l->routes[0].exported_at > 0);
+    CHECK(strcmp(text, "198.51.100.0/24") == 0 || strcmp(text, "2001:db8:5::/48") == 0);
+    lbnet_rtexport_route_list_free(l);
+
+    lbnet_rtexport_stats st;
+    OK(lbnet_rtexport_get_stats(ex, "c1", &st));
+    CHECK(st.exported == 1 && st.last_export_ns > 0);
+    char buf[256];
+    OK(lbnet_rtexport_last_error(ex, NULL, buf, sizeof buf));
+    CHECK(buf[0] == 0);
+
+    /* A batch: a new prefix, the first one withdrawn (next hop of family 0). */
+    lbnet_rtexport_change cs[2];
+    memset(cs, 0, sizeof cs);
+    cs[0].prefix = prefix("198.51.102.0/24");
+    cs[0].nexthop = nh;
+    cs[1].prefix = p;
+    OK(lbnet_rtexport_apply(ex, cs, 2));
+    CHECK(rt_has(ns, "100", "198.51.102.0/24") && !rt_has(ns, "100", "198.51.100.0/24"));
+    CHECK(!rt_has(ns, "200", "198.51.100.0/24"));
+    OK(lbnet_rtexport_withdraw(ex, &cs[0].prefix));
+    CHECK(!rt_has(ns, "100", "198.51.102.0/24"));
+
+    /* Reload: metric 50 moves the route; End-of-RIB has nothing from start to remove. */
+    rules[0].metric = 50;
+    OK(lbnet_rtexport_reload(ex, rules, 1));
+    CHECK(rt_has(ns, "100", "2001:db8:5::/48") && rt_has(ns, "100", "metric 50"));
+    size_t n = 99;
+    OK(lbnet_rtexport_end_of_rib(ex, &n));
+    CHECK(n == 0);
+    OK(lbnet_rtexport_end_of_rib(ex, NULL));
+    OK(lbnet_rtexport_flush(ex, &n));
+    CHECK(n == 1);
+    OK(lbnet_rtexport_flush(ex, NULL));
+    CHECK(!rt_has(ns, "100", "2001:db8"));
+    CHECK(rt_has(ns, "254", "203.0.113.0/24 via 10.1.0.2"));
+    lbnet_rtexport_free(ex);
+    sh("ip netns del %s", ns);
+}
+
 int main(void) {
     test_version_and_errors();
     test_addr();
     test_frees_accept_null();
     test_handle_options();
     test_batch_building();
+    test_rtexport_args();
+    test_rtexport_netns();
 
     lbnet_ipvs *h = NULL;
     section = "handle";

@@ -2,7 +2,10 @@
  * fuzz_ffi.c: a libFuzzer target that drives lbnet's C ABI with arbitrary bytes: strings
  * (addresses, netns paths), whole structs (service, destination, daemon, timeouts, address,
  * lbnet_ipvs_options with any sz) copied from the input, list frees, batches with random
- * changes, indexes and counts far beyond LBNET_IPVS_BATCH_MAX.
+ * changes, indexes and counts far beyond LBNET_IPVS_BATCH_MAX, and the route export engine
+ * (lbnet_rtexport_*): options with random sz, flags and protocol, rules, updates and batches of
+ * changes with random prefixes, next hops and counts (truthful, or above the library's bounds,
+ * which it must refuse before reading).
  *
  * Invariants checked on every call: the return value is 0 or a negative errno, a failure sets
  * lbnet_last_error(), and no Rust panic reaches the boundary (that would show as -EIO with a
@@ -23,6 +26,7 @@
 #include <string.h>
 
 static lbnet_ipvs *handle;
+static lbnet_rtexport *exporter;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -33,6 +37,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     }
     if (lbnet_ipvs_open(NULL, &handle) != 0) {
         fprintf(stderr, "fuzz_ffi: handle: %s\n", lbnet_last_error());
+        exit(1);
+    }
+    /* An engine in the fuzzer's own empty namespace, exporting into tables 100 and 200. */
+    lbnet_rtexport_rule rules[2];
+    memset(rules, 0, sizeof rules);
+    rules[0].name = "all";
+    rules[0].table = 100;
+    rules[1].name = "checked";
+    rules[1].table = 200;
+    rules[1].validate_nexthop = 1;
+    lbnet_rtexport_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.rules = rules;
+    o.n_rules = 2;
+    if (lbnet_rtexport_open(&o, &exporter) != 0) {
+        fprintf(stderr, "fuzz_ffi: route exporter: %s\n", lbnet_last_error());
         exit(1);
     }
     return 0;
@@ -98,6 +119,45 @@ static size_t batch_len(const lbnet_ipvs_batch *b) {
     return n;
 }
 
+/* A count for an array of `have` elements: mostly a truthful one, sometimes one far above the
+ * library's bounds (refused before anything is read). */
+static size_t count(struct input *in, size_t have) {
+    static const size_t huge[] = {(size_t)INT32_MAX, (size_t)1 << 40, SIZE_MAX, ((size_t)1 << 24) + 1,
+                                  (size_t)1 << 30};
+    unsigned char b = byte(in);
+    if (b >= 251) return huge[b - 251];
+    return have == 0 ? 0 : b % (have + 1);
+}
+
+static uint32_t comms[4];
+static lbnet_rtexport_large_community larges[4];
+
+/* Up to 3 rules from the input; names and VRF names are malloc'ed into `strs` (6 slots). */
+static size_t fuzz_rules(struct input *in, lbnet_rtexport_rule *r, char **strs) {
+    size_t n = byte(in) % 4;
+    for (size_t i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        strs[2 * i] = str(in);
+        r[i].name = strs[2 * i];
+        if (byte(in) & 1) {
+            strs[2 * i + 1] = str(in);
+            r[i].vrf = strs[2 * i + 1];
+        }
+        take(in, &r[i].table, sizeof r[i].table);
+        take(in, &r[i].metric, sizeof r[i].metric);
+        r[i].validate_nexthop = byte(in) & 1;
+        r[i].communities = comms;
+        r[i].n_communities = count(in, 4);
+        r[i].large_communities = larges;
+        r[i].n_large_communities = count(in, 4);
+    }
+    return n;
+}
+
+static void free_strs(char **strs) {
+    for (size_t i = 0; i < 6; i++) free(strs[i]);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     struct input in = {data, size};
     lbnet_ipvs_batch *b = NULL;
@@ -109,7 +169,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         lbnet_ipvs_timeouts t;
         lbnet_addr a;
         char buf[64];
-        switch (byte(&in) % 16) {
+        switch (byte(&in) % 21) {
         case 0: {
             char *text = str(&in);
             CALL(lbnet_addr_parse(text, &a));
@@ -248,6 +308,92 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             }
             break;
         }
+        case 15: {
+            /* Options: sz off by one or larger with random extra bytes, random protocol and
+             * flags, up to 3 rules; the namespace is ours or a missing file (never another). */
+            unsigned char buf_o[sizeof(lbnet_rtexport_options) + 8];
+            lbnet_rtexport_options o;
+            lbnet_rtexport_rule r[3];
+            char *strs[6] = {0};
+            memset(&o, 0, sizeof o);
+            take(&in, comms, sizeof comms);
+            take(&in, larges, sizeof larges);
+            o.rules = r;
+            o.n_rules = fuzz_rules(&in, r, strs);
+            if (byte(&in) >= 250) o.n_rules = count(&in, 0);
+            o.protocol = byte(&in);
+            take(&in, &o.flags, sizeof o.flags);
+            o.dampening_ms = byte(&in);
+            o.dampening_cap_ms = byte(&in);
+            char *path = NULL;
+            if (byte(&in) & 1) {
+                char *tail = str(&in);
+                path = malloc(strlen(tail) + 16);
+                sprintf(path, "/nonexistent/%s", tail);
+                free(tail);
+            }
+            o.netns_path = path;
+            unsigned char k = byte(&in);
+            o.sz = sizeof o + (k % 3 == 0 ? (size_t)-1 : k % 3 == 1 ? 0 : 8);
+            memcpy(buf_o, &o, sizeof o);
+            take(&in, buf_o + sizeof o, 8);
+            lbnet_rtexport *ex = NULL;
+            CALL(lbnet_rtexport_open((const lbnet_rtexport_options *)buf_o, &ex));
+            lbnet_rtexport_free(ex);
+            free(path);
+            free_strs(strs);
+            break;
+        }
+        case 16: {
+            lbnet_prefix p;
+            take(&in, &p, sizeof p);
+            take(&in, &a, sizeof a);
+            take(&in, comms, sizeof comms);
+            CALL(lbnet_rtexport_update(exporter, &p, &a, comms, count(&in, 4), larges,
+                                       count(&in, 4)));
+            CALL(lbnet_rtexport_withdraw(exporter, &p));
+            break;
+        }
+        case 17: {
+            /* Up to 4 changes of random prefixes and next hops (family 0: a withdrawal). */
+            lbnet_rtexport_change cs[4];
+            size_t n = byte(&in) % 5;
+            memset(cs, 0, sizeof cs);
+            for (size_t i = 0; i < n; i++) {
+                take(&in, &cs[i].prefix, sizeof cs[i].prefix);
+                take(&in, &cs[i].nexthop, sizeof cs[i].nexthop);
+                cs[i].communities = comms;
+                cs[i].n_communities = count(&in, 4);
+                cs[i].large_communities = larges;
+                cs[i].n_large_communities = count(&in, 4);
+            }
+            size_t k = count(&in, n);
+            CALL(lbnet_rtexport_apply(exporter, k ? cs : NULL, k));
+            break;
+        }
+        case 18: {
+            size_t del;
+            lbnet_rtexport_stats st;
+            lbnet_rtexport_route_list *l = NULL;
+            char *rule = (byte(&in) & 1) ? str(&in) : NULL;
+            CALL(lbnet_rtexport_get_stats(exporter, rule, &st));
+            CALL(lbnet_rtexport_last_error(exporter, rule, buf, byte(&in) % sizeof buf));
+            CALL(lbnet_rtexport_routes(exporter, &l));
+            lbnet_rtexport_route_list_free(l);
+            if (byte(&in) & 1) CALL(lbnet_rtexport_end_of_rib(exporter, (byte(&in) & 1) ? &del : NULL));
+            if (byte(&in) & 1) CALL(lbnet_rtexport_flush(exporter, (byte(&in) & 1) ? &del : NULL));
+            free(rule);
+            break;
+        }
+        case 19: {
+            lbnet_rtexport_rule r[3];
+            char *strs[6] = {0};
+            size_t n = fuzz_rules(&in, r, strs);
+            if (byte(&in) >= 250) n = count(&in, 0);
+            CALL(lbnet_rtexport_reload(exporter, n ? r : NULL, n));
+            free_strs(strs);
+            break;
+        }
         default:
             /* NULL arguments everywhere. */
             CALL(lbnet_ipvs_add_service(NULL, NULL));
@@ -260,6 +406,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             CALL(lbnet_ipvs_batch_new(NULL));
             CALL(lbnet_ipvs_batch_len(NULL, NULL));
             CALL(lbnet_ipvs_batch_len(b, NULL));
+            CALL(lbnet_rtexport_open(NULL, NULL));
+            CALL(lbnet_rtexport_update(NULL, NULL, NULL, NULL, 0, NULL, 0));
+            CALL(lbnet_rtexport_apply(exporter, NULL, 1));
+            CALL(lbnet_rtexport_reload(exporter, NULL, 1));
+            CALL(lbnet_rtexport_withdraw(exporter, NULL));
+            CALL(lbnet_rtexport_routes(exporter, NULL));
             break;
         }
     }

@@ -119,7 +119,11 @@ func printReply(w io.Writer, req request, rep reply) {
 			if vrf == "" {
 				vrf = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", r.Prefix, r.Nexthop, vrf, r.Table, r.Metric, r.Rule, when(r.ExportedAt))
+			nh := "-" // a withdrawal waiting in the dampening window
+			if r.Nexthop.IsValid() {
+				nh = r.Nexthop.String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", r.Prefix, nh, vrf, r.Table, r.Metric, r.Rule, when(r.ExportedAt))
 		}
 		tw.Flush()
 	case "stats":

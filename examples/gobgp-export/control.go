@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -39,13 +40,14 @@ type ruleInfo struct {
 
 // routeInfo is one exported route.
 type routeInfo struct {
-	Prefix     string    `json:"prefix"`
-	Nexthop    string    `json:"nexthop"`
-	VRF        string    `json:"vrf"`
-	Table      uint32    `json:"table_id"`
-	Metric     uint32    `json:"metric"`
-	Rule       string    `json:"rule"`
-	ExportedAt time.Time `json:"exported_at"`
+	Prefix netip.Prefix `json:"prefix"`
+	// Nexthop is the zero address ("" in JSON) while a withdrawal waits in the dampening window.
+	Nexthop    netip.Addr `json:"nexthop"`
+	VRF        string     `json:"vrf"`
+	Table      uint32     `json:"table_id"`
+	Metric     uint32     `json:"metric"`
+	Rule       string     `json:"rule"`
+	ExportedAt time.Time  `json:"exported_at"`
 }
 
 // reply is the answer to a request; Error is set when it failed.

@@ -260,9 +260,9 @@ func (a *Adapter) onBestPath(paths []*apiutil.Path, _ time.Time) {
 		if !ok {
 			continue
 		}
-		c := routeexport.Change{Prefix: prefix.String()}
+		c := routeexport.Change{Prefix: prefix}
 		if !p.Withdrawal && nh.IsValid() {
-			c.Nexthop, c.Communities, c.LargeCommunities = nh.String(), comms, large
+			c.Nexthop, c.Communities, c.LargeCommunities = nh, comms, large
 		}
 		changes = append(changes, c)
 	}

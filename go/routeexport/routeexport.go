@@ -1,9 +1,12 @@
 // Package routeexport drives lbnet's BGP route export engine (libipvs_ffi, lbnet_rtexport_*):
 // best paths in, kernel routes out, by rules that match standard and large communities and
-// name a VRF or a routing table.
+// name a VRF or a routing table. Prefixes and next hops are netip.Prefix and netip.Addr; they
+// cross to the library as its binary struct lbnet_prefix and struct lbnet_addr.
 //
-// Routes use protocol 186 (RTPROT_BGP) by default. FRR's zebra deletes routes of protocol 186
-// when it starts: pick another protocol number on a machine that runs zebra.
+// Every failed call returns a *lbnet.Error (errors.Is works on the errno and on the lbnet
+// kinds). Routes use protocol 186 (RTPROT_BGP) by default; protocols 1-4 and 255 belong to the
+// kernel and administrators and are refused. FRR's zebra deletes routes of protocol 186 when it
+// starts: pick another protocol number on a machine that runs zebra.
 package routeexport
 
 /*
@@ -16,6 +19,8 @@ import "C"
 
 import (
 	"fmt"
+	"math"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -23,36 +28,22 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	lbnet "github.com/lbnet/lbnet/go"
+	"github.com/lbnet/lbnet/go/internal/capi"
 )
 
 // DefaultMetric is the metric a rule gives its routes unless told otherwise.
 const DefaultMetric = 20
 
-// Error is a failure reported by the library: the errno (the kernel's own where the kernel
-// answered) and a readable message, including the kernel's extended-ack text.
-type Error struct {
-	Errno   syscall.Errno
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Unwrap lets errors.Is(err, syscall.EEXIST) and friends work.
-func (e *Error) Unwrap() error { return e.Errno }
-
-// call runs f on a locked OS thread so the thread-local error message belongs to this call.
-func call(f func() C.int) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	rc := f()
-	if rc >= 0 {
-		return nil
+func init() {
+	// LargeCommunity is passed to the library as struct lbnet_rtexport_large_community, and the
+	// prefix and address fields are written by capi.
+	if unsafe.Sizeof(LargeCommunity{}) != unsafe.Sizeof(C.lbnet_rtexport_large_community{}) ||
+		unsafe.Sizeof(C.struct_lbnet_prefix{}) != uintptr(capi.PrefixSize) ||
+		unsafe.Sizeof(C.struct_lbnet_addr{}) != uintptr(capi.AddrSize) {
+		panic("routeexport: C struct layout differs from the Go one")
 	}
-	msg := "lbnet error"
-	if p := C.lbnet_last_error(); p != nil {
-		msg = C.GoString(p)
-	}
-	return &Error{Errno: syscall.Errno(-rc), Message: msg}
 }
 
 // LargeCommunity is an RFC 8092 large community.
@@ -127,98 +118,111 @@ func NewRule(name string, table uint32) Rule {
 type Config struct {
 	// NetnsPath is a network namespace file (/var/run/netns/NAME); empty is the caller's.
 	NetnsPath string
-	// Protocol of exported routes (default 186).
+	// Protocol of exported routes; 0 means the library's default, 186. 1-4 and 255 are
+	// refused (the engine replaces and deletes every route of its protocol in its tables).
 	Protocol uint8
-	// Dampening coalesces updates of one prefix closer together than this (default 100 ms; 0
-	// turns it off); DampeningCap is the longest a flapping prefix waits (default 1 s).
+	// Dampening coalesces updates of one prefix closer together than this (0 turns it off;
+	// DefaultConfig has 100 ms); DampeningCap is the longest a flapping prefix waits (0: the
+	// library's default, 1 s). Both are rounded up to whole milliseconds.
 	Dampening, DampeningCap time.Duration
 	// DeleteAllAtStart removes our protocol's routes from the rules' tables at start instead
 	// of keeping them until End-of-RIB.
 	DeleteAllAtStart bool
-	// Watch re-validates next hops when links and routes change (default true).
+	// Watch re-validates next hops when links and routes change (DefaultConfig: true).
 	Watch bool
 }
 
-// DefaultConfig is the engine's default configuration.
+// DefaultConfig is the engine's default configuration (the library's defaults).
 func DefaultConfig() Config {
-	var c C.lbnet_rtexport_config
-	C.lbnet_rtexport_config_default(&c)
 	return Config{
-		Protocol:     uint8(c.protocol),
-		Dampening:    time.Duration(c.dampening_ms) * time.Millisecond,
-		DampeningCap: time.Duration(c.dampening_cap_ms) * time.Millisecond,
-		Watch:        c.watch != 0,
+		Protocol:     C.LBNET_RTEXPORT_DEFAULT_PROTOCOL,
+		Dampening:    C.LBNET_RTEXPORT_DEFAULT_DAMPENING_MS * time.Millisecond,
+		DampeningCap: C.LBNET_RTEXPORT_DEFAULT_DAMPENING_CAP_MS * time.Millisecond,
+		Watch:        true,
 	}
 }
 
-// cRules holds rules in C memory (cgo forbids Go pointers inside memory passed to C).
-type cRules struct {
-	arr   *C.lbnet_rtexport_rule
-	n     int
+// cargs holds what one call hands to C: strings copied into C memory, and Go arrays pinned
+// while C reads them (cgo lets C read Go memory that holds Go pointers only if those are pinned).
+type cargs struct {
+	op    string
+	pin   runtime.Pinner
 	frees []unsafe.Pointer
+	err   error
 }
 
-func (r *cRules) free() {
-	for _, p := range r.frees {
+func (a *cargs) free() {
+	a.pin.Unpin()
+	for _, p := range a.frees {
 		C.free(p)
 	}
 }
 
-func (r *cRules) alloc(size int) unsafe.Pointer {
-	if size == 0 {
-		return nil
+// str copies s into C memory; a NUL inside s (which C would cut it at) is an error.
+func (a *cargs) str(what, s string) *C.char {
+	if strings.IndexByte(s, 0) >= 0 && a.err == nil {
+		a.err = lbnet.Errorf(a.op, syscall.EINVAL, "%s %q contains a NUL byte", what, s)
 	}
-	p := C.calloc(1, C.size_t(size))
-	r.frees = append(r.frees, p)
-	return p
-}
-
-func (r *cRules) str(s string) *C.char {
 	p := C.CString(s)
-	r.frees = append(r.frees, unsafe.Pointer(p))
+	a.frees = append(a.frees, unsafe.Pointer(p))
 	return p
 }
 
-func toC(rules []Rule) *cRules {
-	r := &cRules{n: len(rules)}
-	r.arr = (*C.lbnet_rtexport_rule)(r.alloc(len(rules) * int(unsafe.Sizeof(C.lbnet_rtexport_rule{}))))
-	cr := unsafe.Slice(r.arr, len(rules))
+func (a *cargs) comms(v []uint32) (*C.uint32_t, C.size_t) {
+	if len(v) == 0 {
+		return nil, 0
+	}
+	a.pin.Pin(&v[0])
+	return (*C.uint32_t)(unsafe.Pointer(&v[0])), C.size_t(len(v))
+}
+
+func (a *cargs) large(v []LargeCommunity) (*C.lbnet_rtexport_large_community, C.size_t) {
+	if len(v) == 0 {
+		return nil, 0
+	}
+	a.pin.Pin(&v[0])
+	return (*C.lbnet_rtexport_large_community)(unsafe.Pointer(&v[0])), C.size_t(len(v))
+}
+
+func (a *cargs) rules(rules []Rule) (*C.lbnet_rtexport_rule, C.size_t) {
+	if len(rules) == 0 {
+		return nil, 0
+	}
+	cr := make([]C.lbnet_rtexport_rule, len(rules))
 	for i, rule := range rules {
 		c := &cr[i]
-		c.name = r.str(rule.Name)
+		c.name = a.str("rule name", rule.Name)
 		if rule.VRF != "" {
-			c.vrf = r.str(rule.VRF)
+			c.vrf = a.str("VRF", rule.VRF)
 		}
 		c.table = C.uint32_t(rule.Table)
 		c.metric = C.uint32_t(rule.Metric)
 		if rule.ValidateNexthop {
 			c.validate_nexthop = 1
 		}
-		c.communities, c.n_communities = r.comms(rule.Communities)
-		c.large_communities, c.n_large_communities = r.large(rule.LargeCommunities)
+		c.communities, c.n_communities = a.comms(rule.Communities)
+		c.large_communities, c.n_large_communities = a.large(rule.LargeCommunities)
 	}
-	return r
+	a.pin.Pin(&cr[0])
+	return &cr[0], C.size_t(len(cr))
 }
 
-func (r *cRules) comms(v []uint32) (*C.uint32_t, C.size_t) {
-	if len(v) == 0 {
-		return nil, 0
+// call runs f with the arguments prepared, unless preparing them failed.
+func (a *cargs) call(f func() C.int) error {
+	defer a.free()
+	if a.err != nil {
+		return a.err
 	}
-	p := (*C.uint32_t)(r.alloc(4 * len(v)))
-	copy(unsafe.Slice((*uint32)(unsafe.Pointer(p)), len(v)), v)
-	return p, C.size_t(len(v))
+	return capi.Call(a.op, func() int32 { return int32(f()) })
 }
 
-func (r *cRules) large(v []LargeCommunity) (*C.lbnet_large_community, C.size_t) {
-	if len(v) == 0 {
-		return nil, 0
+// millis is d in whole milliseconds, rounded up.
+func millis(op, what string, d time.Duration) (C.uint32_t, error) {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if d < 0 || ms > math.MaxUint32 {
+		return 0, lbnet.Errorf(op, syscall.EINVAL, "%s %v is out of range", what, d)
 	}
-	p := (*C.lbnet_large_community)(r.alloc(len(v) * int(unsafe.Sizeof(C.lbnet_large_community{}))))
-	s := unsafe.Slice(p, len(v))
-	for i, l := range v {
-		s[i] = C.lbnet_large_community{global: C.uint32_t(l.Global), local1: C.uint32_t(l.Local1), local2: C.uint32_t(l.Local2)}
-	}
-	return p, C.size_t(len(v))
+	return C.uint32_t(ms), nil
 }
 
 // Exporter is a running export engine. Safe for concurrent use.
@@ -227,119 +231,136 @@ type Exporter struct {
 	p  *C.lbnet_rtexport
 }
 
-// ErrClosed is returned by methods of a closed Exporter.
-var ErrClosed = &Error{Errno: syscall.EBADF, Message: "route exporter is closed"}
-
-// New starts an engine with rules.
+// New starts an engine with rules (lbnet_rtexport_open).
 func New(cfg Config, rules []Rule) (*Exporter, error) {
-	var c C.lbnet_rtexport_config
-	C.lbnet_rtexport_config_default(&c)
-	cr := toC(rules)
-	defer cr.free()
+	a := &cargs{op: "routeexport.New"}
+	o := C.struct_lbnet_rtexport_options{sz: C.size_t(unsafe.Sizeof(C.struct_lbnet_rtexport_options{}))}
 	if cfg.NetnsPath != "" {
-		c.netns_path = cr.str(cfg.NetnsPath)
+		o.netns_path = a.str("netns path", cfg.NetnsPath)
 	}
-	c.protocol = C.uint8_t(cfg.Protocol)
-	c.dampening_ms = C.uint32_t(cfg.Dampening / time.Millisecond)
-	c.dampening_cap_ms = C.uint32_t(cfg.DampeningCap / time.Millisecond)
+	o.rules, o.n_rules = a.rules(rules)
+	o.protocol = C.uint8_t(cfg.Protocol)
+	var err error
+	if o.dampening_ms, err = millis(a.op, "dampening", cfg.Dampening); err != nil {
+		a.free()
+		return nil, err
+	}
+	if o.dampening_cap_ms, err = millis(a.op, "dampening cap", cfg.DampeningCap); err != nil {
+		a.free()
+		return nil, err
+	}
+	if cfg.Dampening == 0 {
+		o.flags |= C.LBNET_RTEXPORT_NO_DAMPENING
+	}
 	if cfg.DeleteAllAtStart {
-		c.delete_all_at_start = 1
+		o.flags |= C.LBNET_RTEXPORT_DELETE_ALL_AT_START
 	}
-	c.watch = 0
-	if cfg.Watch {
-		c.watch = 1
+	if !cfg.Watch {
+		o.flags |= C.LBNET_RTEXPORT_NO_WATCH
 	}
 	e := &Exporter{}
-	err := call(func() C.int {
-		return C.lbnet_rtexport_new(&c, cr.arr, C.size_t(cr.n), &e.p)
-	})
-	if err != nil {
+	if err := a.call(func() C.int { return C.lbnet_rtexport_open(&o, &e.p) }); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-func (e *Exporter) with(f func(p *C.lbnet_rtexport) C.int) error {
+// with runs f on the live engine, or returns lbnet.ErrClosed after Close.
+func (e *Exporter) with(a *cargs, f func(p *C.lbnet_rtexport) C.int) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.p == nil {
-		return ErrClosed
+		a.free()
+		return fmt.Errorf("%s: %w", a.op, lbnet.ErrClosed)
 	}
-	return call(func() C.int { return f(e.p) })
+	return a.call(func() C.int { return f(e.p) })
 }
 
-// Update sets the best path of prefix ("ADDR/LEN") to nexthop with its communities.
-func (e *Exporter) Update(prefix, nexthop string, communities []uint32, large []LargeCommunity) error {
-	cr := &cRules{}
-	defer cr.free()
-	cp, cn := cr.str(prefix), cr.str(nexthop)
-	comms, nc := cr.comms(communities)
-	lc, nl := cr.large(large)
-	return e.with(func(p *C.lbnet_rtexport) C.int {
-		return C.lbnet_rtexport_update(p, cp, cn, comms, nc, lc, nl)
+func cPrefix(p netip.Prefix) (c C.struct_lbnet_prefix) {
+	capi.PutPrefix(unsafe.Pointer(&c), p)
+	return c
+}
+
+func cAddr(a netip.Addr) (c C.struct_lbnet_addr) {
+	capi.PutAddr(unsafe.Pointer(&c), a)
+	return c
+}
+
+// Update sets the best path of prefix to nexthop with its communities. The prefix must have
+// no host bits set (use prefix.Masked()).
+func (e *Exporter) Update(prefix netip.Prefix, nexthop netip.Addr, communities []uint32, large []LargeCommunity) error {
+	a := &cargs{op: "routeexport.Update"}
+	cp, cn := cPrefix(prefix), cAddr(nexthop)
+	comms, nc := a.comms(communities)
+	lc, nl := a.large(large)
+	return e.with(a, func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_update(p, &cp, &cn, comms, nc, lc, nl)
 	})
 }
 
-// Change is one best-path change for Apply: a new path (Nexthop set) or a withdrawal (Nexthop
-// empty).
+// Change is one best-path change for Apply: a new path (Nexthop valid) or a withdrawal
+// (Nexthop the zero netip.Addr).
 type Change struct {
-	Prefix, Nexthop  string
+	Prefix           netip.Prefix
+	Nexthop          netip.Addr
 	Communities      []uint32
 	LargeCommunities []LargeCommunity
 }
 
 // Apply applies many changes at once; their kernel operations go pipelined. Every change is
-// applied; the first error is returned.
+// checked first (one bad change: none is applied); then every change is applied and the first
+// error is returned.
 func (e *Exporter) Apply(changes []Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	cr := &cRules{}
-	defer cr.free()
-	arr := (*C.lbnet_rtexport_change)(cr.alloc(len(changes) * int(unsafe.Sizeof(C.lbnet_rtexport_change{}))))
-	cs := unsafe.Slice(arr, len(changes))
+	a := &cargs{op: "routeexport.Apply"}
+	cs := make([]C.lbnet_rtexport_change, len(changes))
 	for i, ch := range changes {
 		c := &cs[i]
-		c.prefix = cr.str(ch.Prefix)
-		if ch.Nexthop != "" {
-			c.nexthop = cr.str(ch.Nexthop)
+		capi.PutPrefix(unsafe.Pointer(&c.prefix), ch.Prefix)
+		capi.PutAddr(unsafe.Pointer(&c.nexthop), ch.Nexthop)
+		if ch.Nexthop.IsValid() {
+			c.communities, c.n_communities = a.comms(ch.Communities)
+			c.large_communities, c.n_large_communities = a.large(ch.LargeCommunities)
 		}
-		c.communities, c.n_communities = cr.comms(ch.Communities)
-		c.large_communities, c.n_large_communities = cr.large(ch.LargeCommunities)
 	}
-	return e.with(func(p *C.lbnet_rtexport) C.int {
-		return C.lbnet_rtexport_apply(p, arr, C.size_t(len(changes)))
+	return e.with(a, func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_apply(p, &cs[0], C.size_t(len(cs)))
 	})
 }
 
 // Withdraw removes prefix from every table.
-func (e *Exporter) Withdraw(prefix string) error {
-	cp := C.CString(prefix)
-	defer C.free(unsafe.Pointer(cp))
-	return e.with(func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_withdraw(p, cp) })
+func (e *Exporter) Withdraw(prefix netip.Prefix) error {
+	cp := cPrefix(prefix)
+	return e.with(&cargs{op: "routeexport.Withdraw"}, func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_withdraw(p, &cp)
+	})
 }
 
 // EndOfRIB marks the first full update complete: our routes found at start that no path
 // claimed are deleted. Returns how many.
 func (e *Exporter) EndOfRIB() (int, error) {
 	var n C.size_t
-	err := e.with(func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_end_of_rib(p, &n) })
+	err := e.with(&cargs{op: "routeexport.EndOfRIB"}, func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_end_of_rib(p, &n)
+	})
 	return int(n), err
 }
 
 // Reload replaces the rules and re-evaluates every route; on error the old rules stay.
 func (e *Exporter) Reload(rules []Rule) error {
-	cr := toC(rules)
-	defer cr.free()
-	return e.with(func(p *C.lbnet_rtexport) C.int {
-		return C.lbnet_rtexport_reload(p, cr.arr, C.size_t(cr.n))
-	})
+	a := &cargs{op: "routeexport.Reload"}
+	cr, n := a.rules(rules)
+	return e.with(a, func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_reload(p, cr, n) })
 }
 
 // Flush removes every route we exported and nothing else. Returns how many.
 func (e *Exporter) Flush() (int, error) {
 	var n C.size_t
-	err := e.with(func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_flush(p, &n) })
+	err := e.with(&cargs{op: "routeexport.Flush"}, func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_flush(p, &n)
+	})
 	return int(n), err
 }
 
@@ -362,17 +383,19 @@ func unixNs(ns C.int64_t) time.Time {
 // Stats returns the statistics of rule (empty: global).
 func (e *Exporter) Stats(rule string) (Stats, error) {
 	var cs C.lbnet_rtexport_stats
+	buf := make([]C.char, 4096)
+	a := &cargs{op: "routeexport.Stats"}
 	var cr *C.char
 	if rule != "" {
-		cr = C.CString(rule)
-		defer C.free(unsafe.Pointer(cr))
+		cr = a.str("rule name", rule)
 	}
-	if err := e.with(func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_get_stats(p, cr, &cs) }); err != nil {
-		return Stats{}, err
-	}
-	buf := (*C.char)(C.malloc(4096))
-	defer C.free(unsafe.Pointer(buf))
-	if err := e.with(func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_last_error(p, cr, buf, 4096) }); err != nil {
+	err := e.with(a, func(p *C.lbnet_rtexport) C.int {
+		if rc := C.lbnet_rtexport_get_stats(p, cr, &cs); rc < 0 {
+			return rc
+		}
+		return C.lbnet_rtexport_last_error(p, cr, &buf[0], C.size_t(len(buf)))
+	})
+	if err != nil {
 		return Stats{}, err
 	}
 	return Stats{
@@ -380,29 +403,35 @@ func (e *Exporter) Stats(rule string) (Stats, error) {
 		NexthopValidations: uint64(cs.nexthop_validations), NexthopFailures: uint64(cs.nexthop_failures),
 		Dampened: uint64(cs.dampened), KernelOps: uint64(cs.kernel_ops),
 		LastExport: unixNs(cs.last_export_ns), LastWithdraw: unixNs(cs.last_withdraw_ns),
-		LastError: unixNs(cs.last_error_ns), LastErrorMessage: C.GoString(buf),
+		LastError: unixNs(cs.last_error_ns), LastErrorMessage: C.GoString(&buf[0]),
 	}, nil
 }
 
 // ExportedRoute is one route the engine has in the kernel.
 type ExportedRoute struct {
-	Rule, Prefix, Gateway string
-	Table, Metric         uint32
-	ExportedAt            time.Time
+	Rule   string
+	Prefix netip.Prefix
+	// Gateway is the zero netip.Addr while a withdrawal waits in the dampening window.
+	Gateway       netip.Addr
+	Table, Metric uint32
+	ExportedAt    time.Time
 }
 
 // Routes lists the exported routes by table, prefix and rule.
 func (e *Exporter) Routes() ([]ExportedRoute, error) {
 	var l *C.lbnet_rtexport_route_list
-	if err := e.with(func(p *C.lbnet_rtexport) C.int { return C.lbnet_rtexport_routes(p, &l) }); err != nil {
+	if err := e.with(&cargs{op: "routeexport.Routes"}, func(p *C.lbnet_rtexport) C.int {
+		return C.lbnet_rtexport_routes(p, &l)
+	}); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_rtexport_route_list_free(l)
 	out := make([]ExportedRoute, 0, int(l.len))
 	for _, r := range unsafe.Slice(l.routes, int(l.len)) {
 		out = append(out, ExportedRoute{
-			Rule: C.GoString(r.rule), Prefix: C.GoString(r.prefix), Gateway: C.GoString(r.gateway),
-			Table: uint32(r.table), Metric: uint32(r.metric), ExportedAt: time.Unix(int64(r.exported_at), 0),
+			Rule: C.GoString(r.rule), Prefix: capi.Prefix(unsafe.Pointer(&r.prefix)),
+			Gateway: capi.Addr(unsafe.Pointer(&r.gateway)),
+			Table:   uint32(r.table), Metric: uint32(r.metric), ExportedAt: time.Unix(int64(r.exported_at), 0),
 		})
 	}
 	return out, nil

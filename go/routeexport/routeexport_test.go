@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 type netns struct{ name string }
@@ -87,7 +91,7 @@ func TestExportThroughGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if err := e.Update("198.51.100.0/24", "10.1.0.2", []uint32{comm}, nil); err != nil {
+	if err := e.Update(pfx("198.51.100.0/24"), addr("10.1.0.2"), []uint32{comm}, nil); err != nil {
 		t.Fatal(err)
 	}
 	r100 := n.routes(t, "100")
@@ -99,7 +103,7 @@ func TestExportThroughGo(t *testing.T) {
 		t.Fatalf("table 200: %v", r200)
 	}
 	// Unreachable next hop: withheld, counted.
-	if err := e.Update("198.51.101.0/24", "10.9.9.9", nil, nil); err != nil {
+	if err := e.Update(pfx("198.51.101.0/24"), addr("10.9.9.9"), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, err := e.Stats("all")
@@ -110,15 +114,19 @@ func TestExportThroughGo(t *testing.T) {
 		t.Fatalf("stats: %+v", st)
 	}
 	// Errors carry the errno.
-	err = e.Update("198.51.100.1/24", "10.1.0.2", nil, nil)
-	if !errors.Is(err, syscall.EINVAL) {
+	err = e.Update(netip.MustParsePrefix("198.51.100.1/24"), addr("10.1.0.2"), nil, nil)
+	var le *lbnet.Error
+	if !errors.Is(err, syscall.EINVAL) || !errors.Is(err, lbnet.InvalidArgument) || !errors.As(err, &le) || le.Op != "routeexport.Update" {
 		t.Fatalf("host bits: %v", err)
 	}
-	if _, err := e.Stats("nope"); !errors.Is(err, syscall.ENOENT) {
+	if err := e.Update(pfx("198.51.100.0/24"), netip.Addr{}, nil, nil); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("no next hop: %v", err)
+	}
+	if _, err := e.Stats("nope"); !errors.Is(err, syscall.ENOENT) || !errors.Is(err, lbnet.NotFound) {
 		t.Fatalf("unknown rule: %v", err)
 	}
 	routes, err := e.Routes()
-	if err != nil || len(routes) != 2 || routes[1].Rule != "c1" || routes[1].Table != 200 || routes[1].Gateway != "10.1.0.2" {
+	if err != nil || len(routes) != 2 || routes[1].Rule != "c1" || routes[1].Table != 200 || routes[1].Gateway != addr("10.1.0.2") || routes[1].Prefix != pfx("198.51.100.0/24") {
 		t.Fatalf("routes: %+v %v", routes, err)
 	}
 	// Reload: metric change moves the route.
@@ -134,16 +142,16 @@ func TestExportThroughGo(t *testing.T) {
 	if len(n.routes(t, "200")) != 0 {
 		t.Fatal("table 200 not withdrawn on reload")
 	}
-	if err := e.Withdraw("198.51.100.0/24"); err != nil {
+	if err := e.Withdraw(pfx("198.51.100.0/24")); err != nil {
 		t.Fatal(err)
 	}
 	if len(n.routes(t, "100")) != 0 {
 		t.Fatal("withdraw left the route")
 	}
 	if err := e.Apply([]Change{
-		{Prefix: "198.51.102.0/24", Nexthop: "10.1.0.2"},
-		{Prefix: "198.51.103.0/24", Nexthop: "10.1.0.3", Communities: []uint32{comm}},
-		{Prefix: "198.51.103.0/24"},
+		{Prefix: pfx("198.51.102.0/24"), Nexthop: addr("10.1.0.2")},
+		{Prefix: pfx("198.51.103.0/24"), Nexthop: addr("10.1.0.3"), Communities: []uint32{comm}},
+		{Prefix: pfx("198.51.103.0/24")},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +163,39 @@ func TestExportThroughGo(t *testing.T) {
 	}
 	e.Close()
 	e.Close()
-	if err := e.Withdraw("198.51.102.0/24"); !errors.Is(err, syscall.EBADF) {
+	if err := e.Withdraw(pfx("198.51.102.0/24")); !errors.Is(err, lbnet.ErrClosed) {
 		t.Fatalf("after close: %v", err)
+	}
+}
+
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func addr(s string) netip.Addr  { return netip.MustParseAddr(s) }
+
+func TestConfigIsChecked(t *testing.T) {
+	// A reserved protocol is refused by the engine with its reason; nothing is touched.
+	for _, p := range []uint8{1, 2, 3, 4, 255} {
+		cfg := DefaultConfig()
+		cfg.Protocol = p
+		cfg.Watch = false
+		_, err := New(cfg, nil)
+		if !errors.Is(err, lbnet.InvalidArgument) || !strings.Contains(err.Error(), fmt.Sprintf("route protocol %d ", p)) {
+			t.Errorf("protocol %d: %v", p, err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Dampening = -time.Second
+	if _, err := New(cfg, nil); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("negative dampening: %v", err)
+	}
+	if _, err := New(DefaultConfig(), []Rule{NewRule("a\x00b", 100)}); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("NUL in a rule name: %v", err)
+	}
+	// Too many rules: refused by the library before it reads them.
+	many := make([]Rule, 65535)
+	for i := range many {
+		many[i] = NewRule(fmt.Sprint("r", i), 100)
+	}
+	if _, err := New(DefaultConfig(), many); !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "at most 65534") {
+		t.Errorf("65535 rules: %v", err)
 	}
 }

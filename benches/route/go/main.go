@@ -126,18 +126,17 @@ func run(name string, n int, v6 bool) error {
 		return err
 	}
 	defer e.Close()
-	strs := make([]string, n)
-	for i, p := range ps {
-		strs[i] = p.String()
-	}
-	for _, step := range []struct{ op, gw string }{
-		{"install", gw2},
-		{"replace", gw3},
-		{"withdraw", ""},
+	for _, step := range []struct {
+		op string
+		gw netip.Addr
+	}{
+		{"install", netip.MustParseAddr(gw2)},
+		{"replace", netip.MustParseAddr(gw3)},
+		{"withdraw", netip.Addr{}},
 	} {
 		changes := make([]routeexport.Change, n)
 		for i := range changes {
-			changes[i] = routeexport.Change{Prefix: strs[i], Nexthop: step.gw}
+			changes[i] = routeexport.Change{Prefix: ps[i], Nexthop: step.gw}
 		}
 		t := time.Now()
 		if err := e.Apply(changes); err != nil {

@@ -48,6 +48,34 @@ impl Default for ExportConfig {
     }
 }
 
+impl ExportConfig {
+    /// Checks the settings: refuses a reserved route protocol.
+    ///
+    /// Protocols 0-4 are the kernel's own (`RTPROT_UNSPEC`, `RTPROT_REDIRECT` for ICMP
+    /// redirects, `RTPROT_KERNEL` for the kernel's routes, `RTPROT_BOOT` for `ip route add` and
+    /// boot scripts, `RTPROT_STATIC` for administrators) and 255 is kept back (no `rt_protos`
+    /// entry assigns it). The engine takes every route of its protocol in its tables for its
+    /// own: it replaces them, deletes them at End-of-RIB or, with `delete_all_at_start`, at
+    /// once; with protocol 3 that deleted an administrator's `ip route add` route.
+    pub fn check(&self) -> Result<()> {
+        let p = self.protocol;
+        let what = match p {
+            0 => "RTPROT_UNSPEC",
+            1 => "RTPROT_REDIRECT, routes from ICMP redirects",
+            2 => "RTPROT_KERNEL, the kernel's own routes",
+            3 => "RTPROT_BOOT, what `ip route add` and boot scripts use",
+            4 => "RTPROT_STATIC, administrators' routes",
+            255 => "reserved",
+            _ => return Ok(()),
+        };
+        Err(Error::invalid(format!(
+            "route protocol {p} ({what}) is refused: the exporter replaces and deletes every \
+             route of its protocol in its tables, so it would take other routes for its own; \
+             use {RTPROT_BGP} (RTPROT_BGP, the default) or another number no other program uses"
+        )))
+    }
+}
+
 /// A best path for a prefix, as BGP hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {

@@ -101,8 +101,10 @@ const WATCH_GROUPS: [u32; 6] = [
 impl Exporter {
     /// Starts an engine with `rules`: resolves VRF names to tables, takes stock of our
     /// protocol's routes in the rules' tables (deleting them if `delete_all_at_start`), and
-    /// starts the background thread.
+    /// starts the background thread. A reserved protocol ([`ExportConfig::check`]) is refused
+    /// before the kernel is touched.
     pub fn new(config: ExportConfig, rules: &[Rule]) -> Result<Exporter> {
+        config.check()?;
         let handle = RouteHandle::open(&config.netns)?;
         let watch = config.watch;
         let netns = config.netns.clone();
