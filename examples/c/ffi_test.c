@@ -1415,7 +1415,7 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
     CHECK(big[12] == 0 && big[13] == 0xababababababababull);
 
     /* Attach to a veth in a fresh namespace, pin, adopt, detach. */
-    char name[64], path[128], pin[128], pinparent[128];
+    char name[64], path[128], pin[160], pinparent[64];
     netns_add("lbnet-ffi-xdp", name, sizeof name, path, sizeof path);
     snprintf(pinparent, sizeof pinparent, "/sys/fs/bpf/lbnet-ffi-test-%d", (int)getpid());
     snprintf(pin, sizeof pin, "%s/x0", pinparent);
@@ -1473,6 +1473,7 @@ static void test_linkwatch_and_xdp(void) {
     OK(lbnet_xdp_list_vips(lb, NULL, 0, &n));
     CHECK(n == 0);
     lbnet_xdp_free(lb);
+    printf("ffi_test: link watch (netns, veth) and XDP (load, attach, pin, adopt, detach) passed\n");
 }
 
 int main(void) {

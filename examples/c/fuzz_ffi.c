@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 static lbnet_ipvs_handle *handle;
+static lbnet_linkwatch *watcher; /* of the fuzzer's empty namespace */
+static lbnet_xdp *xdp;           /* a loaded, small XDP load balancer */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -128,9 +130,6 @@ static void *fuzz_opts(struct input *in, size_t size) {
     if (byte(in) & 1) o[size + byte(in) % 16] = byte(in);
     return o;
 }
-
-static lbnet_linkwatch *watcher;
-static lbnet_xdp *xdp;
 
 /* Link watch: options (namespace paths, flags, sizes), then the calls on a watcher of the
  * fuzzer's empty namespace. */
