@@ -623,7 +623,7 @@ mod tests {
                 lbnet_linkwatch_open(std::ptr::null(), std::ptr::null_mut()),
                 -libc::EINVAL
             );
-            let mut w = 1 as *mut lbnet_linkwatch;
+            let mut w = std::ptr::dangling_mut::<lbnet_linkwatch>();
             let mut o = lbnet_linkwatch_options {
                 netns_path: c"/nonexistent/ns".as_ptr(),
                 ..opts()

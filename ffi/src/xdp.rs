@@ -713,7 +713,7 @@ mod tests {
                 lbnet_xdp_add_vip(std::ptr::null_mut(), std::ptr::null()),
                 -libc::EINVAL
             );
-            let mut lb = 1 as *mut lbnet_xdp;
+            let mut lb = std::ptr::dangling_mut::<lbnet_xdp>();
             assert_eq!(
                 lbnet_xdp_open(std::ptr::null(), std::ptr::null_mut()),
                 -libc::EINVAL
@@ -742,7 +742,12 @@ mod tests {
             let one = be("10.0.0.1", 1);
             for n in [i32::MAX as usize, 1 << 40, usize::MAX] {
                 assert_eq!(
-                    lbnet_xdp_set_backends(1 as *mut lbnet_xdp, &vip4("10.0.0.9", 80), &one, n),
+                    lbnet_xdp_set_backends(
+                        std::ptr::dangling_mut::<lbnet_xdp>(),
+                        &vip4("10.0.0.9", 80),
+                        &one,
+                        n
+                    ),
                     -libc::EINVAL
                 );
                 assert!(last().contains("at most 65537"), "{}", last());
