@@ -27,11 +27,11 @@
 #![deny(clippy::missing_safety_doc)]
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int};
 use std::net::IpAddr;
 use std::path::Path;
 
-use lbnet::netns::NetNs;
+use lbnet::netns::{self, NetNs};
 use lbnet::xdp::abi::RING_SIZE;
 use lbnet::xdp::{AttachMode, Backend, Counter, LoadOptions, Proto, Vip, XdpLb};
 use lbnet::{Error, ErrorKind};
@@ -256,23 +256,11 @@ pub unsafe extern "C" fn lbnet_xdp_attach(
             AttachMode::Generic
         };
         let ns = ns.map_or(NetNs::Current, |p| NetNs::Path(p.into()));
-        let c = CString::new(ifname).map_err(|_| Error::invalid("ifname contains NUL"))?;
         let mut guard = h.inner.lock();
         // The closure may run on a helper thread inside `ns`: it gets the balancer, not the
         // guard (which must stay on this thread).
         let lb: &mut XdpLb = &mut guard;
-        ns.run(|| {
-            // SAFETY: c is a valid C string.
-            let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-            if idx == 0 {
-                return Err(Error::from_kernel(
-                    libc::ENODEV,
-                    format!("no interface {ifname}"),
-                    None,
-                ));
-            }
-            lb.attach(idx, mode)
-        })
+        ns.run(|| lb.attach(netns::ifindex(ifname)?, mode))
     })
 }
 
