@@ -1286,80 +1286,107 @@ void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
  * poll(lbnet_linkwatch_fd(w)) then lbnet_linkwatch_next_event(w, ...); lbnet_linkwatch_free(w);
  */
 
-// Size of [`lbnet_link::name`] (`IFNAMSIZ`, NUL included).
-#define LBNET_LINK_NAME_LEN 16
+// Size of [`lbnet_linkwatch_link::name`] (`IFNAMSIZ`, NUL included).
+#define LBNET_LINKWATCH_NAME_LEN 16
 
-// Size of [`lbnet_link::kind`] (NUL included).
-#define LBNET_LINK_KIND_LEN 32
+// Size of [`lbnet_linkwatch_link::kind`] (NUL included).
+#define LBNET_LINKWATCH_KIND_LEN 32
 
-// Size of [`lbnet_link::alias`] (`IFALIASZ`, NUL included).
-#define LBNET_LINK_ALIAS_LEN 256
+// Size of [`lbnet_linkwatch_link::alias`] (`IFALIASZ`, NUL included).
+#define LBNET_LINKWATCH_ALIAS_LEN 256
 
-// Size of [`lbnet_link::mac`] (`MAX_ADDR_LEN`).
-#define LBNET_LINK_MAC_LEN 32
+// Size of [`lbnet_linkwatch_link::mac`] (`MAX_ADDR_LEN`).
+#define LBNET_LINKWATCH_MAC_LEN 32
 
-// [`lbnet_link_event::kind`]: a link appeared.
-#define LBNET_LINK_ADDED 1
+// [`lbnet_linkwatch_event::kind`]: a link appeared.
+#define LBNET_LINKWATCH_ADDED 1
 
-// [`lbnet_link_event::kind`]: a link changed; `changes` says which fields.
-#define LBNET_LINK_CHANGED 2
+// [`lbnet_linkwatch_event::kind`]: a link changed; `changes` says which fields.
+#define LBNET_LINKWATCH_CHANGED 2
 
-// [`lbnet_link_event::kind`]: a link went away (deleted or moved to another namespace).
-#define LBNET_LINK_REMOVED 3
+// [`lbnet_linkwatch_event::kind`]: a link went away (deleted or moved to another namespace).
+#define LBNET_LINKWATCH_REMOVED 3
 
 // Change bit: name (a rename keeps the ifindex).
-#define LBNET_LINK_CHANGE_NAME (1 << 0)
+#define LBNET_LINKWATCH_CHANGE_NAME (1 << 0)
 
 // Change bit: kind.
-#define LBNET_LINK_CHANGE_KIND (1 << 1)
+#define LBNET_LINKWATCH_CHANGE_KIND (1 << 1)
 
 // Change bit: administrative state.
-#define LBNET_LINK_CHANGE_ADMIN (1 << 2)
+#define LBNET_LINKWATCH_CHANGE_ADMIN (1 << 2)
 
 // Change bit: operational state.
-#define LBNET_LINK_CHANGE_OPER (1 << 3)
+#define LBNET_LINKWATCH_CHANGE_OPER (1 << 3)
 
 // Change bit: carrier.
-#define LBNET_LINK_CHANGE_CARRIER (1 << 4)
+#define LBNET_LINKWATCH_CHANGE_CARRIER (1 << 4)
 
 // Change bit: lower-up.
-#define LBNET_LINK_CHANGE_LOWER_UP (1 << 5)
+#define LBNET_LINKWATCH_CHANGE_LOWER_UP (1 << 5)
 
 // Change bit: MTU.
-#define LBNET_LINK_CHANGE_MTU (1 << 6)
+#define LBNET_LINKWATCH_CHANGE_MTU (1 << 6)
 
 // Change bit: hardware address.
-#define LBNET_LINK_CHANGE_MAC (1 << 7)
+#define LBNET_LINKWATCH_CHANGE_MAC (1 << 7)
 
 // Change bit: master.
-#define LBNET_LINK_CHANGE_MASTER (1 << 8)
+#define LBNET_LINKWATCH_CHANGE_MASTER (1 << 8)
 
 // Change bit: alias.
-#define LBNET_LINK_CHANGE_ALIAS (1 << 9)
+#define LBNET_LINKWATCH_CHANGE_ALIAS (1 << 9)
 
 // Change bit: speed.
-#define LBNET_LINK_CHANGE_SPEED (1 << 10)
+#define LBNET_LINKWATCH_CHANGE_SPEED (1 << 10)
 
 // Change bit: duplex.
-#define LBNET_LINK_CHANGE_DUPLEX (1 << 11)
+#define LBNET_LINKWATCH_CHANGE_DUPLEX (1 << 11)
 
 // Change bit: any `IFF_*` flag.
-#define LBNET_LINK_CHANGE_FLAGS (1 << 12)
+#define LBNET_LINKWATCH_CHANGE_FLAGS (1 << 12)
+
+// `lbnet_linkwatch_options.flags`: do not read speed and duplex from sysfs (they stay
+// unknown). Reading them costs two file reads per link change; it is only done for the
+// caller's own namespace anyway, since sysfs shows the namespace of whoever mounted it.
+#define LBNET_LINKWATCH_NO_SPEED (1 << 0)
 
 // A link watcher (opaque). Safe to use from several threads; free with
 // [`lbnet_linkwatch_free`].
 typedef struct lbnet_linkwatch lbnet_linkwatch;
 
+// Options of [`lbnet_linkwatch_open`]. A NULL pointer, or a zeroed struct with `sz` set, means
+// defaults: the caller's network namespace, an 8 MiB receive buffer, a 30 s dump timeout,
+// speed and duplex read.
+typedef struct lbnet_linkwatch_options {
+    // `sizeof(struct lbnet_linkwatch_options)`: the library refuses a smaller value, and a
+    // larger one whose extra bytes are not all zero (libbpf's rule for growing structs).
+    size_t sz;
+    // Network namespace file to watch (`/var/run/netns/NAME`, `/proc/PID/ns/net`), or NULL
+    // for the caller's. Opened once, at `lbnet_linkwatch_open`; the calling thread never
+    // changes namespace.
+    const char *netns_path;
+    // Receive buffer in bytes, 0 = 8 MiB (`SO_RCVBUFFORCE` with `CAP_NET_ADMIN`, else
+    // `SO_RCVBUF` capped by `net.core.rmem_max`). A small buffer loses notifications under a
+    // burst; the watcher then resynchronises.
+    uint32_t rcvbuf;
+    // Longest time one dump (initial or resync) may take in milliseconds, 0 = 30 s. A dump
+    // that takes longer fails the call with `-ETIMEDOUT`; the next call retries it.
+    uint32_t dump_timeout_ms;
+    // `LBNET_LINKWATCH_*` flags (`LBNET_LINKWATCH_NO_SPEED`); unknown bits are `-EINVAL`.
+    uint32_t flags;
+} lbnet_linkwatch_options;
+
 // One link. Strings are NUL-terminated (empty when absent).
-typedef struct lbnet_link {
+typedef struct lbnet_linkwatch_link {
     // Interface index.
     uint32_t ifindex;
     // Interface name.
-    char name[LBNET_LINK_NAME_LEN];
+    char name[LBNET_LINKWATCH_NAME_LEN];
     // Link kind ("veth", "bridge", ...; empty for physical NICs and lo).
-    char kind[LBNET_LINK_KIND_LEN];
+    char kind[LBNET_LINKWATCH_KIND_LEN];
     // Alias (empty when none).
-    char alias[LBNET_LINK_ALIAS_LEN];
+    char alias[LBNET_LINKWATCH_ALIAS_LEN];
     // 1 when administratively up (`IFF_UP`).
     uint8_t admin_up;
     // 1 when the lower layer is up (`IFF_LOWER_UP`).
@@ -1379,22 +1406,22 @@ typedef struct lbnet_link {
     // Number of valid bytes in `mac`.
     uint8_t mac_len;
     // Hardware address.
-    uint8_t mac[LBNET_LINK_MAC_LEN];
+    uint8_t mac[LBNET_LINKWATCH_MAC_LEN];
     // All `IFF_*` flags.
     uint32_t flags;
-} lbnet_link;
+} lbnet_linkwatch_link;
 
 // One change of the link table.
-typedef struct lbnet_link_event {
-    // `LBNET_LINK_ADDED`, `LBNET_LINK_CHANGED` or `LBNET_LINK_REMOVED`.
+typedef struct lbnet_linkwatch_event {
+    // `LBNET_LINKWATCH_ADDED`, `LBNET_LINKWATCH_CHANGED` or `LBNET_LINKWATCH_REMOVED`.
     uint32_t kind;
-    // For `LBNET_LINK_CHANGED`: the `LBNET_LINK_CHANGE_*` bits of the fields that changed.
+    // For `LBNET_LINKWATCH_CHANGED`: the `LBNET_LINKWATCH_CHANGE_*` bits of the fields that changed.
     uint32_t changes;
-    // The link (its last known state for `LBNET_LINK_REMOVED`).
-    struct lbnet_link link;
-    // For `LBNET_LINK_CHANGED`: the state before; zeroed otherwise.
-    struct lbnet_link old;
-} lbnet_link_event;
+    // The link (its last known state for `LBNET_LINKWATCH_REMOVED`).
+    struct lbnet_linkwatch_link link;
+    // For `LBNET_LINKWATCH_CHANGED`: the state before; zeroed otherwise.
+    struct lbnet_linkwatch_link old;
+} lbnet_linkwatch_event;
 
 // Counters of a watcher.
 typedef struct lbnet_linkwatch_counters {
@@ -1418,43 +1445,79 @@ typedef struct lbnet_linkwatch_counters {
     uint64_t rcvbuf;
 } lbnet_linkwatch_counters;
 
-// Opens a watcher of the network namespace file `netns_path` (e.g. "/var/run/netns/blue";
-// NULL for the caller's namespace) with a receive buffer of `rcvbuf` bytes (0 for the
-// default, 8 MiB). Subscribes, then dumps; on success `*out` is the watcher.
+// Opens a watcher with `opts` (NULL for defaults) and stores it in `*out` (NULL on failure).
+// Subscribes to `RTNLGRP_LINK` first, then dumps the links, so no change between the two is
+// missed.
 //
-// Errors: `-ENOENT` (no such namespace), `-EPERM` (needs `CAP_NET_ADMIN`/`CAP_SYS_ADMIN`),
-// `-EINVAL` (NULL `out`, bad string).
-int32_t lbnet_linkwatch_new(const char *netns_path, uint32_t rcvbuf, struct lbnet_linkwatch **out);
+// Returns 0; `-EINVAL` (NULL `out`, bad `sz`, bad path string, unknown flags); the errno of
+// opening the namespace (`-ENOENT` no such file, `-EINVAL` a file that is not a network
+// namespace, `-EPERM` without `CAP_SYS_ADMIN`) or of the socket and the first dump.
+//
+// # Safety
+//
+// `opts` is NULL or points to `opts->sz` readable bytes (a `struct lbnet_linkwatch_options`
+// whose `netns_path` is NULL or NUL-terminated); `out` is NULL or writable.
+int lbnet_linkwatch_open(const struct lbnet_linkwatch_options *opts, struct lbnet_linkwatch **out);
 
-// Closes the watcher. NULL is a no-op. No other call may be running on it.
+// Closes the watcher and frees it. NULL is a no-op.
+//
+// # Safety
+//
+// `w` is NULL or a watcher from [`lbnet_linkwatch_open`] not freed yet, on which no other
+// call is running; it is invalid afterwards.
 void lbnet_linkwatch_free(struct lbnet_linkwatch *w);
 
 // The watcher's file descriptor for poll/epoll (readable when the kernel sent something), or
-// a negative errno. Owned by the watcher: do not close it.
-int32_t lbnet_linkwatch_fd(const struct lbnet_linkwatch *w);
+// `-EINVAL` for a NULL watcher. Owned by the watcher: do not close it or read from it.
+//
+// # Safety
+//
+// `w` is NULL or a live watcher from [`lbnet_linkwatch_open`].
+int lbnet_linkwatch_fd(const struct lbnet_linkwatch *w);
 
-// Every link known now, sorted by ifindex: `*links` is an array of `*count` entries to be
-// released with [`lbnet_links_free`] (NULL when the count is 0).
-int32_t lbnet_linkwatch_snapshot(struct lbnet_linkwatch *w,
-                                 struct lbnet_link **links,
-                                 size_t *count);
+// Every link known now, sorted by ifindex (the state after every event handed out so far and
+// those still queued): `*links` is an array of `*count` entries to release with
+// [`lbnet_linkwatch_links_free`] (NULL when the count is 0).
+//
+// Returns 0 or `-EINVAL` (a NULL argument; `*links` and `*count` are then untouched).
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `links` and `count` are NULL or writable.
+int lbnet_linkwatch_snapshot(struct lbnet_linkwatch *w,
+                             struct lbnet_linkwatch_link **links,
+                             size_t *count);
 
-// Releases an array from [`lbnet_linkwatch_snapshot`]; `count` must be the count it returned.
-// NULL is a no-op.
-void lbnet_links_free(struct lbnet_link *links, size_t count);
+// Releases an array from [`lbnet_linkwatch_snapshot`]. NULL is a no-op.
+//
+// # Safety
+//
+// `links` is NULL or an array from [`lbnet_linkwatch_snapshot`] not freed yet, and `count` is
+// the count that call returned with it (the allocation's size: any other value is undefined
+// behaviour, as for `free` of a wrong pointer).
+void lbnet_linkwatch_links_free(struct lbnet_linkwatch_link *links, size_t count);
 
 // Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next
-// event and writes it to `*out`. Returns 0 with an event, `-ETIMEDOUT` when none came in time,
-// another negative errno on failure (`-EBADMSG` for an undecodable kernel message, after
-// which a resynchronisation is scheduled and calling again continues).
+// event and writes it to `*out`.
 //
-// The watcher is not locked while waiting, so other threads may take snapshots meanwhile.
-int32_t lbnet_linkwatch_next_event(struct lbnet_linkwatch *w,
-                                   int32_t timeout_ms,
-                                   struct lbnet_link_event *out);
+// Returns 0 with an event; `-ETIMEDOUT` when none came in time; `-EINVAL` for a NULL
+// argument; another negative errno on failure (`-EBADMSG` for an undecodable kernel message,
+// after which a resynchronisation is scheduled and calling again continues). The watcher is
+// not locked while waiting, so other threads may take snapshots meanwhile.
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `out` is NULL or writable.
+int lbnet_linkwatch_next_event(struct lbnet_linkwatch *w,
+                               int32_t timeout_ms,
+                               struct lbnet_linkwatch_event *out);
 
-// Copies the watcher's counters to `*out`.
-int32_t lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_counters *out);
+// Copies the watcher's counters to `*out`. Returns 0 or `-EINVAL` (a NULL argument).
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `out` is NULL or writable.
+int lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_counters *out);
 
 /* ==== XDP load balancer: VIPs, backends, Maglev rings, statistics (lbnet_xdp_*) ====
  *
@@ -1462,37 +1525,60 @@ int32_t lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_
  * lbnet_xdp_set_backends(lb, ...); ... lbnet_xdp_free(lb);
  */
 
-// Opaque handle of one XDP load balancer control plane.
-typedef struct lbnet_xdplb lbnet_xdplb;
+// [`lbnet_xdp_attach`] flag: driver (native) mode instead of generic (skb) mode. Native mode
+// needs driver support (veth has it since Linux 4.19); generic works on every device.
+#define LBNET_XDP_ATTACH_NATIVE (1 << 0)
 
-// A VIP: address, port (host order) and protocol (`IPPROTO_TCP` 6 or `IPPROTO_UDP` 17).
+// Most backends one VIP can have: one per slot of its Maglev ring (a prime, 65,537).
+#define LBNET_XDP_MAX_BACKENDS_PER_VIP 65537
+
+// One XDP load balancer control plane (opaque). Create with [`lbnet_xdp_open`], free with
+// [`lbnet_xdp_free`].
+typedef struct lbnet_xdp lbnet_xdp;
+
+// Options of [`lbnet_xdp_open`]. A NULL pointer, or a zeroed struct with `sz` set, loads a
+// fresh data plane with the default capacities (32 VIPs, 4096 backend slots, 65,536 tracked
+// flows).
+typedef struct lbnet_xdp_options {
+    // `sizeof(struct lbnet_xdp_options)`: the library refuses a smaller value, and a larger
+    // one whose extra bytes are not all zero (libbpf's rule for growing structs).
+    size_t sz;
+    // A bpffs directory (see [`lbnet_xdp_pin`]) whose pinned data plane to adopt instead of
+    // loading one: its maps and link are opened and the VIPs, backends and weights read back,
+    // without interrupting the forwarding. NULL loads a fresh program. The capacities must be
+    // 0 then (they are the pinned maps').
+    const char *pin_dir;
+    // VIP slots, 0 = 32; at most 65,535 (each VIP's Maglev ring takes 65,537 map entries).
+    uint32_t max_vips;
+    // Backend slots over all VIPs (slot 0 is reserved), 0 = 4096; at least 2.
+    uint32_t max_backends;
+    // Entries of the per-CPU LRU connection table, 0 = 65,536.
+    uint32_t conn_table_size;
+} lbnet_xdp_options;
+
+// A VIP: address, port and protocol.
 typedef struct lbnet_xdp_vip {
-    // 4 or 6.
-    uint8_t family;
-    // 6 (TCP) or 17 (UDP).
-    uint8_t proto;
+    // The VIP address (`AF_INET` or `AF_INET6`).
+    struct lbnet_addr addr;
     // Port, host order.
     uint16_t port;
-    // Address in network order; IPv4 in the first four bytes.
-    uint8_t addr[16];
+    // `IPPROTO_TCP` (6) or `IPPROTO_UDP` (17).
+    uint8_t proto;
 } lbnet_xdp_vip;
 
 // A backend: tunnel destination and Maglev weight (0 = drained).
 typedef struct lbnet_xdp_backend {
-    // 4 or 6.
-    uint8_t family;
-    // Reserved, zero.
-    uint8_t reserved[3];
-    // Relative weight; 0 drains the backend.
+    // Tunnel destination: an IPv4 backend gets IP-in-IP, an IPv6 one an IPv6 outer header,
+    // whatever the VIP's family.
+    struct lbnet_addr addr;
+    // Relative weight; 0 drains the backend (no new flows, tracked flows stay).
     uint32_t weight;
     // Ring slots the backend owns (output only; ignored on input).
     uint32_t slots;
-    // Address in network order; IPv4 in the first four bytes.
-    uint8_t addr[16];
 } lbnet_xdp_backend;
 
 // Per-VIP counters, summed over CPUs.
-typedef struct lbnet_xdp_vip_stats {
+typedef struct lbnet_xdp_vip_counters {
     // Packets to the VIP.
     uint64_t packets;
     // Bytes (IP length) of those packets.
@@ -1501,93 +1587,195 @@ typedef struct lbnet_xdp_vip_stats {
     uint64_t lru_misses;
     // Dropped packets to the VIP.
     uint64_t drops;
-} lbnet_xdp_vip_stats;
+} lbnet_xdp_vip_counters;
 
-// Loads and verifies the embedded XDP program and creates its maps. Zero capacities take the
-// defaults (32 VIPs, 4096 backends, 65,536 tracked flows). Returns NULL on failure (see
-// `lbnet_last_error`); needs CAP_BPF/CAP_SYS_ADMIN.
-struct lbnet_xdplb *lbnet_xdplb_load(uint32_t max_vips,
-                                     uint32_t max_backends,
-                                     uint32_t conn_table_size);
+// Loads (or, with `opts->pin_dir`, adopts) a data plane and stores its handle in `*out` (NULL
+// on failure). Loading verifies the embedded XDP program and creates its maps; nothing is
+// attached yet.
+//
+// Returns 0; `-EINVAL` (NULL `out`, bad `sz`, bad path, capacities given with `pin_dir`,
+// `max_backends` 1); `-ERANGE` (`max_vips` above 65,535); `-ENOENT` when nothing is pinned
+// under `pin_dir`; `-EPERM` without `CAP_BPF`/`CAP_SYS_ADMIN`; the kernel's errno when it
+// refuses the maps (`-ENOMEM`, `-E2BIG` for capacities it cannot allocate) or the program.
+//
+// # Safety
+//
+// `opts` is NULL or points to `opts->sz` readable bytes (a `struct lbnet_xdp_options` whose
+// `pin_dir` is NULL or NUL-terminated); `out` is NULL or writable.
+int lbnet_xdp_open(const struct lbnet_xdp_options *opts, struct lbnet_xdp **out);
 
-// Adopts the data plane pinned under `pin_dir` (see `lbnet_xdplb_pin`), reading its VIPs and
-// backends back from the maps without interrupting it. NULL on failure (`-ENOENT` in
-// `lbnet_last_error` when nothing is pinned there).
-struct lbnet_xdplb *lbnet_xdplb_adopt(const char *pin_dir);
+// Frees the handle. The program is detached unless it was pinned (a pinned data plane keeps
+// forwarding until some handle calls [`lbnet_xdp_detach`]). NULL is a no-op.
+//
+// # Safety
+//
+// `lb` is NULL or a handle from [`lbnet_xdp_open`] not freed yet, on which no other call is
+// running; it is invalid afterwards.
+void lbnet_xdp_free(struct lbnet_xdp *lb);
 
-// Frees the handle. The program is detached unless it was pinned. NULL is a no-op.
-void lbnet_xdplb_free(struct lbnet_xdplb *lb);
+// Attaches the program (through a BPF link, Linux 5.9+) to interface `ifname` in the network
+// namespace file `netns_path` (`/var/run/netns/NAME`; NULL = the caller's). `flags` is 0
+// (generic mode) or `LBNET_XDP_ATTACH_NATIVE`.
+//
+// Returns 0; `-EINVAL` (NULL handle or name, a name longer than 15 bytes, unknown flags);
+// `-ENODEV` (no such interface there); `-EEXIST` if this handle is attached already;
+// `-EOPNOTSUPP` for an adopted handle (it has no program of its own to attach); the kernel's
+// errno (`-EBUSY` when another XDP program is attached).
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `netns_path` and `ifname` are NULL or NUL-terminated.
+int lbnet_xdp_attach(struct lbnet_xdp *lb,
+                     const char *netns_path,
+                     const char *ifname,
+                     uint32_t flags);
 
-// Attaches the program to interface `ifname` in network namespace `netns_path` (a file such as
-// `/var/run/netns/NAME`; NULL = the caller's). `native` nonzero asks for driver mode, zero for
-// generic (skb) mode. `-EEXIST` if this handle is attached already.
-int lbnet_xdplb_attach(struct lbnet_xdplb *lb,
-                       const char *netns_path,
-                       const char *ifname,
-                       int native);
+// Pins the maps and the link under `dir` (created; on a bpffs, which is mounted on
+// `/sys/fs/bpf` if `dir` is under it and nothing is mounted there), so the data plane outlives
+// this process and a later [`lbnet_xdp_open`] with `pin_dir` can adopt it.
+//
+// Returns 0; `-EINVAL` (NULL handle, bad path); the errno of creating the directory or the
+// pins (`-EEXIST` when something is pinned there already).
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `dir` is NULL or NUL-terminated.
+int lbnet_xdp_pin(struct lbnet_xdp *lb, const char *dir);
 
-// Pins maps and link under `dir` (created; on a bpffs, e.g. `/sys/fs/bpf/lbnet/eth0`) so the
-// data plane outlives this process and can be adopted.
-int lbnet_xdplb_pin(struct lbnet_xdplb *lb, const char *dir);
+// Detaches the program and removes the pins: the data plane stops. Returns 0 (also when
+// nothing was attached) or `-EINVAL` (NULL handle), or the errno of removing the link pin.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle.
+int lbnet_xdp_detach(struct lbnet_xdp *lb);
 
-// Detaches the program and removes the pins: the data plane stops.
-int lbnet_xdplb_detach(struct lbnet_xdplb *lb);
+// Sets the tunnels' outer source addresses and the next-hop MAC (6 bytes). Each may be NULL:
+// no IPv4 (`src4`) or IPv6 (`src6`) tunnels (packets to backends of that family are dropped,
+// counter `drop_no_source`), or reply to the MAC the packet came from (`gw_mac`).
+//
+// Returns 0; `-EINVAL` (NULL handle, `src4` not `AF_INET`, `src6` not `AF_INET6`).
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `src4` and `src6` are NULL or readable; `gw_mac` is NULL or
+// points to 6 readable bytes.
+int lbnet_xdp_set_config(struct lbnet_xdp *lb,
+                         const struct lbnet_addr *src4,
+                         const struct lbnet_addr *src6,
+                         const uint8_t *gw_mac);
 
-// Sets the tunnels' outer source addresses (`src4`: 4 bytes, `src6`: 16 bytes, network order)
-// and the next-hop MAC (6 bytes). Each may be NULL: no IPv4/IPv6 tunnels, or reply to the
-// sender's MAC.
-int lbnet_xdplb_set_config(struct lbnet_xdplb *lb,
-                           const uint8_t *src4,
-                           const uint8_t *src6,
-                           const uint8_t *gw_mac);
+// Adds a VIP without backends (its packets are dropped until backends are set).
+//
+// Returns 0; `-EINVAL` (NULL argument, bad family or protocol); `-EEXIST` if it exists;
+// `-ENOSPC` when every VIP slot is used.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` is NULL or readable.
+int lbnet_xdp_add_vip(struct lbnet_xdp *lb, const struct lbnet_xdp_vip *vip);
 
-// Adds a VIP without backends (its packets are dropped until backends are set). `-EEXIST`
-// if it exists, `-ENOSPC` when all VIP slots are used.
-int lbnet_xdplb_add_vip(struct lbnet_xdplb *lb, const struct lbnet_xdp_vip *vip);
+// Removes a VIP: its packets go to the kernel again, its backends and ring are cleared.
+//
+// Returns 0; `-EINVAL` (NULL argument, bad VIP); `-ENOENT` if it does not exist.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` is NULL or readable.
+int lbnet_xdp_remove_vip(struct lbnet_xdp *lb, const struct lbnet_xdp_vip *vip);
 
-// Removes a VIP; its packets go to the kernel again. `-ENOENT` if it does not exist.
-int lbnet_xdplb_remove_vip(struct lbnet_xdplb *lb, const struct lbnet_xdp_vip *vip);
-
-// Replaces the backends of a VIP with `n` entries of `backends` (addresses unique; `slots`
-// ignored). Only ring slots whose owner changed are written; tracked flows to backends that
-// stay (even drained) keep going there. `-ENOENT` for an unknown VIP.
-int lbnet_xdplb_set_backends(struct lbnet_xdplb *lb,
-                             const struct lbnet_xdp_vip *vip,
-                             const struct lbnet_xdp_backend *backends,
-                             size_t n);
-
-// Sets one backend's weight (`backend->weight`; 0 drains it). `-ENOENT` if the VIP or the
-// backend does not exist.
-int lbnet_xdplb_set_weight(struct lbnet_xdplb *lb,
+// Replaces the backends of a VIP with the `n` entries of `backends` (addresses unique;
+// `slots` ignored). Only ring slots whose owner changed are written; tracked flows to backends
+// that stay (even drained) keep going there.
+//
+// Returns 0; `-EINVAL` (NULL argument, `backends` NULL with `n` > 0, `n` above
+// `LBNET_XDP_MAX_BACKENDS_PER_VIP`, checked before any entry is read, a bad address, an
+// address listed twice); `-ENOENT` for an unknown VIP; `-ENOSPC` when the backend slots
+// (`max_backends`) run out.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` is NULL or readable; `backends` is NULL or points to
+// `n` readable entries.
+int lbnet_xdp_set_backends(struct lbnet_xdp *lb,
                            const struct lbnet_xdp_vip *vip,
-                           const struct lbnet_xdp_backend *backend);
+                           const struct lbnet_xdp_backend *backends,
+                           size_t n);
 
-// Lists the VIPs into `out` (capacity `cap`); `*n` gets the number of VIPs. `-ERANGE` (with
-// `*n` set) when `cap` is too small; `out` may be NULL with `cap` 0 to ask for the count.
-int lbnet_xdplb_list_vips(struct lbnet_xdplb *lb, struct lbnet_xdp_vip *out, size_t cap, size_t *n);
+// Sets the weight of the backend `backend` of a VIP (0 drains it: no new flows, tracked flows
+// stay).
+//
+// Returns 0; `-EINVAL` (NULL argument, bad address); `-ENOENT` if the VIP or the backend does
+// not exist.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` and `backend` are NULL or readable.
+int lbnet_xdp_set_weight(struct lbnet_xdp *lb,
+                         const struct lbnet_xdp_vip *vip,
+                         const struct lbnet_addr *backend,
+                         uint32_t weight);
 
-// Lists a VIP's backends (with their ring slot counts) into `out`; as `lbnet_xdplb_list_vips`.
-int lbnet_xdplb_list_backends(struct lbnet_xdplb *lb,
-                              const struct lbnet_xdp_vip *vip,
-                              struct lbnet_xdp_backend *out,
-                              size_t cap,
-                              size_t *n);
+// Lists the VIPs into `out` (room for `cap` entries); `*n` gets the number of VIPs.
+//
+// Returns 0; `-ERANGE` (with `*n` set) when `cap` is too small, so `out` NULL with `cap` 0
+// asks for the count; `-EINVAL` (NULL handle or `n`, NULL `out` with `cap` large enough).
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `out` is NULL or writable for `cap` entries; `n` is NULL or
+// writable.
+int lbnet_xdp_list_vips(struct lbnet_xdp *lb, struct lbnet_xdp_vip *out, size_t cap, size_t *n);
 
-// Reads a VIP's counters (summed over CPUs) into `out`.
-int lbnet_xdplb_vip_stats(struct lbnet_xdplb *lb,
-                          const struct lbnet_xdp_vip *vip,
-                          struct lbnet_xdp_vip_stats *out);
+// Lists a VIP's backends, sorted by address, with their ring slot counts into `out`; the
+// counts and return codes are those of [`lbnet_xdp_list_vips`], plus `-ENOENT` for an unknown
+// VIP.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` is NULL or readable; `out` is NULL or writable for
+// `cap` entries; `n` is NULL or writable.
+int lbnet_xdp_list_backends(struct lbnet_xdp *lb,
+                            const struct lbnet_xdp_vip *vip,
+                            struct lbnet_xdp_backend *out,
+                            size_t cap,
+                            size_t *n);
 
-// Number of global counters (see `lbnet_xdplb_counter_name`).
-size_t lbnet_xdplb_counter_count(void);
+// Reads a VIP's counters (summed over CPUs) into `*out`.
+//
+// Returns 0; `-EINVAL` (NULL argument, bad VIP); `-ENOENT` for an unknown VIP.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` is NULL or readable; `out` is NULL or writable.
+int lbnet_xdp_vip_stats(struct lbnet_xdp *lb,
+                        const struct lbnet_xdp_vip *vip,
+                        struct lbnet_xdp_vip_counters *out);
 
-// Name of global counter `i` ("rx", "tx", "drop_no_backend", ...) as a static string, or
-// NULL when `i` is out of range. Never free it.
-const char *lbnet_xdplb_counter_name(size_t i);
+// Number of global counters (see [`lbnet_xdp_counter_name`]). Cannot fail.
+size_t lbnet_xdp_counter_count(void);
 
-// Reads the global counters (summed over CPUs) into `out[0..cap]`, in the order of
-// `lbnet_xdplb_counter_name`; `-ERANGE` if `cap < lbnet_xdplb_counter_count()`.
-int lbnet_xdplb_counters(struct lbnet_xdplb *lb, uint64_t *out, size_t cap);
+// Stores in `*name` the name of global counter `i` ("rx", "tx", "drop_no_backend", ...), a
+// static string never to be freed.
+//
+// Returns 0; `-ERANGE` when `i` is not below [`lbnet_xdp_counter_count`]; `-EINVAL` for NULL
+// `name`.
+//
+// # Safety
+//
+// `name` is NULL or writable.
+int lbnet_xdp_counter_name(size_t i, const char **name);
+
+// Reads the global counters (summed over CPUs) into `out[0 .. lbnet_xdp_counter_count())`, in
+// the order of [`lbnet_xdp_counter_name`].
+//
+// Returns 0; `-ERANGE` if `cap` is below [`lbnet_xdp_counter_count`]; `-EINVAL` (NULL handle
+// or `out`).
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `out` is NULL or writable for `cap` values.
+int lbnet_xdp_counters(struct lbnet_xdp *lb, uint64_t *out, size_t cap);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -103,9 +103,34 @@ impl NetNs {
     }
 }
 
+/// The index of interface `name` in the calling thread's network namespace (inside
+/// [`NetNs::run`] for another one), by `if_nametoindex(3)`: `ENODEV` when there is none, `EINVAL`
+/// for a name with a NUL byte.
+pub fn ifindex(name: &str) -> Result<u32> {
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| Error::invalid(format!("interface name {name:?} contains NUL")))?;
+    // SAFETY: c is a valid NUL-terminated string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        return Err(Error::from_kernel(
+            libc::ENODEV,
+            format!("no interface {name}"),
+            None,
+        ));
+    }
+    Ok(idx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interfaces_are_looked_up() {
+        assert_eq!(ifindex("lo").unwrap(), 1);
+        assert_eq!(ifindex("lbnet-none0").unwrap_err().errno(), libc::ENODEV);
+        assert_eq!(ifindex("l\0o").unwrap_err().errno(), libc::EINVAL);
+    }
 
     #[test]
     fn names_are_checked() {

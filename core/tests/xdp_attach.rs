@@ -96,11 +96,7 @@ impl Drop for Lab {
 }
 
 fn ifindex(name: &str) -> u32 {
-    let c = std::ffi::CString::new(name).unwrap();
-    // SAFETY: valid C string.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    assert!(i > 0, "no interface {name}");
-    i
+    lbnet::netns::ifindex(name).unwrap()
 }
 
 /// A packet socket on be0 in the backend namespace, with a receive timeout.

@@ -1,10 +1,11 @@
 /*
- * ffi_test.c: exercises every function of lbnet's C ABI (include/ipvs_ffi.h), good and bad
+ * ffi_test.c: exercises every function of lbnet's C ABI (IPVS, route export, link watch, XDP) (include/ipvs_ffi.h), good and bad
  * input alike, asserting exact return codes. IPVS: lbnet_ipvs_open/_free (with the sz rules of
  * struct lbnet_ipvs_options), every operation, batches (with LBNET_IPVS_BATCH_MAX) and the
  * values the kernel cannot round-trip (flags, timeouts, bypass), refused before sending. Route
  * export (lbnet_rtexport_*) has its own section (test_rtexport_*): bad input needs no
- * privileges; the working path runs in a private network namespace when run as root.
+ * privileges; the working path runs in a private network namespace when run as root. Link
+ * watch and XDP (part 3) run on a veth in a private network namespace.
  *
  * Two parts:
  *  1. No kernel IPVS needed: versions, address helpers, NULL pointers, bad names, bad families,
@@ -14,6 +15,11 @@
  *     IPVS into a failure (the kernel lab sets it). With IPVS (the lab), the full tour: services
  *     v4/v6/fwmark, destinations, every documented errno, lists, zero, flush, info, timeouts,
  *     sync daemons, batches, network namespaces by path and by descriptor.
+ *
+ *  3. Link watch and XDP (as root, on the host kernel): every function with NULLs, bad options
+ *     (the libbpf sz rules) and huge counts; a watcher of a fresh network namespace following a
+ *     veth pair; an XDP load balancer with VIPs, backends and weights, attached to a veth in a
+ *     namespace, pinned, adopted by a second handle and detached.
  *
  * Built and run by `make test-ffi` (host) and `make test-lab-ffi` (lab), plain, under valgrind
  * and with -fsanitize=address. Exits 0 only if every check passed.
@@ -25,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1463,6 +1470,463 @@ static void test_rtexport_netns(void) {
     CHECK(rt_has(ns, "254", "203.0.113.0/24 via 10.1.0.2"));
     lbnet_rtexport_free(ex);
     sh("ip netns del %s", ns);
+/* ---------------------------------------------------------------- part 3: link watch and XDP */
+
+/* Runs a shell command and fails the test when it fails. */
+static void sh(const char *fmt, ...) {
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (system(cmd) != 0) FAIL("`%s` failed", cmd);
+}
+
+/* A fresh network namespace "<tag>-<pid>"; `path` gets its file. */
+static void netns_add(const char *tag, char *name, size_t name_cap, char *path, size_t path_cap) {
+    snprintf(name, name_cap, "%s-%d", tag, (int)getpid());
+    snprintf(path, path_cap, "/var/run/netns/%s", name);
+    sh("ip netns add %s", name);
+}
+
+/* The libbpf sz pattern on an options struct `o` of `size` bytes (its sz field first):
+ * sizeof - 1 and sizeof + 8 with a non-zero extra byte are refused with -EINVAL; sizeof + 8 with
+ * zero extra bytes is accepted (the call then returns `ok_rc`). `open` calls the constructor
+ * with the (possibly enlarged) options and frees what it opened. */
+static void sz_checks(const void *o, size_t size, int (*open)(const void *opts), int ok_rc) {
+    unsigned char *big = calloc(1, size + 8);
+    CHECK(big != NULL);
+    memcpy(big, o, size);
+    size_t sz = size - 1;
+    memcpy(big, &sz, sizeof sz);
+    RC(open(big), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "sz") != NULL);
+    sz = size + 8;
+    memcpy(big, &sz, sizeof sz);
+    big[size + 5] = 0x40;
+    RC(open(big), -EINVAL);
+    big[size + 5] = 0;
+    RC(open(big), ok_rc);
+    sz = 4097; /* no options struct is that large */
+    memcpy(big, &sz, sizeof sz);
+    RC(open(big), -EINVAL);
+    free(big);
+}
+
+static int linkwatch_open_free(const void *opts) {
+    lbnet_linkwatch *w = NULL;
+    int rc = lbnet_linkwatch_open((const lbnet_linkwatch_options *)opts, &w);
+    lbnet_linkwatch_free(w);
+    return rc;
+}
+
+/* Every link-watch function with NULLs and bad options: -EINVAL (or the namespace's errno). */
+static void test_linkwatch_args(void) {
+    section = "linkwatch args";
+    lbnet_linkwatch *w = (lbnet_linkwatch *)1;
+    lbnet_linkwatch_link *links = (lbnet_linkwatch_link *)1;
+    size_t n = 7;
+    lbnet_linkwatch_event ev;
+    lbnet_linkwatch_counters st;
+
+    lbnet_linkwatch_free(NULL);
+    lbnet_linkwatch_links_free(NULL, 0);
+    lbnet_linkwatch_links_free(NULL, 5);
+    RC(lbnet_linkwatch_open(NULL, NULL), -EINVAL);
+    RC(lbnet_linkwatch_fd(NULL), -EINVAL);
+    RC(lbnet_linkwatch_snapshot(NULL, &links, &n), -EINVAL);
+    CHECK(links == (lbnet_linkwatch_link *)1 && n == 7); /* untouched on failure */
+    RC(lbnet_linkwatch_next_event(NULL, 0, &ev), -EINVAL);
+    RC(lbnet_linkwatch_stats(NULL, &st), -EINVAL);
+
+    lbnet_linkwatch_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.netns_path = "/nonexistent/netns";
+    RC(lbnet_linkwatch_open(&o, &w), -ENOENT);
+    CHECK(w == NULL);
+    CHECK(strstr(lbnet_last_error(), "/nonexistent/netns") != NULL);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_NOT_FOUND);
+    o.netns_path = "";
+    RC(lbnet_linkwatch_open(&o, &w), -EINVAL);
+    o.netns_path = "\xff\xfe";
+    RC(lbnet_linkwatch_open(&o, &w), -EINVAL);
+    o.netns_path = "/proc/self/status"; /* not a namespace: setns(2) says EINVAL */
+    RC(lbnet_linkwatch_open(&o, &w), -EINVAL);
+    char longpath[LBNET_PATH_MAX + 1];
+    memset(longpath, 'p', sizeof longpath - 1);
+    longpath[sizeof longpath - 1] = 0;
+    o.netns_path = longpath;
+    RC(lbnet_linkwatch_open(&o, &w), -EINVAL);
+    o.netns_path = NULL;
+    o.flags = 0x80000000u;
+    RC(lbnet_linkwatch_open(&o, &w), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "flags") != NULL);
+
+    /* Valid options on our own namespace, with and without NULL options. */
+    o.flags = LBNET_LINKWATCH_NO_SPEED;
+    o.rcvbuf = 1 << 18;
+    o.dump_timeout_ms = 5000;
+    sz_checks(&o, sizeof o, linkwatch_open_free, 0);
+    OK(lbnet_linkwatch_open(NULL, &w));
+    CHECK(w != NULL);
+    RC(lbnet_linkwatch_snapshot(w, NULL, &n), -EINVAL);
+    RC(lbnet_linkwatch_snapshot(w, &links, NULL), -EINVAL);
+    RC(lbnet_linkwatch_next_event(w, 0, NULL), -EINVAL);
+    RC(lbnet_linkwatch_stats(w, NULL), -EINVAL);
+    lbnet_linkwatch_free(w);
+}
+
+static int find_link(const lbnet_linkwatch_link *ls, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ls[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* Waits for an event of `kind` (and, for CHANGED, with `change` set) on link `name`. */
+static lbnet_linkwatch_event wait_event(lbnet_linkwatch *w, uint32_t kind, uint32_t change,
+                                        const char *name) {
+    lbnet_linkwatch_event ev;
+    for (;;) {
+        int rc = lbnet_linkwatch_next_event(w, 5000, &ev);
+        if (rc != 0) FAIL("waiting for event %u on %s: %d", kind, name, rc);
+        if (ev.kind == kind && strcmp(ev.link.name, name) == 0 &&
+            (change == 0 || (ev.changes & change) != 0))
+            return ev;
+    }
+}
+
+/* A watcher of a fresh namespace sees exactly its links and every change of a veth pair. */
+static void test_linkwatch_netns(void) {
+    section = "linkwatch netns";
+    char name[64], path[128];
+    netns_add("lbnet-ffi-lw", name, sizeof name, path, sizeof path);
+    lbnet_linkwatch_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.netns_path = path;
+    lbnet_linkwatch *w = NULL;
+    OK(lbnet_linkwatch_open(&o, &w));
+    int fd = lbnet_linkwatch_fd(w);
+    CHECK(fd >= 0);
+    CHECK(lbnet_last_error() == NULL);
+
+    lbnet_linkwatch_link *ls = NULL;
+    size_t n = 0;
+    OK(lbnet_linkwatch_snapshot(w, &ls, &n));
+    CHECK(n == 1 && ls != NULL);
+    CHECK(strcmp(ls[0].name, "lo") == 0 && ls[0].ifindex == 1 && ls[0].admin_up == 0);
+    lbnet_linkwatch_links_free(ls, n);
+    lbnet_linkwatch_event ev;
+    RC(lbnet_linkwatch_next_event(w, 0, &ev), -ETIMEDOUT);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_TIMEOUT);
+
+    sh("ip -n %s link add v0 address 02:00:00:00:00:a0 type veth peer name v1", name);
+    ev = wait_event(w, LBNET_LINKWATCH_ADDED, 0, "v0");
+    CHECK(strcmp(ev.link.kind, "veth") == 0 && ev.link.mtu == 1500 && ev.link.mac_len == 6);
+    CHECK(memcmp(ev.link.mac, "\x02\x00\x00\x00\x00\xa0", 6) == 0);
+    uint32_t v0 = ev.link.ifindex;
+    sh("ip -n %s link set v0 mtu 1400 alias uplink", name);
+    ev = wait_event(w, LBNET_LINKWATCH_CHANGED, LBNET_LINKWATCH_CHANGE_MTU, "v0");
+    CHECK(ev.old.mtu == 1500 && ev.link.mtu == 1400 && ev.link.ifindex == v0);
+    CHECK((ev.changes & LBNET_LINKWATCH_CHANGE_NAME) == 0);
+    sh("ip -n %s link set v0 name v9", name);
+    ev = wait_event(w, LBNET_LINKWATCH_CHANGED, LBNET_LINKWATCH_CHANGE_NAME, "v9");
+    CHECK(strcmp(ev.old.name, "v0") == 0 && ev.link.ifindex == v0);
+
+    OK(lbnet_linkwatch_snapshot(w, &ls, &n));
+    CHECK(n == 3);
+    int i = find_link(ls, n, "v9");
+    CHECK(i >= 0 && ls[i].mtu == 1400 && strcmp(ls[i].alias, "uplink") == 0);
+    CHECK(find_link(ls, n, "v1") >= 0 && find_link(ls, n, "v0") < 0);
+    for (size_t k = 1; k < n; k++) CHECK(ls[k - 1].ifindex < ls[k].ifindex);
+    lbnet_linkwatch_links_free(ls, n);
+
+    sh("ip -n %s link del v9", name);
+    wait_event(w, LBNET_LINKWATCH_REMOVED, 0, "v9");
+    lbnet_linkwatch_counters st;
+    OK(lbnet_linkwatch_stats(w, &st));
+    CHECK(st.events >= 4 && st.messages >= st.events && st.rcvbuf > 0 && st.malformed == 0);
+    lbnet_linkwatch_free(w);
+    sh("ip netns del %s", name);
+}
+
+static int xdp_open_free(const void *opts) {
+    lbnet_xdp *lb = NULL;
+    int rc = lbnet_xdp_open((const lbnet_xdp_options *)opts, &lb);
+    lbnet_xdp_free(lb);
+    return rc;
+}
+
+static lbnet_xdp_vip xdp_vip(const char *ip, uint16_t port, uint8_t proto) {
+    lbnet_xdp_vip v;
+    memset(&v, 0, sizeof v);
+    v.addr = addr(ip);
+    v.port = port;
+    v.proto = proto;
+    return v;
+}
+
+static lbnet_xdp_backend xdp_backend(const char *ip, uint32_t weight) {
+    lbnet_xdp_backend b;
+    memset(&b, 0, sizeof b);
+    b.addr = addr(ip);
+    b.weight = weight;
+    return b;
+}
+
+/* Every XDP function with NULLs, bad options and huge counts: refused before anything is read
+ * or allocated. `lb` is a loaded handle. */
+static void test_xdp_args(lbnet_xdp *lb) {
+    section = "xdp args";
+    lbnet_xdp *x = (lbnet_xdp *)1;
+    lbnet_xdp_vip v = xdp_vip("198.18.0.1", 80, IPPROTO_TCP), vs[2];
+    lbnet_xdp_backend b = xdp_backend("10.0.0.1", 1), bs[2];
+    lbnet_xdp_vip_counters st;
+    lbnet_addr a = addr("10.0.0.1");
+    uint64_t cs[32];
+    size_t n = 0;
+    const char *name = NULL;
+
+    lbnet_xdp_free(NULL);
+    RC(lbnet_xdp_open(NULL, NULL), -EINVAL);
+    RC(lbnet_xdp_attach(NULL, NULL, "lo", 0), -EINVAL);
+    RC(lbnet_xdp_attach(lb, NULL, NULL, 0), -EINVAL);
+    RC(lbnet_xdp_attach(lb, NULL, "a-name-longer-than-15", 0), -EINVAL);
+    RC(lbnet_xdp_attach(lb, NULL, "lo", 0x10), -EINVAL);
+    RC(lbnet_xdp_attach(lb, NULL, "nonexistent0", 0), -ENODEV);
+    RC(lbnet_xdp_attach(lb, "/nonexistent/netns", "lo", 0), -ENOENT);
+    RC(lbnet_xdp_pin(NULL, "/sys/fs/bpf/x"), -EINVAL);
+    RC(lbnet_xdp_pin(lb, NULL), -EINVAL);
+    RC(lbnet_xdp_pin(lb, ""), -EINVAL);
+    RC(lbnet_xdp_detach(NULL), -EINVAL);
+    RC(lbnet_xdp_set_config(NULL, NULL, NULL, NULL), -EINVAL);
+    RC(lbnet_xdp_set_config(lb, &a, &a, NULL), -EINVAL); /* src6 is IPv4 */
+    lbnet_addr a6 = addr("2001:db8::1");
+    RC(lbnet_xdp_set_config(lb, &a6, NULL, NULL), -EINVAL); /* src4 is IPv6 */
+    lbnet_addr bad = a;
+    bad.af = AF_UNIX;
+    RC(lbnet_xdp_set_config(lb, &bad, NULL, NULL), -EINVAL);
+    RC(lbnet_xdp_add_vip(NULL, &v), -EINVAL);
+    RC(lbnet_xdp_add_vip(lb, NULL), -EINVAL);
+    RC(lbnet_xdp_remove_vip(NULL, &v), -EINVAL);
+    RC(lbnet_xdp_remove_vip(lb, NULL), -EINVAL);
+    lbnet_xdp_vip bv = v;
+    bv.proto = IPPROTO_ICMP;
+    RC(lbnet_xdp_add_vip(lb, &bv), -EINVAL);
+    bv = v;
+    bv.addr.af = 0;
+    RC(lbnet_xdp_add_vip(lb, &bv), -EINVAL);
+    RC(lbnet_xdp_set_backends(NULL, &v, &b, 1), -EINVAL);
+    RC(lbnet_xdp_set_backends(lb, NULL, &b, 1), -EINVAL);
+    RC(lbnet_xdp_set_backends(lb, &v, NULL, 1), -EINVAL);
+    /* Huge counts with a one-entry array: refused before the array is read. */
+    RC(lbnet_xdp_set_backends(lb, &v, &b, (size_t)INT32_MAX), -EINVAL);
+    RC(lbnet_xdp_set_backends(lb, &v, &b, (size_t)1 << 40), -EINVAL);
+    RC(lbnet_xdp_set_backends(lb, &v, &b, SIZE_MAX), -EINVAL);
+    RC(lbnet_xdp_set_backends(lb, &v, &b, LBNET_XDP_MAX_BACKENDS_PER_VIP + 1), -EINVAL);
+    RC(lbnet_xdp_set_weight(NULL, &v, &a, 1), -EINVAL);
+    RC(lbnet_xdp_set_weight(lb, NULL, &a, 1), -EINVAL);
+    RC(lbnet_xdp_set_weight(lb, &v, NULL, 1), -EINVAL);
+    RC(lbnet_xdp_list_vips(NULL, vs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_list_vips(lb, vs, 2, NULL), -EINVAL);
+    RC(lbnet_xdp_list_backends(NULL, &v, bs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_list_backends(lb, NULL, bs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_list_backends(lb, &v, bs, 2, NULL), -EINVAL);
+    RC(lbnet_xdp_vip_stats(NULL, &v, &st), -EINVAL);
+    RC(lbnet_xdp_vip_stats(lb, NULL, &st), -EINVAL);
+    RC(lbnet_xdp_vip_stats(lb, &v, NULL), -EINVAL);
+    RC(lbnet_xdp_counters(NULL, cs, 32), -EINVAL);
+    RC(lbnet_xdp_counters(lb, NULL, 32), -EINVAL);
+    RC(lbnet_xdp_counter_name(0, NULL), -EINVAL);
+    size_t count = lbnet_xdp_counter_count();
+    CHECK(count == 13);
+    RC(lbnet_xdp_counter_name(count, &name), -ERANGE);
+    RC(lbnet_xdp_counter_name(SIZE_MAX, &name), -ERANGE);
+    OK(lbnet_xdp_counter_name(0, &name));
+    CHECK(strcmp(name, "rx") == 0);
+    OK(lbnet_xdp_counter_name(count - 1, &name));
+    CHECK(strcmp(name, "drop_adjust_head") == 0);
+
+    /* Options. */
+    lbnet_xdp_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.pin_dir = "/sys/fs/bpf/lbnet-ffi-test-none/x";
+    RC(lbnet_xdp_open(&o, &x), -ENOENT);
+    CHECK(x == NULL);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_NOT_FOUND);
+    o.max_vips = 4; /* capacities belong to the pinned maps */
+    x = (lbnet_xdp *)1;
+    RC(lbnet_xdp_open(&o, &x), -EINVAL);
+    CHECK(x == NULL);
+    o.max_vips = 0;
+    o.pin_dir = "";
+    RC(lbnet_xdp_open(&o, &x), -EINVAL);
+    o.pin_dir = "\xff";
+    RC(lbnet_xdp_open(&o, &x), -EINVAL);
+    o.pin_dir = NULL;
+    o.max_vips = 65536; /* the VIP number is 16 bits */
+    RC(lbnet_xdp_open(&o, &x), -ERANGE);
+    o.max_vips = UINT32_MAX;
+    RC(lbnet_xdp_open(&o, &x), -ERANGE);
+    o.max_vips = 1;
+    o.max_backends = 1; /* slot 0 is reserved */
+    RC(lbnet_xdp_open(&o, &x), -EINVAL);
+    /* Capacities the kernel cannot allocate: refused by the kernel, not by an abort here. */
+    o.max_backends = UINT32_MAX;
+    int rc = lbnet_xdp_open(&o, &x);
+    CHECK(rc < 0 && x == NULL);
+    o.max_backends = 4;
+    o.conn_table_size = INT32_MAX;
+    rc = lbnet_xdp_open(&o, &x);
+    CHECK(rc < 0 && x == NULL);
+    o.conn_table_size = 16;
+    sz_checks(&o, sizeof o, xdp_open_free, 0);
+}
+
+/* The handle's VIPs, backends, weights and counters, then attach to a veth in a namespace, pin,
+ * adopt the pinned data plane from a second handle and detach through it. */
+static void test_xdp_kernel(lbnet_xdp *lb) {
+    section = "xdp";
+    lbnet_addr s4 = addr("10.99.0.1"), s6 = addr("2001:db8:99::1");
+    const uint8_t mac[6] = {2, 0, 0, 0, 0x0b, 1};
+    OK(lbnet_xdp_set_config(lb, &s4, &s6, mac));
+    OK(lbnet_xdp_set_config(lb, NULL, NULL, NULL));
+    OK(lbnet_xdp_set_config(lb, &s4, NULL, NULL));
+    lbnet_xdp_vip v = xdp_vip("198.18.0.10", 80, IPPROTO_TCP);
+    lbnet_xdp_vip v6 = xdp_vip("2001:db8::10", 53, IPPROTO_UDP);
+    OK(lbnet_xdp_add_vip(lb, &v));
+    RC(lbnet_xdp_add_vip(lb, &v), -EEXIST);
+    CHECK(lbnet_last_error_kind() == LBNET_ERROR_KIND_EXISTS);
+    OK(lbnet_xdp_add_vip(lb, &v6));
+    lbnet_xdp_vip v3 = xdp_vip("198.18.0.11", 80, IPPROTO_TCP);
+    RC(lbnet_xdp_add_vip(lb, &v3), -ENOSPC); /* the handle has 2 VIP slots */
+
+    lbnet_xdp_backend bs[3] = {xdp_backend("10.0.1.1", 1), xdp_backend("10.0.1.2", 3),
+                               xdp_backend("2001:db8:1::1", 0)};
+    OK(lbnet_xdp_set_backends(lb, &v, bs, 3));
+    RC(lbnet_xdp_set_backends(lb, &v3, bs, 3), -ENOENT);
+    lbnet_xdp_backend twice[2] = {bs[0], bs[0]};
+    RC(lbnet_xdp_set_backends(lb, &v, twice, 2), -EINVAL);
+    lbnet_xdp_backend badb[2] = {bs[0], bs[1]};
+    badb[1].addr.af = 99; /* element 1 bad: nothing changes */
+    RC(lbnet_xdp_set_backends(lb, &v, badb, 2), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "backends[1]") != NULL);
+
+    size_t n = 99;
+    RC(lbnet_xdp_list_vips(lb, NULL, 0, &n), -ERANGE);
+    CHECK(n == 2 && lbnet_last_error_kind() == LBNET_ERROR_KIND_OUT_OF_RANGE);
+    lbnet_xdp_vip vs[4];
+    RC(lbnet_xdp_list_vips(lb, vs, 1, &n), -ERANGE);
+    RC(lbnet_xdp_list_vips(lb, NULL, 4, &n), -EINVAL);
+    OK(lbnet_xdp_list_vips(lb, vs, 4, &n));
+    CHECK(n == 2);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (vs[i].addr.af == AF_INET && vs[i].port == 80 && vs[i].proto == IPPROTO_TCP &&
+            memcmp(vs[i].addr.addr, v.addr.addr, 4) == 0)
+            seen |= 1;
+        if (vs[i].addr.af == AF_INET6 && vs[i].port == 53 && vs[i].proto == IPPROTO_UDP &&
+            memcmp(vs[i].addr.addr, v6.addr.addr, 16) == 0)
+            seen |= 2;
+    }
+    CHECK(seen == 3);
+
+    lbnet_xdp_backend out[4];
+    OK(lbnet_xdp_list_backends(lb, &v, out, 4, &n));
+    CHECK(n == 3);
+    /* Sorted by address: 10.0.1.1, 10.0.1.2, then the IPv6 one (drained: no slots). */
+    CHECK(out[0].weight == 1 && out[1].weight == 3 && out[2].addr.af == AF_INET6);
+    CHECK(out[0].slots + out[1].slots == 65537 && out[2].slots == 0);
+    CHECK(out[1].slots > 2 * out[0].slots);
+    OK(lbnet_xdp_list_backends(lb, &v6, out, 4, &n));
+    CHECK(n == 0);
+    RC(lbnet_xdp_list_backends(lb, &v3, out, 4, &n), -ENOENT);
+
+    OK(lbnet_xdp_set_weight(lb, &v, &bs[1].addr, 0)); /* drain */
+    OK(lbnet_xdp_list_backends(lb, &v, out, 4, &n));
+    CHECK(out[0].slots == 65537 && out[1].slots == 0 && out[1].weight == 0);
+    lbnet_addr missing = addr("10.0.1.9");
+    RC(lbnet_xdp_set_weight(lb, &v, &missing, 1), -ENOENT);
+    RC(lbnet_xdp_set_weight(lb, &v3, &bs[0].addr, 1), -ENOENT);
+    OK(lbnet_xdp_set_backends(lb, &v6, NULL, 0));
+
+    lbnet_xdp_vip_counters st;
+    memset(&st, 0xff, sizeof st);
+    OK(lbnet_xdp_vip_stats(lb, &v, &st));
+    CHECK(st.packets == 0 && st.bytes == 0 && st.drops == 0);
+    RC(lbnet_xdp_vip_stats(lb, &v3, &st), -ENOENT);
+    uint64_t cs[13];
+    RC(lbnet_xdp_counters(lb, cs, 12), -ERANGE);
+    OK(lbnet_xdp_counters(lb, cs, 13));
+    CHECK(cs[0] == 0);
+    /* A huge capacity is only a bound: 13 values are written. */
+    uint64_t big[16];
+    memset(big, 0xab, sizeof big);
+    OK(lbnet_xdp_counters(lb, big, (size_t)1 << 40));
+    CHECK(big[12] == 0 && big[13] == 0xababababababababull);
+
+    /* Attach to a veth in a fresh namespace, pin, adopt, detach. */
+    char name[64], path[128], pin[160], pinparent[64];
+    netns_add("lbnet-ffi-xdp", name, sizeof name, path, sizeof path);
+    snprintf(pinparent, sizeof pinparent, "/sys/fs/bpf/lbnet-ffi-test-%d", (int)getpid());
+    snprintf(pin, sizeof pin, "%s/x0", pinparent);
+    sh("ip -n %s link add x0 type veth peer name x1 && ip -n %s link set x0 up && "
+       "ip -n %s link set x1 up", name, name, name);
+    RC(lbnet_xdp_attach(lb, path, "nope0", 0), -ENODEV);
+    OK(lbnet_xdp_attach(lb, path, "x0", 0));
+    RC(lbnet_xdp_attach(lb, path, "x0", 0), -EEXIST);
+    sh("ip -n %s link show x0 | grep -q xdp", name);
+    OK(lbnet_xdp_pin(lb, pin));
+    lbnet_xdp_free(lb); /* pinned: the data plane stays */
+    sh("ip -n %s link show x0 | grep -q xdp", name);
+
+    lbnet_xdp_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.pin_dir = pin;
+    lbnet_xdp *ad = NULL;
+    OK(lbnet_xdp_open(&o, &ad));
+    OK(lbnet_xdp_list_vips(ad, vs, 4, &n));
+    CHECK(n == 2);
+    OK(lbnet_xdp_list_backends(ad, &v, out, 4, &n));
+    CHECK(n == 3 && out[0].slots == 65537 && out[1].weight == 0);
+    /* An adopted handle has no program of its own: it cannot attach elsewhere. */
+    int rc = lbnet_xdp_attach(ad, path, "x1", 0);
+    CHECK(rc == -EEXIST || rc == -EOPNOTSUPP);
+    OK(lbnet_xdp_detach(ad));
+    OK(lbnet_xdp_detach(ad)); /* nothing left: still 0 */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ip -n %s link show x0 | grep -q prog/xdp", name);
+    CHECK(system(cmd) != 0); /* detached */
+    CHECK(access(pin, F_OK) != 0);
+    lbnet_xdp_free(ad);
+    rmdir(pinparent);
+    sh("ip netns del %s", name);
+}
+
+static void test_linkwatch_and_xdp(void) {
+    test_linkwatch_args();
+    test_linkwatch_netns();
+    section = "xdp open";
+    lbnet_xdp_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.max_vips = 2;
+    o.max_backends = 16;
+    o.conn_table_size = 1024;
+    lbnet_xdp *lb = NULL;
+    OK(lbnet_xdp_open(&o, &lb)); /* needs root (CAP_BPF, CAP_NET_ADMIN) */
+    test_xdp_args(lb);
+    test_xdp_kernel(lb); /* frees lb */
+    section = "xdp default options";
+    OK(lbnet_xdp_open(NULL, &lb));
+    size_t n = 1;
+    OK(lbnet_xdp_list_vips(lb, NULL, 0, &n));
+    CHECK(n == 0);
+    lbnet_xdp_free(lb);
+    printf("ffi_test: link watch (netns, veth) and XDP (load, attach, pin, adopt, detach) passed\n");
 }
 
 int main(void) {
@@ -1502,6 +1966,7 @@ int main(void) {
         test_netns(h);
     }
     lbnet_ipvs_free(h);
+    test_linkwatch_and_xdp();
     printf("ffi_test: %d checks passed (%s)\n", checks, rc == 0 ? "kernel IPVS" : "no IPVS");
     return 0;
 }

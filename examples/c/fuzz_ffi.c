@@ -1,11 +1,12 @@
 /*
  * fuzz_ffi.c: a libFuzzer target that drives lbnet's C ABI with arbitrary bytes: strings
- * (addresses, netns paths), whole structs (service, destination, daemon, timeouts, address,
+ * (addresses, netns paths, interface names), whole structs (service, destination, daemon, timeouts, address,
  * lbnet_ipvs_options with any sz) copied from the input, list frees, batches with random
  * changes, indexes and counts far beyond LBNET_IPVS_BATCH_MAX, and the route export engine
  * (lbnet_rtexport_*): options with random sz, flags and protocol, rules, updates and batches of
  * changes with random prefixes, next hops and counts (truthful, or above the library's bounds,
- * which it must refuse before reading).
+ * which it must refuse before reading); link watch and XDP: options with random sz, paths,
+ * flags, VIPs and backends on a watcher and a small XDP load balancer of the fuzzer's namespace.
  *
  * Invariants checked on every call: the return value is 0 or a negative errno, a failure sets
  * lbnet_last_error(), and no Rust panic reaches the boundary (that would show as -EIO with a
@@ -24,9 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static lbnet_ipvs *handle;
 static lbnet_rtexport *exporter;
+static lbnet_linkwatch *watcher; /* of the fuzzer's empty namespace */
+static lbnet_xdp *xdp;           /* a loaded, small XDP load balancer */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -54,6 +58,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     o.n_rules = 2;
     if (lbnet_rtexport_open(&o, &exporter) != 0) {
         fprintf(stderr, "fuzz_ffi: route exporter: %s\n", lbnet_last_error());
+        exit(1);
+    }
+    if (lbnet_linkwatch_open(NULL, &watcher) != 0) {
+        fprintf(stderr, "fuzz_ffi: link watcher: %s\n", lbnet_last_error());
+        exit(1);
+    }
+    lbnet_xdp_options xo;
+    memset(&xo, 0, sizeof xo);
+    xo.sz = sizeof xo;
+    xo.max_vips = 2;
+    xo.max_backends = 8;
+    xo.conn_table_size = 64;
+    if (lbnet_xdp_open(&xo, &xdp) != 0) {
+        fprintf(stderr, "fuzz_ffi: XDP: %s\n", lbnet_last_error());
         exit(1);
     }
     return 0;
@@ -156,6 +174,166 @@ static size_t fuzz_rules(struct input *in, lbnet_rtexport_rule *r, char **strs) 
 
 static void free_strs(char **strs) {
     for (size_t i = 0; i < 6; i++) free(strs[i]);
+/* "/nonexistent/" followed by an input string: a path the library checks (length, UTF-8, NULs)
+ * and tries to open, that can never reach a real namespace or pin of the machine. */
+static char *nonexistent_path(struct input *in) {
+    char *tail = str(in);
+    size_t len = strlen(tail);
+    char *p = malloc(len + 14);
+    memcpy(p, "/nonexistent/", 13);
+    memcpy(p + 13, tail, len + 1);
+    free(tail);
+    return p;
+}
+
+/* Options of `size` bytes copied from the input into a zeroed buffer of size + 16 bytes, with
+ * `sz` anywhere from size - 4 to size + 11 and, sometimes, one non-zero byte past the struct:
+ * the library must refuse what its sz rules refuse and never read past sz. `fix` sets the
+ * pointer fields the input must not choose. The caller frees the buffer. */
+static void *fuzz_opts(struct input *in, size_t size) {
+    unsigned char *o = calloc(1, size + 16);
+    take(in, o, size);
+    size_t sz = size - 4 + byte(in) % 16;
+    memcpy(o, &sz, sizeof sz);
+    if (byte(in) & 1) o[size + byte(in) % 16] = byte(in);
+    return o;
+}
+
+/* Link watch: options (namespace paths, flags, sizes), then the calls on a watcher of the
+ * fuzzer's empty namespace. */
+static void fuzz_linkwatch(struct input *in) {
+    lbnet_linkwatch_event ev;
+    lbnet_linkwatch_counters st;
+    switch (byte(in) % 4) {
+    case 0: {
+        lbnet_linkwatch_options *o = fuzz_opts(in, sizeof *o);
+        char *path = str(in);
+        o->netns_path = (byte(in) & 1) ? path : NULL;
+        lbnet_linkwatch *w = NULL;
+        CALL(lbnet_linkwatch_open(byte(in) & 1 ? o : NULL, &w));
+        lbnet_linkwatch_free(w);
+        free(path);
+        free(o);
+        break;
+    }
+    case 1: {
+        lbnet_linkwatch_link *ls = NULL;
+        size_t n = 0;
+        CALL(lbnet_linkwatch_snapshot(watcher, &ls, &n));
+        lbnet_linkwatch_links_free(ls, n);
+        break;
+    }
+    case 2: {
+        int rc = lbnet_linkwatch_next_event(watcher, 0, &ev);
+        if (rc != -ETIMEDOUT) CALL(rc);
+        CALL(lbnet_linkwatch_stats(watcher, &st));
+        if (lbnet_linkwatch_fd(watcher) < 0) abort();
+        break;
+    }
+    default:
+        CALL(lbnet_linkwatch_open(NULL, NULL));
+        CALL(lbnet_linkwatch_snapshot(NULL, NULL, NULL));
+        CALL(lbnet_linkwatch_next_event(NULL, 0, NULL));
+        CALL(lbnet_linkwatch_stats(watcher, NULL));
+        CALL(lbnet_linkwatch_fd(NULL));
+        lbnet_linkwatch_free(NULL);
+        lbnet_linkwatch_links_free(NULL, byte(in));
+        break;
+    }
+}
+
+/* XDP: options (small capacities: each load verifies the program and creates its maps), and
+ * random VIPs, backends, addresses, counts and names on one loaded handle. */
+static void fuzz_xdp(struct input *in) {
+    lbnet_xdp_vip v;
+    lbnet_xdp_backend bs[4];
+    lbnet_addr a, a6;
+    lbnet_xdp_vip vs[4];
+    lbnet_xdp_vip_counters st;
+    uint64_t cs[16];
+    size_t n;
+    unsigned char mac[6];
+    switch (byte(in) % 10) {
+    case 0: {
+        lbnet_xdp_options *o = fuzz_opts(in, sizeof *o);
+        char *dir = nonexistent_path(in);
+        o->pin_dir = (byte(in) & 1) ? dir : NULL;
+        o->max_vips %= 4;
+        o->max_backends %= 64;
+        o->conn_table_size %= 4096;
+        lbnet_xdp *x = NULL;
+        CALL(lbnet_xdp_open(o, &x));
+        lbnet_xdp_free(x);
+        free(dir);
+        free(o);
+        break;
+    }
+    case 1:
+        take(in, &v, sizeof v);
+        CALL(lbnet_xdp_add_vip(xdp, &v));
+        CALL(lbnet_xdp_vip_stats(xdp, &v, &st));
+        if (byte(in) & 1) CALL(lbnet_xdp_remove_vip(xdp, &v));
+        break;
+    case 2:
+        take(in, &v, sizeof v);
+        n = byte(in) % 5;
+        take(in, bs, n * sizeof bs[0]);
+        CALL(lbnet_xdp_set_backends(xdp, &v, bs, n));
+        break;
+    case 3:
+        take(in, &v, sizeof v);
+        take(in, &a, sizeof a);
+        CALL(lbnet_xdp_set_weight(xdp, &v, &a, byte(in)));
+        break;
+    case 4:
+        CALL(lbnet_xdp_list_vips(xdp, vs, byte(in) % 5, &n));
+        take(in, &v, sizeof v);
+        CALL(lbnet_xdp_list_backends(xdp, &v, bs, byte(in) % 5, &n));
+        break;
+    case 5: {
+        const char *name;
+        CALL(lbnet_xdp_counters(xdp, cs, byte(in) % 17));
+        CALL(lbnet_xdp_counter_name(byte(in) % 16, &name));
+        break;
+    }
+    case 6:
+        take(in, &a, sizeof a);
+        take(in, &a6, sizeof a6);
+        take(in, mac, sizeof mac);
+        CALL(lbnet_xdp_set_config(xdp, byte(in) & 1 ? &a : NULL, byte(in) & 1 ? &a6 : NULL,
+                                  byte(in) & 1 ? mac : NULL));
+        break;
+    case 7: {
+        /* Interfaces of the fuzzer's namespace (only lo), flags, namespace paths. */
+        char *ifname = str(in);
+        char *ns = nonexistent_path(in);
+        CALL(lbnet_xdp_attach(xdp, byte(in) & 1 ? ns : NULL, ifname, byte(in) % 4));
+        CALL(lbnet_xdp_detach(xdp));
+        free(ns);
+        free(ifname);
+        break;
+    }
+    case 8: {
+        /* Pins only under the fuzzer's own bpffs directory, removed again by detach. */
+        char dir[64];
+        snprintf(dir, sizeof dir, "/sys/fs/bpf/lbnet-fuzz-%d/%u", (int)getpid(), byte(in) % 4);
+        CALL(lbnet_xdp_pin(xdp, dir));
+        CALL(lbnet_xdp_detach(xdp));
+        break;
+    }
+    default:
+        /* NULLs and counts no array has. */
+        CALL(lbnet_xdp_open(NULL, NULL));
+        CALL(lbnet_xdp_add_vip(NULL, NULL));
+        CALL(lbnet_xdp_pin(xdp, NULL));
+        take(in, &v, sizeof v);
+        take(in, bs, sizeof bs[0]);
+        CALL(lbnet_xdp_set_backends(xdp, &v, bs, (size_t)1 << (32 + byte(in) % 31)));
+        CALL(lbnet_xdp_list_vips(xdp, NULL, (size_t)-1, &n));
+        CALL(lbnet_xdp_counters(xdp, NULL, 0));
+        lbnet_xdp_free(NULL);
+        break;
+    }
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
@@ -169,7 +347,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         lbnet_ipvs_timeouts t;
         lbnet_addr a;
         char buf[64];
-        switch (byte(&in) % 21) {
+        switch (byte(&in) % 23) {
         case 0: {
             char *text = str(&in);
             CALL(lbnet_addr_parse(text, &a));
@@ -394,6 +572,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             free_strs(strs);
             break;
         }
+        case 21:
+            fuzz_linkwatch(&in);
+            break;
+        case 22:
+            fuzz_xdp(&in);
+            break;
         default:
             /* NULL arguments everywhere. */
             CALL(lbnet_ipvs_add_service(NULL, NULL));

@@ -21,7 +21,7 @@ pub mod common;
 pub mod ipvs;
 pub mod linkwatch;
 pub mod rtexport;
-pub mod xdplb;
+pub mod xdp;
 
 pub use addr::*;
 pub use common::*;

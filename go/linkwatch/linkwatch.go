@@ -4,8 +4,9 @@
 // dropped notifications (ENOBUFS), because the library then dumps again and emits exactly the
 // differences.
 //
-// Every method is safe for concurrent use. Errors wrap the kernel's errno, so
-// errors.Is(err, syscall.ENOENT) works.
+// Every method is safe for concurrent use. Failed calls return an *lbnet.Error, which unwraps to
+// the errno (errors.Is(err, syscall.ENOENT)) and matches its kind (errors.Is(err,
+// lbnet.NotFound)).
 package linkwatch
 
 /*
@@ -16,39 +17,6 @@ package linkwatch
 #include <stdlib.h>
 
 #include "ipvs_ffi.h"
-
-// Runs a call and copies the thread-local error message before the goroutine can move to
-// another OS thread.
-static int32_t lw_next(lbnet_linkwatch *w, int32_t ms, lbnet_link_event *out, char *msg, size_t cap) {
-	int32_t rc = lbnet_linkwatch_next_event(w, ms, out);
-	if (rc < 0 && msg && cap) {
-		const char *m = lbnet_last_error();
-		size_t i = 0;
-		if (m) for (; m[i] && i + 1 < cap; i++) msg[i] = m[i];
-		msg[i] = 0;
-	}
-	return rc;
-}
-static int32_t lw_new(const char *path, uint32_t rcvbuf, lbnet_linkwatch **out, char *msg, size_t cap) {
-	int32_t rc = lbnet_linkwatch_new(path, rcvbuf, out);
-	if (rc < 0 && msg && cap) {
-		const char *m = lbnet_last_error();
-		size_t i = 0;
-		if (m) for (; m[i] && i + 1 < cap; i++) msg[i] = m[i];
-		msg[i] = 0;
-	}
-	return rc;
-}
-static int32_t lw_snapshot(lbnet_linkwatch *w, lbnet_link **links, size_t *count, char *msg, size_t cap) {
-	int32_t rc = lbnet_linkwatch_snapshot(w, links, count);
-	if (rc < 0 && msg && cap) {
-		const char *m = lbnet_last_error();
-		size_t i = 0;
-		if (m) for (; m[i] && i + 1 < cap; i++) msg[i] = m[i];
-		msg[i] = 0;
-	}
-	return rc;
-}
 */
 import "C"
 
@@ -61,32 +29,10 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	lbnet "github.com/lbnet/lbnet/go"
+	"github.com/lbnet/lbnet/go/internal/capi"
 )
-
-const errCap = 512
-
-// Error is a failure reported by the library: the errno plus the library's message.
-type Error struct {
-	Errno syscall.Errno
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	if e.Msg != "" {
-		return e.Msg
-	}
-	return e.Errno.Error()
-}
-
-// Unwrap returns the errno, so errors.Is(err, syscall.ENOENT) works.
-func (e *Error) Unwrap() error { return e.Errno }
-
-func cerr(rc C.int32_t, msg []C.char) error {
-	return &Error{Errno: syscall.Errno(-rc), Msg: C.GoString(&msg[0])}
-}
-
-// ErrClosed is returned by calls on a closed Watcher.
-var ErrClosed = errors.New("linkwatch: watcher closed")
 
 // OperState is the RFC 2863 operational state (IF_OPER_* of linux/if.h).
 type OperState uint8
@@ -155,7 +101,7 @@ type Link struct {
 // Changes is the set of fields of a Changed event that differ.
 type Changes uint32
 
-// Change bits (LBNET_LINK_CHANGE_* of the C ABI).
+// Change bits (LBNET_LINKWATCH_CHANGE_* of the C ABI).
 const (
 	ChangeName Changes = 1 << iota
 	ChangeKind
@@ -210,18 +156,23 @@ type Stats struct {
 	Messages, Events, Resyncs, Overruns, DumpRetries, DumpsInterrupted, Truncated, Malformed, RcvBuf uint64
 }
 
-// Options configure Open.
+// Options configure Open (struct lbnet_linkwatch_options); the zero value means defaults.
 type Options struct {
 	// NetNSPath is a network namespace file ("/var/run/netns/NAME"); empty for the caller's.
 	NetNSPath string
 	// RcvBuf is the receive buffer in bytes; 0 for the library default (8 MiB).
 	RcvBuf uint32
+	// DumpTimeout bounds one dump (initial or resync); 0 for the library default (30 s).
+	// Rounded up to whole milliseconds.
+	DumpTimeout time.Duration
+	// NoSpeed skips reading speed and duplex from sysfs (they stay unknown).
+	NoSpeed bool
 }
 
 // Watcher watches the links of one network namespace.
 type Watcher struct {
 	mu     sync.RWMutex // write-locked only by Close
-	h      *C.lbnet_linkwatch
+	h      *C.struct_lbnet_linkwatch
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed bool
@@ -229,15 +180,27 @@ type Watcher struct {
 
 // Open subscribes to link notifications, then dumps the links.
 func Open(opts Options) (*Watcher, error) {
-	var cpath *C.char
+	var o C.struct_lbnet_linkwatch_options
+	o.sz = C.size_t(unsafe.Sizeof(o))
 	if opts.NetNSPath != "" {
-		cpath = C.CString(opts.NetNSPath)
-		defer C.free(unsafe.Pointer(cpath))
+		o.netns_path = C.CString(opts.NetNSPath)
+		defer C.free(unsafe.Pointer(o.netns_path))
 	}
-	var h *C.lbnet_linkwatch
-	msg := make([]C.char, errCap)
-	if rc := C.lw_new(cpath, C.uint32_t(opts.RcvBuf), &h, &msg[0], errCap); rc < 0 {
-		return nil, cerr(rc, msg)
+	o.rcvbuf = C.uint32_t(opts.RcvBuf)
+	if opts.DumpTimeout < 0 {
+		return nil, lbnet.Errorf("linkwatch.Open", syscall.EINVAL, "negative DumpTimeout %v", opts.DumpTimeout)
+	}
+	ms := (opts.DumpTimeout + time.Millisecond - 1) / time.Millisecond
+	if ms > 1<<32-1 {
+		return nil, lbnet.Errorf("linkwatch.Open", syscall.EINVAL, "DumpTimeout %v is too long", opts.DumpTimeout)
+	}
+	o.dump_timeout_ms = C.uint32_t(ms)
+	if opts.NoSpeed {
+		o.flags |= C.LBNET_LINKWATCH_NO_SPEED
+	}
+	var h *C.struct_lbnet_linkwatch
+	if err := capi.Call("linkwatch.Open", func() int32 { return int32(C.lbnet_linkwatch_open(&o, &h)) }); err != nil {
+		return nil, err
 	}
 	return &Watcher{h: h, stop: make(chan struct{})}, nil
 }
@@ -260,7 +223,7 @@ func (w *Watcher) Close() error {
 	return nil
 }
 
-func goLink(c *C.lbnet_link) Link {
+func goLink(c *C.struct_lbnet_linkwatch_link) Link {
 	l := Link{
 		Index:     uint32(c.ifindex),
 		Name:      C.GoString(&c.name[0]),
@@ -292,15 +255,16 @@ func (w *Watcher) Snapshot() ([]Link, error) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		return nil, ErrClosed
+		return nil, lbnet.ErrClosed
 	}
-	var arr *C.lbnet_link
+	var arr *C.struct_lbnet_linkwatch_link
 	var n C.size_t
-	msg := make([]C.char, errCap)
-	if rc := C.lw_snapshot(w.h, &arr, &n, &msg[0], errCap); rc < 0 {
-		return nil, cerr(rc, msg)
+	if err := capi.Call("linkwatch.Snapshot", func() int32 {
+		return int32(C.lbnet_linkwatch_snapshot(w.h, &arr, &n))
+	}); err != nil {
+		return nil, err
 	}
-	defer C.lbnet_links_free(arr, n)
+	defer C.lbnet_linkwatch_links_free(arr, n)
 	out := make([]Link, int(n))
 	if n > 0 {
 		cs := unsafe.Slice(arr, int(n))
@@ -316,11 +280,11 @@ func (w *Watcher) Stats() (Stats, error) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		return Stats{}, ErrClosed
+		return Stats{}, lbnet.ErrClosed
 	}
-	var s C.lbnet_linkwatch_counters
-	if rc := C.lbnet_linkwatch_stats(w.h, &s); rc < 0 {
-		return Stats{}, &Error{Errno: syscall.Errno(-rc)}
+	var s C.struct_lbnet_linkwatch_counters
+	if err := capi.Call("linkwatch.Stats", func() int32 { return int32(C.lbnet_linkwatch_stats(w.h, &s)) }); err != nil {
+		return Stats{}, err
 	}
 	return Stats{
 		Messages: uint64(s.messages), Events: uint64(s.events), Resyncs: uint64(s.resyncs),
@@ -336,11 +300,11 @@ func (w *Watcher) FD() (int, error) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		return -1, ErrClosed
+		return -1, lbnet.ErrClosed
 	}
-	fd := C.lbnet_linkwatch_fd(w.h)
-	if fd < 0 {
-		return -1, &Error{Errno: syscall.Errno(-fd)}
+	var fd int32
+	if err := capi.Call("linkwatch.FD", func() int32 { fd = int32(C.lbnet_linkwatch_fd(w.h)); return fd }); err != nil {
+		return -1, err
 	}
 	return int(fd), nil
 }
@@ -350,20 +314,21 @@ func (w *Watcher) NextEvent(timeout time.Duration) (ev Event, ok bool, err error
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		return Event{}, false, ErrClosed
+		return Event{}, false, lbnet.ErrClosed
 	}
 	ms := timeout.Milliseconds()
 	if ms > 1<<31-1 {
 		ms = 1<<31 - 1
 	}
-	var c C.lbnet_link_event
-	msg := make([]C.char, errCap)
-	rc := C.lw_next(w.h, C.int32_t(ms), &c, &msg[0], errCap)
-	if rc == -C.int32_t(syscall.ETIMEDOUT) {
+	var c C.struct_lbnet_linkwatch_event
+	err = capi.Call("linkwatch.NextEvent", func() int32 {
+		return int32(C.lbnet_linkwatch_next_event(w.h, C.int32_t(ms), &c))
+	})
+	if errors.Is(err, syscall.ETIMEDOUT) {
 		return Event{}, false, nil
 	}
-	if rc < 0 {
-		return Event{}, false, cerr(rc, msg)
+	if err != nil {
+		return Event{}, false, err
 	}
 	ev = Event{Type: EventType(c.kind), Changes: Changes(c.changes), Link: goLink(&c.link)}
 	if ev.Type == Changed {
@@ -384,7 +349,7 @@ func (w *Watcher) Events(ctx context.Context) (<-chan Event, <-chan error) {
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
-		errc <- ErrClosed
+		errc <- lbnet.ErrClosed
 		close(out)
 		close(errc)
 		return out, errc
@@ -404,12 +369,11 @@ func (w *Watcher) Events(ctx context.Context) (<-chan Event, <-chan error) {
 			default:
 			}
 			ev, ok, err := w.NextEvent(pollInterval)
-			if errors.Is(err, ErrClosed) {
+			if errors.Is(err, lbnet.ErrClosed) {
 				return
 			}
 			if err != nil {
-				var le *Error
-				if errors.As(err, &le) && le.Errno == syscall.EBADMSG {
+				if errors.Is(err, syscall.EBADMSG) {
 					continue // undecodable message: the library resynchronises on the next call
 				}
 				errc <- err

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 // netns is a throw-away network namespace, deleted when the test ends (also on failure).
@@ -101,11 +103,14 @@ func waitFor(t *testing.T, evs <-chan Event, what string, pred func(Event) bool)
 
 func TestSnapshotAndEventsInNetns(t *testing.T) {
 	ns := newNetns(t)
-	w, err := Open(Options{NetNSPath: ns.path()})
+	w, err := Open(Options{NetNSPath: ns.path(), DumpTimeout: 5 * time.Second, NoSpeed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	if fd, err := w.FD(); err != nil || fd < 0 {
+		t.Fatalf("FD: %d %v", fd, err)
+	}
 	snap, err := w.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -171,8 +176,12 @@ func TestSnapshotAndEventsInNetns(t *testing.T) {
 
 func TestOpenMissingNamespaceIsENOENT(t *testing.T) {
 	_, err := Open(Options{NetNSPath: "/nonexistent/netns"})
-	if !errors.Is(err, syscall.ENOENT) {
-		t.Fatalf("want ENOENT, got %v", err)
+	var le *lbnet.Error
+	if !errors.Is(err, syscall.ENOENT) || !errors.Is(err, lbnet.NotFound) || !errors.As(err, &le) || le.Op != "linkwatch.Open" {
+		t.Fatalf("want *lbnet.Error ENOENT of kind NotFound from linkwatch.Open, got %#v", err)
+	}
+	if _, err := Open(Options{DumpTimeout: -time.Second}); !errors.Is(err, lbnet.InvalidArgument) {
+		t.Fatalf("negative DumpTimeout: want InvalidArgument, got %v", err)
 	}
 	if !strings.Contains(err.Error(), "/nonexistent/netns") {
 		t.Fatalf("message lacks the path: %q", err)
@@ -322,7 +331,7 @@ func TestConcurrentUseAndClose(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("Events error after Close: %v", err)
 	}
-	if _, err := w.Snapshot(); !errors.Is(err, ErrClosed) {
+	if _, err := w.Snapshot(); !errors.Is(err, lbnet.ErrClosed) {
 		t.Fatalf("Snapshot after Close: %v", err)
 	}
 	if err := w.Close(); err != nil {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lbnet::netns::NetNs;
+use lbnet::netns::{ifindex, NetNs};
 use lbnet::xdp::{decap, default_pin_dir, AttachMode, Backend, LoadOptions, Proto, Vip, XdpLb};
 use lbnet::{Error, Result};
 
@@ -171,21 +171,8 @@ fn attach(mut args: Vec<String>, pin: Option<PathBuf>) -> Result<()> {
     }
     let mut lb = XdpLb::load(&opts)?;
     config(&mut lb, &rest)?;
-    let name = iface.clone();
     let l: &mut XdpLb = &mut lb;
-    ns.run(move || {
-        let c = std::ffi::CString::new(name.clone()).map_err(|_| usage())?;
-        // SAFETY: valid C string.
-        let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-        if idx == 0 {
-            return Err(Error::from_kernel(
-                libc::ENODEV,
-                format!("no interface {name}"),
-                None,
-            ));
-        }
-        l.attach(idx, mode)
-    })?;
+    ns.run(|| l.attach(ifindex(&iface)?, mode))?;
     let dir = pin.unwrap_or_else(|| default_pin_dir(&iface));
     lb.pin(&dir)?;
     println!(
@@ -233,20 +220,6 @@ fn decap(mut args: Vec<String>) -> Result<()> {
         "detach" => decap::detach_decap_pinned(&pin),
         _ => Err(usage()),
     }
-}
-
-fn ifindex(name: &str) -> Result<u32> {
-    let c = std::ffi::CString::new(name).map_err(|_| usage())?;
-    // SAFETY: valid C string.
-    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if idx == 0 {
-        return Err(Error::from_kernel(
-            libc::ENODEV,
-            format!("no interface {name}"),
-            None,
-        ));
-    }
-    Ok(idx)
 }
 
 fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
