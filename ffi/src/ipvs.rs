@@ -11,7 +11,6 @@
 //! * [`batch`]: many changes in one send, one result each.
 
 #![allow(non_camel_case_types)] // the C names are the API
-#![deny(clippy::missing_safety_doc)]
 
 pub mod batch;
 mod convert;

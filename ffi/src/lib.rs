@@ -12,9 +12,8 @@
 //!   Rust panic ever unwinds across the boundary (it is caught and reported as `-EIO`).
 //! * Every handle is safe to use from several threads at once.
 
-// Areas not yet given their `# Safety` sections allow the lint; each area module that has them
-// denies it, and this line goes when every area does.
-#![allow(clippy::missing_safety_doc)]
+// Every exported `unsafe` function says what its pointers must be.
+#![deny(clippy::missing_safety_doc)]
 
 pub mod addr;
 pub mod common;

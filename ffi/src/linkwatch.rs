@@ -17,7 +17,6 @@
 //! For an event loop, poll `lbnet_linkwatch_fd(w)` for readability, then call
 //! `lbnet_linkwatch_next_event(w, 0, &ev)` until it returns `-ETIMEDOUT`.
 
-#![deny(clippy::missing_safety_doc)]
 #![allow(non_camel_case_types)]
 
 use std::ffi::{c_char, c_int};

@@ -18,7 +18,6 @@
 //! is read, elements are validated before anything is allocated for them, and what the library
 //! allocates grows with what it has validated, so no count can make it abort.
 
-#![deny(clippy::missing_safety_doc)]
 #![allow(non_camel_case_types)]
 
 use std::ffi::{c_char, c_int, CString};

@@ -58,7 +58,7 @@ const AREAS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "Link watch: a loss-free view of the kernel's links (lbnet_linkwatch_*)",
-        &["lbnet_link", "LBNET_LINK"],
+        &["lbnet_linkwatch", "LBNET_LINKWATCH"],
         "lbnet_linkwatch_open(&o, &w); lbnet_linkwatch_snapshot(w, ...);\n\
          poll(lbnet_linkwatch_fd(w)) then lbnet_linkwatch_next_event(w, ...); lbnet_linkwatch_free(w);",
     ),
@@ -193,6 +193,18 @@ fn header_is_up_to_date() {
             path.display()
         );
     }
+}
+
+/// One prefix per area: every function, type and constant of the header is named with its
+/// area's prefix (or is one of the common items), so none lands in the unsorted group.
+#[test]
+fn every_item_has_an_area() {
+    let h = generate();
+    let (title, _, _) = AREAS[UNSORTED];
+    assert!(
+        !h.contains(title),
+        "declarations without an area prefix in the header (see its last group)"
+    );
 }
 
 #[test]
