@@ -1371,10 +1371,14 @@ static int rt_has(const char *ns, const char *table, const char *want) {
     return found;
 }
 
-static void sh(const char *fmt, const char *ns) {
+/* Runs a shell command and fails the test when it fails. */
+static void sh(const char *fmt, ...) {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, fmt, ns);
-    if (system(cmd) != 0) FAIL("%s failed", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (system(cmd) != 0) FAIL("`%s` failed", cmd);
 }
 
 /* The working path in a private network namespace (root only): every function with good input,
@@ -1470,17 +1474,9 @@ static void test_rtexport_netns(void) {
     CHECK(rt_has(ns, "254", "203.0.113.0/24 via 10.1.0.2"));
     lbnet_rtexport_free(ex);
     sh("ip netns del %s", ns);
-/* ---------------------------------------------------------------- part 3: link watch and XDP */
-
-/* Runs a shell command and fails the test when it fails. */
-static void sh(const char *fmt, ...) {
-    char cmd[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    if (system(cmd) != 0) FAIL("`%s` failed", cmd);
 }
+
+/* ---------------------------------------------------------------- part 3: link watch and XDP */
 
 /* A fresh network namespace "<tag>-<pid>"; `path` gets its file. */
 static void netns_add(const char *tag, char *name, size_t name_cap, char *path, size_t path_cap) {

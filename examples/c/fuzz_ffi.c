@@ -174,6 +174,8 @@ static size_t fuzz_rules(struct input *in, lbnet_rtexport_rule *r, char **strs) 
 
 static void free_strs(char **strs) {
     for (size_t i = 0; i < 6; i++) free(strs[i]);
+}
+
 /* "/nonexistent/" followed by an input string: a path the library checks (length, UTF-8, NULs)
  * and tries to open, that can never reach a real namespace or pin of the machine. */
 static char *nonexistent_path(struct input *in) {
