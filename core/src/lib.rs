@@ -26,4 +26,4 @@ pub mod netns;
 pub mod route;
 pub mod xdp;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Origin, Result, Subsystem};

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, NetnsOperation, Origin, Result};
 
 /// A network namespace to operate in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,9 +30,10 @@ impl NetNs {
     /// The namespace named `name` by `ip netns add` (`/var/run/netns/NAME`).
     pub fn named(name: &str) -> Result<Self> {
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-            return Err(Error::invalid(format!(
-                "invalid network namespace name {name:?}"
-            )));
+            return Err(Error::invalid(
+                Origin::Netns(NetnsOperation::Open),
+                format!("invalid network namespace name {name:?}"),
+            ));
         }
         Ok(NetNs::Path(Path::new("/var/run/netns").join(name)))
     }
@@ -57,6 +58,7 @@ impl NetNs {
                 .map_err(|e| {
                     let errno = e.raw_os_error().unwrap_or(libc::EIO);
                     Error::from_kernel(
+                        Origin::Netns(NetnsOperation::Open),
                         errno,
                         format!("open network namespace {}", p.display()),
                         None,
@@ -65,12 +67,21 @@ impl NetNs {
                 .into(),
             NetNs::Fd(raw) => {
                 if *raw < 0 {
-                    return Err(Error::invalid("negative network namespace descriptor"));
+                    return Err(Error::invalid(
+                        Origin::Netns(NetnsOperation::Open),
+                        "negative network namespace descriptor",
+                    ));
                 }
                 // SAFETY: the caller promises the descriptor is open for the duration of the
                 // call; we duplicate it so the helper thread owns its own copy.
                 let borrowed = unsafe { BorrowedFd::borrow_raw(*raw) };
-                borrowed.try_clone_to_owned().map_err(Error::from)?
+                borrowed.try_clone_to_owned().map_err(|e| {
+                    Error::from_io(
+                        Origin::Netns(NetnsOperation::Open),
+                        "duplicate network namespace descriptor",
+                        &e,
+                    )
+                })?
             }
         };
         std::thread::scope(|s| {
@@ -81,20 +92,19 @@ impl NetNs {
                     let errno = std::io::Error::last_os_error()
                         .raw_os_error()
                         .unwrap_or(libc::EIO);
-                    let kind = if errno == libc::EINVAL {
-                        ErrorKind::InvalidArgument
-                    } else {
-                        ErrorKind::from_errno(errno)
-                    };
-                    return Err(
-                        Error::from_kernel(errno, "setns(CLONE_NEWNET)", None).with_kind(kind)
-                    );
+                    return Err(Error::from_kernel(
+                        Origin::Netns(NetnsOperation::Enter),
+                        errno,
+                        "setns(CLONE_NEWNET)",
+                        None,
+                    ));
                 }
                 f()
             })
             .join()
             .unwrap_or_else(|_| {
                 Err(Error::new(
+                    Origin::Netns(NetnsOperation::Run),
                     ErrorKind::Io,
                     "network namespace helper panicked",
                 ))

@@ -11,7 +11,7 @@ use netlink_packet_generic::GenlMessage;
 
 use super::attr::FAMILY_NAME;
 use super::parse::{attrs, genl_body};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, NetlinkOperation, Origin, Result};
 use crate::netlink::Socket;
 
 /// `GENL_ID_CTRL`: the controller's fixed family id.
@@ -38,13 +38,17 @@ pub fn parse_family_id(msg: &[u8]) -> Result<u16> {
     for a in attrs(body) {
         let (k, v) = a?;
         if k == CTRL_ATTR_FAMILY_ID {
-            let b: [u8; 2] = v
-                .try_into()
-                .map_err(|_| Error::malformed("CTRL_ATTR_FAMILY_ID is not 2 bytes"))?;
+            let b: [u8; 2] = v.try_into().map_err(|_| {
+                Error::malformed(
+                    Origin::Netlink(NetlinkOperation::ResolveFamily),
+                    "CTRL_ATTR_FAMILY_ID is not 2 bytes",
+                )
+            })?;
             return Ok(u16::from_ne_bytes(b));
         }
     }
     Err(Error::malformed(
+        Origin::Netlink(NetlinkOperation::ResolveFamily),
         "controller reply lacks CTRL_ATTR_FAMILY_ID",
     ))
 }
@@ -59,7 +63,12 @@ pub fn resolve(sock: &mut Socket) -> Result<u16> {
         Ok(())
     });
     match r {
-        Ok(()) => id.ok_or_else(|| Error::malformed("controller sent no reply for IPVS")),
+        Ok(()) => id.ok_or_else(|| {
+            Error::malformed(
+                Origin::Netlink(NetlinkOperation::ResolveFamily),
+                "controller sent no reply for IPVS",
+            )
+        }),
         Err(e) if e.errno() == libc::ENOENT => Err(e
             .with_kind(ErrorKind::NotAvailable)
             .with_context("generic netlink family IPVS not found (no ip_vs in this kernel)")),

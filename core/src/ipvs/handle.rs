@@ -16,7 +16,7 @@ use super::family;
 use super::message::{self, IpvsMessage};
 use super::parse;
 use super::service::{Service, ServiceEntry, ServiceKey};
-use crate::error::{Error, Result};
+use crate::error::{Error, IpvsCommand as Command, Origin, Result};
 use crate::netlink::{Socket, SocketOptions, DEFAULT_RCVBUF};
 use crate::netns::NetNs;
 
@@ -241,8 +241,9 @@ impl Handle {
         self.inner.lock().command(command, encode, what)
     }
 
-    /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)), unknown scheduler or
-    /// persistence engine [`ErrorKind::UnknownScheduler`](crate::ErrorKind::UnknownScheduler).
+    /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)); an
+    /// unknown scheduler or persistence engine is `ENOENT`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::UnknownScheduler`](super::Reason::UnknownScheduler)).
     pub fn new_service(&self, s: &Service) -> Result<()> {
         self.command(
             cmd::NEW_SERVICE,
@@ -251,8 +252,8 @@ impl Handle {
         )
     }
 
-    /// Edits a service (scheduler, flags, persistence). Missing service:
-    /// [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
+    /// Edits a service (scheduler, flags, persistence). Missing service: `ESRCH`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::NoSuchService`](super::Reason::NoSuchService)).
     pub fn update_service(&self, s: &Service) -> Result<()> {
         self.command(
             cmd::SET_SERVICE,
@@ -270,7 +271,8 @@ impl Handle {
         )
     }
 
-    /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
+    /// Reads one service (`GET_SERVICE` without dump); missing: `ESRCH`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::NoSuchService`](super::Reason::NoSuchService)).
     pub fn get_service(&self, key: &ServiceKey) -> Result<Service> {
         let mut out = None;
         self.inner.lock().get(
@@ -282,7 +284,12 @@ impl Handle {
                 Ok(())
             },
         )?;
-        out.ok_or_else(|| Error::malformed(format!("no reply for get service {key}")))
+        out.ok_or_else(|| {
+            Error::malformed(
+                Origin::Ipvs(Command::GetService),
+                format!("no reply for get service {key}"),
+            )
+        })
     }
 
     /// Lists all services (one `GET_SERVICE` dump).
@@ -316,7 +323,8 @@ impl Handle {
         )
     }
 
-    /// Edits a destination; missing: [`ErrorKind::NoSuchDestination`](crate::ErrorKind::NoSuchDestination).
+    /// Edits a destination; missing: `ENOENT`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::NoSuchDestination`](super::Reason::NoSuchDestination)).
     pub fn update_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
         self.command(
             cmd::SET_DEST,
@@ -375,7 +383,12 @@ impl Handle {
                 Ok(())
             },
         )?;
-        out.ok_or_else(|| Error::malformed("no reply to IPVS_CMD_GET_INFO"))
+        out.ok_or_else(|| {
+            Error::malformed(
+                Origin::Ipvs(Command::GetInfo),
+                "no reply to IPVS_CMD_GET_INFO",
+            )
+        })
     }
 
     /// The TCP, TCP-FIN and UDP timeouts.
@@ -390,7 +403,12 @@ impl Handle {
                 Ok(())
             },
         )?;
-        out.ok_or_else(|| Error::malformed("no reply to IPVS_CMD_GET_CONFIG"))
+        out.ok_or_else(|| {
+            Error::malformed(
+                Origin::Ipvs(Command::GetConfig),
+                "no reply to IPVS_CMD_GET_CONFIG",
+            )
+        })
     }
 
     /// Sets the timeouts; a 0 field leaves that timeout unchanged.
@@ -420,7 +438,7 @@ impl Handle {
         )
     }
 
-    /// Stops the sync daemon of `state`. Not running: [`ErrorKind::NoSuchService`]
+    /// Stops the sync daemon of `state`. Not running: [`ErrorKind::NotFound`]
     /// (`ESRCH`, the kernel's errno).
     ///
     /// Linux 6.1 (seen in the kernel lab under qemu TCG, with a raw netlink client too)
@@ -429,7 +447,7 @@ impl Handle {
     /// handle's timeout, the daemons are listed: if the daemon is gone the stop succeeded,
     /// otherwise the timeout is returned.
     ///
-    /// [`ErrorKind::NoSuchService`]: crate::ErrorKind::NoSuchService
+    /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
     pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
         let mut g = self.inner.lock();
         let what = || format!("stop {state:?} sync daemon");

@@ -25,7 +25,7 @@ use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
 use super::service::{AddressFamily, Service, ServiceKey};
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
 
 /// The payload of one IPVS generic netlink message: a command and its top-level attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +187,7 @@ fn addr16(addr: &IpAddr) -> [u8; 16] {
 fn check_key(key: &ServiceKey) -> Result<()> {
     if let ServiceKey::Fwmark { mark: 0, .. } = key {
         return Err(Error::invalid(
+            Origin::Netlink(NetlinkOperation::Encode),
             "a firewall-mark service needs a non-zero mark",
         ));
     }
@@ -210,10 +211,13 @@ fn netmask_bytes(s: &Service) -> Result<[u8; 4]> {
         // For IPv6 the same field holds the prefix length as a plain integer.
         AddressFamily::Inet6 => {
             if !(1..=128).contains(&s.netmask) {
-                return Err(Error::invalid(format!(
-                    "IPv6 persistence prefix length {} is not in 1..=128",
-                    s.netmask
-                )));
+                return Err(Error::invalid(
+                    Origin::Netlink(NetlinkOperation::Encode),
+                    format!(
+                        "IPv6 persistence prefix length {} is not in 1..=128",
+                        s.netmask
+                    ),
+                ));
             }
             Ok(s.netmask.to_ne_bytes())
         }
@@ -406,9 +410,10 @@ const MAX_NAME: usize = 15; // IP_VS_SCHEDNAME_MAXLEN / PENAME / IFNAME (16) min
 
 fn check_name(what: &str, s: &str) -> Result<()> {
     if s.is_empty() || s.len() > MAX_NAME || s.as_bytes().contains(&0) {
-        return Err(Error::invalid(format!(
-            "{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"
-        )));
+        return Err(Error::invalid(
+            Origin::Netlink(NetlinkOperation::Encode),
+            format!("{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"),
+        ));
     }
     Ok(())
 }
@@ -430,6 +435,7 @@ pub fn service_key_attrs(key: &ServiceKey) -> Result<Vec<Attr>> {
         ServiceKey::Fwmark { mark, .. } => {
             if *mark == 0 {
                 return Err(Error::invalid(
+                    Origin::Netlink(NetlinkOperation::Encode),
                     "a firewall-mark service needs a non-zero mark",
                 ));
             }

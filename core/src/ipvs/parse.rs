@@ -15,7 +15,7 @@ use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod, TunnelFlags, TunnelType};
 use super::service::{AddressFamily, Protocol, Service, ServiceFlags, ServiceKey};
 use super::stats::Stats;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
 use crate::netlink::message::HEADER_LEN;
 
 /// Size of `struct genlmsghdr`.
@@ -24,10 +24,13 @@ pub const GENL_HDRLEN: usize = 4;
 /// Splits a generic netlink message (header included) into its command and attribute bytes.
 pub fn genl_body(msg: &[u8]) -> Result<(u8, &[u8])> {
     if msg.len() < HEADER_LEN + GENL_HDRLEN {
-        return Err(Error::malformed(format!(
-            "IPVS reply of {} bytes is shorter than its headers",
-            msg.len()
-        )));
+        return Err(Error::malformed(
+            Origin::Netlink(NetlinkOperation::Parse),
+            format!(
+                "IPVS reply of {} bytes is shorter than its headers",
+                msg.len()
+            ),
+        ));
     }
     Ok((msg[HEADER_LEN], &msg[HEADER_LEN + GENL_HDRLEN..]))
 }
@@ -54,19 +57,25 @@ impl<'a> Iterator for Attrs<'a> {
         }
         if b.len() < NLA_HEADER_SIZE {
             self.buf = &[];
-            return Some(Err(Error::malformed(format!(
-                "bad IPVS attribute: {} bytes left, less than an attribute header",
-                b.len()
-            ))));
+            return Some(Err(Error::malformed(
+                Origin::Netlink(NetlinkOperation::Parse),
+                format!(
+                    "bad IPVS attribute: {} bytes left, less than an attribute header",
+                    b.len()
+                ),
+            )));
         }
         let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
         let kind = u16::from_ne_bytes([b[2], b[3]]) & NLA_TYPE_MASK;
         if len < NLA_HEADER_SIZE || len > b.len() {
             self.buf = &[];
-            return Some(Err(Error::malformed(format!(
-                "bad IPVS attribute: length {len} with {} bytes left",
-                b.len()
-            ))));
+            return Some(Err(Error::malformed(
+                Origin::Netlink(NetlinkOperation::Parse),
+                format!(
+                    "bad IPVS attribute: length {len} with {} bytes left",
+                    b.len()
+                ),
+            )));
         }
         let next = (len + 3) & !3;
         self.buf = b.get(next..).unwrap_or(&[]);
@@ -86,9 +95,10 @@ fn find(buf: &[u8], kind: u16) -> Result<Option<&[u8]>> {
 }
 
 fn bad_len(what: &str, want: &str, got: usize) -> Error {
-    Error::malformed(format!(
-        "IPVS attribute {what}: {got} bytes, expected {want}"
-    ))
+    Error::malformed(
+        Origin::Netlink(NetlinkOperation::Parse),
+        format!("IPVS attribute {what}: {got} bytes, expected {want}"),
+    )
 }
 
 fn u8_of(what: &str, v: &[u8]) -> Result<u8> {
@@ -129,7 +139,12 @@ fn string_of(what: &str, v: &[u8]) -> Result<String> {
     let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
     std::str::from_utf8(&v[..end])
         .map(str::to_string)
-        .map_err(|_| Error::malformed(format!("IPVS attribute {what} is not UTF-8")))
+        .map_err(|_| {
+            Error::malformed(
+                Origin::Netlink(NetlinkOperation::Parse),
+                format!("IPVS attribute {what} is not UTF-8"),
+            )
+        })
 }
 
 fn addr_of(what: &str, af: AddressFamily, v: &[u8]) -> Result<IpAddr> {
@@ -146,7 +161,12 @@ fn addr_of(what: &str, af: AddressFamily, v: &[u8]) -> Result<IpAddr> {
 }
 
 fn required<T>(v: Option<T>, what: &str) -> Result<T> {
-    v.ok_or_else(|| Error::malformed(format!("IPVS reply lacks {what}")))
+    v.ok_or_else(|| {
+        Error::malformed(
+            Origin::Netlink(NetlinkOperation::Parse),
+            format!("IPVS reply lacks {what}"),
+        )
+    })
 }
 
 /// Parses a nested statistics set (32- or 64-bit).
@@ -206,14 +226,22 @@ pub fn parse_service_attrs(buf: &[u8]) -> Result<Service> {
         }
     }
     let raw_af = required(af, "the service address family")?;
-    let af = AddressFamily::from_raw(raw_af)
-        .ok_or_else(|| Error::malformed(format!("service address family {raw_af} unknown")))?;
+    let af = AddressFamily::from_raw(raw_af).ok_or_else(|| {
+        Error::malformed(
+            Origin::Netlink(NetlinkOperation::Parse),
+            format!("service address family {raw_af} unknown"),
+        )
+    })?;
     let key = match fwmark {
         Some(mark) if mark != 0 => ServiceKey::Fwmark { af, mark },
         _ => {
             let raw_proto = required(proto, "the service protocol")?;
-            let protocol = Protocol::from_raw(raw_proto)
-                .ok_or_else(|| Error::malformed(format!("service protocol {raw_proto} unknown")))?;
+            let protocol = Protocol::from_raw(raw_proto).ok_or_else(|| {
+                Error::malformed(
+                    Origin::Netlink(NetlinkOperation::Parse),
+                    format!("service protocol {raw_proto} unknown"),
+                )
+            })?;
             ServiceKey::Addr {
                 protocol,
                 addr: addr_of(
@@ -271,8 +299,12 @@ pub fn parse_dest_attrs(buf: &[u8], svc_af: AddressFamily) -> Result<Destination
         }
     }
     let af = match af {
-        Some(raw) => AddressFamily::from_raw(raw)
-            .ok_or_else(|| Error::malformed(format!("destination address family {raw} unknown")))?,
+        Some(raw) => AddressFamily::from_raw(raw).ok_or_else(|| {
+            Error::malformed(
+                Origin::Netlink(NetlinkOperation::Parse),
+                format!("destination address family {raw} unknown"),
+            )
+        })?,
         None => svc_af,
     };
     let raw_fwd = required(fwd, "the forwarding method")?;
@@ -283,13 +315,21 @@ pub fn parse_dest_attrs(buf: &[u8], svc_af: AddressFamily) -> Result<Destination
             required(addr, "the destination address")?,
         )?,
         port: required(port, "the destination port")?,
-        forward: ForwardMethod::from_raw(raw_fwd)
-            .ok_or_else(|| Error::malformed(format!("forwarding method {raw_fwd} unknown")))?,
+        forward: ForwardMethod::from_raw(raw_fwd).ok_or_else(|| {
+            Error::malformed(
+                Origin::Netlink(NetlinkOperation::Parse),
+                format!("forwarding method {raw_fwd} unknown"),
+            )
+        })?,
         weight: required(weight, "the destination weight")?,
         upper_threshold: required(uth, "the upper threshold")?,
         lower_threshold: required(lth, "the lower threshold")?,
-        tunnel_type: TunnelType::from_raw(tun_type)
-            .ok_or_else(|| Error::malformed(format!("tunnel type {tun_type} unknown")))?,
+        tunnel_type: TunnelType::from_raw(tun_type).ok_or_else(|| {
+            Error::malformed(
+                Origin::Netlink(NetlinkOperation::Parse),
+                format!("tunnel type {tun_type} unknown"),
+            )
+        })?,
         tunnel_port: tun_port,
         tunnel_flags: TunnelFlags(tun_flags),
         active_conns: active,
@@ -345,8 +385,12 @@ pub fn parse_daemon_msg(msg: &[u8]) -> Result<SyncDaemon> {
         }
     }
     let raw = required(state, "the daemon state")?;
-    d.state = DaemonState::from_raw(raw)
-        .ok_or_else(|| Error::malformed(format!("daemon state {raw} unknown")))?;
+    d.state = DaemonState::from_raw(raw).ok_or_else(|| {
+        Error::malformed(
+            Origin::Netlink(NetlinkOperation::Parse),
+            format!("daemon state {raw} unknown"),
+        )
+    })?;
     d.mcast_ifname = required(ifn, "the daemon interface")?;
     d.syncid = required(syncid, "the daemon sync id")?;
     Ok(d)

@@ -229,7 +229,7 @@ pub struct Service {
     /// What identifies the service.
     pub key: ServiceKey,
     /// Scheduler name (`rr`, `wlc`, `mh`, ...; see [`SCHEDULERS`]). An unknown name makes the
-    /// kernel answer `ENOENT` ([`crate::ErrorKind::UnknownScheduler`]).
+    /// kernel answer `ENOENT` ([`crate::ipvs::Reason::UnknownScheduler`]).
     pub scheduler: String,
     /// Service flags. [`ServiceFlags::HASHED`] is set by the kernel in replies.
     pub flags: ServiceFlags,

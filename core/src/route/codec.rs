@@ -12,7 +12,7 @@ use netlink_packet_route::AddressFamily;
 
 use super::prefix::Prefix;
 use super::spec::{Hop, NextHops, Route, RouteType, RT_TABLE_COMPAT};
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result, RouteOperation};
 use crate::netlink::message::{Header, HEADER_LEN};
 
 /// `RTM_NEWROUTE`.
@@ -60,7 +60,10 @@ fn gateway_attr(route_v6: bool, gw: IpAddr) -> Result<RouteAttribute> {
         (false, IpAddr::V4(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet(a))),
         (true, IpAddr::V6(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet6(a))),
         (false, IpAddr::V6(a)) => Ok(RouteAttribute::Via(RouteVia::Inet6(a))),
-        (true, IpAddr::V4(_)) => Err(Error::invalid("an IPv6 route cannot have an IPv4 gateway")),
+        (true, IpAddr::V4(_)) => Err(Error::invalid(
+            Origin::Route(RouteOperation::Encode),
+            "an IPv6 route cannot have an IPv4 gateway",
+        )),
     }
 }
 
@@ -102,29 +105,41 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         return Ok(msg);
     }
     if route.kind != RouteType::Unicast && route.nexthops != NextHops::None {
-        return Err(Error::invalid(format!(
-            "a {:?} route to {} cannot have next hops",
-            route.kind, route.dst
-        )));
+        return Err(Error::invalid(
+            Origin::Route(RouteOperation::Encode),
+            format!(
+                "a {:?} route to {} cannot have next hops",
+                route.kind, route.dst
+            ),
+        ));
     }
     if let Some(src) = route.prefsrc {
         if src.is_ipv6() != v6 {
-            return Err(Error::invalid("preferred source of another address family"));
+            return Err(Error::invalid(
+                Origin::Route(RouteOperation::Encode),
+                "preferred source of another address family",
+            ));
         }
         attrs.push(RouteAttribute::PrefSource(RouteAddress::from(src)));
     }
     match &route.nexthops {
         NextHops::None => {
             if route.kind == RouteType::Unicast {
-                return Err(Error::invalid(format!(
-                    "unicast route to {} needs a gateway, a device or a nexthop object",
-                    route.dst
-                )));
+                return Err(Error::invalid(
+                    Origin::Route(RouteOperation::Encode),
+                    format!(
+                        "unicast route to {} needs a gateway, a device or a nexthop object",
+                        route.dst
+                    ),
+                ));
             }
         }
         NextHops::Single(hop) => {
             if hop.gateway.is_none() && hop.oif.is_none() {
-                return Err(Error::invalid("a hop needs a gateway or a device"));
+                return Err(Error::invalid(
+                    Origin::Route(RouteOperation::Encode),
+                    "a hop needs a gateway or a device",
+                ));
             }
             if let Some(gw) = hop.gateway {
                 attrs.push(gateway_attr(v6, gw)?);
@@ -138,18 +153,25 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Multipath(hops) => {
             if hops.is_empty() {
-                return Err(Error::invalid("multipath route with no hops"));
+                return Err(Error::invalid(
+                    Origin::Route(RouteOperation::Encode),
+                    "multipath route with no hops",
+                ));
             }
             let mut out = Vec::with_capacity(hops.len());
             for hop in hops {
                 if hop.weight == 0 || hop.weight > 256 {
                     return Err(Error::new(
+                        Origin::Route(RouteOperation::Encode),
                         crate::error::ErrorKind::OutOfRange,
                         format!("multipath weight {} outside 1..=256", hop.weight),
                     ));
                 }
                 if hop.gateway.is_none() && hop.oif.is_none() {
-                    return Err(Error::invalid("a hop needs a gateway or a device"));
+                    return Err(Error::invalid(
+                        Origin::Route(RouteOperation::Encode),
+                        "a hop needs a gateway or a device",
+                    ));
                 }
                 let mut nh = RouteNextHop::default();
                 nh.hops = (hop.weight - 1) as u8;
@@ -166,7 +188,10 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Object(id) => {
             if *id == 0 {
-                return Err(Error::invalid("nexthop object id 0"));
+                return Err(Error::invalid(
+                    Origin::Route(RouteOperation::Encode),
+                    "nexthop object id 0",
+                ));
             }
             attrs.push(RouteAttribute::NhId(*id));
         }
@@ -286,18 +311,26 @@ pub struct KernelRoute {
 /// Decodes one `RTM_NEWROUTE` message (header included). A message that does not parse is an
 /// error (`EBADMSG`), never a panic; so is an address family other than IPv4 and IPv6.
 pub fn decode(msg: &[u8]) -> Result<KernelRoute> {
-    let payload = msg
-        .get(HEADER_LEN..)
-        .ok_or_else(|| Error::malformed("route message shorter than its header"))?;
-    let rm = RouteMessage::parse(payload)
-        .map_err(|e| Error::malformed(format!("route message: {e}")))?;
+    let payload = msg.get(HEADER_LEN..).ok_or_else(|| {
+        Error::malformed(
+            Origin::Route(RouteOperation::Parse),
+            "route message shorter than its header",
+        )
+    })?;
+    let rm = RouteMessage::parse(payload).map_err(|e| {
+        Error::malformed(
+            Origin::Route(RouteOperation::Parse),
+            format!("route message: {e}"),
+        )
+    })?;
     let v6 = match rm.header.address_family {
         AddressFamily::Inet => false,
         AddressFamily::Inet6 => true,
         other => {
-            return Err(Error::malformed(format!(
-                "route message of family {other:?}"
-            )))
+            return Err(Error::malformed(
+                Origin::Route(RouteOperation::Parse),
+                format!("route message of family {other:?}"),
+            ))
         }
     };
     let mut dst_addr: Option<IpAddr> = None;
@@ -349,7 +382,12 @@ pub fn decode(msg: &[u8]) -> Result<KernelRoute> {
         dst_addr.unwrap_or(zero),
         rm.header.destination_prefix_length,
     )
-    .map_err(|e| Error::malformed(format!("route destination: {}", e.context())))?;
+    .map_err(|e| {
+        Error::malformed(
+            Origin::Route(RouteOperation::Parse),
+            format!("route destination: {}", e.context()),
+        )
+    })?;
     if nexthops == NextHops::None && (gateway.is_some() || oif.is_some()) {
         nexthops = NextHops::Single(Hop {
             gateway,

@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, RouteOperation};
 use crate::netlink::message::{align, Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
 /// `RTM_NEWNEXTHOP`.
@@ -109,7 +109,10 @@ fn finish(out: &mut [u8], at: usize) {
 /// `NLM_F_CREATE|NLM_F_REPLACE` to replace; the kernel moves every route using the id along).
 pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
     if nh.id == 0 {
-        return Err(Error::invalid("nexthop id 0"));
+        return Err(Error::invalid(
+            Origin::Route(RouteOperation::Encode),
+            "nexthop id 0",
+        ));
     }
     let inet = libc::AF_INET as u8;
     let inet6 = libc::AF_INET6 as u8;
@@ -126,7 +129,10 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
         NexthopKind::Blackhole { v6 } => (if *v6 { inet6 } else { inet }, 0),
         NexthopKind::Group(members) => {
             if members.is_empty() {
-                return Err(Error::invalid("nexthop group with no members"));
+                return Err(Error::invalid(
+                    Origin::Route(RouteOperation::Encode),
+                    "nexthop group with no members",
+                ));
             }
             (libc::AF_UNSPEC as u8, 0)
         }
@@ -147,6 +153,7 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
                 if *weight == 0 || *weight > 256 {
                     out.truncate(at);
                     return Err(Error::new(
+                        Origin::Route(RouteOperation::Encode),
                         ErrorKind::OutOfRange,
                         format!("nexthop group weight {weight} outside 1..=256"),
                     ));
@@ -186,7 +193,12 @@ pub fn encode_dump(out: &mut Vec<u8>) {
 fn u32_of(v: &[u8]) -> Result<u32> {
     v.get(..4)
         .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| Error::malformed("nexthop attribute shorter than 4 bytes"))
+        .ok_or_else(|| {
+            Error::malformed(
+                Origin::Route(RouteOperation::Parse),
+                "nexthop attribute shorter than 4 bytes",
+            )
+        })
 }
 
 /// Decodes one `RTM_NEWNEXTHOP` message (header included). Lengths are checked: a malformed
@@ -197,6 +209,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
     let end = (hdr.length as usize).min(msg.len());
     if end < HEADER_LEN + NHMSG_LEN {
         return Err(Error::malformed(
+            Origin::Route(RouteOperation::Parse),
             "nexthop message shorter than struct nhmsg",
         ));
     }
@@ -209,9 +222,10 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
         let len = u16::from_ne_bytes([msg[pos], msg[pos + 1]]) as usize;
         let kind = u16::from_ne_bytes([msg[pos + 2], msg[pos + 3]]) & NLA_TYPE_MASK;
         if len < 4 || pos + len > end {
-            return Err(Error::malformed(format!(
-                "nexthop attribute {kind} of length {len} overruns the message"
-            )));
+            return Err(Error::malformed(
+                Origin::Route(RouteOperation::Parse),
+                format!("nexthop attribute {kind} of length {len} overruns the message"),
+            ));
         }
         let v = &msg[pos + 4..pos + len];
         match kind {
@@ -226,12 +240,20 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
                         b.copy_from_slice(v);
                         IpAddr::V6(Ipv6Addr::from(b))
                     }
-                    n => return Err(Error::malformed(format!("nexthop gateway of {n} bytes"))),
+                    n => {
+                        return Err(Error::malformed(
+                            Origin::Route(RouteOperation::Parse),
+                            format!("nexthop gateway of {n} bytes"),
+                        ))
+                    }
                 })
             }
             NHA_GROUP => {
                 if !v.len().is_multiple_of(8) {
-                    return Err(Error::malformed("nexthop group not a multiple of 8 bytes"));
+                    return Err(Error::malformed(
+                        Origin::Route(RouteOperation::Parse),
+                        "nexthop group not a multiple of 8 bytes",
+                    ));
                 }
                 group = Some(
                     v.chunks_exact(8)
@@ -250,7 +272,10 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
         pos += align(len);
     }
     if id == 0 {
-        return Err(Error::malformed("nexthop message without an id"));
+        return Err(Error::malformed(
+            Origin::Route(RouteOperation::Parse),
+            "nexthop message without an id",
+        ));
     }
     let kind = if let Some(g) = group {
         NexthopKind::Group(g)

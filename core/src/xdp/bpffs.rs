@@ -7,7 +7,7 @@
 //! nothing is mounted there (needs `CAP_SYS_ADMIN`), and otherwise explains what is wrong
 //! instead of surfacing a bare `ENOENT`.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -38,8 +38,13 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         .ancestors()
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new("/"));
-    let ftype = fs_type(existing)
-        .map_err(|e| Error::from(e).with_context(format!("statfs {}", existing.display())))?;
+    let ftype = fs_type(existing).map_err(|e| {
+        Error::from_io(
+            Origin::Xdp(XdpOperation::Pin),
+            format!("statfs {}", existing.display()),
+            &e,
+        )
+    })?;
     if ftype == BPF_FS_MAGIC {
         return Ok(());
     }
@@ -60,14 +65,19 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         };
         if rc != 0 {
             let e = std::io::Error::last_os_error();
-            return Err(Error::from(e).with_context(format!(
-                "{BPF_MOUNT} is not a BPF filesystem and mounting one there failed \
-                 (mount -t bpf bpf {BPF_MOUNT})"
-            )));
+            return Err(Error::from_io(
+                Origin::Xdp(XdpOperation::Pin),
+                format!(
+                    "{BPF_MOUNT} is not a BPF filesystem and mounting one there failed \
+                     (mount -t bpf bpf {BPF_MOUNT})"
+                ),
+                &e,
+            ));
         }
         return Ok(());
     }
     Err(Error::new(
+        Origin::Xdp(XdpOperation::Pin),
         ErrorKind::NotAvailable,
         format!(
             "pin directory {} is not on a BPF filesystem (mount -t bpf bpf DIR first)",

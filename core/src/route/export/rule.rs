@@ -1,7 +1,7 @@
 //! Export rules: which best paths go into which routing table, with what metric.
 
 use super::community::{Community, LargeCommunity};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExportOperation, Origin, Result};
 
 /// Metric given to exported routes unless a rule says otherwise.
 pub const DEFAULT_METRIC: u32 = 20;
@@ -61,24 +61,36 @@ impl Rule {
     /// most 65,535 rules.
     pub fn check_all(rules: &[Rule]) -> Result<()> {
         if rules.len() >= u16::MAX as usize {
-            return Err(Error::invalid("too many export rules"));
+            return Err(Error::invalid(
+                Origin::RouteExport(ExportOperation::Configure),
+                "too many export rules",
+            ));
         }
         for (i, r) in rules.iter().enumerate() {
             if r.name.is_empty() {
-                return Err(Error::invalid("export rule without a name"));
+                return Err(Error::invalid(
+                    Origin::RouteExport(ExportOperation::Configure),
+                    "export rule without a name",
+                ));
             }
             if rules[..i].iter().any(|o| o.name == r.name) {
-                return Err(Error::invalid(format!(
-                    "export rule {:?} given twice",
-                    r.name
-                )));
+                return Err(Error::invalid(
+                    Origin::RouteExport(ExportOperation::Configure),
+                    format!("export rule {:?} given twice", r.name),
+                ));
             }
             match &r.target {
                 Target::Table(0) => {
-                    return Err(Error::invalid(format!("rule {:?}: table 0", r.name)))
+                    return Err(Error::invalid(
+                        Origin::RouteExport(ExportOperation::Configure),
+                        format!("rule {:?}: table 0", r.name),
+                    ))
                 }
                 Target::Vrf(v) if v.is_empty() => {
-                    return Err(Error::invalid(format!("rule {:?}: empty VRF name", r.name)))
+                    return Err(Error::invalid(
+                        Origin::RouteExport(ExportOperation::Configure),
+                        format!("rule {:?}: empty VRF name", r.name),
+                    ))
                 }
                 _ => {}
             }
