@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, NetnsOperation, Origin, Result};
 
+const OPEN: Origin = Origin::Netns(NetnsOperation::Open);
+
 /// A network namespace to operate in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum NetNs {
@@ -31,7 +33,7 @@ impl NetNs {
     pub fn named(name: &str) -> Result<Self> {
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
             return Err(Error::invalid(
-                Origin::Netns(NetnsOperation::Open),
+                OPEN,
                 format!("invalid network namespace name {name:?}"),
             ));
         }
@@ -58,7 +60,7 @@ impl NetNs {
                 .map_err(|e| {
                     let errno = e.raw_os_error().unwrap_or(libc::EIO);
                     Error::from_kernel(
-                        Origin::Netns(NetnsOperation::Open),
+                        OPEN,
                         errno,
                         format!("open network namespace {}", p.display()),
                         None,
@@ -68,7 +70,7 @@ impl NetNs {
             NetNs::Fd(raw) => {
                 if *raw < 0 {
                     return Err(Error::invalid(
-                        Origin::Netns(NetnsOperation::Open),
+                        OPEN,
                         "negative network namespace descriptor",
                     ));
                 }
@@ -76,11 +78,7 @@ impl NetNs {
                 // call; we duplicate it so the helper thread owns its own copy.
                 let borrowed = unsafe { BorrowedFd::borrow_raw(*raw) };
                 borrowed.try_clone_to_owned().map_err(|e| {
-                    Error::from_io(
-                        Origin::Netns(NetnsOperation::Open),
-                        "duplicate network namespace descriptor",
-                        &e,
-                    )
+                    Error::from_io(OPEN, "duplicate network namespace descriptor", &e)
                 })?
             }
         };

@@ -22,7 +22,7 @@ use lbnet::route::export::{
 use lbnet::route::Prefix;
 use lbnet::Error;
 
-use crate::common::{arg_mut, arg_opt_str, arg_ref, arg_slice, arg_str, copy_out_str, guard};
+use crate::common::{arg_mut, arg_opt_str, arg_ref, arg_slice, arg_str, copy_out_str, guard, ARG};
 
 /// An export engine. Create with [`lbnet_rtexport_new`], release with [`lbnet_rtexport_free`].
 /// Safe to use from several threads at once.
@@ -277,7 +277,7 @@ pub unsafe extern "C" fn lbnet_rtexport_update(
         let nh = unsafe { arg_str(nexthop, "nexthop", 64) }?;
         let nh = nh
             .parse()
-            .map_err(|_| Error::invalid(format!("invalid next hop {nh:?}")))?;
+            .map_err(|_| Error::invalid(ARG, format!("invalid next hop {nh:?}")))?;
         let comms = unsafe { arg_slice(communities, n_communities, "communities") }?;
         let large =
             unsafe { arg_slice(large_communities, n_large_communities, "large_communities") }?;
@@ -338,7 +338,7 @@ pub unsafe extern "C" fn lbnet_rtexport_apply(
                 Some(nh) => Some(Path {
                     nexthop: nh
                         .parse()
-                        .map_err(|_| Error::invalid(format!("invalid next hop {nh:?}")))?,
+                        .map_err(|_| Error::invalid(ARG, format!("invalid next hop {nh:?}")))?,
                     communities: unsafe {
                         arg_slice(c.communities, c.n_communities, "communities")
                     }?
@@ -447,7 +447,9 @@ fn find_stats(ex: &lbnet_rtexport, rule: Option<&str>) -> Result<Stats, Error> {
             .into_iter()
             .find(|(n, _)| n == name)
             .map(|(_, s)| s)
-            .ok_or_else(|| Error::new(lbnet::ErrorKind::NotFound, format!("no rule {name:?}"))),
+            .ok_or_else(|| {
+                Error::new(ARG, lbnet::ErrorKind::NotFound, format!("no rule {name:?}"))
+            }),
     }
 }
 

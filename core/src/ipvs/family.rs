@@ -14,6 +14,8 @@ use super::parse::{attrs, genl_body};
 use crate::error::{Error, ErrorKind, NetlinkOperation, Origin, Result};
 use crate::netlink::Socket;
 
+const RESOLVE_FAMILY: Origin = Origin::Netlink(NetlinkOperation::ResolveFamily);
+
 /// `GENL_ID_CTRL`: the controller's fixed family id.
 pub const GENL_ID_CTRL: u16 = 0x10;
 /// `CTRL_ATTR_FAMILY_ID`.
@@ -39,16 +41,13 @@ pub fn parse_family_id(msg: &[u8]) -> Result<u16> {
         let (k, v) = a?;
         if k == CTRL_ATTR_FAMILY_ID {
             let b: [u8; 2] = v.try_into().map_err(|_| {
-                Error::malformed(
-                    Origin::Netlink(NetlinkOperation::ResolveFamily),
-                    "CTRL_ATTR_FAMILY_ID is not 2 bytes",
-                )
+                Error::malformed(RESOLVE_FAMILY, "CTRL_ATTR_FAMILY_ID is not 2 bytes")
             })?;
             return Ok(u16::from_ne_bytes(b));
         }
     }
     Err(Error::malformed(
-        Origin::Netlink(NetlinkOperation::ResolveFamily),
+        RESOLVE_FAMILY,
         "controller reply lacks CTRL_ATTR_FAMILY_ID",
     ))
 }
@@ -63,12 +62,9 @@ pub fn resolve(sock: &mut Socket) -> Result<u16> {
         Ok(())
     });
     match r {
-        Ok(()) => id.ok_or_else(|| {
-            Error::malformed(
-                Origin::Netlink(NetlinkOperation::ResolveFamily),
-                "controller sent no reply for IPVS",
-            )
-        }),
+        Ok(()) => {
+            id.ok_or_else(|| Error::malformed(RESOLVE_FAMILY, "controller sent no reply for IPVS"))
+        }
         Err(e) if e.errno() == libc::ENOENT => Err(e
             .with_kind(ErrorKind::NotAvailable)
             .with_context("generic netlink family IPVS not found (no ip_vs in this kernel)")),

@@ -27,6 +27,8 @@ use super::destination::{Destination, ForwardMethod};
 use super::service::{AddressFamily, Service, ServiceKey};
 use crate::error::{Error, NetlinkOperation, Origin, Result};
 
+const ENCODE: Origin = Origin::Netlink(NetlinkOperation::Encode);
+
 /// The payload of one IPVS generic netlink message: a command and its top-level attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IpvsMessage {
@@ -187,7 +189,7 @@ fn addr16(addr: &IpAddr) -> [u8; 16] {
 fn check_key(key: &ServiceKey) -> Result<()> {
     if let ServiceKey::Fwmark { mark: 0, .. } = key {
         return Err(Error::invalid(
-            Origin::Netlink(NetlinkOperation::Encode),
+            ENCODE,
             "a firewall-mark service needs a non-zero mark",
         ));
     }
@@ -212,7 +214,7 @@ fn netmask_bytes(s: &Service) -> Result<[u8; 4]> {
         AddressFamily::Inet6 => {
             if !(1..=128).contains(&s.netmask) {
                 return Err(Error::invalid(
-                    Origin::Netlink(NetlinkOperation::Encode),
+                    ENCODE,
                     format!(
                         "IPv6 persistence prefix length {} is not in 1..=128",
                         s.netmask
@@ -411,7 +413,7 @@ const MAX_NAME: usize = 15; // IP_VS_SCHEDNAME_MAXLEN / PENAME / IFNAME (16) min
 fn check_name(what: &str, s: &str) -> Result<()> {
     if s.is_empty() || s.len() > MAX_NAME || s.as_bytes().contains(&0) {
         return Err(Error::invalid(
-            Origin::Netlink(NetlinkOperation::Encode),
+            ENCODE,
             format!("{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"),
         ));
     }
@@ -435,7 +437,7 @@ pub fn service_key_attrs(key: &ServiceKey) -> Result<Vec<Attr>> {
         ServiceKey::Fwmark { mark, .. } => {
             if *mark == 0 {
                 return Err(Error::invalid(
-                    Origin::Netlink(NetlinkOperation::Encode),
+                    ENCODE,
                     "a firewall-mark service needs a non-zero mark",
                 ));
             }

@@ -18,6 +18,8 @@ use super::stats::Stats;
 use crate::error::{Error, NetlinkOperation, Origin, Result};
 use crate::netlink::message::HEADER_LEN;
 
+const PARSE: Origin = Origin::Netlink(NetlinkOperation::Parse);
+
 /// Size of `struct genlmsghdr`.
 pub const GENL_HDRLEN: usize = 4;
 
@@ -25,7 +27,7 @@ pub const GENL_HDRLEN: usize = 4;
 pub fn genl_body(msg: &[u8]) -> Result<(u8, &[u8])> {
     if msg.len() < HEADER_LEN + GENL_HDRLEN {
         return Err(Error::malformed(
-            Origin::Netlink(NetlinkOperation::Parse),
+            PARSE,
             format!(
                 "IPVS reply of {} bytes is shorter than its headers",
                 msg.len()
@@ -58,7 +60,7 @@ impl<'a> Iterator for Attrs<'a> {
         if b.len() < NLA_HEADER_SIZE {
             self.buf = &[];
             return Some(Err(Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
+                PARSE,
                 format!(
                     "bad IPVS attribute: {} bytes left, less than an attribute header",
                     b.len()
@@ -70,7 +72,7 @@ impl<'a> Iterator for Attrs<'a> {
         if len < NLA_HEADER_SIZE || len > b.len() {
             self.buf = &[];
             return Some(Err(Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
+                PARSE,
                 format!(
                     "bad IPVS attribute: length {len} with {} bytes left",
                     b.len()
@@ -96,7 +98,7 @@ fn find(buf: &[u8], kind: u16) -> Result<Option<&[u8]>> {
 
 fn bad_len(what: &str, want: &str, got: usize) -> Error {
     Error::malformed(
-        Origin::Netlink(NetlinkOperation::Parse),
+        PARSE,
         format!("IPVS attribute {what}: {got} bytes, expected {want}"),
     )
 }
@@ -139,12 +141,7 @@ fn string_of(what: &str, v: &[u8]) -> Result<String> {
     let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
     std::str::from_utf8(&v[..end])
         .map(str::to_string)
-        .map_err(|_| {
-            Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
-                format!("IPVS attribute {what} is not UTF-8"),
-            )
-        })
+        .map_err(|_| Error::malformed(PARSE, format!("IPVS attribute {what} is not UTF-8")))
 }
 
 fn addr_of(what: &str, af: AddressFamily, v: &[u8]) -> Result<IpAddr> {
@@ -161,12 +158,7 @@ fn addr_of(what: &str, af: AddressFamily, v: &[u8]) -> Result<IpAddr> {
 }
 
 fn required<T>(v: Option<T>, what: &str) -> Result<T> {
-    v.ok_or_else(|| {
-        Error::malformed(
-            Origin::Netlink(NetlinkOperation::Parse),
-            format!("IPVS reply lacks {what}"),
-        )
-    })
+    v.ok_or_else(|| Error::malformed(PARSE, format!("IPVS reply lacks {what}")))
 }
 
 /// Parses a nested statistics set (32- or 64-bit).
@@ -227,20 +219,14 @@ pub fn parse_service_attrs(buf: &[u8]) -> Result<Service> {
     }
     let raw_af = required(af, "the service address family")?;
     let af = AddressFamily::from_raw(raw_af).ok_or_else(|| {
-        Error::malformed(
-            Origin::Netlink(NetlinkOperation::Parse),
-            format!("service address family {raw_af} unknown"),
-        )
+        Error::malformed(PARSE, format!("service address family {raw_af} unknown"))
     })?;
     let key = match fwmark {
         Some(mark) if mark != 0 => ServiceKey::Fwmark { af, mark },
         _ => {
             let raw_proto = required(proto, "the service protocol")?;
             let protocol = Protocol::from_raw(raw_proto).ok_or_else(|| {
-                Error::malformed(
-                    Origin::Netlink(NetlinkOperation::Parse),
-                    format!("service protocol {raw_proto} unknown"),
-                )
+                Error::malformed(PARSE, format!("service protocol {raw_proto} unknown"))
             })?;
             ServiceKey::Addr {
                 protocol,
@@ -300,10 +286,7 @@ pub fn parse_dest_attrs(buf: &[u8], svc_af: AddressFamily) -> Result<Destination
     }
     let af = match af {
         Some(raw) => AddressFamily::from_raw(raw).ok_or_else(|| {
-            Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
-                format!("destination address family {raw} unknown"),
-            )
+            Error::malformed(PARSE, format!("destination address family {raw} unknown"))
         })?,
         None => svc_af,
     };
@@ -316,20 +299,13 @@ pub fn parse_dest_attrs(buf: &[u8], svc_af: AddressFamily) -> Result<Destination
         )?,
         port: required(port, "the destination port")?,
         forward: ForwardMethod::from_raw(raw_fwd).ok_or_else(|| {
-            Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
-                format!("forwarding method {raw_fwd} unknown"),
-            )
+            Error::malformed(PARSE, format!("forwarding method {raw_fwd} unknown"))
         })?,
         weight: required(weight, "the destination weight")?,
         upper_threshold: required(uth, "the upper threshold")?,
         lower_threshold: required(lth, "the lower threshold")?,
-        tunnel_type: TunnelType::from_raw(tun_type).ok_or_else(|| {
-            Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
-                format!("tunnel type {tun_type} unknown"),
-            )
-        })?,
+        tunnel_type: TunnelType::from_raw(tun_type)
+            .ok_or_else(|| Error::malformed(PARSE, format!("tunnel type {tun_type} unknown")))?,
         tunnel_port: tun_port,
         tunnel_flags: TunnelFlags(tun_flags),
         active_conns: active,
@@ -385,12 +361,8 @@ pub fn parse_daemon_msg(msg: &[u8]) -> Result<SyncDaemon> {
         }
     }
     let raw = required(state, "the daemon state")?;
-    d.state = DaemonState::from_raw(raw).ok_or_else(|| {
-        Error::malformed(
-            Origin::Netlink(NetlinkOperation::Parse),
-            format!("daemon state {raw} unknown"),
-        )
-    })?;
+    d.state = DaemonState::from_raw(raw)
+        .ok_or_else(|| Error::malformed(PARSE, format!("daemon state {raw} unknown")))?;
     d.mcast_ifname = required(ifn, "the daemon interface")?;
     d.syncid = required(syncid, "the daemon sync id")?;
     Ok(d)

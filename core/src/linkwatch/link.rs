@@ -5,6 +5,8 @@ use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkHeader,
 
 use crate::error::{Error, LinkWatchOperation, Origin, Result};
 
+const PARSE: Origin = Origin::LinkWatch(LinkWatchOperation::Parse);
+
 /// `IFF_UP`: the link is administratively up.
 pub const IFF_UP: u32 = 1 << 0;
 /// `IFF_LOWER_UP`: the driver reports the lower layer up (carrier, RFC 2863 L1 up).
@@ -161,12 +163,8 @@ const WANTED: [u16; 8] = [1, 3, 4, 10, 16, 18, 20, 33];
 /// codec rejects is a [`crate::ErrorKind::Malformed`] error; a message without `IFLA_IFNAME`
 /// is accepted only for `RTM_DELLINK` (`require_name == false`).
 pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLink> {
-    let header = LinkHeader::parse(payload).map_err(|e| {
-        Error::malformed(
-            Origin::LinkWatch(LinkWatchOperation::Parse),
-            format!("ifinfomsg: {e}"),
-        )
-    })?;
+    let header = LinkHeader::parse(payload)
+        .map_err(|e| Error::malformed(PARSE, format!("ifinfomsg: {e}")))?;
     let family = header.interface_family;
     let mut link = Link {
         index: header.index,
@@ -178,21 +176,12 @@ pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLin
     let mut have_name = false;
     let mut attrs = Vec::new();
     for nla in NlasIterator::new(&payload[IFINFOMSG_LEN.min(payload.len())..]) {
-        let nla = nla.map_err(|e| {
-            Error::malformed(
-                Origin::LinkWatch(LinkWatchOperation::Parse),
-                format!("link attribute: {e}"),
-            )
-        })?;
+        let nla = nla.map_err(|e| Error::malformed(PARSE, format!("link attribute: {e}")))?;
         if !WANTED.contains(&nla.kind()) {
             continue;
         }
-        let attr = LinkAttribute::parse_with_param(&nla, family).map_err(|e| {
-            Error::malformed(
-                Origin::LinkWatch(LinkWatchOperation::Parse),
-                format!("link attribute {}: {e}", nla.kind()),
-            )
-        })?;
+        let attr = LinkAttribute::parse_with_param(&nla, family)
+            .map_err(|e| Error::malformed(PARSE, format!("link attribute {}: {e}", nla.kind())))?;
         attrs.push(attr);
     }
     for attr in attrs {
@@ -221,14 +210,11 @@ pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLin
         }
     }
     if link.index == 0 {
-        return Err(Error::malformed(
-            Origin::LinkWatch(LinkWatchOperation::Parse),
-            "link message with ifindex 0",
-        ));
+        return Err(Error::malformed(PARSE, "link message with ifindex 0"));
     }
     if require_name && !have_name {
         return Err(Error::malformed(
-            Origin::LinkWatch(LinkWatchOperation::Parse),
+            PARSE,
             format!("RTM_NEWLINK for ifindex {} without IFLA_IFNAME", link.index),
         ));
     }

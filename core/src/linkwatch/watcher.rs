@@ -16,6 +16,8 @@ use super::event::Event;
 use super::link::Link;
 use super::speed;
 
+const RESYNC: Origin = Origin::LinkWatch(LinkWatchOperation::Resync);
+
 /// `RTNLGRP_LINK`: the multicast group of link notifications.
 const RTNLGRP_LINK: u32 = 1;
 
@@ -340,7 +342,7 @@ impl LinkWatcher {
                     if Instant::now() >= deadline {
                         self.need_resync = true;
                         return Err(Error::new(
-                            Origin::LinkWatch(LinkWatchOperation::Resync),
+                            RESYNC,
                             ErrorKind::Timeout,
                             "link dump kept being interrupted or overrun",
                         ));
@@ -389,7 +391,7 @@ impl LinkWatcher {
                     ErrorKind::Timeout => {
                         if !wait_readable(self.sock.as_raw_fd(), Some(deadline))? {
                             return Err(Error::new(
-                                Origin::LinkWatch(LinkWatchOperation::Resync),
+                                RESYNC,
                                 ErrorKind::Timeout,
                                 "link dump did not complete in time",
                             ));
@@ -443,12 +445,7 @@ impl LinkWatcher {
                         if errno == libc::EINTR || errno == libc::EBUSY {
                             intr = true;
                         } else if errno != 0 {
-                            return Err(Error::from_kernel(
-                                Origin::LinkWatch(LinkWatchOperation::Resync),
-                                errno,
-                                "link dump",
-                                None,
-                            ));
+                            return Err(Error::from_kernel(RESYNC, errno, "link dump", None));
                         }
                         finished = true;
                     }
@@ -465,7 +462,7 @@ impl LinkWatcher {
                             finished = true;
                         } else {
                             return Err(Error::from_kernel(
-                                Origin::LinkWatch(LinkWatchOperation::Resync),
+                                RESYNC,
                                 errno,
                                 "link dump request",
                                 None,

@@ -6,6 +6,8 @@
 
 use crate::error::{Error, NetlinkOperation, Origin, Result};
 
+const PARSE: Origin = Origin::Netlink(NetlinkOperation::Parse);
+
 /// Size of `struct nlmsghdr`.
 pub const HEADER_LEN: usize = 16;
 /// `NLMSG_NOOP`.
@@ -62,7 +64,7 @@ impl Header {
     pub fn parse(buf: &[u8]) -> Result<Header> {
         if buf.len() < HEADER_LEN {
             return Err(Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
+                PARSE,
                 format!(
                     "netlink header truncated: {} of {HEADER_LEN} bytes",
                     buf.len()
@@ -128,7 +130,7 @@ impl<'a> Iterator for Messages<'a> {
         if len < HEADER_LEN || len > self.buf.len() {
             self.done = true;
             return Some(Err(Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
+                PARSE,
                 format!(
                     "netlink message length {len} invalid for {} bytes received",
                     self.buf.len()
@@ -159,7 +161,7 @@ impl Ack {
         let body = &msg[HEADER_LEN..];
         if body.len() < 4 + HEADER_LEN {
             return Err(Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
+                PARSE,
                 format!("NLMSG_ERROR truncated: {} bytes of payload", body.len()),
             ));
         }
@@ -168,7 +170,7 @@ impl Ack {
         let errno = code.checked_neg().unwrap_or(libc::EIO);
         if errno < 0 {
             return Err(Error::malformed(
-                Origin::Netlink(NetlinkOperation::Parse),
+                PARSE,
                 format!("NLMSG_ERROR with positive code {code}"),
             ));
         }

@@ -12,6 +12,10 @@ use super::message::{
 use crate::error::{Error, ErrorKind, NetlinkOperation, Origin, Result};
 use crate::netns::NetNs;
 
+const OPEN: Origin = Origin::Netlink(NetlinkOperation::Open);
+const RECEIVE: Origin = Origin::Netlink(NetlinkOperation::Receive);
+const REQUEST: Origin = Origin::Netlink(NetlinkOperation::Request);
+
 /// Receive buffer size for one `recvmsg`. The kernel fills a dump skb up to 32 KiB when the
 /// reader offers that much (`netlink_recvmsg` records `max_recvmsg_len`), so dumps that resume by
 /// re-walking a table (IPVS) take few passes.
@@ -92,14 +96,9 @@ impl Socket {
     /// (4.3+) so errors do not echo whole requests back; both are best effort.
     pub fn open(protocol: isize, opts: &SocketOptions) -> Result<Socket> {
         let sock = opts.netns.run(|| {
-            let mut s = SysSocket::new(protocol).map_err(sys_err(
-                Origin::Netlink(NetlinkOperation::Open),
-                "socket(AF_NETLINK)",
-            ))?;
-            s.bind_auto().map_err(sys_err(
-                Origin::Netlink(NetlinkOperation::Open),
-                "bind netlink socket",
-            ))?;
+            let mut s = SysSocket::new(protocol).map_err(sys_err(OPEN, "socket(AF_NETLINK)"))?;
+            s.bind_auto()
+                .map_err(sys_err(OPEN, "bind netlink socket"))?;
             Ok(s)
         })?;
         let _ = sock.set_ext_ack(true);
@@ -143,15 +142,13 @@ impl Socket {
             }
         };
         if set(libc::SO_RCVBUFFORCE) != 0 && set(libc::SO_RCVBUF) != 0 {
-            return Err(sys_err(
-                Origin::Netlink(NetlinkOperation::Open),
-                "setsockopt(SO_RCVBUF)",
-            )(std::io::Error::last_os_error()));
+            return Err(sys_err(OPEN, "setsockopt(SO_RCVBUF)")(
+                std::io::Error::last_os_error(),
+            ));
         }
-        self.sock.get_rx_buf_sz().map_err(sys_err(
-            Origin::Netlink(NetlinkOperation::Open),
-            "getsockopt(SO_RCVBUF)",
-        ))
+        self.sock
+            .get_rx_buf_sz()
+            .map_err(sys_err(OPEN, "getsockopt(SO_RCVBUF)"))
     }
 
     /// Sets the receive timeout (`SO_RCVTIMEO`); `None` waits forever.
@@ -177,20 +174,18 @@ impl Socket {
             )
         };
         if rc != 0 {
-            return Err(sys_err(
-                Origin::Netlink(NetlinkOperation::Open),
-                "setsockopt(SO_RCVTIMEO)",
-            )(std::io::Error::last_os_error()));
+            return Err(sys_err(OPEN, "setsockopt(SO_RCVTIMEO)")(
+                std::io::Error::last_os_error(),
+            ));
         }
         Ok(())
     }
 
     /// Joins multicast group `group` (an `RTNLGRP_*` number).
     pub fn add_membership(&self, group: u32) -> Result<()> {
-        self.sock.add_membership(group).map_err(sys_err(
-            Origin::Netlink(NetlinkOperation::Open),
-            "join netlink multicast group",
-        ))
+        self.sock
+            .add_membership(group)
+            .map_err(sys_err(OPEN, "join netlink multicast group"))
     }
 
     /// The underlying netlink-sys socket, for options this type does not wrap.
@@ -246,25 +241,20 @@ impl Socket {
                     Some(libc::EINTR) => continue,
                     Some(libc::EAGAIN) => {
                         return Err(Error::new(
-                            Origin::Netlink(NetlinkOperation::Receive),
+                            RECEIVE,
                             ErrorKind::Timeout,
                             "no reply from the kernel",
                         ))
                     }
                     Some(libc::ENOBUFS) => {
                         return Err(Error::from_kernel(
-                            Origin::Netlink(NetlinkOperation::Receive),
+                            RECEIVE,
                             libc::ENOBUFS,
                             "netlink receive buffer overrun",
                             None,
                         ))
                     }
-                    _ => {
-                        return Err(sys_err(
-                            Origin::Netlink(NetlinkOperation::Receive),
-                            "recv(netlink)",
-                        )(e))
-                    }
+                    _ => return Err(sys_err(RECEIVE, "recv(netlink)")(e)),
                 }
             }
             let n = n as usize;
@@ -272,7 +262,7 @@ impl Socket {
                 // Grow for next time; this datagram is lost.
                 self.recv_buf.resize(n.next_power_of_two(), 0);
                 return Err(Error::malformed(
-                    Origin::Netlink(NetlinkOperation::Receive),
+                    RECEIVE,
                     format!("netlink datagram of {n} bytes truncated"),
                 ));
             }
@@ -322,7 +312,7 @@ impl Socket {
                         let ack = Ack::parse(&h, m)?;
                         if ack.errno != 0 {
                             return Err(Error::from_kernel(
-                                Origin::Netlink(NetlinkOperation::Request),
+                                REQUEST,
                                 ack.errno,
                                 "netlink request",
                                 ack.ext_ack,
@@ -344,7 +334,7 @@ impl Socket {
                     }
                     NLMSG_OVERRUN => {
                         return Err(Error::from_kernel(
-                            Origin::Netlink(NetlinkOperation::Request),
+                            REQUEST,
                             libc::ENOBUFS,
                             "netlink overrun",
                             None,
@@ -368,7 +358,7 @@ impl Socket {
         }
         if interrupted {
             return Err(Error::new(
-                Origin::Netlink(NetlinkOperation::Request),
+                REQUEST,
                 ErrorKind::Busy,
                 "netlink dump interrupted by a concurrent change",
             ));

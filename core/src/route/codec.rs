@@ -15,6 +15,9 @@ use super::spec::{Hop, NextHops, Route, RouteType, RT_TABLE_COMPAT};
 use crate::error::{Error, Origin, Result, RouteOperation};
 use crate::netlink::message::{Header, HEADER_LEN};
 
+const ENCODE: Origin = Origin::Route(RouteOperation::Encode);
+const PARSE: Origin = Origin::Route(RouteOperation::Parse);
+
 /// `RTM_NEWROUTE`.
 pub const RTM_NEWROUTE: u16 = 24;
 /// `RTM_DELROUTE`.
@@ -61,7 +64,7 @@ fn gateway_attr(route_v6: bool, gw: IpAddr) -> Result<RouteAttribute> {
         (true, IpAddr::V6(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet6(a))),
         (false, IpAddr::V6(a)) => Ok(RouteAttribute::Via(RouteVia::Inet6(a))),
         (true, IpAddr::V4(_)) => Err(Error::invalid(
-            Origin::Route(RouteOperation::Encode),
+            ENCODE,
             "an IPv6 route cannot have an IPv4 gateway",
         )),
     }
@@ -106,7 +109,7 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
     }
     if route.kind != RouteType::Unicast && route.nexthops != NextHops::None {
         return Err(Error::invalid(
-            Origin::Route(RouteOperation::Encode),
+            ENCODE,
             format!(
                 "a {:?} route to {} cannot have next hops",
                 route.kind, route.dst
@@ -116,7 +119,7 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
     if let Some(src) = route.prefsrc {
         if src.is_ipv6() != v6 {
             return Err(Error::invalid(
-                Origin::Route(RouteOperation::Encode),
+                ENCODE,
                 "preferred source of another address family",
             ));
         }
@@ -126,7 +129,7 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         NextHops::None => {
             if route.kind == RouteType::Unicast {
                 return Err(Error::invalid(
-                    Origin::Route(RouteOperation::Encode),
+                    ENCODE,
                     format!(
                         "unicast route to {} needs a gateway, a device or a nexthop object",
                         route.dst
@@ -136,10 +139,7 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Single(hop) => {
             if hop.gateway.is_none() && hop.oif.is_none() {
-                return Err(Error::invalid(
-                    Origin::Route(RouteOperation::Encode),
-                    "a hop needs a gateway or a device",
-                ));
+                return Err(Error::invalid(ENCODE, "a hop needs a gateway or a device"));
             }
             if let Some(gw) = hop.gateway {
                 attrs.push(gateway_attr(v6, gw)?);
@@ -153,25 +153,19 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Multipath(hops) => {
             if hops.is_empty() {
-                return Err(Error::invalid(
-                    Origin::Route(RouteOperation::Encode),
-                    "multipath route with no hops",
-                ));
+                return Err(Error::invalid(ENCODE, "multipath route with no hops"));
             }
             let mut out = Vec::with_capacity(hops.len());
             for hop in hops {
                 if hop.weight == 0 || hop.weight > 256 {
                     return Err(Error::new(
-                        Origin::Route(RouteOperation::Encode),
+                        ENCODE,
                         crate::error::ErrorKind::OutOfRange,
                         format!("multipath weight {} outside 1..=256", hop.weight),
                     ));
                 }
                 if hop.gateway.is_none() && hop.oif.is_none() {
-                    return Err(Error::invalid(
-                        Origin::Route(RouteOperation::Encode),
-                        "a hop needs a gateway or a device",
-                    ));
+                    return Err(Error::invalid(ENCODE, "a hop needs a gateway or a device"));
                 }
                 let mut nh = RouteNextHop::default();
                 nh.hops = (hop.weight - 1) as u8;
@@ -188,10 +182,7 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Object(id) => {
             if *id == 0 {
-                return Err(Error::invalid(
-                    Origin::Route(RouteOperation::Encode),
-                    "nexthop object id 0",
-                ));
+                return Err(Error::invalid(ENCODE, "nexthop object id 0"));
             }
             attrs.push(RouteAttribute::NhId(*id));
         }
@@ -311,24 +302,17 @@ pub struct KernelRoute {
 /// Decodes one `RTM_NEWROUTE` message (header included). A message that does not parse is an
 /// error (`EBADMSG`), never a panic; so is an address family other than IPv4 and IPv6.
 pub fn decode(msg: &[u8]) -> Result<KernelRoute> {
-    let payload = msg.get(HEADER_LEN..).ok_or_else(|| {
-        Error::malformed(
-            Origin::Route(RouteOperation::Parse),
-            "route message shorter than its header",
-        )
-    })?;
-    let rm = RouteMessage::parse(payload).map_err(|e| {
-        Error::malformed(
-            Origin::Route(RouteOperation::Parse),
-            format!("route message: {e}"),
-        )
-    })?;
+    let payload = msg
+        .get(HEADER_LEN..)
+        .ok_or_else(|| Error::malformed(PARSE, "route message shorter than its header"))?;
+    let rm = RouteMessage::parse(payload)
+        .map_err(|e| Error::malformed(PARSE, format!("route message: {e}")))?;
     let v6 = match rm.header.address_family {
         AddressFamily::Inet => false,
         AddressFamily::Inet6 => true,
         other => {
             return Err(Error::malformed(
-                Origin::Route(RouteOperation::Parse),
+                PARSE,
                 format!("route message of family {other:?}"),
             ))
         }
@@ -382,12 +366,7 @@ pub fn decode(msg: &[u8]) -> Result<KernelRoute> {
         dst_addr.unwrap_or(zero),
         rm.header.destination_prefix_length,
     )
-    .map_err(|e| {
-        Error::malformed(
-            Origin::Route(RouteOperation::Parse),
-            format!("route destination: {}", e.context()),
-        )
-    })?;
+    .map_err(|e| Error::malformed(PARSE, format!("route destination: {}", e.context())))?;
     if nexthops == NextHops::None && (gateway.is_some() || oif.is_some()) {
         nexthops = NextHops::Single(Hop {
             gateway,

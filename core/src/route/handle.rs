@@ -16,6 +16,9 @@ use crate::netlink::message::{
 use crate::netlink::{Requests, Socket, SocketOptions};
 use crate::netns::NetNs;
 
+const NEXTHOP: Origin = Origin::Route(RouteOperation::Nexthop);
+const LOOK_UP_LINK: Origin = Origin::Route(RouteOperation::LookUpLink);
+
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_F_CLONED: u32 = 0x200;
@@ -249,14 +252,7 @@ impl RouteHandle {
         Ok(res
             .into_iter()
             .zip(ops)
-            .map(|(r, (nh, _))| {
-                r.map_err(|e| {
-                    e.wrap(
-                        Origin::Route(RouteOperation::Nexthop),
-                        format!("add nexthop id {}", nh.id),
-                    )
-                })
-            })
+            .map(|(r, (nh, _))| r.map_err(|e| e.wrap(NEXTHOP, format!("add nexthop id {}", nh.id))))
             .collect())
     }
 
@@ -281,12 +277,7 @@ impl RouteHandle {
         self.sock
             .lock()
             .request(&mut m, |_, _| Ok(()))
-            .map_err(|e| {
-                e.wrap(
-                    Origin::Route(RouteOperation::Nexthop),
-                    format!("delete nexthop id {id}"),
-                )
-            })
+            .map_err(|e| e.wrap(NEXTHOP, format!("delete nexthop id {id}")))
     }
 
     /// Dumps every nexthop object.
@@ -302,7 +293,7 @@ impl RouteHandle {
                 }
                 Ok(())
             })
-            .map_err(|e| e.wrap(Origin::Route(RouteOperation::Nexthop), "dump nexthops"))?;
+            .map_err(|e| e.wrap(NEXTHOP, "dump nexthops"))?;
         Ok(out)
     }
 
@@ -311,7 +302,7 @@ impl RouteHandle {
     pub fn link(&self, name: &str) -> Result<(u32, Option<u32>)> {
         if name.is_empty() || name.len() >= 16 {
             return Err(Error::invalid(
-                Origin::Route(RouteOperation::LookUpLink),
+                LOOK_UP_LINK,
                 format!("invalid interface name {name:?}"),
             ));
         }
@@ -334,12 +325,8 @@ impl RouteHandle {
                 if h.kind != RTM_NEWLINK {
                     return Ok(());
                 }
-                let lm = LinkMessage::parse(&msg[HEADER_LEN.min(msg.len())..]).map_err(|e| {
-                    Error::malformed(
-                        Origin::Route(RouteOperation::LookUpLink),
-                        format!("link message: {e}"),
-                    )
-                })?;
+                let lm = LinkMessage::parse(&msg[HEADER_LEN.min(msg.len())..])
+                    .map_err(|e| Error::malformed(LOOK_UP_LINK, format!("link message: {e}")))?;
                 let mut table = None;
                 for a in &lm.attributes {
                     if let LinkAttribute::LinkInfo(infos) = a {
@@ -357,15 +344,10 @@ impl RouteHandle {
                 found = Some((lm.header.index, table));
                 Ok(())
             })
-            .map_err(|e| {
-                e.wrap(
-                    Origin::Route(RouteOperation::LookUpLink),
-                    format!("look up link {name}"),
-                )
-            })?;
+            .map_err(|e| e.wrap(LOOK_UP_LINK, format!("look up link {name}")))?;
         found.ok_or_else(|| {
             Error::new(
-                Origin::Route(RouteOperation::LookUpLink),
+                LOOK_UP_LINK,
                 ErrorKind::NotFound,
                 format!("no link named {name}"),
             )

@@ -9,6 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::error::{Error, ErrorKind, Origin, Result, RouteOperation};
 use crate::netlink::message::{align, Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
+const ENCODE: Origin = Origin::Route(RouteOperation::Encode);
+const PARSE: Origin = Origin::Route(RouteOperation::Parse);
+
 /// `RTM_NEWNEXTHOP`.
 pub const RTM_NEWNEXTHOP: u16 = 104;
 /// `RTM_DELNEXTHOP`.
@@ -109,10 +112,7 @@ fn finish(out: &mut [u8], at: usize) {
 /// `NLM_F_CREATE|NLM_F_REPLACE` to replace; the kernel moves every route using the id along).
 pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
     if nh.id == 0 {
-        return Err(Error::invalid(
-            Origin::Route(RouteOperation::Encode),
-            "nexthop id 0",
-        ));
+        return Err(Error::invalid(ENCODE, "nexthop id 0"));
     }
     let inet = libc::AF_INET as u8;
     let inet6 = libc::AF_INET6 as u8;
@@ -129,10 +129,7 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
         NexthopKind::Blackhole { v6 } => (if *v6 { inet6 } else { inet }, 0),
         NexthopKind::Group(members) => {
             if members.is_empty() {
-                return Err(Error::invalid(
-                    Origin::Route(RouteOperation::Encode),
-                    "nexthop group with no members",
-                ));
+                return Err(Error::invalid(ENCODE, "nexthop group with no members"));
             }
             (libc::AF_UNSPEC as u8, 0)
         }
@@ -153,7 +150,7 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
                 if *weight == 0 || *weight > 256 {
                     out.truncate(at);
                     return Err(Error::new(
-                        Origin::Route(RouteOperation::Encode),
+                        ENCODE,
                         ErrorKind::OutOfRange,
                         format!("nexthop group weight {weight} outside 1..=256"),
                     ));
@@ -193,12 +190,7 @@ pub fn encode_dump(out: &mut Vec<u8>) {
 fn u32_of(v: &[u8]) -> Result<u32> {
     v.get(..4)
         .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| {
-            Error::malformed(
-                Origin::Route(RouteOperation::Parse),
-                "nexthop attribute shorter than 4 bytes",
-            )
-        })
+        .ok_or_else(|| Error::malformed(PARSE, "nexthop attribute shorter than 4 bytes"))
 }
 
 /// Decodes one `RTM_NEWNEXTHOP` message (header included). Lengths are checked: a malformed
@@ -209,7 +201,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
     let end = (hdr.length as usize).min(msg.len());
     if end < HEADER_LEN + NHMSG_LEN {
         return Err(Error::malformed(
-            Origin::Route(RouteOperation::Parse),
+            PARSE,
             "nexthop message shorter than struct nhmsg",
         ));
     }
@@ -223,7 +215,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
         let kind = u16::from_ne_bytes([msg[pos + 2], msg[pos + 3]]) & NLA_TYPE_MASK;
         if len < 4 || pos + len > end {
             return Err(Error::malformed(
-                Origin::Route(RouteOperation::Parse),
+                PARSE,
                 format!("nexthop attribute {kind} of length {len} overruns the message"),
             ));
         }
@@ -242,7 +234,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
                     }
                     n => {
                         return Err(Error::malformed(
-                            Origin::Route(RouteOperation::Parse),
+                            PARSE,
                             format!("nexthop gateway of {n} bytes"),
                         ))
                     }
@@ -251,7 +243,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
             NHA_GROUP => {
                 if !v.len().is_multiple_of(8) {
                     return Err(Error::malformed(
-                        Origin::Route(RouteOperation::Parse),
+                        PARSE,
                         "nexthop group not a multiple of 8 bytes",
                     ));
                 }
@@ -272,10 +264,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
         pos += align(len);
     }
     if id == 0 {
-        return Err(Error::malformed(
-            Origin::Route(RouteOperation::Parse),
-            "nexthop message without an id",
-        ));
+        return Err(Error::malformed(PARSE, "nexthop message without an id"));
     }
     let kind = if let Some(g) = group {
         NexthopKind::Group(g)

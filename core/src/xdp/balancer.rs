@@ -20,6 +20,10 @@ use super::maps::{map_err, Maps};
 use super::program::{AttachMode, LoadOptions, LoadedProgram, TestRunOutput};
 use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 
+const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
+const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
+const READ: Origin = Origin::Xdp(XdpOperation::Read);
+
 /// Where pins go by default: `/sys/fs/bpf/lbnet/<iface>`.
 pub fn default_pin_dir(iface: &str) -> PathBuf {
     Path::new("/sys/fs/bpf/lbnet").join(iface)
@@ -213,7 +217,7 @@ impl XdpLb {
             Some(LinkHandle::Pinned(
                 PinnedLink::from_pin(&link_path).map_err(|e| {
                     map_err(
-                        Origin::Xdp(XdpOperation::Adopt),
+                        ADOPT,
                         &format!("open pinned link {}", link_path.display()),
                         e,
                     )
@@ -229,19 +233,11 @@ impl XdpLb {
         {
             let m = maps.vips()?;
             for item in m.iter() {
-                let (k, meta) =
-                    item.map_err(|e| map_err(Origin::Xdp(XdpOperation::Adopt), "read vips", e))?;
-                let vip = Vip::from_key(&k).ok_or_else(|| {
-                    Error::malformed(
-                        Origin::Xdp(XdpOperation::Adopt),
-                        "pinned vips map has an invalid key",
-                    )
-                })?;
+                let (k, meta) = item.map_err(|e| map_err(ADOPT, "read vips", e))?;
+                let vip = Vip::from_key(&k)
+                    .ok_or_else(|| Error::malformed(ADOPT, "pinned vips map has an invalid key"))?;
                 if meta.vip_num >= max_vips || by_num.insert(meta.vip_num, vip).is_some() {
-                    return Err(Error::malformed(
-                        Origin::Xdp(XdpOperation::Adopt),
-                        format!("VIP {vip} has a bad slot"),
-                    ));
+                    return Err(Error::malformed(ADOPT, format!("VIP {vip} has a bad slot")));
                 }
             }
         }
@@ -263,21 +259,15 @@ impl XdpLb {
             for i in 1..max_backends {
                 let b = arr
                     .get(&i, 0)
-                    .map_err(|e| map_err(Origin::Xdp(XdpOperation::Adopt), "read backends", e))?;
+                    .map_err(|e| map_err(ADOPT, "read backends", e))?;
                 if b.flags & BACKEND_VALID == 0 {
                     continue;
                 }
                 let addr = words_addr(b.addr, b.family).ok_or_else(|| {
-                    Error::malformed(
-                        Origin::Xdp(XdpOperation::Adopt),
-                        format!("backend slot {i}: bad family"),
-                    )
+                    Error::malformed(ADOPT, format!("backend slot {i}: bad family"))
                 })?;
                 let vip = by_num.get(&(b.vip_num as u32)).ok_or_else(|| {
-                    Error::malformed(
-                        Origin::Xdp(XdpOperation::Adopt),
-                        format!("backend slot {i} belongs to no VIP"),
-                    )
+                    Error::malformed(ADOPT, format!("backend slot {i} belongs to no VIP"))
                 })?;
                 backend_used[i as usize] = true;
                 vips.get_mut(vip).expect("VIP read above").backends.insert(
@@ -400,7 +390,7 @@ impl XdpLb {
         self.maps
             .config()?
             .set(0, cfg, 0)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Update), "write config", e))
+            .map_err(|e| map_err(UPDATE, "write config", e))
     }
 
     /// Adds a VIP with no backends (its packets are dropped until backends are set).
@@ -408,7 +398,7 @@ impl XdpLb {
     pub fn add_vip(&mut self, vip: Vip) -> Result<()> {
         if self.vips.contains_key(&vip) {
             return Err(Error::new(
-                Origin::Xdp(XdpOperation::Update),
+                UPDATE,
                 ErrorKind::Exists,
                 format!("VIP {vip} exists"),
             ));
@@ -418,7 +408,7 @@ impl XdpLb {
             .find(|n| !used.contains(n))
             .ok_or_else(|| {
                 Error::from_kernel(
-                    Origin::Xdp(XdpOperation::Update),
+                    UPDATE,
                     libc::ENOSPC,
                     format!("add VIP {vip}: no slot"),
                     None,
@@ -444,13 +434,7 @@ impl XdpLb {
                 },
                 0,
             )
-            .map_err(|e| {
-                map_err(
-                    Origin::Xdp(XdpOperation::Update),
-                    &format!("insert VIP {vip}"),
-                    e,
-                )
-            })?;
+            .map_err(|e| map_err(UPDATE, &format!("insert VIP {vip}"), e))?;
         self.vips.insert(vip, state);
         Ok(())
     }
@@ -458,13 +442,10 @@ impl XdpLb {
     /// Removes a VIP: its packets go to the kernel again, its backends and ring are cleared.
     pub fn remove_vip(&mut self, vip: &Vip) -> Result<()> {
         let mut state = self.vips.remove(vip).ok_or_else(|| not_found(vip))?;
-        self.maps.vips()?.remove(&vip.key()).map_err(|e| {
-            map_err(
-                Origin::Xdp(XdpOperation::Update),
-                &format!("delete VIP {vip}"),
-                e,
-            )
-        })?;
+        self.maps
+            .vips()?
+            .remove(&vip.key())
+            .map_err(|e| map_err(UPDATE, &format!("delete VIP {vip}"), e))?;
         let slots: Vec<u32> = state.backends.keys().copied().collect();
         state.backends.clear();
         self.write_ring(&mut state)?;
@@ -490,7 +471,7 @@ impl XdpLb {
         let mut list: Vec<Backend> = state.backends.values().copied().collect();
         let b = list.iter_mut().find(|b| b.addr == addr).ok_or_else(|| {
             Error::new(
-                Origin::Xdp(XdpOperation::Update),
+                UPDATE,
                 ErrorKind::NotFound,
                 format!("VIP {vip} has no backend {addr}"),
             )
@@ -530,7 +511,7 @@ impl XdpLb {
             .maps
             .vip_stats()?
             .get(&num, 0)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Read), "read vip_stats", e))?;
+            .map_err(|e| map_err(READ, "read vip_stats", e))?;
         let mut s = VipStats::default();
         for v in values.iter() {
             s.packets += v.packets;
@@ -549,7 +530,7 @@ impl XdpLb {
             .map(|&c| {
                 let v = stats
                     .get(&(c as u32), 0)
-                    .map_err(|e| map_err(Origin::Xdp(XdpOperation::Read), "read stats", e))?;
+                    .map_err(|e| map_err(READ, "read stats", e))?;
                 Ok((c, v.iter().sum()))
             })
             .collect()
@@ -561,7 +542,7 @@ impl XdpLb {
             .maps
             .stats()?
             .get(&(c as u32), 0)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Read), "read stats", e))?;
+            .map_err(|e| map_err(READ, "read stats", e))?;
         Ok(v.iter().sum())
     }
 
@@ -584,7 +565,7 @@ impl XdpLb {
         for (i, b) in backends.iter().enumerate() {
             if backends[..i].iter().any(|o| o.addr == b.addr) {
                 return Err(Error::invalid(
-                    Origin::Xdp(XdpOperation::Update),
+                    UPDATE,
                     format!("backend {} listed twice", b.addr),
                 ));
             }
@@ -660,26 +641,19 @@ impl XdpLb {
     fn zero_vip_stats(&mut self, num: u32) -> Result<()> {
         let mut m: PerCpuArray<&mut aya::maps::MapData, VipStatsEntry> =
             PerCpuArray::try_from(&mut self.maps.vip_stats)
-                .map_err(|e| map_err(Origin::Xdp(XdpOperation::Update), "vip_stats map", e))?;
-        let n = aya::util::nr_cpus().map_err(|(_, e)| {
-            Error::from_io(Origin::Xdp(XdpOperation::Update), "count CPUs", &e)
-        })?;
+                .map_err(|e| map_err(UPDATE, "vip_stats map", e))?;
+        let n = aya::util::nr_cpus().map_err(|(_, e)| Error::from_io(UPDATE, "count CPUs", &e))?;
         let zeros = PerCpuValues::try_from(vec![VipStatsEntry::default(); n])
-            .map_err(|e| Error::from_io(Origin::Xdp(XdpOperation::Update), "per-CPU values", &e))?;
+            .map_err(|e| Error::from_io(UPDATE, "per-CPU values", &e))?;
         m.set(num, zeros, 0)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Update), "reset vip_stats", e))
+            .map_err(|e| map_err(UPDATE, "reset vip_stats", e))
     }
 
     fn alloc_backend(&mut self) -> Result<u32> {
         let slot = (1..self.backend_used.len())
             .find(|&i| !self.backend_used[i])
             .ok_or_else(|| {
-                Error::from_kernel(
-                    Origin::Xdp(XdpOperation::Update),
-                    libc::ENOSPC,
-                    "no free backend slot",
-                    None,
-                )
+                Error::from_kernel(UPDATE, libc::ENOSPC, "no free backend slot", None)
             })?;
         self.backend_used[slot] = true;
         Ok(slot as u32)
@@ -705,20 +679,13 @@ impl XdpLb {
             }
             None => BackendEntry::default(),
         };
-        self.maps.backends()?.set(slot, entry, 0).map_err(|e| {
-            map_err(
-                Origin::Xdp(XdpOperation::Update),
-                &format!("write backend slot {slot}"),
-                e,
-            )
-        })
+        self.maps
+            .backends()?
+            .set(slot, entry, 0)
+            .map_err(|e| map_err(UPDATE, &format!("write backend slot {slot}"), e))
     }
 }
 
 fn not_found(vip: &Vip) -> Error {
-    Error::new(
-        Origin::Xdp(XdpOperation::Update),
-        ErrorKind::NotFound,
-        format!("no VIP {vip}"),
-    )
+    Error::new(UPDATE, ErrorKind::NotFound, format!("no VIP {vip}"))
 }

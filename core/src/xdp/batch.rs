@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Origin, Result, XdpOperation};
 
+const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
+const READ: Origin = Origin::Xdp(XdpOperation::Read);
+
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
@@ -73,7 +76,7 @@ pub fn batch_supported() -> bool {
 pub fn update_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<usize> {
     if keys.len() != values.len() {
         return Err(Error::invalid(
-            Origin::Xdp(XdpOperation::Update),
+            UPDATE,
             "batch update: keys and values differ in length",
         ));
     }
@@ -100,7 +103,7 @@ pub fn update_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<u
                 }
                 Err(e) => {
                     return Err(Error::from_kernel(
-                        Origin::Xdp(XdpOperation::Update),
+                        UPDATE,
                         e,
                         "BPF_MAP_UPDATE_BATCH on the ring",
                         None,
@@ -120,7 +123,7 @@ pub fn update_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<u
 pub fn update_each_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<usize> {
     if keys.len() != values.len() {
         return Err(Error::invalid(
-            Origin::Xdp(XdpOperation::Update),
+            UPDATE,
             "update: keys and values differ in length",
         ));
     }
@@ -132,12 +135,7 @@ pub fn update_each_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Res
             ..Default::default()
         };
         bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map_err(|e| {
-            Error::from_kernel(
-                Origin::Xdp(XdpOperation::Update),
-                e,
-                format!("BPF_MAP_UPDATE_ELEM index {k}"),
-                None,
-            )
+            Error::from_kernel(UPDATE, e, format!("BPF_MAP_UPDATE_ELEM index {k}"), None)
         })?;
     }
     Ok(keys.len())
@@ -176,14 +174,7 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
                     NO_BATCH.store(true, Ordering::Relaxed);
                     return read_range_u32(map, start, out);
                 }
-                Err(e) => {
-                    return Err(Error::from_kernel(
-                        Origin::Xdp(XdpOperation::Read),
-                        e,
-                        "BPF_MAP_LOOKUP_BATCH",
-                        None,
-                    ))
-                }
+                Err(e) => return Err(Error::from_kernel(READ, e, "BPF_MAP_LOOKUP_BATCH", None)),
             }
             first = false;
             let c = (attr.count as usize).min(n);
@@ -200,7 +191,7 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
         }
         if got < out.len() {
             return Err(Error::malformed(
-                Origin::Xdp(XdpOperation::Read),
+                READ,
                 format!(
                     "BPF_MAP_LOOKUP_BATCH returned {got} of {} entries",
                     out.len()
@@ -218,12 +209,7 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
             ..Default::default()
         };
         bpf(BPF_MAP_LOOKUP_ELEM, &mut attr).map_err(|e| {
-            Error::from_kernel(
-                Origin::Xdp(XdpOperation::Read),
-                e,
-                format!("BPF_MAP_LOOKUP_ELEM index {key}"),
-                None,
-            )
+            Error::from_kernel(READ, e, format!("BPF_MAP_LOOKUP_ELEM index {key}"), None)
         })?;
     }
     Ok(())

@@ -12,6 +12,8 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+const PIN: Origin = Origin::Xdp(XdpOperation::Pin);
+
 /// `BPF_FS_MAGIC` from `<linux/magic.h>`.
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 /// The conventional bpffs mount point.
@@ -38,13 +40,8 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         .ancestors()
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new("/"));
-    let ftype = fs_type(existing).map_err(|e| {
-        Error::from_io(
-            Origin::Xdp(XdpOperation::Pin),
-            format!("statfs {}", existing.display()),
-            &e,
-        )
-    })?;
+    let ftype = fs_type(existing)
+        .map_err(|e| Error::from_io(PIN, format!("statfs {}", existing.display()), &e))?;
     if ftype == BPF_FS_MAGIC {
         return Ok(());
     }
@@ -66,7 +63,7 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         if rc != 0 {
             let e = std::io::Error::last_os_error();
             return Err(Error::from_io(
-                Origin::Xdp(XdpOperation::Pin),
+                PIN,
                 format!(
                     "{BPF_MOUNT} is not a BPF filesystem and mounting one there failed \
                      (mount -t bpf bpf {BPF_MOUNT})"
@@ -77,7 +74,7 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         return Ok(());
     }
     Err(Error::new(
-        Origin::Xdp(XdpOperation::Pin),
+        PIN,
         ErrorKind::NotAvailable,
         format!(
             "pin directory {} is not on a BPF filesystem (mount -t bpf bpf DIR first)",

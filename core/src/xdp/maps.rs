@@ -8,6 +8,10 @@ use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 use super::abi::{BackendEntry, LbConfig, VipKey, VipMeta, VipStatsEntry, RING_SIZE};
 use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 
+const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
+const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
+const READ: Origin = Origin::Xdp(XdpOperation::Read);
+
 /// Names of the maps in `bpf/xdplb.c`; also their file names under the pin directory.
 pub const MAP_NAMES: [&str; 7] = [
     "vips",
@@ -77,20 +81,14 @@ impl Maps {
             let path = dir.join(name);
             if !path.exists() {
                 return Err(Error::new(
-                    Origin::Xdp(XdpOperation::Adopt),
+                    ADOPT,
                     ErrorKind::NotFound,
                     format!("no pinned map at {}", path.display()),
                 ));
             }
-            let data = MapData::from_pin(&path).map_err(|e| {
-                map_err(
-                    Origin::Xdp(XdpOperation::Adopt),
-                    &format!("open pinned map {}", path.display()),
-                    e,
-                )
-            })?;
-            Map::from_map_data(data)
-                .map_err(|e| map_err(Origin::Xdp(XdpOperation::Adopt), "pinned map type", e))
+            let data = MapData::from_pin(&path)
+                .map_err(|e| map_err(ADOPT, &format!("open pinned map {}", path.display()), e))?;
+            Map::from_map_data(data).map_err(|e| map_err(ADOPT, "pinned map type", e))
         };
         Ok(Maps {
             vips: open("vips")?,
@@ -130,38 +128,30 @@ impl Maps {
     }
 
     pub(crate) fn vips(&mut self) -> Result<HashMap<&mut MapData, VipKey, VipMeta>> {
-        HashMap::try_from(&mut self.vips)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Update), "vips map", e))
+        HashMap::try_from(&mut self.vips).map_err(|e| map_err(UPDATE, "vips map", e))
     }
 
     pub(crate) fn backends(&mut self) -> Result<Array<&mut MapData, BackendEntry>> {
-        Array::try_from(&mut self.backends)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Update), "backends map", e))
+        Array::try_from(&mut self.backends).map_err(|e| map_err(UPDATE, "backends map", e))
     }
 
     pub(crate) fn config(&mut self) -> Result<Array<&mut MapData, LbConfig>> {
-        Array::try_from(&mut self.config)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Update), "config map", e))
+        Array::try_from(&mut self.config).map_err(|e| map_err(UPDATE, "config map", e))
     }
 
     pub(crate) fn vip_stats(&self) -> Result<PerCpuArray<&MapData, VipStatsEntry>> {
-        PerCpuArray::try_from(&self.vip_stats)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Read), "vip_stats map", e))
+        PerCpuArray::try_from(&self.vip_stats).map_err(|e| map_err(READ, "vip_stats map", e))
     }
 
     pub(crate) fn stats(&self) -> Result<PerCpuArray<&MapData, u64>> {
-        PerCpuArray::try_from(&self.stats)
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Read), "stats map", e))
+        PerCpuArray::try_from(&self.stats).map_err(|e| map_err(READ, "stats map", e))
     }
 
     /// The ring map's file descriptor, for the raw batch syscalls.
     pub(crate) fn ring_fd(&self) -> Result<BorrowedFd<'_>> {
         match &self.ring {
             Map::Array(data) => Ok(data.fd().as_fd()),
-            _ => Err(Error::malformed(
-                Origin::Xdp(XdpOperation::Read),
-                "ring is not an array map",
-            )),
+            _ => Err(Error::malformed(READ, "ring is not an array map")),
         }
     }
 
@@ -178,16 +168,11 @@ impl Maps {
     fn max_entries(&self, map: &Map) -> Result<u32> {
         let data = match map {
             Map::Array(d) | Map::HashMap(d) => d,
-            _ => {
-                return Err(Error::malformed(
-                    Origin::Xdp(XdpOperation::Read),
-                    "unexpected map type",
-                ))
-            }
+            _ => return Err(Error::malformed(READ, "unexpected map type")),
         };
         Ok(data
             .info()
-            .map_err(|e| map_err(Origin::Xdp(XdpOperation::Read), "map info", e))?
+            .map_err(|e| map_err(READ, "map info", e))?
             .max_entries())
     }
 }

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind, ExportOperation, Origin, Result};
 
+const PARSE_COMMUNITY: Origin = Origin::RouteExport(ExportOperation::ParseCommunity);
+
 /// A standard community (RFC 1997): 32 bits, written `high:low`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Community(pub u32);
@@ -21,13 +23,13 @@ impl Community {
 fn part<T: TryFrom<u64>>(s: &str, what: &str, whole: &str) -> Result<T> {
     let n: u64 = s.trim().parse().map_err(|_| {
         Error::invalid(
-            Origin::RouteExport(ExportOperation::ParseCommunity),
+            PARSE_COMMUNITY,
             format!("{what} {s:?} in {whole:?} is not a number"),
         )
     })?;
     T::try_from(n).map_err(|_| {
         Error::new(
-            Origin::RouteExport(ExportOperation::ParseCommunity),
+            PARSE_COMMUNITY,
             ErrorKind::OutOfRange,
             format!("{what} {n} in {whole:?} is out of range"),
         )
@@ -74,7 +76,7 @@ impl FromStr for LargeCommunity {
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 3 {
             return Err(Error::invalid(
-                Origin::RouteExport(ExportOperation::ParseCommunity),
+                PARSE_COMMUNITY,
                 format!("large community {s:?} is not GLOBAL:LOCAL1:LOCAL2"),
             ));
         }
