@@ -113,8 +113,9 @@ pub enum Subsystem {
     LinkWatch,
     /// The XDP load balancer ([`crate::xdp`]).
     Xdp,
-    /// The C ABI checking its caller's arguments (crate `ipvs_ffi`).
-    CAbi,
+    /// An entry point refusing its caller's input: the C ABI (crate `ipvs_ffi`) or a
+    /// command-line tool.
+    Caller,
 }
 
 /// What the netlink transport was doing.
@@ -288,11 +289,11 @@ pub enum XdpOperation {
     TestRun,
 }
 
-/// What the C ABI was doing when it refused a call.
+/// What an entry point (the C ABI, a command-line tool) was checking when it refused a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum CAbiOperation {
-    /// Checking an argument (NULL, length, text, enum value, option size).
+pub enum CallerOperation {
+    /// Checking an argument (NULL, length, text, number, enum value, option size).
     Argument,
     /// Writing a result into the caller's buffer.
     Output,
@@ -318,8 +319,8 @@ pub enum Origin {
     LinkWatch(LinkWatchOperation),
     /// The XDP load balancer.
     Xdp(XdpOperation),
-    /// The C ABI's argument checks.
-    CAbi(CAbiOperation),
+    /// An entry point's checks of its caller's input.
+    Caller(CallerOperation),
 }
 
 impl Origin {
@@ -333,7 +334,7 @@ impl Origin {
             Origin::RouteExport(_) => Subsystem::RouteExport,
             Origin::LinkWatch(_) => Subsystem::LinkWatch,
             Origin::Xdp(_) => Subsystem::Xdp,
-            Origin::CAbi(_) => Subsystem::CAbi,
+            Origin::Caller(_) => Subsystem::Caller,
         }
     }
 }

@@ -6,13 +6,13 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use lbnet::error::{CAbiOperation, Origin};
+use lbnet::error::{CallerOperation, Origin};
 use lbnet::{Error, ErrorKind};
 
 /// Origin of the errors for a caller's argument the C ABI refuses.
-pub(crate) const ARG: Origin = Origin::CAbi(CAbiOperation::Argument);
+pub(crate) const ARG: Origin = Origin::Caller(CallerOperation::Argument);
 /// Origin of the errors for a result that does not fit the caller's buffer.
-pub(crate) const OUTPUT: Origin = Origin::CAbi(CAbiOperation::Output);
+pub(crate) const OUTPUT: Origin = Origin::Caller(CallerOperation::Output);
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
