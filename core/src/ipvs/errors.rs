@@ -73,13 +73,13 @@ mod tests {
     use super::*;
     use crate::error::NetlinkOperation;
 
+    /// The transport's error for `errno` during `op`.
+    fn transport(op: NetlinkOperation, errno: i32) -> Error {
+        Error::from_kernel(Origin::Netlink(op), errno, "netlink request", None)
+    }
+
     fn answer(errno: i32, command: IpvsCommand) -> Error {
-        let e = Error::from_kernel(
-            Origin::Netlink(NetlinkOperation::Request),
-            errno,
-            "netlink request",
-            None,
-        );
+        let e = transport(NetlinkOperation::Request, errno);
         for_command(e, command.raw(), "doing it")
     }
 
@@ -107,13 +107,8 @@ mod tests {
 
     #[test]
     fn a_missing_family_keeps_not_available_and_has_no_reason() {
-        let e = Error::from_kernel(
-            Origin::Netlink(NetlinkOperation::ResolveFamily),
-            libc::ENOENT,
-            "generic netlink family IPVS not found",
-            None,
-        )
-        .with_kind(ErrorKind::NotAvailable);
+        let e = transport(NetlinkOperation::ResolveFamily, libc::ENOENT)
+            .with_kind(ErrorKind::NotAvailable);
         for cmd in [IpvsCommand::NewService, IpvsCommand::DelDest] {
             let e = for_command(e.clone(), cmd.raw(), "x");
             assert_eq!(e.kind(), ErrorKind::NotAvailable);
@@ -123,12 +118,7 @@ mod tests {
 
     #[test]
     fn no_reason_without_an_ipvs_command() {
-        let e = Error::from_kernel(
-            Origin::Netlink(NetlinkOperation::Request),
-            libc::ESRCH,
-            "netlink request",
-            None,
-        );
+        let e = transport(NetlinkOperation::Request, libc::ESRCH);
         assert_eq!(reason(&e), None);
     }
 }

@@ -335,14 +335,7 @@ impl XdpLb {
     /// mounted on `/sys/fs/bpf` if `dir` is under it and nothing is mounted there), so the data
     /// plane survives this process and [`XdpLb::adopt`] can take it over.
     pub fn pin(&mut self, dir: &Path) -> Result<()> {
-        super::bpffs::ensure_bpffs(dir)?;
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::from_io(
-                Origin::Xdp(XdpOperation::Pin),
-                format!("create {}", dir.display()),
-                &e,
-            )
-        })?;
+        super::bpffs::create_pin_dir(dir)?;
         self.maps.pin(dir)?;
         if let Some(LinkHandle::Owned(link)) = self.link.take() {
             let pinned = link

@@ -31,6 +31,13 @@ fn fs_type(path: &Path) -> std::io::Result<i64> {
     Ok(st.f_type as i64)
 }
 
+/// Creates pin directory `dir` (and its parents) after [`ensure_bpffs`].
+pub fn create_pin_dir(dir: &Path) -> Result<()> {
+    ensure_bpffs(dir)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::from_io(PIN, format!("create {}", dir.display()), &e))
+}
+
 /// Ensures `dir` (which may not exist yet) lies on a BPF filesystem: mounts bpffs on
 /// `/sys/fs/bpf` if `dir` is under it and it is not mounted; otherwise returns an error of kind
 /// `NotAvailable` naming the path and the fix.

@@ -43,14 +43,7 @@ fn attach_pinned(
 ) -> Result<()> {
     let link = prog.attach(ifindex, mode)?;
     if let Some(dir) = pin.parent() {
-        super::bpffs::ensure_bpffs(dir)?;
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::from_io(
-                Origin::Xdp(XdpOperation::Pin),
-                format!("create {}", dir.display()),
-                &e,
-            )
-        })?;
+        super::bpffs::create_pin_dir(dir)?;
     }
     link.pin(pin)
         .map_err(|e| map_err(Origin::Xdp(XdpOperation::Pin), "pin decap link", e))?;
