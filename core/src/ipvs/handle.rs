@@ -113,7 +113,7 @@ impl Inner {
         &mut self,
         command: u8,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.send(command, false, encode, what, on_msg)
@@ -126,7 +126,7 @@ impl Inner {
         &mut self,
         command: u8,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.send(command, true, encode, what, on_msg)
@@ -139,14 +139,14 @@ impl Inner {
         command: u8,
         single_reply: bool,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         mut on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.req.clear();
         if self.req.capacity() > REQ_KEEP {
             self.req = Vec::new();
         }
-        encode(&mut self.req)?;
+        encode(&mut self.req).map_err(|e| for_command(e, command, &what()))?;
         self.with_family(|inner, id| {
             inner.req[4..6].copy_from_slice(&id.to_ne_bytes());
             inner.requests += 1;
@@ -164,7 +164,7 @@ impl Inner {
         &mut self,
         msg: &IpvsMessage,
         dump: bool,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.call(
@@ -183,7 +183,7 @@ impl Inner {
         &mut self,
         command: u8,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
     ) -> Result<()> {
         self.call(command, encode, what, |_| Ok(()))
     }
@@ -236,7 +236,7 @@ impl Handle {
         &self,
         command: u8,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
     ) -> Result<()> {
         self.inner.lock().command(command, encode, what)
     }
@@ -497,7 +497,8 @@ impl Handle {
             return Ok(Vec::new());
         }
         for c in changes {
-            message::check_change(c)?;
+            message::check_change(c)
+                .map_err(|e| for_command(e, message::change_cmd(c), &describe(c)))?;
         }
         let mut g = self.inner.lock();
         // Each chunk is encoded straight into the socket's send buffer and its acks read before
