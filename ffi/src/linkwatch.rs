@@ -20,6 +20,7 @@ use std::ffi::c_char;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
+use lbnet::error::{LinkWatchOperation, Origin};
 use lbnet::linkwatch::{Duplex, Event, Link, LinkWatcher, WatchOptions};
 use lbnet::netns::NetNs;
 use lbnet::{Error, ErrorKind};
@@ -358,7 +359,11 @@ pub unsafe extern "C" fn lbnet_linkwatch_next_event(
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Error::new(ErrorKind::Timeout, "no link event in time"));
+                        return Err(Error::new(
+                            Origin::LinkWatch(LinkWatchOperation::Receive),
+                            ErrorKind::Timeout,
+                            "no link event in time",
+                        ));
                     }
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 }
@@ -373,7 +378,11 @@ pub unsafe extern "C" fn lbnet_linkwatch_next_event(
             if rc < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.raw_os_error() != Some(libc::EINTR) {
-                    return Err(e.into());
+                    return Err(Error::from_io(
+                        Origin::LinkWatch(LinkWatchOperation::Receive),
+                        "poll",
+                        &e,
+                    ));
                 }
             }
         }

@@ -14,13 +14,14 @@ use std::ffi::{c_char, c_int};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
+use lbnet::error::{Origin, XdpOperation};
 use lbnet::netns::NetNs;
 use lbnet::xdp::{AttachMode, Backend, Counter, LoadOptions, Proto, Vip, XdpLb};
 use lbnet::Error;
 use parking_lot::Mutex;
 
 use crate::common::{
-    arg_mut, arg_opt_path, arg_path, arg_ref, arg_slice, arg_str, guard, guard_ptr,
+    arg_mut, arg_opt_path, arg_path, arg_ref, arg_slice, arg_str, guard, guard_ptr, ARG, OUTPUT,
 };
 
 /// Opaque handle of one XDP load balancer control plane.
@@ -78,7 +79,10 @@ fn addr_of(family: u8, addr: &[u8; 16]) -> Result<IpAddr, Error> {
             addr[0], addr[1], addr[2], addr[3],
         ))),
         6 => Ok(IpAddr::V6(Ipv6Addr::from(*addr))),
-        f => Err(Error::invalid(format!("address family {f} (want 4 or 6)"))),
+        f => Err(Error::invalid(
+            ARG,
+            format!("address family {f} (want 4 or 6)"),
+        )),
     }
 }
 
@@ -97,7 +101,12 @@ fn vip_of(v: &lbnet_xdp_vip) -> Result<Vip, Error> {
     let proto = match v.proto as i32 {
         libc::IPPROTO_TCP => Proto::Tcp,
         libc::IPPROTO_UDP => Proto::Udp,
-        p => return Err(Error::invalid(format!("VIP protocol {p} (want 6 or 17)"))),
+        p => {
+            return Err(Error::invalid(
+                ARG,
+                format!("VIP protocol {p} (want 6 or 17)"),
+            ))
+        }
     };
     Ok(Vip {
         addr: addr_of(v.family, &v.addr)?,
@@ -206,11 +215,12 @@ pub unsafe extern "C" fn lbnet_xdplb_attach(
         let lb: &mut XdpLb = &mut guard;
         ns.run(|| {
             let c = std::ffi::CString::new(ifname.clone())
-                .map_err(|_| Error::invalid("ifname contains NUL"))?;
+                .map_err(|_| Error::invalid(ARG, "ifname contains NUL"))?;
             // SAFETY: valid C string.
             let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
             if idx == 0 {
                 return Err(Error::from_kernel(
+                    Origin::Xdp(XdpOperation::Attach),
                     libc::ENODEV,
                     format!("no interface {ifname}"),
                     None,
@@ -392,10 +402,13 @@ pub unsafe extern "C" fn lbnet_xdplb_list_backends(
         let (h, v, n) = unsafe { (handle(lb)?, arg_ref(vip, "vip")?, arg_mut(n, "n")?) };
         let vip = vip_of(v)?;
         let infos = h.inner.lock().vips();
-        let info = infos
-            .iter()
-            .find(|i| i.vip == vip)
-            .ok_or_else(|| Error::new(lbnet::ErrorKind::NotFound, format!("no VIP {vip}")))?;
+        let info = infos.iter().find(|i| i.vip == vip).ok_or_else(|| {
+            Error::new(
+                Origin::Xdp(XdpOperation::Read),
+                lbnet::ErrorKind::NotFound,
+                format!("no VIP {vip}"),
+            )
+        })?;
         let list: Vec<lbnet_xdp_backend> = info
             .backends
             .iter()
@@ -424,6 +437,7 @@ unsafe fn copy_out<T: Copy>(
     *n = items.len();
     if items.len() > cap {
         return Err(Error::new(
+            OUTPUT,
             lbnet::ErrorKind::OutOfRange,
             format!("{} entries, room for {cap}", items.len()),
         ));
@@ -432,7 +446,7 @@ unsafe fn copy_out<T: Copy>(
         return Ok(());
     }
     if out.is_null() {
-        return Err(Error::invalid("out is NULL"));
+        return Err(Error::invalid(OUTPUT, "out is NULL"));
     }
     // SAFETY: out is valid for cap >= items.len() elements.
     unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), out, items.len()) };

@@ -20,9 +20,11 @@ use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
 use super::service::{AddressFamily, Service, ServiceFlags, ServiceKey};
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
 use crate::netlink::attr::{Counter, Sink, SliceSink};
 use crate::netlink::Header;
+
+const ENCODE: Origin = Origin::Netlink(NetlinkOperation::Encode);
 
 /// One IPVS request: a command and exactly the payload that command takes, so the two cannot
 /// disagree.
@@ -89,9 +91,10 @@ const MAX_NAME: usize = 15;
 
 fn check_name(what: &str, s: &str) -> Result<()> {
     if s.is_empty() || s.len() > MAX_NAME || s.as_bytes().contains(&0) {
-        return Err(Error::invalid(format!(
-            "{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"
-        )));
+        return Err(Error::invalid(
+            ENCODE,
+            format!("{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"),
+        ));
     }
     Ok(())
 }
@@ -99,6 +102,7 @@ fn check_name(what: &str, s: &str) -> Result<()> {
 fn check_key(key: &ServiceKey) -> Result<()> {
     if let ServiceKey::Fwmark { mark: 0, .. } = key {
         return Err(Error::invalid(
+            ENCODE,
             "a firewall-mark service needs a non-zero mark",
         ));
     }
@@ -113,10 +117,13 @@ fn check_service(s: &Service) -> Result<()> {
         check_name("persistence engine", pe)?;
     }
     if s.key.af() == AddressFamily::Inet6 && !(1..=128).contains(&s.netmask) {
-        return Err(Error::invalid(format!(
-            "IPv6 persistence prefix length {} is not in 1..=128",
-            s.netmask
-        )));
+        return Err(Error::invalid(
+            ENCODE,
+            format!(
+                "IPv6 persistence prefix length {} is not in 1..=128",
+                s.netmask
+            ),
+        ));
     }
     Ok(())
 }
