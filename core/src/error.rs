@@ -107,7 +107,7 @@ pub enum Subsystem {
     Ipvs,
     /// Kernel routes and nexthop objects over rtnetlink ([`crate::route`]).
     Route,
-    /// The BGP route export engine ([`crate::route::export`]).
+    /// The BGP route export engine ([`crate::export`]).
     RouteExport,
     /// The link watcher ([`crate::linkwatch`]).
     LinkWatch,

@@ -14,13 +14,13 @@ use std::net::IpAddr;
 use netlink_packet_core::{Emitable, NLM_F_DUMP};
 use netlink_packet_generic::GenlFamily;
 
-use super::attr::{self, cmd, cmd_attr};
+use super::attr::{self, cmd_attr};
 use super::change::Change;
 use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
 use super::service::{AddressFamily, Service, ServiceFlags, ServiceKey};
-use crate::error::{Error, NetlinkOperation, Origin, Result};
+use crate::error::{Error, IpvsCommand, NetlinkOperation, Origin, Result};
 use crate::netlink::attr::{Counter, Sink, SliceSink};
 use crate::netlink::Header;
 
@@ -250,26 +250,32 @@ fn daemon<S: Sink>(s: &mut S, d: &SyncDaemon) {
 }
 
 impl Request<'_> {
-    /// The `IPVS_CMD_*` number.
-    pub fn command(&self) -> u8 {
+    /// The IPVS command this request is sent as (the origin of its errors).
+    pub fn ipvs_command(&self) -> IpvsCommand {
         match self {
-            Request::NewService(_) => cmd::NEW_SERVICE,
-            Request::SetService(_) => cmd::SET_SERVICE,
-            Request::DelService(_) => cmd::DEL_SERVICE,
-            Request::GetService(_) => cmd::GET_SERVICE,
-            Request::NewDest(..) => cmd::NEW_DEST,
-            Request::SetDest(..) => cmd::SET_DEST,
-            Request::DelDest(..) => cmd::DEL_DEST,
-            Request::GetDest(_) => cmd::GET_DEST,
-            Request::NewDaemon(_) => cmd::NEW_DAEMON,
-            Request::DelDaemon(_) => cmd::DEL_DAEMON,
-            Request::GetDaemon => cmd::GET_DAEMON,
-            Request::SetConfig(_) => cmd::SET_CONFIG,
-            Request::GetConfig => cmd::GET_CONFIG,
-            Request::GetInfo => cmd::GET_INFO,
-            Request::Zero(_) => cmd::ZERO,
-            Request::Flush => cmd::FLUSH,
+            Request::NewService(_) => IpvsCommand::NewService,
+            Request::SetService(_) => IpvsCommand::SetService,
+            Request::DelService(_) => IpvsCommand::DelService,
+            Request::GetService(_) => IpvsCommand::GetService,
+            Request::NewDest(..) => IpvsCommand::NewDest,
+            Request::SetDest(..) => IpvsCommand::SetDest,
+            Request::DelDest(..) => IpvsCommand::DelDest,
+            Request::GetDest(_) => IpvsCommand::GetDest,
+            Request::NewDaemon(_) => IpvsCommand::NewDaemon,
+            Request::DelDaemon(_) => IpvsCommand::DelDaemon,
+            Request::GetDaemon => IpvsCommand::GetDaemon,
+            Request::SetConfig(_) => IpvsCommand::SetConfig,
+            Request::GetConfig => IpvsCommand::GetConfig,
+            Request::GetInfo => IpvsCommand::GetInfo,
+            Request::Zero(_) => IpvsCommand::Zero,
+            Request::Flush => IpvsCommand::Flush,
         }
+    }
+
+    /// The `IPVS_CMD_*` number: [`IpvsCommand::raw`] of [`Request::ipvs_command`] (one
+    /// numbering of the IPVS commands, the one in [`crate::error`]).
+    pub fn command(&self) -> u8 {
+        self.ipvs_command().raw()
     }
 
     /// True for the requests sent as dumps (`NLM_F_DUMP`): the service dump, `GET_DEST` and
