@@ -75,7 +75,8 @@ pub(crate) fn service_from_c(s: &lbnet_ipvs_service) -> Result<Service, Error> {
         svc.netmask = s.netmask;
     }
     svc.pe_name = (!pe.is_empty()).then_some(pe);
-    svc.check()?;
+    // The model's check, as the C ABI's refusal of its caller's struct.
+    svc.check().map_err(|e| e.wrap(ARG, "lbnet_ipvs_service"))?;
     Ok(svc)
 }
 
@@ -163,7 +164,8 @@ pub(crate) fn dest_from_c(d: &lbnet_ipvs_dest) -> Result<Destination, Error> {
     dest.tunnel_type = tunnel_type;
     dest.tunnel_port = d.tun_port;
     dest.tunnel_flags = TunnelFlags(tunnel_flags);
-    dest.check()?;
+    // The model's check, as the C ABI's refusal of its caller's struct.
+    dest.check().map_err(|e| e.wrap(ARG, "lbnet_ipvs_dest"))?;
     Ok(dest)
 }
 
@@ -200,7 +202,8 @@ pub(crate) fn timeouts_from_c(t: &lbnet_ipvs_timeouts) -> Result<Timeouts, Error
         tcp_fin: t.tcp_fin,
         udp: t.udp,
     };
-    t.check()?;
+    // The model's check, as the C ABI's refusal of its caller's struct.
+    t.check().map_err(|e| e.wrap(ARG, "lbnet_ipvs_timeouts"))?;
     Ok(t)
 }
 
