@@ -401,3 +401,53 @@ impl GenlFamily for Request<'_> {
         attr::FAMILY_VERSION
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::attr::cmd;
+    use super::super::errors::{for_command, reason};
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn commands_are_the_kernel_numbers_and_name_the_origin() {
+        let key = ServiceKey::Fwmark {
+            af: AddressFamily::Inet,
+            mark: 7,
+        };
+        let t = Timeouts::default();
+        let cases = [
+            (Request::DelService(&key), cmd::DEL_SERVICE),
+            (Request::GetService(Some(&key)), cmd::GET_SERVICE),
+            (Request::GetService(None), cmd::GET_SERVICE),
+            (Request::GetDest(&key), cmd::GET_DEST),
+            (Request::DelDaemon(DaemonState::Backup), cmd::DEL_DAEMON),
+            (Request::GetDaemon, cmd::GET_DAEMON),
+            (Request::SetConfig(&t), cmd::SET_CONFIG),
+            (Request::GetConfig, cmd::GET_CONFIG),
+            (Request::GetInfo, cmd::GET_INFO),
+            (Request::Zero(Some(&key)), cmd::ZERO),
+            (Request::Zero(None), cmd::ZERO),
+            (Request::Flush, cmd::FLUSH),
+        ];
+        for (req, raw) in cases {
+            assert_eq!(req.command(), raw, "{req:?}");
+            assert_eq!(IpvsCommand::from_raw(raw), Some(req.ipvs_command()));
+        }
+    }
+
+    #[test]
+    fn a_refused_request_wrapped_by_its_command_is_an_ipvs_invalid_argument() {
+        let key = ServiceKey::Fwmark {
+            af: AddressFamily::Inet,
+            mark: 0,
+        };
+        let req = Request::DelService(&key);
+        let e = req.check().unwrap_err();
+        assert_eq!(e.origin(), ENCODE);
+        let e = for_command(e, req.command(), "delete service");
+        assert_eq!(e.origin(), Origin::Ipvs(IpvsCommand::DelService));
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(reason(&e), None);
+    }
+}
