@@ -52,41 +52,40 @@ extern "C" {
 // Patch version of the C ABI this header describes.
 #define LBNET_VERSION_PATCH 0
 
-// What went wrong in the calling thread's last failed call, beyond its errno.
+// What went wrong in the calling thread's last failed call, beyond its errno, in
+// protocol-neutral words.
 //
 // The errno alone is sometimes ambiguous: the kernel answers `ENOENT` both for an unknown
-// scheduler and (through the generic netlink controller) for a kernel without IPVS at all.
+// scheduler (kind `NOT_FOUND`) and, through the generic netlink controller, for a kernel
+// without IPVS at all (kind `NOT_AVAILABLE`). What a `NOT_FOUND` names follows from the call
+// and the errno: for IPVS, `ESRCH` is no such service; `ENOENT` is no such destination on
+// edit/delete destination and an unknown scheduler or persistence engine on add/edit service.
 typedef enum lbnet_error_kind {
     // The last call succeeded.
     LBNET_ERROR_KIND_OK = 0,
     // The object already exists (`EEXIST`).
     LBNET_ERROR_KIND_EXISTS = 1,
-    // No such IPVS service (`ESRCH`).
-    LBNET_ERROR_KIND_NO_SUCH_SERVICE = 2,
-    // No such IPVS destination (`ENOENT` on a destination command).
-    LBNET_ERROR_KIND_NO_SUCH_DESTINATION = 3,
-    // Some other named object does not exist (`ENOENT`).
-    LBNET_ERROR_KIND_NOT_FOUND = 4,
-    // Unknown scheduler or persistence engine (`ENOENT`).
-    LBNET_ERROR_KIND_UNKNOWN_SCHEDULER = 5,
+    // The object named does not exist: service, destination, scheduler, route, link, VIP
+    // (`ENOENT`, `ESRCH`, `ENODEV`).
+    LBNET_ERROR_KIND_NOT_FOUND = 2,
     // Missing `CAP_NET_ADMIN` (`EPERM`, `EACCES`).
-    LBNET_ERROR_KIND_PERMISSION = 6,
+    LBNET_ERROR_KIND_PERMISSION = 3,
     // The kernel facility is missing: no IPVS module, no BPF, no such netlink family.
-    LBNET_ERROR_KIND_NOT_AVAILABLE = 7,
+    LBNET_ERROR_KIND_NOT_AVAILABLE = 4,
     // An argument was rejected (`EINVAL`).
-    LBNET_ERROR_KIND_INVALID_ARGUMENT = 8,
+    LBNET_ERROR_KIND_INVALID_ARGUMENT = 5,
     // A value is out of range (`ERANGE`).
-    LBNET_ERROR_KIND_OUT_OF_RANGE = 9,
+    LBNET_ERROR_KIND_OUT_OF_RANGE = 6,
     // Busy or interrupted; try again (`EBUSY`, `EAGAIN`, an interrupted dump).
-    LBNET_ERROR_KIND_BUSY = 10,
+    LBNET_ERROR_KIND_BUSY = 7,
     // Netlink receive buffer overrun: notifications were lost (`ENOBUFS`).
-    LBNET_ERROR_KIND_OVERRUN = 11,
+    LBNET_ERROR_KIND_OVERRUN = 8,
     // A kernel reply could not be parsed (`EBADMSG`).
-    LBNET_ERROR_KIND_MALFORMED = 12,
+    LBNET_ERROR_KIND_MALFORMED = 9,
     // The kernel did not answer in time (`ETIMEDOUT`).
-    LBNET_ERROR_KIND_TIMEOUT = 13,
+    LBNET_ERROR_KIND_TIMEOUT = 10,
     // Any other system error, or an internal error caught at the boundary.
-    LBNET_ERROR_KIND_IO = 14,
+    LBNET_ERROR_KIND_IO = 11,
 } lbnet_error_kind;
 
 // An IPv4 or IPv6 address.
@@ -166,8 +165,8 @@ const char *lbnet_last_error(void);
 
 // The kind of the calling thread's last failed call (`LBNET_ERROR_KIND_OK` if the last call succeeded),
 // for callers that must tell apart cases one errno covers, such as "no IPVS in this kernel"
-// (`LBNET_ERROR_KIND_NOT_AVAILABLE`) from "unknown scheduler" (`LBNET_ERROR_KIND_UNKNOWN_SCHEDULER`), both
-// `-ENOENT`.
+// (`LBNET_ERROR_KIND_NOT_AVAILABLE`) from "unknown scheduler" (`LBNET_ERROR_KIND_NOT_FOUND` from
+// adding or editing an IPVS service), both `-ENOENT`.
 enum lbnet_error_kind lbnet_last_error_kind(void);
 
 // The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.

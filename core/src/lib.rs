@@ -28,4 +28,4 @@ pub mod netns;
 pub mod route;
 pub mod xdp;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Origin, Result, Subsystem};

@@ -11,7 +11,10 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, NetnsOperation, Origin, Result};
+
+const OPEN: Origin = Origin::Netns(NetnsOperation::Open);
+const IFINDEX: Origin = Origin::Netns(NetnsOperation::Ifindex);
 
 /// A network namespace to operate in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,9 +33,10 @@ impl NetNs {
     /// The namespace named `name` by `ip netns add` (`/var/run/netns/NAME`).
     pub fn named(name: &str) -> Result<Self> {
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-            return Err(Error::invalid(format!(
-                "invalid network namespace name {name:?}"
-            )));
+            return Err(Error::invalid(
+                OPEN,
+                format!("invalid network namespace name {name:?}"),
+            ));
         }
         Ok(NetNs::Path(Path::new("/var/run/netns").join(name)))
     }
@@ -57,6 +61,7 @@ impl NetNs {
                 .map_err(|e| {
                     let errno = e.raw_os_error().unwrap_or(libc::EIO);
                     Error::from_kernel(
+                        OPEN,
                         errno,
                         format!("open network namespace {}", p.display()),
                         None,
@@ -65,12 +70,17 @@ impl NetNs {
                 .into(),
             NetNs::Fd(raw) => {
                 if *raw < 0 {
-                    return Err(Error::invalid("negative network namespace descriptor"));
+                    return Err(Error::invalid(
+                        OPEN,
+                        "negative network namespace descriptor",
+                    ));
                 }
                 // SAFETY: the caller promises the descriptor is open for the duration of the
                 // call; we duplicate it so the helper thread owns its own copy.
                 let borrowed = unsafe { BorrowedFd::borrow_raw(*raw) };
-                borrowed.try_clone_to_owned().map_err(Error::from)?
+                borrowed.try_clone_to_owned().map_err(|e| {
+                    Error::from_io(OPEN, "duplicate network namespace descriptor", &e)
+                })?
             }
         };
         std::thread::scope(|s| {
@@ -81,20 +91,19 @@ impl NetNs {
                     let errno = std::io::Error::last_os_error()
                         .raw_os_error()
                         .unwrap_or(libc::EIO);
-                    let kind = if errno == libc::EINVAL {
-                        ErrorKind::InvalidArgument
-                    } else {
-                        ErrorKind::from_errno(errno)
-                    };
-                    return Err(
-                        Error::from_kernel(errno, "setns(CLONE_NEWNET)", None).with_kind(kind)
-                    );
+                    return Err(Error::from_kernel(
+                        Origin::Netns(NetnsOperation::Enter),
+                        errno,
+                        "setns(CLONE_NEWNET)",
+                        None,
+                    ));
                 }
                 f()
             })
             .join()
             .unwrap_or_else(|_| {
                 Err(Error::new(
+                    Origin::Netns(NetnsOperation::Run),
                     ErrorKind::Io,
                     "network namespace helper panicked",
                 ))
@@ -108,11 +117,12 @@ impl NetNs {
 /// for a name with a NUL byte.
 pub fn ifindex(name: &str) -> Result<u32> {
     let c = std::ffi::CString::new(name)
-        .map_err(|_| Error::invalid(format!("interface name {name:?} contains NUL")))?;
+        .map_err(|_| Error::invalid(IFINDEX, format!("interface name {name:?} contains NUL")))?;
     // SAFETY: c is a valid NUL-terminated string.
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
     if idx == 0 {
         return Err(Error::from_kernel(
+            IFINDEX,
             libc::ENODEV,
             format!("no interface {name}"),
             None,

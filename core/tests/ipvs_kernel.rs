@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use ipvs_util::TestNs;
 use lbnet::ipvs::{
-    AddressFamily, Change, DaemonState, Destination, ForwardMethod, Protocol, Service,
-    ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType, SCHEDULERS,
+    reason, AddressFamily, Change, Command, DaemonState, Destination, ForwardMethod, Protocol,
+    Reason, Service, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    SCHEDULERS,
 };
-use lbnet::ErrorKind;
+use lbnet::{ErrorKind, Origin};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -72,6 +73,32 @@ fn missing_ipvs_is_not_available() {
             let e = h.services().unwrap_err();
             assert_eq!(e.kind(), ErrorKind::NotAvailable, "{e}");
             assert!(e.to_string().contains("list services"), "{e}");
+            // Every command keeps NotAvailable (the controller's ENOENT is not the command's):
+            // add/update service once reported an unknown scheduler and the destination
+            // commands a missing destination.
+            let key = ServiceKey::tcp(ip("10.0.0.1"), 80);
+            let s = Service::new(key, "rr");
+            let d = Destination::new(ip("10.0.1.1"), 80, ForwardMethod::Route);
+            let results: Vec<(Command, lbnet::Error)> = vec![
+                (Command::NewService, h.new_service(&s).unwrap_err()),
+                (Command::SetService, h.update_service(&s).unwrap_err()),
+                (Command::NewDest, h.new_destination(&key, &d).unwrap_err()),
+                (
+                    Command::SetDest,
+                    h.update_destination(&key, &d).unwrap_err(),
+                ),
+                (
+                    Command::DelDest,
+                    h.delete_destination(&key, d.addr, 80).unwrap_err(),
+                ),
+            ];
+            for (cmd, e) in results {
+                assert_eq!(e.kind(), ErrorKind::NotAvailable, "{cmd:?}: {e}");
+                assert_eq!(e.errno(), libc::ENOENT, "{cmd:?}: {e}");
+                assert_eq!(e.origin(), Origin::Ipvs(cmd), "{e}");
+                assert_eq!(reason(&e), None, "{cmd:?}: {e}");
+                assert!(e.to_string().contains("IPVS not found"), "{e}");
+            }
         }
     }
 }
@@ -155,7 +182,7 @@ fn services_of_every_kind_add_get_list_update_delete() {
     }
     assert!(h.services().unwrap().is_empty());
     let e = h.get_service(&made[0].key).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NoSuchService, "{e}");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
 #[test]
@@ -362,24 +389,34 @@ fn documented_errnos_map_to_kinds_with_context() {
     let other = ServiceKey::tcp(ip("10.5.0.2"), 80);
     let e = h.update_service(&Service::new(other, "rr")).unwrap_err();
     assert_eq!(
-        (e.kind(), e.errno()),
-        (ErrorKind::NoSuchService, libc::ESRCH)
+        (e.kind(), e.errno(), reason(&e)),
+        (
+            ErrorKind::NotFound,
+            libc::ESRCH,
+            Some(Reason::NoSuchService)
+        )
     );
+    assert_eq!(e.origin(), Origin::Ipvs(Command::SetService));
     assert!(e.to_string().contains("10.5.0.2:80"), "{e}");
     let e = h.delete_service(&other).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NoSuchService);
+    assert_eq!(reason(&e), Some(Reason::NoSuchService), "{e}");
     let d = Destination::new(ip("10.5.1.1"), 80, ForwardMethod::Route);
     let e = h.new_destination(&other, &d).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NoSuchService, "{e}");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(reason(&e), Some(Reason::NoSuchService), "{e}");
 
     let e = h.update_destination(&key, &d).unwrap_err();
     assert_eq!(
-        (e.kind(), e.errno()),
-        (ErrorKind::NoSuchDestination, libc::ENOENT)
+        (e.kind(), e.errno(), reason(&e)),
+        (
+            ErrorKind::NotFound,
+            libc::ENOENT,
+            Some(Reason::NoSuchDestination)
+        )
     );
     assert!(e.to_string().contains("10.5.1.1:80"), "{e}");
     let e = h.delete_destination(&key, d.addr, 80).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NoSuchDestination, "{e}");
+    assert_eq!(reason(&e), Some(Reason::NoSuchDestination), "{e}");
 
     h.new_destination(&key, &d).unwrap();
     let e = h.new_destination(&key, &d).unwrap_err();
@@ -389,13 +426,17 @@ fn documented_errnos_map_to_kinds_with_context() {
         .new_service(&Service::new(ServiceKey::tcp(ip("10.5.0.3"), 80), "nosuch"))
         .unwrap_err();
     assert_eq!(
-        (e.kind(), e.errno()),
-        (ErrorKind::UnknownScheduler, libc::ENOENT)
+        (e.kind(), e.errno(), reason(&e)),
+        (
+            ErrorKind::NotFound,
+            libc::ENOENT,
+            Some(Reason::UnknownScheduler)
+        )
     );
     let mut bad_pe = Service::new(ServiceKey::udp(ip("10.5.0.4"), 80), "rr");
     bad_pe.pe_name = Some("nosuchpe".into());
     let e = h.new_service(&bad_pe).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::UnknownScheduler, "{e}");
+    assert_eq!(reason(&e), Some(Reason::UnknownScheduler), "{e}");
 
     let mut t = Destination::new(ip("10.5.1.2"), 80, ForwardMethod::Route);
     t.upper_threshold = 10;
@@ -424,7 +465,7 @@ fn netns_isolation() {
     assert!(hb.services().unwrap().is_empty());
     assert_eq!(
         hb.get_service(&key).unwrap_err().kind(),
-        ErrorKind::NoSuchService
+        ErrorKind::NotFound
     );
     // A namespace given by an open descriptor works the same as one given by path.
     let f = std::fs::File::open(format!("/var/run/netns/{}", b.name)).unwrap();
@@ -647,7 +688,7 @@ fn batch_apply_one_sendmsg_with_per_change_results() {
         .collect();
     assert_eq!(
         errs,
-        vec![(500, ErrorKind::Exists), (501, ErrorKind::NoSuchService)]
+        vec![(500, ErrorKind::Exists), (501, ErrorKind::NotFound)]
     );
     let msg = results[501].as_ref().unwrap_err().to_string();
     assert!(msg.contains("delete service TCP 10.8.9.9:1"), "{msg}");
@@ -724,7 +765,7 @@ fn big_batch_streams_in_chunks_and_buffers_are_reused_after_errors() {
     for &i in &bad_at {
         let e = results[i].as_ref().unwrap_err();
         let want = if i % 2 == 0 {
-            ErrorKind::NoSuchService
+            ErrorKind::NotFound
         } else {
             ErrorKind::Exists
         };
@@ -758,7 +799,7 @@ fn big_batch_streams_in_chunks_and_buffers_are_reused_after_errors() {
         "{e}"
     );
     let e = h.get_service(&missing).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NoSuchService);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert!(e.to_string().contains("get service TCP 10.9.9.9:9"), "{e}");
     let e = h
         .update_destination(
@@ -766,7 +807,7 @@ fn big_batch_streams_in_chunks_and_buffers_are_reused_after_errors() {
             &Destination::new(ip("10.9.3.3"), 80, ForwardMethod::Route),
         )
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NoSuchDestination);
+    assert_eq!(reason(&e), Some(Reason::NoSuchDestination), "{e}");
     assert_eq!(h.get_service(&key).unwrap().scheduler, "rr");
     let d = Destination::new(IpAddr::from([10, 9, 1, 1]), 80, ForwardMethod::Masquerade).weight(9);
     h.update_destination(&key, &d).unwrap();

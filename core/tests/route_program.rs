@@ -2,11 +2,12 @@
 
 mod route_util;
 
+use lbnet::error::RouteOperation;
 use lbnet::route::{
     Hop, NextHops, Nexthop, NexthopKind, Route, RouteFilter, RouteHandle, RouteOp, RouteType,
     RTPROT_BGP,
 };
-use lbnet::ErrorKind;
+use lbnet::{ErrorKind, Origin, Subsystem};
 use route_util::TestNs;
 use serde_json::Value;
 
@@ -155,6 +156,40 @@ fn every_route_kind_lands_with_its_attributes() {
         h.delete(&r("198.51.100.0/24")).unwrap_err().kind(),
         ErrorKind::NotFound
     );
+}
+
+/// A delete of a missing route through `apply` is the kernel's `ESRCH`, kind NotFound (it once
+/// read as IPVS's "no such service"), with the route operation as its origin and the batch
+/// transport's error as its source.
+#[test]
+fn a_failed_delete_through_apply_is_not_found() {
+    let ns = TestNs::new("delmiss");
+    ns.veth();
+    let h = RouteHandle::open(&ns.netns()).unwrap();
+    let ops = [
+        RouteOp::Add(r("198.51.110.0/24").via("10.1.0.2".parse().unwrap())),
+        RouteOp::Delete(r("198.51.111.0/24")),
+        RouteOp::Delete(r("198.51.110.0/24")),
+    ];
+    let res = h.apply(&ops).unwrap();
+    assert!(res[0].is_ok() && res[2].is_ok(), "{res:?}");
+    let e = res[1].as_ref().unwrap_err();
+    assert_eq!(
+        (e.kind(), e.errno()),
+        (ErrorKind::NotFound, libc::ESRCH),
+        "{e}"
+    );
+    assert_eq!(e.origin(), Origin::Route(RouteOperation::Delete));
+    assert_eq!(e.origin().subsystem(), Subsystem::Route);
+    assert!(
+        e.to_string().starts_with("delete route 198.51.111.0/24"),
+        "{e}"
+    );
+    let inner = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<lbnet::Error>())
+        .expect("the transport error is the source");
+    assert_eq!(inner.origin().subsystem(), Subsystem::Netlink);
+    assert_eq!(inner.errno(), libc::ESRCH);
 }
 
 trait OpRoute {

@@ -10,7 +10,7 @@ use lbnet::route::Prefix;
 
 use lbnet::Error;
 
-use crate::common::{arg_mut, arg_ref, arg_str, copy_out_str, guard};
+use crate::common::{arg_mut, arg_ref, arg_str, copy_out_str, guard, ARG};
 
 /// Size of a buffer that holds any address formatted by [`lbnet_addr_format`], with its NUL
 /// (the same as `INET6_ADDRSTRLEN`).
@@ -63,9 +63,10 @@ impl lbnet_addr {
                 self.addr[3],
             ))),
             libc::AF_INET6 => Ok(IpAddr::V6(Ipv6Addr::from(self.addr))),
-            af => Err(Error::invalid(format!(
-                "{name}: address family {af} is neither AF_INET nor AF_INET6"
-            ))),
+            af => Err(Error::invalid(
+                ARG,
+                format!("{name}: address family {af} is neither AF_INET nor AF_INET6"),
+            )),
         }
     }
 }
@@ -87,7 +88,7 @@ pub unsafe extern "C" fn lbnet_addr_parse(text: *const c_char, out: *mut lbnet_a
         let out = unsafe { arg_mut(out, "out") }?;
         let ip: IpAddr = s
             .parse()
-            .map_err(|_| Error::invalid(format!("'{s}' is not an IPv4 or IPv6 address")))?;
+            .map_err(|_| Error::invalid(ARG, format!("'{s}' is not an IPv4 or IPv6 address")))?;
         *out = lbnet_addr::from_ip(ip);
         Ok(())
     })

@@ -6,7 +6,13 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use lbnet::error::{CallerOperation, Origin};
 use lbnet::{Error, ErrorKind};
+
+/// Origin of the errors for a caller's argument the C ABI refuses.
+pub(crate) const ARG: Origin = Origin::Caller(CallerOperation::Argument);
+/// Origin of the errors for a result that does not fit the caller's buffer.
+pub(crate) const OUTPUT: Origin = Origin::Caller(CallerOperation::Output);
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -14,10 +20,14 @@ thread_local! {
         const { std::cell::Cell::new(lbnet_error_kind::Ok) };
 }
 
-/// What went wrong in the calling thread's last failed call, beyond its errno.
+/// What went wrong in the calling thread's last failed call, beyond its errno, in
+/// protocol-neutral words.
 ///
 /// The errno alone is sometimes ambiguous: the kernel answers `ENOENT` both for an unknown
-/// scheduler and (through the generic netlink controller) for a kernel without IPVS at all.
+/// scheduler (kind `NOT_FOUND`) and, through the generic netlink controller, for a kernel
+/// without IPVS at all (kind `NOT_AVAILABLE`). What a `NOT_FOUND` names follows from the call
+/// and the errno: for IPVS, `ESRCH` is no such service; `ENOENT` is no such destination on
+/// edit/delete destination and an unknown scheduler or persistence engine on add/edit service.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,42 +36,34 @@ pub enum lbnet_error_kind {
     Ok = 0,
     /// The object already exists (`EEXIST`).
     Exists = 1,
-    /// No such IPVS service (`ESRCH`).
-    NoSuchService = 2,
-    /// No such IPVS destination (`ENOENT` on a destination command).
-    NoSuchDestination = 3,
-    /// Some other named object does not exist (`ENOENT`).
-    NotFound = 4,
-    /// Unknown scheduler or persistence engine (`ENOENT`).
-    UnknownScheduler = 5,
+    /// The object named does not exist: service, destination, scheduler, route, link, VIP
+    /// (`ENOENT`, `ESRCH`, `ENODEV`).
+    NotFound = 2,
     /// Missing `CAP_NET_ADMIN` (`EPERM`, `EACCES`).
-    Permission = 6,
+    Permission = 3,
     /// The kernel facility is missing: no IPVS module, no BPF, no such netlink family.
-    NotAvailable = 7,
+    NotAvailable = 4,
     /// An argument was rejected (`EINVAL`).
-    InvalidArgument = 8,
+    InvalidArgument = 5,
     /// A value is out of range (`ERANGE`).
-    OutOfRange = 9,
+    OutOfRange = 6,
     /// Busy or interrupted; try again (`EBUSY`, `EAGAIN`, an interrupted dump).
-    Busy = 10,
+    Busy = 7,
     /// Netlink receive buffer overrun: notifications were lost (`ENOBUFS`).
-    Overrun = 11,
+    Overrun = 8,
     /// A kernel reply could not be parsed (`EBADMSG`).
-    Malformed = 12,
+    Malformed = 9,
     /// The kernel did not answer in time (`ETIMEDOUT`).
-    Timeout = 13,
+    Timeout = 10,
     /// Any other system error, or an internal error caught at the boundary.
-    Io = 14,
+    Io = 11,
 }
 
 impl From<ErrorKind> for lbnet_error_kind {
     fn from(k: ErrorKind) -> Self {
         match k {
             ErrorKind::Exists => lbnet_error_kind::Exists,
-            ErrorKind::NoSuchService => lbnet_error_kind::NoSuchService,
-            ErrorKind::NoSuchDestination => lbnet_error_kind::NoSuchDestination,
             ErrorKind::NotFound => lbnet_error_kind::NotFound,
-            ErrorKind::UnknownScheduler => lbnet_error_kind::UnknownScheduler,
             ErrorKind::Permission => lbnet_error_kind::Permission,
             ErrorKind::NotAvailable => lbnet_error_kind::NotAvailable,
             ErrorKind::InvalidArgument => lbnet_error_kind::InvalidArgument,
@@ -108,18 +110,24 @@ pub(crate) unsafe fn read_opts<T: Copy>(p: *const T, name: &str) -> Result<Optio
     // SAFETY: every options struct begins with a size_t, readable per the contract above.
     let sz = unsafe { std::ptr::read_unaligned(p as *const usize) };
     if sz < known || sz > OPTS_SZ_MAX {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(
+            ARG,
+            format!(
             "{name}->sz is {sz}; set it to sizeof the struct ({known} in this library's header)"
-        )));
+        ),
+        ));
     }
     // SAFETY: the caller's struct is sz >= known bytes long.
     let extra = unsafe { std::slice::from_raw_parts((p as *const u8).add(known), sz - known) };
     if let Some(i) = extra.iter().position(|&b| b != 0) {
-        return Err(Error::invalid(format!(
-            "{name} byte {} is set, but this library knows only the first {known} bytes \
+        return Err(Error::invalid(
+            ARG,
+            format!(
+                "{name} byte {} is set, but this library knows only the first {known} bytes \
              (a newer header's option that this library lacks)",
-            known + i
-        )));
+                known + i
+            ),
+        ));
     }
     // SAFETY: p is non-NULL and valid for reads of T (sz >= size_of::<T>()).
     Ok(Some(unsafe { std::ptr::read_unaligned(p) }))
@@ -193,13 +201,13 @@ where
 /// Checks that `p` is not NULL and borrows it.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, Error> {
     // SAFETY: the caller passes a pointer that is NULL or valid for reads of T.
-    unsafe { p.as_ref() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+    unsafe { p.as_ref() }.ok_or_else(|| Error::invalid(ARG, format!("{name} is NULL")))
 }
 
 /// Checks that `p` is not NULL and borrows it mutably.
 pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, Error> {
     // SAFETY: the caller passes a pointer that is NULL or valid for writes of T.
-    unsafe { p.as_mut() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+    unsafe { p.as_mut() }.ok_or_else(|| Error::invalid(ARG, format!("{name} is NULL")))
 }
 
 /// Reads a NUL-terminated UTF-8 string argument of at most `max` bytes.
@@ -209,18 +217,22 @@ pub(crate) unsafe fn arg_str<'a>(
     max: usize,
 ) -> Result<&'a str, Error> {
     if p.is_null() {
-        return Err(Error::invalid(format!("{name} is NULL")));
+        return Err(Error::invalid(ARG, format!("{name} is NULL")));
     }
     // SAFETY: the caller passes a NUL-terminated string.
     let c = unsafe { CStr::from_ptr(p) };
     let bytes = c.to_bytes();
     if bytes.len() > max {
-        return Err(Error::invalid(format!(
-            "{name} is {} bytes long, at most {max} allowed",
-            bytes.len()
-        )));
+        return Err(Error::invalid(
+            ARG,
+            format!(
+                "{name} is {} bytes long, at most {max} allowed",
+                bytes.len()
+            ),
+        ));
     }
-    std::str::from_utf8(bytes).map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
+    std::str::from_utf8(bytes)
+        .map_err(|_| Error::invalid(ARG, format!("{name} is not valid UTF-8")))
 }
 
 /// Like [`arg_str`], but NULL means `None`.
@@ -242,7 +254,7 @@ pub(crate) unsafe fn arg_path<'a>(p: *const c_char, name: &str) -> Result<&'a st
     // SAFETY: forwarded from the caller.
     let s = unsafe { arg_str(p, name, LBNET_PATH_MAX - 1) }?;
     if s.is_empty() {
-        return Err(Error::invalid(format!("{name} is empty")));
+        return Err(Error::invalid(ARG, format!("{name} is empty")));
     }
     Ok(s)
 }
@@ -270,10 +282,16 @@ pub(crate) unsafe fn arg_slice<'a, T>(
         return Ok(&[]);
     }
     if p.is_null() {
-        return Err(Error::invalid(format!("{name} is NULL with length {len}")));
+        return Err(Error::invalid(
+            ARG,
+            format!("{name} is NULL with length {len}"),
+        ));
     }
     if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
-        return Err(Error::invalid(format!("{name} length {len} is too large")));
+        return Err(Error::invalid(
+            ARG,
+            format!("{name} length {len} is too large"),
+        ));
     }
     // SAFETY: the caller passes an array of `len` initialised elements.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
@@ -282,10 +300,11 @@ pub(crate) unsafe fn arg_slice<'a, T>(
 /// Copies `s` into a caller buffer of `cap` bytes, NUL-terminated; `-ERANGE` if it does not fit.
 pub(crate) unsafe fn copy_out_str(s: &str, buf: *mut c_char, cap: usize) -> Result<(), Error> {
     if buf.is_null() {
-        return Err(Error::invalid("output buffer is NULL"));
+        return Err(Error::invalid(OUTPUT, "output buffer is NULL"));
     }
     if s.len() + 1 > cap {
         return Err(Error::new(
+            OUTPUT,
             ErrorKind::OutOfRange,
             format!(
                 "output buffer of {cap} bytes too small for {} bytes",
@@ -312,8 +331,8 @@ pub extern "C" fn lbnet_last_error() -> *const c_char {
 
 /// The kind of the calling thread's last failed call (`LBNET_ERROR_KIND_OK` if the last call succeeded),
 /// for callers that must tell apart cases one errno covers, such as "no IPVS in this kernel"
-/// (`LBNET_ERROR_KIND_NOT_AVAILABLE`) from "unknown scheduler" (`LBNET_ERROR_KIND_UNKNOWN_SCHEDULER`), both
-/// `-ENOENT`.
+/// (`LBNET_ERROR_KIND_NOT_AVAILABLE`) from "unknown scheduler" (`LBNET_ERROR_KIND_NOT_FOUND` from
+/// adding or editing an IPVS service), both `-ENOENT`.
 #[no_mangle]
 pub extern "C" fn lbnet_last_error_kind() -> lbnet_error_kind {
     LAST_KIND.with(|k| k.get())
@@ -328,24 +347,44 @@ pub extern "C" fn lbnet_version() -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lbnet::error::NetlinkOperation;
 
     #[test]
     fn guard_maps_errors_and_panics() {
         assert_eq!(guard(|| Ok(())), 0);
         assert!(lbnet_last_error().is_null());
         assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::Ok);
-        let rc = guard(|| Err(Error::from_kernel(libc::EEXIST, "add", None)));
+        let rc = guard(|| Err(Error::from_kernel(ARG, libc::EEXIST, "add", None)));
         assert_eq!(rc, -libc::EEXIST);
         let msg = unsafe { CStr::from_ptr(lbnet_last_error()) }
             .to_str()
             .unwrap();
         assert!(msg.contains("File exists"), "{msg}");
         assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::Exists);
+        // The controller's ENOENT for a missing IPVS family stays NOT_AVAILABLE through the
+        // command's context layer (it once became UNKNOWN_SCHEDULER or NO_SUCH_DESTINATION).
         let rc = guard(|| {
-            Err(Error::new(ErrorKind::NotAvailable, "no IPVS").with_kind(ErrorKind::NotAvailable))
+            let missing = Error::from_kernel(
+                Origin::Netlink(NetlinkOperation::ResolveFamily),
+                libc::ENOENT,
+                "generic netlink family IPVS not found",
+                None,
+            )
+            .with_kind(ErrorKind::NotAvailable);
+            Err(missing.wrap(
+                Origin::Ipvs(lbnet::ipvs::Command::NewService),
+                "add service",
+            ))
         });
         assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::NotAvailable);
-        assert_eq!(rc, -libc::EOPNOTSUPP);
+        assert_eq!(rc, -libc::ENOENT);
+        let msg = unsafe { CStr::from_ptr(lbnet_last_error()) }
+            .to_str()
+            .unwrap();
+        assert_eq!(
+            msg,
+            "add service: generic netlink family IPVS not found: No such file or directory"
+        );
         let rc = guard(|| panic!("boom"));
         assert_eq!(lbnet_last_error_kind(), lbnet_error_kind::Io);
         assert_eq!(rc, -libc::EIO);
@@ -403,6 +442,31 @@ mod tests {
         );
         let v = unsafe { CStr::from_ptr(lbnet_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn kinds_are_numbered_densely() {
+        use lbnet_error_kind as K;
+        let all = [
+            K::Ok,
+            K::Exists,
+            K::NotFound,
+            K::Permission,
+            K::NotAvailable,
+            K::InvalidArgument,
+            K::OutOfRange,
+            K::Busy,
+            K::Overrun,
+            K::Malformed,
+            K::Timeout,
+            K::Io,
+        ];
+        for (i, k) in all.into_iter().enumerate() {
+            assert_eq!(k as usize, i, "{k:?}");
+        }
+        for errno in [libc::ENOENT, libc::ESRCH] {
+            assert_eq!(K::from(ErrorKind::from_errno(errno)), K::NotFound);
+        }
     }
 
     #[test]

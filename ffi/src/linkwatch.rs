@@ -23,12 +23,13 @@ use std::ffi::{c_char, c_int};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
+use lbnet::error::{LinkWatchOperation, Origin};
 use lbnet::linkwatch::{Duplex, Event, Link, LinkWatcher, WatchOptions};
 use lbnet::netns::NetNs;
 use lbnet::{Error, ErrorKind};
 use parking_lot::Mutex;
 
-use crate::common::{arg_mut, arg_opt_path, arg_ref, guard, read_opts};
+use crate::common::{arg_mut, arg_opt_path, arg_ref, guard, read_opts, ARG};
 
 /// Size of [`lbnet_linkwatch_link::name`] (`IFNAMSIZ`, NUL included).
 pub const LBNET_LINKWATCH_NAME_LEN: usize = 16;
@@ -289,11 +290,14 @@ unsafe fn watch_options(opts: *const lbnet_linkwatch_options) -> Result<WatchOpt
         w.dump_timeout = Duration::from_millis(u64::from(o.dump_timeout_ms));
     }
     if o.flags & !KNOWN_FLAGS != 0 {
-        return Err(Error::invalid(format!(
-            "flags 0x{:x}: unknown bits 0x{:x}",
-            o.flags,
-            o.flags & !KNOWN_FLAGS
-        )));
+        return Err(Error::invalid(
+            ARG,
+            format!(
+                "flags 0x{:x}: unknown bits 0x{:x}",
+                o.flags,
+                o.flags & !KNOWN_FLAGS
+            ),
+        ));
     }
     w.read_speed = o.flags & LBNET_LINKWATCH_NO_SPEED == 0;
     Ok(w)
@@ -453,7 +457,11 @@ pub unsafe extern "C" fn lbnet_linkwatch_next_event(
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Error::new(ErrorKind::Timeout, "no link event in time"));
+                        return Err(Error::new(
+                            Origin::LinkWatch(LinkWatchOperation::Receive),
+                            ErrorKind::Timeout,
+                            "no link event in time",
+                        ));
                     }
                     left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
                 }
@@ -468,7 +476,11 @@ pub unsafe extern "C" fn lbnet_linkwatch_next_event(
             if rc < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.raw_os_error() != Some(libc::EINTR) {
-                    return Err(e.into());
+                    return Err(Error::from_io(
+                        Origin::LinkWatch(LinkWatchOperation::Receive),
+                        "poll",
+                        &e,
+                    ));
                 }
             }
         }

@@ -31,7 +31,8 @@ use lbnet::Error;
 
 use crate::addr::{lbnet_addr, lbnet_prefix};
 use crate::common::{
-    arg_mut, arg_opt_path, arg_opt_str, arg_ref, arg_slice, arg_str, copy_out_str, guard, read_opts,
+    arg_mut, arg_opt_path, arg_opt_str, arg_ref, arg_slice, arg_str, copy_out_str, guard,
+    read_opts, ARG,
 };
 
 /// `flags` bit of [`lbnet_rtexport_options`]: at start, delete every route of our protocol in
@@ -231,7 +232,10 @@ struct ListBox {
 /// is refused before anything is read.
 unsafe fn bounded<'a, T>(p: *const T, n: usize, max: usize, name: &str) -> Result<&'a [T], Error> {
     if n > max {
-        return Err(Error::invalid(format!("{name}: {n} given, at most {max}")));
+        return Err(Error::invalid(
+            ARG,
+            format!("{name}: {n} given, at most {max}"),
+        ));
     }
     // SAFETY: forwarded from the caller: `p` holds `n` elements or is NULL.
     unsafe { arg_slice(p, n, name) }
@@ -303,7 +307,7 @@ unsafe fn change_ref<'a>(
     c: &lbnet_rtexport_change,
     i: usize,
 ) -> Result<(Prefix, Option<PathRef<'a>>), Error> {
-    let at = |e: Error| Error::invalid(format!("changes[{i}]: {e}"));
+    let at = |e: Error| e.wrap(ARG, format!("changes[{i}]"));
     let prefix = c.prefix.to_prefix("prefix").map_err(at)?;
     if c.nexthop.af == libc::AF_UNSPEC {
         return Ok((prefix, None));
@@ -328,7 +332,7 @@ unsafe fn rules_from(rules: *const lbnet_rtexport_rule, n: usize) -> Result<Vec<
     let raw = unsafe { bounded(rules, n, LBNET_RTEXPORT_RULES_MAX, "rules") }?;
     let mut out = Vec::new();
     for (i, r) in raw.iter().enumerate() {
-        let at = |e: Error| Error::invalid(format!("rules[{i}]: {e}"));
+        let at = |e: Error| e.wrap(ARG, format!("rules[{i}]"));
         // SAFETY: the rule's pointers come from the caller with their counts.
         let name = unsafe { arg_str(r.name, "name", NAME_MAX) }.map_err(at)?;
         let comms = unsafe {
@@ -377,10 +381,10 @@ unsafe fn options(opts: *const lbnet_rtexport_options) -> Result<(ExportConfig, 
         return Ok((config, Vec::new()));
     };
     if o.flags & !KNOWN_FLAGS != 0 {
-        return Err(Error::invalid(format!(
-            "opts->flags has unknown bits {:#x}",
-            o.flags & !KNOWN_FLAGS
-        )));
+        return Err(Error::invalid(
+            ARG,
+            format!("opts->flags has unknown bits {:#x}", o.flags & !KNOWN_FLAGS),
+        ));
     }
     // SAFETY: the caller's path and rules (checked by the helpers).
     if let Some(p) = unsafe { arg_opt_path(o.netns_path, "netns_path") }? {
@@ -646,7 +650,9 @@ fn find_stats(ex: &lbnet_rtexport, rule: Option<&str>) -> Result<Stats, Error> {
             .into_iter()
             .find(|(n, _)| n == name)
             .map(|(_, s)| s)
-            .ok_or_else(|| Error::new(lbnet::ErrorKind::NotFound, format!("no rule {name:?}"))),
+            .ok_or_else(|| {
+                Error::new(ARG, lbnet::ErrorKind::NotFound, format!("no rule {name:?}"))
+            }),
     }
 }
 

@@ -30,6 +30,7 @@ use std::ffi::{c_char, c_int};
 use std::net::IpAddr;
 use std::path::Path;
 
+use lbnet::error::{Origin, XdpOperation};
 use lbnet::netns::{self, NetNs};
 use lbnet::xdp::abi::RING_SIZE;
 use lbnet::xdp::{AttachMode, Backend, Counter, LoadOptions, Proto, Vip, XdpLb};
@@ -38,7 +39,7 @@ use parking_lot::Mutex;
 
 use crate::addr::lbnet_addr;
 use crate::common::{
-    arg_mut, arg_opt_path, arg_path, arg_ref, arg_slice, arg_str, guard, read_opts,
+    arg_mut, arg_opt_path, arg_path, arg_ref, arg_slice, arg_str, guard, read_opts, ARG, OUTPUT,
 };
 
 /// One XDP load balancer control plane (opaque). Create with [`lbnet_xdp_open`], free with
@@ -116,7 +117,7 @@ fn vip_of(v: &lbnet_xdp_vip) -> Result<Vip, Error> {
     let proto = match v.proto as i32 {
         libc::IPPROTO_TCP => Proto::Tcp,
         libc::IPPROTO_UDP => Proto::Udp,
-        p => return Err(Error::invalid(format!("vip.proto {p} (want 6 or 17)"))),
+        p => return Err(Error::invalid(ARG, format!("vip.proto {p} (want 6 or 17)"))),
     };
     Ok(Vip {
         addr: v.addr.to_ip("vip.addr")?,
@@ -181,9 +182,12 @@ pub unsafe extern "C" fn lbnet_xdp_open(
         });
         let lb = match pin_dir {
             Some(dir) if caps != (0, 0, 0) => {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid(
+                    ARG,
+                    format!(
                     "capacities given with pin_dir {dir}: an adopted data plane keeps its maps'"
-                )))
+                ),
+                ))
             }
             Some(dir) => XdpLb::adopt(Path::new(dir))?,
             None => {
@@ -247,7 +251,10 @@ pub unsafe extern "C" fn lbnet_xdp_attach(
             )
         };
         if flags & !LBNET_XDP_ATTACH_NATIVE != 0 {
-            return Err(Error::invalid(format!("flags 0x{flags:x}: unknown bits")));
+            return Err(Error::invalid(
+                ARG,
+                format!("flags 0x{flags:x}: unknown bits"),
+            ));
         }
         let mode = if flags & LBNET_XDP_ATTACH_NATIVE != 0 {
             AttachMode::Native
@@ -324,12 +331,12 @@ pub unsafe extern "C" fn lbnet_xdp_set_config(
             )
         };
         let s4 = match s4.map(|a| a.to_ip("src4")).transpose()? {
-            Some(IpAddr::V6(_)) => return Err(Error::invalid("src4 is not AF_INET")),
+            Some(IpAddr::V6(_)) => return Err(Error::invalid(ARG, "src4 is not AF_INET")),
             Some(IpAddr::V4(a)) => Some(a),
             None => None,
         };
         let s6 = match s6.map(|a| a.to_ip("src6")).transpose()? {
-            Some(IpAddr::V4(_)) => return Err(Error::invalid("src6 is not AF_INET6")),
+            Some(IpAddr::V4(_)) => return Err(Error::invalid(ARG, "src6 is not AF_INET6")),
             Some(IpAddr::V6(a)) => Some(a),
             None => None,
         };
@@ -399,9 +406,10 @@ pub unsafe extern "C" fn lbnet_xdp_set_backends(
 ) -> c_int {
     guard(|| {
         if n > LBNET_XDP_MAX_BACKENDS_PER_VIP {
-            return Err(Error::invalid(format!(
-                "n is {n}: a VIP has at most {LBNET_XDP_MAX_BACKENDS_PER_VIP} backends"
-            )));
+            return Err(Error::invalid(
+                ARG,
+                format!("n is {n}: a VIP has at most {LBNET_XDP_MAX_BACKENDS_PER_VIP} backends"),
+            ));
         }
         // SAFETY: forwarded from the caller.
         let (h, v) = unsafe { handle_vip(lb, vip) }?;
@@ -497,10 +505,13 @@ pub unsafe extern "C" fn lbnet_xdp_list_backends(
         // SAFETY: forwarded from the caller.
         let ((h, vip), n) = unsafe { (handle_vip(lb, vip)?, arg_mut(n, "n")?) };
         let infos = h.inner.lock().vips();
-        let info = infos
-            .iter()
-            .find(|i| i.vip == vip)
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no VIP {vip}")))?;
+        let info = infos.iter().find(|i| i.vip == vip).ok_or_else(|| {
+            Error::new(
+                Origin::Xdp(XdpOperation::Read),
+                ErrorKind::NotFound,
+                format!("no VIP {vip}"),
+            )
+        })?;
         let list: Vec<lbnet_xdp_backend> = info
             .backends
             .iter()
@@ -529,6 +540,7 @@ unsafe fn copy_out<T: Copy>(
     *n = items.len();
     if items.len() > cap {
         return Err(Error::new(
+            OUTPUT,
             ErrorKind::OutOfRange,
             format!("{} entries, room for {cap}", items.len()),
         ));
@@ -537,7 +549,7 @@ unsafe fn copy_out<T: Copy>(
         return Ok(());
     }
     if out.is_null() {
-        return Err(Error::invalid("out is NULL"));
+        return Err(Error::invalid(OUTPUT, "out is NULL"));
     }
     // SAFETY: out is valid for cap >= items.len() elements.
     unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), out, items.len()) };
@@ -610,6 +622,7 @@ pub unsafe extern "C" fn lbnet_xdp_counter_name(i: usize, name: *mut *const c_ch
         let name = unsafe { arg_mut(name, "name") }?;
         let n = COUNTER_NAMES.get(i).ok_or_else(|| {
             Error::new(
+                ARG,
                 ErrorKind::OutOfRange,
                 format!("counter {i}: there are {}", COUNTER_NAMES.len()),
             )

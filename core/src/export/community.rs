@@ -5,7 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, ExportOperation, Origin, Result};
+
+const PARSE_COMMUNITY: Origin = Origin::RouteExport(ExportOperation::ParseCommunity);
 
 /// A standard community (RFC 1997): 32 bits, written `high:low`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,12 +21,15 @@ impl Community {
 }
 
 fn part<T: TryFrom<u64>>(s: &str, what: &str, whole: &str) -> Result<T> {
-    let n: u64 = s
-        .trim()
-        .parse()
-        .map_err(|_| Error::invalid(format!("{what} {s:?} in {whole:?} is not a number")))?;
+    let n: u64 = s.trim().parse().map_err(|_| {
+        Error::invalid(
+            PARSE_COMMUNITY,
+            format!("{what} {s:?} in {whole:?} is not a number"),
+        )
+    })?;
     T::try_from(n).map_err(|_| {
         Error::new(
+            PARSE_COMMUNITY,
             ErrorKind::OutOfRange,
             format!("{what} {n} in {whole:?} is out of range"),
         )
@@ -70,9 +75,10 @@ impl FromStr for LargeCommunity {
     fn from_str(s: &str) -> Result<LargeCommunity> {
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 3 {
-            return Err(Error::invalid(format!(
-                "large community {s:?} is not GLOBAL:LOCAL1:LOCAL2"
-            )));
+            return Err(Error::invalid(
+                PARSE_COMMUNITY,
+                format!("large community {s:?} is not GLOBAL:LOCAL1:LOCAL2"),
+            ));
         }
         Ok(LargeCommunity {
             global: part(parts[0], "large community global part", s)?,

@@ -8,7 +8,7 @@ use super::community::{Community, LargeCommunity};
 use super::rule::{Rule, Target};
 use super::stats::Stats;
 use super::store::{Gw, Paths, Prefixes, NO_PATH};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExportOperation, Origin, Result};
 use crate::netns::NetNs;
 use crate::route::handle::{RouteFilter, RouteHandle, RouteOp};
 use crate::route::prefix::Prefix;
@@ -68,11 +68,14 @@ impl ExportConfig {
             255 => "reserved",
             _ => return Ok(()),
         };
-        Err(Error::invalid(format!(
-            "route protocol {p} ({what}) is refused: the exporter replaces and deletes every \
+        Err(Error::invalid(
+            Origin::RouteExport(ExportOperation::Configure),
+            format!(
+                "route protocol {p} ({what}) is refused: the exporter replaces and deletes every \
              route of its protocol in its tables, so it would take other routes for its own; \
              use {RTPROT_BGP} (RTPROT_BGP, the default) or another number no other program uses"
-        )))
+            ),
+        ))
     }
 }
 
@@ -185,10 +188,10 @@ fn resolve(handle: &RouteHandle, rules: &[Rule]) -> Result<Vec<Resolved>> {
             Target::Vrf(name) => match handle.link(name)? {
                 (idx, Some(t)) => (t, Some(idx)),
                 (_, None) => {
-                    return Err(Error::invalid(format!(
-                        "rule {:?}: link {name} is not a VRF",
-                        r.name
-                    )))
+                    return Err(Error::invalid(
+                        Origin::RouteExport(ExportOperation::Configure),
+                        format!("rule {:?}: link {name} is not a VRF", r.name),
+                    ))
                 }
             },
         };
@@ -578,10 +581,13 @@ impl State {
             return Ok(());
         };
         if p.is_ipv6() && !path.nexthop.is_ipv6() {
-            return Err(Error::invalid(format!(
-                "{p}: an IPv6 prefix cannot have IPv4 next hop {}",
-                path.nexthop
-            )));
+            return Err(Error::invalid(
+                Origin::RouteExport(ExportOperation::Update),
+                format!(
+                    "{p}: an IPv6 prefix cannot have IPv4 next hop {}",
+                    path.nexthop
+                ),
+            ));
         }
         let gw = Gw::new(path.nexthop);
         let id = self

@@ -40,7 +40,7 @@ pub use engine::{ExportConfig, ExportedRoute, Path};
 pub use rule::{Rule, Target, DEFAULT_METRIC};
 pub use stats::Stats;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ExportOperation, Origin, Result};
 use crate::netlink::message;
 use crate::netlink::rtm::{
     RTM_DELADDR, RTM_DELLINK, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK,
@@ -112,7 +112,11 @@ impl Exporter {
         // SAFETY: plain syscall; the result is checked.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
-            return Err(std::io::Error::last_os_error().into());
+            return Err(Error::from_io(
+                Origin::RouteExport(ExportOperation::Configure),
+                "eventfd",
+                &std::io::Error::last_os_error(),
+            ));
         }
         // SAFETY: fd is a fresh descriptor we own.
         let wake = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -147,7 +151,13 @@ impl Exporter {
         let driver = std::thread::Builder::new()
             .name("lbnet-export".into())
             .spawn(move || drive(i2, events))
-            .map_err(Error::from)?;
+            .map_err(|e| {
+                Error::from_io(
+                    Origin::RouteExport(ExportOperation::Configure),
+                    "spawn the export thread",
+                    &e,
+                )
+            })?;
         Ok(Exporter {
             inner,
             driver: Some(driver),

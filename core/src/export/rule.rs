@@ -1,7 +1,9 @@
 //! Export rules: which best paths go into which routing table, with what metric.
 
 use super::community::{Community, LargeCommunity};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExportOperation, Origin, Result};
+
+const CONFIGURE: Origin = Origin::RouteExport(ExportOperation::Configure);
 
 /// Metric given to exported routes unless a rule says otherwise.
 pub const DEFAULT_METRIC: u32 = 20;
@@ -61,24 +63,30 @@ impl Rule {
     /// most 65,535 rules.
     pub fn check_all(rules: &[Rule]) -> Result<()> {
         if rules.len() >= u16::MAX as usize {
-            return Err(Error::invalid("too many export rules"));
+            return Err(Error::invalid(CONFIGURE, "too many export rules"));
         }
         for (i, r) in rules.iter().enumerate() {
             if r.name.is_empty() {
-                return Err(Error::invalid("export rule without a name"));
+                return Err(Error::invalid(CONFIGURE, "export rule without a name"));
             }
             if rules[..i].iter().any(|o| o.name == r.name) {
-                return Err(Error::invalid(format!(
-                    "export rule {:?} given twice",
-                    r.name
-                )));
+                return Err(Error::invalid(
+                    CONFIGURE,
+                    format!("export rule {:?} given twice", r.name),
+                ));
             }
             match &r.target {
                 Target::Table(0) => {
-                    return Err(Error::invalid(format!("rule {:?}: table 0", r.name)))
+                    return Err(Error::invalid(
+                        CONFIGURE,
+                        format!("rule {:?}: table 0", r.name),
+                    ))
                 }
                 Target::Vrf(v) if v.is_empty() => {
-                    return Err(Error::invalid(format!("rule {:?}: empty VRF name", r.name)))
+                    return Err(Error::invalid(
+                        CONFIGURE,
+                        format!("rule {:?}: empty VRF name", r.name),
+                    ))
                 }
                 _ => {}
             }

@@ -1,7 +1,7 @@
 //! Global IPVS settings: version and table size ([`Info`]) and protocol timeouts ([`Timeouts`]),
 //! and the bound every timeout in seconds obeys ([`KERNEL_HZ_MAX`]).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IpvsCommand, Origin, Result};
 
 /// The largest `HZ` (kernel ticks per second, `CONFIG_HZ`) a Linux kernel is built with: the
 /// choices are 100, 250, 300 and 1000. The kernel keeps IPVS timeouts in ticks, as
@@ -59,11 +59,14 @@ impl Timeouts {
             ("udp", self.udp),
         ] {
             if v > Self::MAX {
-                return Err(Error::invalid(format!(
-                    "invalid timeout value {v} for {name}: above {} s, the most the kernel \
+                return Err(Error::invalid(
+                    Origin::Ipvs(IpvsCommand::SetConfig),
+                    format!(
+                        "invalid timeout value {v} for {name}: above {} s, the most the kernel \
                      holds as seconds*HZ in an int for every HZ up to {KERNEL_HZ_MAX}",
-                    Self::MAX
-                )));
+                        Self::MAX
+                    ),
+                ));
             }
         }
         Ok(())

@@ -4,7 +4,11 @@ use std::net::IpAddr;
 
 use super::service::AddressFamily;
 use super::stats::Stats;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
+
+/// Origin of the model's checks: the encoding of a request (the handle wraps the error in a
+/// layer naming the IPVS command, as it does for the encoder's own checks).
+const CHECK: Origin = Origin::Netlink(NetlinkOperation::Encode);
 
 /// How packets reach a destination (`IPVS_DEST_ATTR_FWD_METHOD`, `IP_VS_CONN_F_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,12 +169,15 @@ impl Destination {
     /// as something else.
     pub fn check(&self) -> Result<()> {
         if self.forward == ForwardMethod::Bypass {
-            return Err(Error::invalid(format!(
-                "destination {}: forwarding method bypass (IP_VS_CONN_F_BYPASS) cannot be set \
+            return Err(Error::invalid(
+                CHECK,
+                format!(
+                    "destination {}: forwarding method bypass (IP_VS_CONN_F_BYPASS) cannot be set \
                  on a destination: ipvsadm offers gatewaying, ipip and masquerading only and \
                  lists bypass as \"(null)\", which does not restore",
-                super::handle::dest_name(&self.addr, self.port)
-            )));
+                    super::handle::dest_name(&self.addr, self.port)
+                ),
+            ));
         }
         Ok(())
     }

@@ -14,10 +14,12 @@ use netlink_packet_generic::constants::CTRL_ATTR_FAMILY_ID;
 pub use netlink_packet_generic::constants::GENL_ID_CTRL;
 
 use super::attr::FAMILY_NAME;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, NetlinkOperation, Origin, Result};
 use crate::netlink::attr::attrs;
 use crate::netlink::message::genl_body;
 use crate::netlink::Socket;
+
+const RESOLVE_FAMILY: Origin = Origin::Netlink(NetlinkOperation::ResolveFamily);
 
 /// Encodes `CTRL_CMD_GETFAMILY` for family `name`.
 pub fn getfamily_request(name: &str) -> Vec<u8> {
@@ -38,13 +40,14 @@ pub fn parse_family_id(msg: &[u8]) -> Result<u16> {
     for a in attrs(body) {
         let (k, v) = a?;
         if k == CTRL_ATTR_FAMILY_ID {
-            let b: [u8; 2] = v
-                .try_into()
-                .map_err(|_| Error::malformed("CTRL_ATTR_FAMILY_ID is not 2 bytes"))?;
+            let b: [u8; 2] = v.try_into().map_err(|_| {
+                Error::malformed(RESOLVE_FAMILY, "CTRL_ATTR_FAMILY_ID is not 2 bytes")
+            })?;
             return Ok(u16::from_ne_bytes(b));
         }
     }
     Err(Error::malformed(
+        RESOLVE_FAMILY,
         "controller reply lacks CTRL_ATTR_FAMILY_ID",
     ))
 }
@@ -59,7 +62,9 @@ pub fn resolve(sock: &mut Socket) -> Result<u16> {
         Ok(())
     });
     match r {
-        Ok(()) => id.ok_or_else(|| Error::malformed("controller sent no reply for IPVS")),
+        Ok(()) => {
+            id.ok_or_else(|| Error::malformed(RESOLVE_FAMILY, "controller sent no reply for IPVS"))
+        }
         Err(e) if e.errno() == libc::ENOENT => Err(e
             .with_kind(ErrorKind::NotAvailable)
             .with_context("generic netlink family IPVS not found (no ip_vs in this kernel)")),

@@ -15,7 +15,7 @@ use super::family;
 use super::message::Request;
 use super::parse;
 use super::service::{Service, ServiceEntry, ServiceKey};
-use crate::error::{Error, Result};
+use crate::error::{Error, IpvsCommand as Command, Origin, Result};
 use crate::netlink::{Header, Socket, SocketOptions, DEFAULT_RCVBUF};
 use crate::netns::NetNs;
 
@@ -111,7 +111,7 @@ impl Inner {
     fn call(
         &mut self,
         req: &Request<'_>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.send(req, false, what, on_msg)
@@ -123,7 +123,7 @@ impl Inner {
     fn get(
         &mut self,
         req: &Request<'_>,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.send(req, true, what, on_msg)
@@ -135,14 +135,15 @@ impl Inner {
         &mut self,
         req: &Request<'_>,
         single_reply: bool,
-        what: impl FnOnce() -> String,
+        what: impl Fn() -> String,
         mut on_msg: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.req.clear();
         if self.req.capacity() > REQ_KEEP {
             self.req = Vec::new();
         }
-        req.encode(0, &mut self.req)?;
+        req.encode(0, &mut self.req)
+            .map_err(|e| for_command(e, req.command(), &what()))?;
         self.with_family(|inner, id| {
             Header::set_kind(&mut inner.req, id);
             inner.requests += 1;
@@ -156,7 +157,7 @@ impl Inner {
     }
 
     /// A command that is answered by an ack only.
-    fn command(&mut self, req: &Request<'_>, what: impl FnOnce() -> String) -> Result<()> {
+    fn command(&mut self, req: &Request<'_>, what: impl Fn() -> String) -> Result<()> {
         self.call(req, what, |_| Ok(()))
     }
 }
@@ -204,18 +205,19 @@ impl Handle {
     }
 
     /// A command answered by an ack only (see [`Inner::call`]).
-    fn command(&self, req: Request<'_>, what: impl FnOnce() -> String) -> Result<()> {
+    fn command(&self, req: Request<'_>, what: impl Fn() -> String) -> Result<()> {
         self.inner.lock().command(&req, what)
     }
 
-    /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)), unknown scheduler or
-    /// persistence engine [`ErrorKind::UnknownScheduler`](crate::ErrorKind::UnknownScheduler).
+    /// Adds a service. `EEXIST` if it exists ([`ErrorKind::Exists`](crate::ErrorKind::Exists)); an
+    /// unknown scheduler or persistence engine is `ENOENT`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::UnknownScheduler`](super::Reason::UnknownScheduler)).
     pub fn new_service(&self, s: &Service) -> Result<()> {
         self.command(Request::NewService(s), || format!("add service {}", s.key))
     }
 
-    /// Edits a service (scheduler, flags, persistence). Missing service:
-    /// [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
+    /// Edits a service (scheduler, flags, persistence). Missing service: `ESRCH`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::NoSuchService`](super::Reason::NoSuchService)).
     pub fn update_service(&self, s: &Service) -> Result<()> {
         self.command(Request::SetService(s), || format!("edit service {}", s.key))
     }
@@ -225,7 +227,8 @@ impl Handle {
         self.command(Request::DelService(key), || format!("delete service {key}"))
     }
 
-    /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
+    /// Reads one service (`GET_SERVICE` without dump); missing: `ESRCH`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::NoSuchService`](super::Reason::NoSuchService)).
     pub fn get_service(&self, key: &ServiceKey) -> Result<Service> {
         self.inner.lock().get_service(key)
     }
@@ -259,7 +262,8 @@ impl Handle {
         })
     }
 
-    /// Edits a destination; missing: [`ErrorKind::NoSuchDestination`](crate::ErrorKind::NoSuchDestination).
+    /// Edits a destination; missing: `ENOENT`
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), [`Reason::NoSuchDestination`](super::Reason::NoSuchDestination)).
     pub fn update_destination(&self, svc: &ServiceKey, d: &Destination) -> Result<()> {
         self.command(Request::SetDest(svc, d), || {
             format!("edit destination {} of {svc}", dest_name(&d.addr, d.port))
@@ -313,7 +317,12 @@ impl Handle {
                 Ok(())
             },
         )?;
-        out.ok_or_else(|| Error::malformed("no reply to IPVS_CMD_GET_INFO"))
+        out.ok_or_else(|| {
+            Error::malformed(
+                Origin::Ipvs(Command::GetInfo),
+                "no reply to IPVS_CMD_GET_INFO",
+            )
+        })
     }
 
     /// The TCP, TCP-FIN and UDP timeouts.
@@ -327,7 +336,12 @@ impl Handle {
                 Ok(())
             },
         )?;
-        out.ok_or_else(|| Error::malformed("no reply to IPVS_CMD_GET_CONFIG"))
+        out.ok_or_else(|| {
+            Error::malformed(
+                Origin::Ipvs(Command::GetConfig),
+                "no reply to IPVS_CMD_GET_CONFIG",
+            )
+        })
     }
 
     /// Sets the timeouts; a 0 field leaves that timeout unchanged. A value above
@@ -347,7 +361,7 @@ impl Handle {
         })
     }
 
-    /// Stops the sync daemon of `state`. Not running: [`ErrorKind::NoSuchService`]
+    /// Stops the sync daemon of `state`. Not running: [`ErrorKind::NotFound`]
     /// (`ESRCH`, the kernel's errno).
     ///
     /// Linux 6.1 (seen in the kernel lab under qemu TCG, with a raw netlink client too)
@@ -356,7 +370,7 @@ impl Handle {
     /// handle's timeout, the daemons are listed: if the daemon is gone the stop succeeded,
     /// otherwise the timeout is returned.
     ///
-    /// [`ErrorKind::NoSuchService`]: crate::ErrorKind::NoSuchService
+    /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
     pub fn stop_daemon(&self, state: DaemonState) -> Result<()> {
         let mut g = self.inner.lock();
         let what = || format!("stop {state:?} sync daemon");
@@ -404,7 +418,9 @@ impl Handle {
             return Ok(Vec::new());
         }
         for c in changes {
-            Request::from(c).check()?;
+            let req = Request::from(c);
+            req.check()
+                .map_err(|e| for_command(e, req.command(), &describe(c)))?;
         }
         let mut g = self.inner.lock();
         // Each chunk is encoded straight into the socket's send buffer and its acks read before
@@ -498,7 +514,12 @@ impl Inner {
                 Ok(())
             },
         )?;
-        out.ok_or_else(|| Error::malformed(format!("no reply for get service {key}")))
+        out.ok_or_else(|| {
+            Error::malformed(
+                Origin::Ipvs(Command::GetService),
+                format!("no reply for get service {key}"),
+            )
+        })
     }
 
     fn services(&mut self) -> Result<Vec<Service>> {

@@ -14,15 +14,17 @@ use std::net::IpAddr;
 use netlink_packet_core::{Emitable, NLM_F_DUMP};
 use netlink_packet_generic::GenlFamily;
 
-use super::attr::{self, cmd, cmd_attr};
+use super::attr::{self, cmd_attr};
 use super::change::Change;
 use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
 use super::service::{AddressFamily, Service, ServiceFlags, ServiceKey};
-use crate::error::{Error, Result};
+use crate::error::{Error, IpvsCommand, NetlinkOperation, Origin, Result};
 use crate::netlink::attr::{Counter, Sink, SliceSink};
 use crate::netlink::Header;
+
+const ENCODE: Origin = Origin::Netlink(NetlinkOperation::Encode);
 
 /// One IPVS request: a command and exactly the payload that command takes, so the two cannot
 /// disagree.
@@ -89,9 +91,10 @@ const MAX_NAME: usize = 15;
 
 fn check_name(what: &str, s: &str) -> Result<()> {
     if s.is_empty() || s.len() > MAX_NAME || s.as_bytes().contains(&0) {
-        return Err(Error::invalid(format!(
-            "{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"
-        )));
+        return Err(Error::invalid(
+            ENCODE,
+            format!("{what} {s:?} must be 1 to {MAX_NAME} bytes without NUL"),
+        ));
     }
     Ok(())
 }
@@ -99,6 +102,7 @@ fn check_name(what: &str, s: &str) -> Result<()> {
 fn check_key(key: &ServiceKey) -> Result<()> {
     if let ServiceKey::Fwmark { mark: 0, .. } = key {
         return Err(Error::invalid(
+            ENCODE,
             "a firewall-mark service needs a non-zero mark",
         ));
     }
@@ -113,10 +117,13 @@ fn check_service(s: &Service) -> Result<()> {
         check_name("persistence engine", pe)?;
     }
     if s.key.af() == AddressFamily::Inet6 && !(1..=128).contains(&s.netmask) {
-        return Err(Error::invalid(format!(
-            "IPv6 persistence prefix length {} is not in 1..=128",
-            s.netmask
-        )));
+        return Err(Error::invalid(
+            ENCODE,
+            format!(
+                "IPv6 persistence prefix length {} is not in 1..=128",
+                s.netmask
+            ),
+        ));
     }
     Ok(())
 }
@@ -243,26 +250,32 @@ fn daemon<S: Sink>(s: &mut S, d: &SyncDaemon) {
 }
 
 impl Request<'_> {
-    /// The `IPVS_CMD_*` number.
-    pub fn command(&self) -> u8 {
+    /// The IPVS command this request is sent as (the origin of its errors).
+    pub fn ipvs_command(&self) -> IpvsCommand {
         match self {
-            Request::NewService(_) => cmd::NEW_SERVICE,
-            Request::SetService(_) => cmd::SET_SERVICE,
-            Request::DelService(_) => cmd::DEL_SERVICE,
-            Request::GetService(_) => cmd::GET_SERVICE,
-            Request::NewDest(..) => cmd::NEW_DEST,
-            Request::SetDest(..) => cmd::SET_DEST,
-            Request::DelDest(..) => cmd::DEL_DEST,
-            Request::GetDest(_) => cmd::GET_DEST,
-            Request::NewDaemon(_) => cmd::NEW_DAEMON,
-            Request::DelDaemon(_) => cmd::DEL_DAEMON,
-            Request::GetDaemon => cmd::GET_DAEMON,
-            Request::SetConfig(_) => cmd::SET_CONFIG,
-            Request::GetConfig => cmd::GET_CONFIG,
-            Request::GetInfo => cmd::GET_INFO,
-            Request::Zero(_) => cmd::ZERO,
-            Request::Flush => cmd::FLUSH,
+            Request::NewService(_) => IpvsCommand::NewService,
+            Request::SetService(_) => IpvsCommand::SetService,
+            Request::DelService(_) => IpvsCommand::DelService,
+            Request::GetService(_) => IpvsCommand::GetService,
+            Request::NewDest(..) => IpvsCommand::NewDest,
+            Request::SetDest(..) => IpvsCommand::SetDest,
+            Request::DelDest(..) => IpvsCommand::DelDest,
+            Request::GetDest(_) => IpvsCommand::GetDest,
+            Request::NewDaemon(_) => IpvsCommand::NewDaemon,
+            Request::DelDaemon(_) => IpvsCommand::DelDaemon,
+            Request::GetDaemon => IpvsCommand::GetDaemon,
+            Request::SetConfig(_) => IpvsCommand::SetConfig,
+            Request::GetConfig => IpvsCommand::GetConfig,
+            Request::GetInfo => IpvsCommand::GetInfo,
+            Request::Zero(_) => IpvsCommand::Zero,
+            Request::Flush => IpvsCommand::Flush,
         }
+    }
+
+    /// The `IPVS_CMD_*` number: [`IpvsCommand::raw`] of [`Request::ipvs_command`] (one
+    /// numbering of the IPVS commands, the one in [`crate::error`]).
+    pub fn command(&self) -> u8 {
+        self.ipvs_command().raw()
     }
 
     /// True for the requests sent as dumps (`NLM_F_DUMP`): the service dump, `GET_DEST` and
@@ -386,5 +399,55 @@ impl GenlFamily for Request<'_> {
     }
     fn version(&self) -> u8 {
         attr::FAMILY_VERSION
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::attr::cmd;
+    use super::super::errors::{for_command, reason};
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn commands_are_the_kernel_numbers_and_name_the_origin() {
+        let key = ServiceKey::Fwmark {
+            af: AddressFamily::Inet,
+            mark: 7,
+        };
+        let t = Timeouts::default();
+        let cases = [
+            (Request::DelService(&key), cmd::DEL_SERVICE),
+            (Request::GetService(Some(&key)), cmd::GET_SERVICE),
+            (Request::GetService(None), cmd::GET_SERVICE),
+            (Request::GetDest(&key), cmd::GET_DEST),
+            (Request::DelDaemon(DaemonState::Backup), cmd::DEL_DAEMON),
+            (Request::GetDaemon, cmd::GET_DAEMON),
+            (Request::SetConfig(&t), cmd::SET_CONFIG),
+            (Request::GetConfig, cmd::GET_CONFIG),
+            (Request::GetInfo, cmd::GET_INFO),
+            (Request::Zero(Some(&key)), cmd::ZERO),
+            (Request::Zero(None), cmd::ZERO),
+            (Request::Flush, cmd::FLUSH),
+        ];
+        for (req, raw) in cases {
+            assert_eq!(req.command(), raw, "{req:?}");
+            assert_eq!(IpvsCommand::from_raw(raw), Some(req.ipvs_command()));
+        }
+    }
+
+    #[test]
+    fn a_refused_request_wrapped_by_its_command_is_an_ipvs_invalid_argument() {
+        let key = ServiceKey::Fwmark {
+            af: AddressFamily::Inet,
+            mark: 0,
+        };
+        let req = Request::DelService(&key);
+        let e = req.check().unwrap_err();
+        assert_eq!(e.origin(), ENCODE);
+        let e = for_command(e, req.command(), "delete service");
+        assert_eq!(e.origin(), Origin::Ipvs(IpvsCommand::DelService));
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(reason(&e), None);
     }
 }

@@ -31,10 +31,12 @@ pub mod parse;
 mod service;
 mod stats;
 
+pub use crate::error::IpvsCommand as Command;
 pub use change::Change;
 pub use config::{Info, Timeouts};
 pub use daemon::{DaemonState, SyncDaemon};
 pub use destination::{Destination, ForwardMethod, TunnelFlags, TunnelType};
+pub use errors::{reason, Reason};
 pub use handle::{Handle, HandleOptions};
 pub use service::{
     AddressFamily, Protocol, Service, ServiceEntry, ServiceFlags, ServiceKey, SCHEDULERS,

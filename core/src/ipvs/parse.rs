@@ -13,16 +13,19 @@ use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod, TunnelFlags, TunnelType};
 use super::service::{AddressFamily, Protocol, Service, ServiceFlags, ServiceKey};
 use super::stats::Stats;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
 /// The crate's attribute reader, [`crate::netlink::attr::attrs`].
 pub use crate::netlink::attr::attrs;
 use crate::netlink::attr::find;
 pub use crate::netlink::message::{genl_body, GENL_HDRLEN};
 
+const PARSE: Origin = Origin::Netlink(NetlinkOperation::Parse);
+
 fn bad_len(what: &str, want: &str, got: usize) -> Error {
-    Error::malformed(format!(
-        "IPVS attribute {what}: {got} bytes, expected {want}"
-    ))
+    Error::malformed(
+        PARSE,
+        format!("IPVS attribute {what}: {got} bytes, expected {want}"),
+    )
 }
 
 fn u8_of(what: &str, v: &[u8]) -> Result<u8> {
@@ -63,7 +66,7 @@ fn string_of(what: &str, v: &[u8]) -> Result<String> {
     let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
     std::str::from_utf8(&v[..end])
         .map(str::to_string)
-        .map_err(|_| Error::malformed(format!("IPVS attribute {what} is not UTF-8")))
+        .map_err(|_| Error::malformed(PARSE, format!("IPVS attribute {what} is not UTF-8")))
 }
 
 fn addr_of(what: &str, af: AddressFamily, v: &[u8]) -> Result<IpAddr> {
@@ -80,7 +83,7 @@ fn addr_of(what: &str, af: AddressFamily, v: &[u8]) -> Result<IpAddr> {
 }
 
 fn required<T>(v: Option<T>, what: &str) -> Result<T> {
-    v.ok_or_else(|| Error::malformed(format!("IPVS reply lacks {what}")))
+    v.ok_or_else(|| Error::malformed(PARSE, format!("IPVS reply lacks {what}")))
 }
 
 /// Parses a nested statistics set (32- or 64-bit).
@@ -140,14 +143,16 @@ pub fn parse_service_attrs(buf: &[u8]) -> Result<Service> {
         }
     }
     let raw_af = required(af, "the service address family")?;
-    let af = AddressFamily::from_raw(raw_af)
-        .ok_or_else(|| Error::malformed(format!("service address family {raw_af} unknown")))?;
+    let af = AddressFamily::from_raw(raw_af).ok_or_else(|| {
+        Error::malformed(PARSE, format!("service address family {raw_af} unknown"))
+    })?;
     let key = match fwmark {
         Some(mark) if mark != 0 => ServiceKey::Fwmark { af, mark },
         _ => {
             let raw_proto = required(proto, "the service protocol")?;
-            let protocol = Protocol::from_raw(raw_proto)
-                .ok_or_else(|| Error::malformed(format!("service protocol {raw_proto} unknown")))?;
+            let protocol = Protocol::from_raw(raw_proto).ok_or_else(|| {
+                Error::malformed(PARSE, format!("service protocol {raw_proto} unknown"))
+            })?;
             ServiceKey::Addr {
                 protocol,
                 addr: addr_of(
@@ -205,8 +210,9 @@ pub fn parse_dest_attrs(buf: &[u8], svc_af: AddressFamily) -> Result<Destination
         }
     }
     let af = match af {
-        Some(raw) => AddressFamily::from_raw(raw)
-            .ok_or_else(|| Error::malformed(format!("destination address family {raw} unknown")))?,
+        Some(raw) => AddressFamily::from_raw(raw).ok_or_else(|| {
+            Error::malformed(PARSE, format!("destination address family {raw} unknown"))
+        })?,
         None => svc_af,
     };
     let raw_fwd = required(fwd, "the forwarding method")?;
@@ -217,13 +223,14 @@ pub fn parse_dest_attrs(buf: &[u8], svc_af: AddressFamily) -> Result<Destination
             required(addr, "the destination address")?,
         )?,
         port: required(port, "the destination port")?,
-        forward: ForwardMethod::from_raw(raw_fwd)
-            .ok_or_else(|| Error::malformed(format!("forwarding method {raw_fwd} unknown")))?,
+        forward: ForwardMethod::from_raw(raw_fwd).ok_or_else(|| {
+            Error::malformed(PARSE, format!("forwarding method {raw_fwd} unknown"))
+        })?,
         weight: required(weight, "the destination weight")?,
         upper_threshold: required(uth, "the upper threshold")?,
         lower_threshold: required(lth, "the lower threshold")?,
         tunnel_type: TunnelType::from_raw(tun_type)
-            .ok_or_else(|| Error::malformed(format!("tunnel type {tun_type} unknown")))?,
+            .ok_or_else(|| Error::malformed(PARSE, format!("tunnel type {tun_type} unknown")))?,
         tunnel_port: tun_port,
         tunnel_flags: TunnelFlags(tun_flags),
         active_conns: active,
@@ -280,7 +287,7 @@ pub fn parse_daemon_msg(msg: &[u8]) -> Result<SyncDaemon> {
     }
     let raw = required(state, "the daemon state")?;
     d.state = DaemonState::from_raw(raw)
-        .ok_or_else(|| Error::malformed(format!("daemon state {raw} unknown")))?;
+        .ok_or_else(|| Error::malformed(PARSE, format!("daemon state {raw} unknown")))?;
     d.mcast_ifname = required(ifn, "the daemon interface")?;
     d.syncid = required(syncid, "the daemon sync id")?;
     Ok(d)

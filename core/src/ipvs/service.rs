@@ -5,7 +5,11 @@ use std::net::IpAddr;
 
 use super::config::KERNEL_HZ_MAX;
 use super::stats::Stats;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
+
+/// Origin of the model's checks: the encoding of a request (the handle wraps the error in a
+/// layer naming the IPVS command, as it does for the encoder's own checks).
+const CHECK: Origin = Origin::Netlink(NetlinkOperation::Encode);
 
 /// Address family of a service or destination (`AF_INET`, `AF_INET6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -235,7 +239,7 @@ pub struct Service {
     /// What identifies the service.
     pub key: ServiceKey,
     /// Scheduler name (`rr`, `wlc`, `mh`, ...; see [`SCHEDULERS`]). An unknown name makes the
-    /// kernel answer `ENOENT` ([`crate::ErrorKind::UnknownScheduler`]).
+    /// kernel answer `ENOENT` ([`crate::ipvs::Reason::UnknownScheduler`]).
     pub scheduler: String,
     /// Service flags. [`ServiceFlags::HASHED`] is set by the kernel in replies.
     pub flags: ServiceFlags,
@@ -268,21 +272,27 @@ impl Service {
     pub fn check(&self) -> Result<()> {
         let undefined = self.flags.without(ServiceFlags::ALL);
         if undefined != ServiceFlags::NONE {
-            return Err(Error::invalid(format!(
-                "service {}: flags {:#x} set bits {:#x} that no IP_VS_SVC_F_* flag defines \
+            return Err(Error::invalid(
+                CHECK,
+                format!(
+                    "service {}: flags {:#x} set bits {:#x} that no IP_VS_SVC_F_* flag defines \
                  (persistent 0x1, hashed 0x2, one-packet 0x4, scheduler flags 0x8/0x10/0x20); \
                  ipvsadm cannot set them and a listing of them would not restore",
-                self.key, self.flags.0, undefined.0
-            )));
+                    self.key, self.flags.0, undefined.0
+                ),
+            ));
         }
         if self.timeout > Self::MAX_TIMEOUT {
-            return Err(Error::invalid(format!(
-                "service {}: invalid timeout value {}: a persistence timeout above {} s wraps \
+            return Err(Error::invalid(
+                CHECK,
+                format!(
+                    "service {}: invalid timeout value {}: a persistence timeout above {} s wraps \
                  in the kernel's 32-bit seconds*HZ and reads back as another value",
-                self.key,
-                self.timeout,
-                Self::MAX_TIMEOUT
-            )));
+                    self.key,
+                    self.timeout,
+                    Self::MAX_TIMEOUT
+                ),
+            ));
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Splitting one received datagram into link messages, checking every length.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LinkWatchOperation, Origin, Result};
 use crate::netlink::message::{self, Header, HEADER_LEN, NLMSG_DONE, NLMSG_ERROR};
 use crate::netlink::rtm::{RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK};
 use crate::netlink::Ack;
@@ -87,7 +87,10 @@ pub(crate) fn dump_request(seq: u32) -> Result<Vec<u8>> {
     .write(&mut buf);
     lm.emit(&mut buf[HEADER_LEN..]);
     if len > u32::MAX as usize {
-        return Err(Error::invalid("dump request too large"));
+        return Err(Error::invalid(
+            Origin::LinkWatch(LinkWatchOperation::Resync),
+            "dump request too large",
+        ));
     }
     Ok(buf)
 }

@@ -3,7 +3,9 @@
 use netlink_packet_core::{NlasIterator, ParseableParametrized};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkHeader, LinkInfo, State};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LinkWatchOperation, Origin, Result};
+
+const PARSE: Origin = Origin::LinkWatch(LinkWatchOperation::Parse);
 
 /// `IFF_UP`: the link is administratively up.
 pub const IFF_UP: u32 = 1 << 0;
@@ -161,8 +163,8 @@ const WANTED: [u16; 8] = [1, 3, 4, 10, 16, 18, 20, 33];
 /// codec rejects is a [`crate::ErrorKind::Malformed`] error; a message without `IFLA_IFNAME`
 /// is accepted only for `RTM_DELLINK` (`require_name == false`).
 pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLink> {
-    let header =
-        LinkHeader::parse(payload).map_err(|e| Error::malformed(format!("ifinfomsg: {e}")))?;
+    let header = LinkHeader::parse(payload)
+        .map_err(|e| Error::malformed(PARSE, format!("ifinfomsg: {e}")))?;
     let family = header.interface_family;
     let mut link = Link {
         index: header.index,
@@ -174,12 +176,12 @@ pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLin
     let mut have_name = false;
     let mut attrs = Vec::new();
     for nla in NlasIterator::new(&payload[IFINFOMSG_LEN.min(payload.len())..]) {
-        let nla = nla.map_err(|e| Error::malformed(format!("link attribute: {e}")))?;
+        let nla = nla.map_err(|e| Error::malformed(PARSE, format!("link attribute: {e}")))?;
         if !WANTED.contains(&nla.kind()) {
             continue;
         }
         let attr = LinkAttribute::parse_with_param(&nla, family)
-            .map_err(|e| Error::malformed(format!("link attribute {}: {e}", nla.kind())))?;
+            .map_err(|e| Error::malformed(PARSE, format!("link attribute {}: {e}", nla.kind())))?;
         attrs.push(attr);
     }
     for attr in attrs {
@@ -208,13 +210,13 @@ pub(crate) fn parse_link(payload: &[u8], require_name: bool) -> Result<ParsedLin
         }
     }
     if link.index == 0 {
-        return Err(Error::malformed("link message with ifindex 0"));
+        return Err(Error::malformed(PARSE, "link message with ifindex 0"));
     }
     if require_name && !have_name {
-        return Err(Error::malformed(format!(
-            "RTM_NEWLINK for ifindex {} without IFLA_IFNAME",
-            link.index
-        )));
+        return Err(Error::malformed(
+            PARSE,
+            format!("RTM_NEWLINK for ifindex {} without IFLA_IFNAME", link.index),
+        ));
     }
     Ok(ParsedLink {
         family: u8::from(family),

@@ -5,7 +5,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, LinkWatchOperation, Origin, Result};
 use crate::netlink::message::{Header, NLM_F_DUMP_INTR, NLM_F_MULTI};
 use crate::netlink::rtm::RTNLGRP_LINK;
 use crate::netlink::{Socket, SocketOptions};
@@ -16,6 +16,8 @@ use super::datagram::{self, Item};
 use super::event::Event;
 use super::link::Link;
 use super::speed;
+
+const RESYNC: Origin = Origin::LinkWatch(LinkWatchOperation::Resync);
 
 /// Default receive buffer: 8 MiB. Measured on the project's host, a consumer spending 1 ms per
 /// event lost none of 4,000 link events with 8 MB, and 87 % with the 208 KB default.
@@ -338,6 +340,7 @@ impl LinkWatcher {
                     if Instant::now() >= deadline {
                         self.need_resync = true;
                         return Err(Error::new(
+                            RESYNC,
                             ErrorKind::Timeout,
                             "link dump kept being interrupted or overrun",
                         ));
@@ -386,6 +389,7 @@ impl LinkWatcher {
                     ErrorKind::Timeout => {
                         if !wait_readable(self.sock.as_raw_fd(), Some(deadline))? {
                             return Err(Error::new(
+                                RESYNC,
                                 ErrorKind::Timeout,
                                 "link dump did not complete in time",
                             ));
@@ -439,7 +443,7 @@ impl LinkWatcher {
                         if errno == libc::EINTR || errno == libc::EBUSY {
                             intr = true;
                         } else if errno != 0 {
-                            return Err(Error::from_kernel(errno, "link dump", None));
+                            return Err(Error::from_kernel(RESYNC, errno, "link dump", None));
                         }
                         finished = true;
                     }
@@ -455,7 +459,12 @@ impl LinkWatcher {
                             busy = true;
                             finished = true;
                         } else {
-                            return Err(Error::from_kernel(errno, "link dump request", None));
+                            return Err(Error::from_kernel(
+                                RESYNC,
+                                errno,
+                                "link dump request",
+                                None,
+                            ));
                         }
                     }
                     _ => {}
@@ -493,7 +502,11 @@ fn set_nonblocking(fd: RawFd) -> Result<()> {
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     // SAFETY: as above.
     if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(std::io::Error::last_os_error().into());
+        return Err(Error::from_io(
+            Origin::LinkWatch(LinkWatchOperation::Open),
+            "fcntl(O_NONBLOCK)",
+            &std::io::Error::last_os_error(),
+        ));
     }
     Ok(())
 }
@@ -525,7 +538,11 @@ fn wait_readable(fd: RawFd, deadline: Option<Instant>) -> Result<bool> {
             if e.raw_os_error() == Some(libc::EINTR) {
                 continue;
             }
-            return Err(e.into());
+            return Err(Error::from_io(
+                Origin::LinkWatch(LinkWatchOperation::Receive),
+                "poll",
+                &e,
+            ));
         }
         if rc > 0 {
             return Ok(true);

@@ -17,7 +17,9 @@
 
 use netlink_packet_core::{NLA_F_NESTED, NLA_HEADER_SIZE, NLA_TYPE_MASK};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
+
+const PARSE: Origin = Origin::Netlink(NetlinkOperation::Parse);
 
 /// Rounds `len` up to the netlink alignment of 4 bytes (`NLA_ALIGN`, `NLMSG_ALIGN`).
 pub const fn align(len: usize) -> usize {
@@ -47,19 +49,25 @@ impl<'a> Iterator for Attrs<'a> {
         }
         if b.len() < NLA_HEADER_SIZE {
             self.buf = &[];
-            return Some(Err(Error::malformed(format!(
-                "bad netlink attribute: {} bytes left, less than an attribute header",
-                b.len()
-            ))));
+            return Some(Err(Error::malformed(
+                PARSE,
+                format!(
+                    "bad netlink attribute: {} bytes left, less than an attribute header",
+                    b.len()
+                ),
+            )));
         }
         let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
         let kind = u16::from_ne_bytes([b[2], b[3]]) & NLA_TYPE_MASK;
         if len < NLA_HEADER_SIZE || len > b.len() {
             self.buf = &[];
-            return Some(Err(Error::malformed(format!(
-                "bad netlink attribute: length {len} with {} bytes left",
-                b.len()
-            ))));
+            return Some(Err(Error::malformed(
+                PARSE,
+                format!(
+                    "bad netlink attribute: length {len} with {} bytes left",
+                    b.len()
+                ),
+            )));
         }
         self.buf = b.get(align(len)..).unwrap_or(&[]);
         Some(Ok((kind, &b[NLA_HEADER_SIZE..len])))

@@ -6,7 +6,9 @@
 //! codecs over [`super::attr`]) encode and parse what is inside a message.
 
 use super::attr::attrs;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetlinkOperation, Origin, Result};
+
+const PARSE: Origin = Origin::Netlink(NetlinkOperation::Parse);
 
 pub use super::attr::align;
 /// Size of `struct nlmsghdr` (16): libc's struct, as netlink-packet-core 0.9 keeps its
@@ -48,10 +50,13 @@ impl Header {
     /// Reads a header from the first 16 bytes of `buf`.
     pub fn parse(buf: &[u8]) -> Result<Header> {
         if buf.len() < HEADER_LEN {
-            return Err(Error::malformed(format!(
-                "netlink header truncated: {} of {HEADER_LEN} bytes",
-                buf.len()
-            )));
+            return Err(Error::malformed(
+                PARSE,
+                format!(
+                    "netlink header truncated: {} of {HEADER_LEN} bytes",
+                    buf.len()
+                ),
+            ));
         }
         let u32_at = |i: usize| u32::from_ne_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
         let u16_at = |i: usize| u16::from_ne_bytes([buf[i], buf[i + 1]]);
@@ -111,10 +116,13 @@ impl Header {
 /// its attribute bytes.
 pub fn genl_body(msg: &[u8]) -> Result<(u8, &[u8])> {
     if msg.len() < HEADER_LEN + GENL_HDRLEN {
-        return Err(Error::malformed(format!(
-            "generic netlink message of {} bytes is shorter than its headers",
-            msg.len()
-        )));
+        return Err(Error::malformed(
+            PARSE,
+            format!(
+                "generic netlink message of {} bytes is shorter than its headers",
+                msg.len()
+            ),
+        ));
     }
     Ok((msg[HEADER_LEN], &msg[HEADER_LEN + GENL_HDRLEN..]))
 }
@@ -151,10 +159,13 @@ impl<'a> Iterator for Messages<'a> {
         let len = hdr.length as usize;
         if len < HEADER_LEN || len > self.buf.len() {
             self.done = true;
-            return Some(Err(Error::malformed(format!(
-                "netlink message length {len} invalid for {} bytes received",
-                self.buf.len()
-            ))));
+            return Some(Err(Error::malformed(
+                PARSE,
+                format!(
+                    "netlink message length {len} invalid for {} bytes received",
+                    self.buf.len()
+                ),
+            )));
         }
         let msg = &self.buf[..len];
         let next = align(len).min(self.buf.len());
@@ -179,18 +190,19 @@ impl Ack {
     pub fn parse(hdr: &Header, msg: &[u8]) -> Result<Ack> {
         let body = &msg[HEADER_LEN..];
         if body.len() < 4 + HEADER_LEN {
-            return Err(Error::malformed(format!(
-                "NLMSG_ERROR truncated: {} bytes of payload",
-                body.len()
-            )));
+            return Err(Error::malformed(
+                PARSE,
+                format!("NLMSG_ERROR truncated: {} bytes of payload", body.len()),
+            ));
         }
         let code = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
         let echoed = Header::parse(&body[4..])?;
         let errno = code.checked_neg().unwrap_or(libc::EIO);
         if errno < 0 {
-            return Err(Error::malformed(format!(
-                "NLMSG_ERROR with positive code {code}"
-            )));
+            return Err(Error::malformed(
+                PARSE,
+                format!("NLMSG_ERROR with positive code {code}"),
+            ));
         }
         let mut ext_ack = None;
         if hdr.flags & NLM_F_ACK_TLVS != 0 {

@@ -9,8 +9,12 @@ use super::message::{
     self, Ack, Header, HEADER_LEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK,
     NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, NetlinkOperation, Origin, Result};
 use crate::netns::NetNs;
+
+const OPEN: Origin = Origin::Netlink(NetlinkOperation::Open);
+const RECEIVE: Origin = Origin::Netlink(NetlinkOperation::Receive);
+const REQUEST: Origin = Origin::Netlink(NetlinkOperation::Request);
 
 /// Receive buffer size for one `recvmsg`. The kernel fills a dump skb up to 32 KiB when the
 /// reader offers that much (`netlink_recvmsg` records `max_recvmsg_len`), so dumps that resume by
@@ -74,9 +78,10 @@ impl AsRawFd for Socket {
     }
 }
 
-fn sys_err(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+fn sys_err(origin: Origin, what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| {
         Error::from_kernel(
+            origin,
             e.raw_os_error().unwrap_or(libc::EIO),
             what.to_string(),
             None,
@@ -91,8 +96,9 @@ impl Socket {
     /// (4.3+) so errors do not echo whole requests back; both are best effort.
     pub fn open(protocol: isize, opts: &SocketOptions) -> Result<Socket> {
         let sock = opts.netns.run(|| {
-            let mut s = SysSocket::new(protocol).map_err(sys_err("socket(AF_NETLINK)"))?;
-            s.bind_auto().map_err(sys_err("bind netlink socket"))?;
+            let mut s = SysSocket::new(protocol).map_err(sys_err(OPEN, "socket(AF_NETLINK)"))?;
+            s.bind_auto()
+                .map_err(sys_err(OPEN, "bind netlink socket"))?;
             Ok(s)
         })?;
         let _ = sock.set_ext_ack(true);
@@ -136,13 +142,13 @@ impl Socket {
             }
         };
         if set(libc::SO_RCVBUFFORCE) != 0 && set(libc::SO_RCVBUF) != 0 {
-            return Err(sys_err("setsockopt(SO_RCVBUF)")(
+            return Err(sys_err(OPEN, "setsockopt(SO_RCVBUF)")(
                 std::io::Error::last_os_error(),
             ));
         }
         self.sock
             .get_rx_buf_sz()
-            .map_err(sys_err("getsockopt(SO_RCVBUF)"))
+            .map_err(sys_err(OPEN, "getsockopt(SO_RCVBUF)"))
     }
 
     /// Sets the receive timeout (`SO_RCVTIMEO`); `None` waits forever.
@@ -168,7 +174,7 @@ impl Socket {
             )
         };
         if rc != 0 {
-            return Err(sys_err("setsockopt(SO_RCVTIMEO)")(
+            return Err(sys_err(OPEN, "setsockopt(SO_RCVTIMEO)")(
                 std::io::Error::last_os_error(),
             ));
         }
@@ -179,7 +185,7 @@ impl Socket {
     pub fn add_membership(&self, group: u32) -> Result<()> {
         self.sock
             .add_membership(group)
-            .map_err(sys_err("join netlink multicast group"))
+            .map_err(sys_err(OPEN, "join netlink multicast group"))
     }
 
     /// The underlying netlink-sys socket, for options this type does not wrap.
@@ -198,12 +204,13 @@ impl Socket {
 
     /// Sends a datagram as it is.
     pub fn send_raw(&self, buf: &[u8]) -> Result<()> {
-        let n = self
-            .sock
-            .send(buf, 0)
-            .map_err(sys_err("sendmsg(netlink)"))?;
+        let n = self.sock.send(buf, 0).map_err(sys_err(
+            Origin::Netlink(NetlinkOperation::Send),
+            "sendmsg(netlink)",
+        ))?;
         if n != buf.len() {
             return Err(Error::new(
+                Origin::Netlink(NetlinkOperation::Send),
                 ErrorKind::Io,
                 format!("short netlink send: {n} of {}", buf.len()),
             ));
@@ -233,25 +240,31 @@ impl Socket {
                 match e.raw_os_error() {
                     Some(libc::EINTR) => continue,
                     Some(libc::EAGAIN) => {
-                        return Err(Error::new(ErrorKind::Timeout, "no reply from the kernel"))
+                        return Err(Error::new(
+                            RECEIVE,
+                            ErrorKind::Timeout,
+                            "no reply from the kernel",
+                        ))
                     }
                     Some(libc::ENOBUFS) => {
                         return Err(Error::from_kernel(
+                            RECEIVE,
                             libc::ENOBUFS,
                             "netlink receive buffer overrun",
                             None,
                         ))
                     }
-                    _ => return Err(sys_err("recv(netlink)")(e)),
+                    _ => return Err(sys_err(RECEIVE, "recv(netlink)")(e)),
                 }
             }
             let n = n as usize;
             if n > self.recv_buf.len() {
                 // Grow for next time; this datagram is lost.
                 self.recv_buf.resize(n.next_power_of_two(), 0);
-                return Err(Error::malformed(format!(
-                    "netlink datagram of {n} bytes truncated"
-                )));
+                return Err(Error::malformed(
+                    RECEIVE,
+                    format!("netlink datagram of {n} bytes truncated"),
+                ));
             }
             return Ok(&self.recv_buf[..n]);
         }
@@ -299,6 +312,7 @@ impl Socket {
                         let ack = Ack::parse(&h, m)?;
                         if ack.errno != 0 {
                             return Err(Error::from_kernel(
+                                REQUEST,
                                 ack.errno,
                                 "netlink request",
                                 ack.ext_ack,
@@ -309,12 +323,22 @@ impl Socket {
                     NLMSG_DONE => {
                         let errno = message::done_errno(m);
                         if errno != 0 {
-                            return Err(Error::from_kernel(errno, "netlink dump", None));
+                            return Err(Error::from_kernel(
+                                Origin::Netlink(NetlinkOperation::Dump),
+                                errno,
+                                "netlink dump",
+                                None,
+                            ));
                         }
                         finished = true;
                     }
                     NLMSG_OVERRUN => {
-                        return Err(Error::from_kernel(libc::ENOBUFS, "netlink overrun", None))
+                        return Err(Error::from_kernel(
+                            REQUEST,
+                            libc::ENOBUFS,
+                            "netlink overrun",
+                            None,
+                        ))
                     }
                     _ => {
                         if first_err.is_none() {
@@ -334,6 +358,7 @@ impl Socket {
         }
         if interrupted {
             return Err(Error::new(
+                REQUEST,
                 ErrorKind::Busy,
                 "netlink dump interrupted by a concurrent change",
             ));
@@ -375,6 +400,7 @@ impl Socket {
                         let ack = Ack::parse(&h, m)?;
                         if ack.errno != 0 {
                             return Err(Error::from_kernel(
+                                Origin::Netlink(NetlinkOperation::Query),
                                 ack.errno,
                                 "netlink request",
                                 ack.ext_ack,
@@ -384,7 +410,12 @@ impl Socket {
                     }
                     NLMSG_DONE => return Ok(()),
                     NLMSG_OVERRUN => {
-                        return Err(Error::from_kernel(libc::ENOBUFS, "netlink overrun", None))
+                        return Err(Error::from_kernel(
+                            Origin::Netlink(NetlinkOperation::Query),
+                            libc::ENOBUFS,
+                            "netlink overrun",
+                            None,
+                        ))
                     }
                     _ => return on_msg(&h, m),
                 }
@@ -465,9 +496,10 @@ impl Socket {
                 let len = send.len() - start;
                 if len < HEADER_LEN || len > u32::MAX as usize {
                     send.truncate(start);
-                    return Err(Error::invalid(format!(
-                        "encoded netlink message of {len} bytes"
-                    )));
+                    return Err(Error::invalid(
+                        Origin::Netlink(NetlinkOperation::Batch),
+                        format!("encoded netlink message of {len} bytes"),
+                    ));
                 }
                 let msg = &mut send[start..];
                 let mut h = Header::parse(msg)?;
@@ -510,6 +542,7 @@ impl Socket {
                         Ok(())
                     } else {
                         Err(Error::from_kernel(
+                            Origin::Netlink(NetlinkOperation::Batch),
                             ack.errno,
                             "netlink request",
                             ack.ext_ack,
@@ -579,9 +612,10 @@ impl Requests {
         let len = self.buf.len() - start;
         if len < HEADER_LEN || len > u32::MAX as usize {
             self.buf.truncate(start);
-            return Err(Error::invalid(format!(
-                "encoded netlink message of {len} bytes"
-            )));
+            return Err(Error::invalid(
+                Origin::Netlink(NetlinkOperation::Encode),
+                format!("encoded netlink message of {len} bytes"),
+            ));
         }
         Header::finish(&mut self.buf, start);
         while !self.buf.len().is_multiple_of(4) {
@@ -742,7 +776,10 @@ mod tests {
                 |i, b| {
                     if i == 1500 {
                         b.extend_from_slice(&[1, 2, 3]); // partial junk, then an error
-                        return Err(Error::invalid("change 1500 is bad"));
+                        return Err(Error::invalid(
+                            Origin::Netlink(NetlinkOperation::Encode),
+                            "change 1500 is bad",
+                        ));
                     }
                     dellink(b, 8, false);
                     Ok(())

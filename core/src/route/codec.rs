@@ -12,10 +12,13 @@ use netlink_packet_route::AddressFamily;
 
 use super::prefix::Prefix;
 use super::spec::{Hop, NextHops, Route, RouteType, RT_TABLE_COMPAT};
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result, RouteOperation};
 use crate::netlink::message::{Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
 pub use crate::netlink::rtm::{RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE};
+
+const ENCODE: Origin = Origin::Route(RouteOperation::Encode);
+const PARSE: Origin = Origin::Route(RouteOperation::Parse);
 
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RT_SCOPE_LINK: u8 = 253;
@@ -55,7 +58,10 @@ fn gateway_attr(route_v6: bool, gw: IpAddr) -> Result<RouteAttribute> {
         (false, IpAddr::V4(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet(a))),
         (true, IpAddr::V6(a)) => Ok(RouteAttribute::Gateway(RouteAddress::Inet6(a))),
         (false, IpAddr::V6(a)) => Ok(RouteAttribute::Via(RouteVia::Inet6(a))),
-        (true, IpAddr::V4(_)) => Err(Error::invalid("an IPv6 route cannot have an IPv4 gateway")),
+        (true, IpAddr::V4(_)) => Err(Error::invalid(
+            ENCODE,
+            "an IPv6 route cannot have an IPv4 gateway",
+        )),
     }
 }
 
@@ -97,29 +103,38 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         return Ok(msg);
     }
     if route.kind != RouteType::Unicast && route.nexthops != NextHops::None {
-        return Err(Error::invalid(format!(
-            "a {:?} route to {} cannot have next hops",
-            route.kind, route.dst
-        )));
+        return Err(Error::invalid(
+            ENCODE,
+            format!(
+                "a {:?} route to {} cannot have next hops",
+                route.kind, route.dst
+            ),
+        ));
     }
     if let Some(src) = route.prefsrc {
         if src.is_ipv6() != v6 {
-            return Err(Error::invalid("preferred source of another address family"));
+            return Err(Error::invalid(
+                ENCODE,
+                "preferred source of another address family",
+            ));
         }
         attrs.push(RouteAttribute::PrefSource(RouteAddress::from(src)));
     }
     match &route.nexthops {
         NextHops::None => {
             if route.kind == RouteType::Unicast {
-                return Err(Error::invalid(format!(
-                    "unicast route to {} needs a gateway, a device or a nexthop object",
-                    route.dst
-                )));
+                return Err(Error::invalid(
+                    ENCODE,
+                    format!(
+                        "unicast route to {} needs a gateway, a device or a nexthop object",
+                        route.dst
+                    ),
+                ));
             }
         }
         NextHops::Single(hop) => {
             if hop.gateway.is_none() && hop.oif.is_none() {
-                return Err(Error::invalid("a hop needs a gateway or a device"));
+                return Err(Error::invalid(ENCODE, "a hop needs a gateway or a device"));
             }
             if let Some(gw) = hop.gateway {
                 attrs.push(gateway_attr(v6, gw)?);
@@ -133,18 +148,19 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Multipath(hops) => {
             if hops.is_empty() {
-                return Err(Error::invalid("multipath route with no hops"));
+                return Err(Error::invalid(ENCODE, "multipath route with no hops"));
             }
             let mut out = Vec::with_capacity(hops.len());
             for hop in hops {
                 if hop.weight == 0 || hop.weight > 256 {
                     return Err(Error::new(
+                        ENCODE,
                         crate::error::ErrorKind::OutOfRange,
                         format!("multipath weight {} outside 1..=256", hop.weight),
                     ));
                 }
                 if hop.gateway.is_none() && hop.oif.is_none() {
-                    return Err(Error::invalid("a hop needs a gateway or a device"));
+                    return Err(Error::invalid(ENCODE, "a hop needs a gateway or a device"));
                 }
                 let mut nh = RouteNextHop::default();
                 nh.hops = (hop.weight - 1) as u8;
@@ -161,7 +177,7 @@ fn build_message(route: &Route, for_delete: bool) -> Result<RouteMessage> {
         }
         NextHops::Object(id) => {
             if *id == 0 {
-                return Err(Error::invalid("nexthop object id 0"));
+                return Err(Error::invalid(ENCODE, "nexthop object id 0"));
             }
             attrs.push(RouteAttribute::NhId(*id));
         }
@@ -280,16 +296,17 @@ pub fn protocol(msg: &[u8]) -> Option<u8> {
 pub fn decode(msg: &[u8]) -> Result<KernelRoute> {
     let payload = msg
         .get(HEADER_LEN..)
-        .ok_or_else(|| Error::malformed("route message shorter than its header"))?;
+        .ok_or_else(|| Error::malformed(PARSE, "route message shorter than its header"))?;
     let rm = RouteMessage::parse(payload)
-        .map_err(|e| Error::malformed(format!("route message: {e}")))?;
+        .map_err(|e| Error::malformed(PARSE, format!("route message: {e}")))?;
     let v6 = match rm.header.address_family {
         AddressFamily::Inet => false,
         AddressFamily::Inet6 => true,
         other => {
-            return Err(Error::malformed(format!(
-                "route message of family {other:?}"
-            )))
+            return Err(Error::malformed(
+                PARSE,
+                format!("route message of family {other:?}"),
+            ))
         }
     };
     let mut dst_addr: Option<IpAddr> = None;
@@ -341,7 +358,7 @@ pub fn decode(msg: &[u8]) -> Result<KernelRoute> {
         dst_addr.unwrap_or(zero),
         rm.header.destination_prefix_length,
     )
-    .map_err(|e| Error::malformed(format!("route destination: {}", e.context())))?;
+    .map_err(|e| Error::malformed(PARSE, format!("route destination: {}", e.context())))?;
     if nexthops == NextHops::None && (gateway.is_some() || oif.is_some()) {
         nexthops = NextHops::Single(Hop {
             gateway,

@@ -9,13 +9,16 @@ use parking_lot::Mutex;
 use super::codec::{self, KernelRoute};
 use super::nexthop::{self, Nexthop};
 use super::spec::Route;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, RouteOperation};
 use crate::netlink::message::{
     Header, HEADER_LEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
 use crate::netlink::rtm::{RTM_F_CLONED, RTM_GETLINK, RTM_NEWLINK};
 use crate::netlink::{Requests, Socket, SocketOptions};
 use crate::netns::NetNs;
+
+const NEXTHOP: Origin = Origin::Route(RouteOperation::Nexthop);
+const LOOK_UP_LINK: Origin = Origin::Route(RouteOperation::LookUpLink);
 
 /// One change to a routing table, for [`RouteHandle::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +28,21 @@ pub enum RouteOp {
     Add(Route),
     /// Create or replace the route with the same table, destination and metric.
     Replace(Route),
-    /// Delete the route with this table, destination, metric and protocol (`ESRCH` when there
-    /// is none).
+    /// Delete the route with this table, destination, metric and protocol (`ESRCH`, kind
+    /// [`ErrorKind::NotFound`], when there is none).
     Delete(Route),
 }
 
 impl RouteOp {
+    /// The error origin of this op.
+    fn origin(&self) -> Origin {
+        Origin::Route(match self {
+            RouteOp::Add(_) => RouteOperation::Add,
+            RouteOp::Replace(_) => RouteOperation::Replace,
+            RouteOp::Delete(_) => RouteOperation::Delete,
+        })
+    }
+
     fn describe(&self) -> String {
         let (verb, r) = match self {
             RouteOp::Add(r) => ("add", r),
@@ -98,7 +110,7 @@ impl RouteHandle {
         for op in ops {
             match reqs.push_with(|b| op.encode(b)) {
                 Ok(()) => slots.push(Ok(reqs.len() - 1)),
-                Err(e) => slots.push(Err(e.with_context(op.describe()))),
+                Err(e) => slots.push(Err(e.wrap(op.origin(), op.describe()))),
             }
         }
         let mut results = if reqs.is_empty() {
@@ -111,7 +123,7 @@ impl RouteHandle {
             out.push(match slot {
                 Err(e) => Err(e),
                 Ok(i) => std::mem::replace(&mut results[i], Ok(()))
-                    .map_err(|e| e.with_context(op.describe())),
+                    .map_err(|e| e.wrap(op.origin(), op.describe())),
             });
         }
         Ok(out)
@@ -136,13 +148,7 @@ impl RouteHandle {
     /// Deletes the route with the table, destination, metric and protocol of `route`; `ESRCH`
     /// (kind [`ErrorKind::NotFound`]) when there is none.
     pub fn delete(&self, route: &Route) -> Result<()> {
-        self.one(RouteOp::Delete(route.clone())).map_err(|e| {
-            if e.errno() == libc::ESRCH {
-                e.with_kind(ErrorKind::NotFound)
-            } else {
-                e
-            }
-        })
+        self.one(RouteOp::Delete(route.clone()))
     }
 
     /// Dumps routes matching `filter`. A table that does not exist yields no routes, not an
@@ -176,7 +182,7 @@ impl RouteHandle {
             match res {
                 Ok(()) => {}
                 Err(e) if e.errno() == libc::ENOENT && filter.table.is_some() => {}
-                Err(e) => return Err(e.with_context("dump routes")),
+                Err(e) => return Err(e.wrap(Origin::Route(RouteOperation::List), "dump routes")),
             }
         }
         Ok(out)
@@ -224,7 +230,10 @@ impl RouteHandle {
         match res {
             Ok(()) => Ok(found.filter(|k| k.raw_type == 1)), // RTN_UNICAST
             Err(e) if matches!(e.errno(), libc::ENETUNREACH | libc::EHOSTUNREACH) => Ok(None),
-            Err(e) => Err(e.with_context(format!("look up route to {addr}"))),
+            Err(e) => Err(e.wrap(
+                Origin::Route(RouteOperation::List),
+                format!("look up route to {addr}"),
+            )),
         }
     }
 
@@ -240,7 +249,7 @@ impl RouteHandle {
         Ok(res
             .into_iter()
             .zip(ops)
-            .map(|(r, (nh, _))| r.map_err(|e| e.with_context(format!("add nexthop id {}", nh.id))))
+            .map(|(r, (nh, _))| r.map_err(|e| e.wrap(NEXTHOP, format!("add nexthop id {}", nh.id))))
             .collect())
     }
 
@@ -265,7 +274,7 @@ impl RouteHandle {
         self.sock
             .lock()
             .request(&mut m, |_, _| Ok(()))
-            .map_err(|e| e.with_context(format!("delete nexthop id {id}")))
+            .map_err(|e| e.wrap(NEXTHOP, format!("delete nexthop id {id}")))
     }
 
     /// Dumps every nexthop object.
@@ -281,7 +290,7 @@ impl RouteHandle {
                 }
                 Ok(())
             })
-            .map_err(|e| e.with_context("dump nexthops"))?;
+            .map_err(|e| e.wrap(NEXTHOP, "dump nexthops"))?;
         Ok(out)
     }
 
@@ -289,7 +298,10 @@ impl RouteHandle {
     /// device, its table (`IFLA_VRF_TABLE`). `ENODEV` (kind [`ErrorKind::NotFound`]) if absent.
     pub fn link(&self, name: &str) -> Result<(u32, Option<u32>)> {
         if name.is_empty() || name.len() >= 16 {
-            return Err(Error::invalid(format!("invalid interface name {name:?}")));
+            return Err(Error::invalid(
+                LOOK_UP_LINK,
+                format!("invalid interface name {name:?}"),
+            ));
         }
         let mut lm = LinkMessage::default();
         lm.attributes.push(LinkAttribute::IfName(name.to_string()));
@@ -311,7 +323,7 @@ impl RouteHandle {
                     return Ok(());
                 }
                 let lm = LinkMessage::parse(&msg[HEADER_LEN.min(msg.len())..])
-                    .map_err(|e| Error::malformed(format!("link message: {e}")))?;
+                    .map_err(|e| Error::malformed(LOOK_UP_LINK, format!("link message: {e}")))?;
                 let mut table = None;
                 for a in &lm.attributes {
                     if let LinkAttribute::LinkInfo(infos) = a {
@@ -329,15 +341,14 @@ impl RouteHandle {
                 found = Some((lm.header.index, table));
                 Ok(())
             })
-            .map_err(|e| {
-                let e = e.with_context(format!("look up link {name}"));
-                if e.errno() == libc::ENODEV {
-                    e.with_kind(ErrorKind::NotFound)
-                } else {
-                    e
-                }
-            })?;
-        found.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no link named {name}")))
+            .map_err(|e| e.wrap(LOOK_UP_LINK, format!("look up link {name}")))?;
+        found.ok_or_else(|| {
+            Error::new(
+                LOOK_UP_LINK,
+                ErrorKind::NotFound,
+                format!("no link named {name}"),
+            )
+        })
     }
 }
 

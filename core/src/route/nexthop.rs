@@ -6,11 +6,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, RouteOperation};
 use crate::netlink::attr::{attrs, Sink};
 use crate::netlink::message::{Header, HEADER_LEN, NLM_F_DUMP, NLM_F_REQUEST};
 
 pub use crate::netlink::rtm::{RTM_DELNEXTHOP, RTM_GETNEXTHOP, RTM_NEWNEXTHOP};
+
+const ENCODE: Origin = Origin::Route(RouteOperation::Encode);
+const PARSE: Origin = Origin::Route(RouteOperation::Parse);
 
 const NHMSG_LEN: usize = 8;
 const NHA_ID: u16 = 1;
@@ -86,7 +89,7 @@ fn start(
 /// `NLM_F_CREATE|NLM_F_REPLACE` to replace; the kernel moves every route using the id along).
 pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
     if nh.id == 0 {
-        return Err(Error::invalid("nexthop id 0"));
+        return Err(Error::invalid(ENCODE, "nexthop id 0"));
     }
     let inet = libc::AF_INET as u8;
     let inet6 = libc::AF_INET6 as u8;
@@ -103,7 +106,7 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
         NexthopKind::Blackhole { v6 } => (if *v6 { inet6 } else { inet }, 0),
         NexthopKind::Group(members) => {
             if members.is_empty() {
-                return Err(Error::invalid("nexthop group with no members"));
+                return Err(Error::invalid(ENCODE, "nexthop group with no members"));
             }
             (libc::AF_UNSPEC as u8, 0)
         }
@@ -124,6 +127,7 @@ pub fn encode_new(nh: &Nexthop, flags: u16, out: &mut Vec<u8>) -> Result<()> {
                 if *weight == 0 || *weight > 256 {
                     out.truncate(at);
                     return Err(Error::new(
+                        ENCODE,
                         ErrorKind::OutOfRange,
                         format!("nexthop group weight {weight} outside 1..=256"),
                     ));
@@ -163,7 +167,7 @@ pub fn encode_dump(out: &mut Vec<u8>) {
 fn u32_of(v: &[u8]) -> Result<u32> {
     v.get(..4)
         .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| Error::malformed("nexthop attribute shorter than 4 bytes"))
+        .ok_or_else(|| Error::malformed(PARSE, "nexthop attribute shorter than 4 bytes"))
 }
 
 /// Decodes one `RTM_NEWNEXTHOP` message (header included). Lengths are checked: a malformed
@@ -174,6 +178,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
     let end = (hdr.length as usize).min(msg.len());
     if end < HEADER_LEN + NHMSG_LEN {
         return Err(Error::malformed(
+            PARSE,
             "nexthop message shorter than struct nhmsg",
         ));
     }
@@ -195,12 +200,20 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
                         b.copy_from_slice(v);
                         IpAddr::V6(Ipv6Addr::from(b))
                     }
-                    n => return Err(Error::malformed(format!("nexthop gateway of {n} bytes"))),
+                    n => {
+                        return Err(Error::malformed(
+                            PARSE,
+                            format!("nexthop gateway of {n} bytes"),
+                        ))
+                    }
                 })
             }
             NHA_GROUP => {
                 if !v.len().is_multiple_of(8) {
-                    return Err(Error::malformed("nexthop group not a multiple of 8 bytes"));
+                    return Err(Error::malformed(
+                        PARSE,
+                        "nexthop group not a multiple of 8 bytes",
+                    ));
                 }
                 group = Some(
                     v.chunks_exact(8)
@@ -218,7 +231,7 @@ pub fn decode(msg: &[u8]) -> Result<Nexthop> {
         }
     }
     if id == 0 {
-        return Err(Error::malformed("nexthop message without an id"));
+        return Err(Error::malformed(PARSE, "nexthop message without an id"));
     }
     let kind = if let Some(g) = group {
         NexthopKind::Group(g)

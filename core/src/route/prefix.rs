@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result, RouteOperation};
 
 /// An IPv4 or IPv6 prefix with no host bits set, stored compactly (18 bytes). (The export
 /// engine's per-prefix tables key IPv4 prefixes by 8 bytes and IPv6 ones by 17.)
@@ -29,7 +29,10 @@ impl Prefix {
             IpAddr::V6(a) => (a.octets(), true, 128),
         };
         if len > max {
-            return Err(Error::invalid(format!("prefix length {len} above {max}")));
+            return Err(Error::invalid(
+                Origin::Route(RouteOperation::Encode),
+                format!("prefix length {len} above {max}"),
+            ));
         }
         let p = Prefix {
             addr: bytes,
@@ -37,9 +40,10 @@ impl Prefix {
             len,
         };
         if p.masked().addr != bytes {
-            return Err(Error::invalid(format!(
-                "{addr}/{len} has host bits set beyond the prefix length"
-            )));
+            return Err(Error::invalid(
+                Origin::Route(RouteOperation::Encode),
+                format!("{addr}/{len} has host bits set beyond the prefix length"),
+            ));
         }
         Ok(p)
     }
@@ -138,15 +142,21 @@ impl FromStr for Prefix {
             Some((a, l)) => (a, Some(l)),
             None => (s, None),
         };
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| Error::invalid(format!("invalid address in prefix {s:?}")))?;
+        let addr: IpAddr = a.parse().map_err(|_| {
+            Error::invalid(
+                Origin::Route(RouteOperation::Parse),
+                format!("invalid address in prefix {s:?}"),
+            )
+        })?;
         match l {
             None => Ok(Prefix::host(addr)),
             Some(l) => {
-                let len: u8 = l
-                    .parse()
-                    .map_err(|_| Error::invalid(format!("invalid prefix length in {s:?}")))?;
+                let len: u8 = l.parse().map_err(|_| {
+                    Error::invalid(
+                        Origin::Route(RouteOperation::Parse),
+                        format!("invalid prefix length in {s:?}"),
+                    )
+                })?;
                 Prefix::new(addr, len)
             }
         }

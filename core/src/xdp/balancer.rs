@@ -18,7 +18,11 @@ use super::batch;
 use super::maglev::{build_ring, MaglevBackend};
 use super::maps::{map_err, Maps};
 use super::program::{AttachMode, LoadOptions, LoadedProgram, TestRunOutput};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
+
+const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
+const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
+const READ: Origin = Origin::Xdp(XdpOperation::Read);
 
 /// Where pins go by default: `/sys/fs/bpf/lbnet/<iface>`.
 pub fn default_pin_dir(iface: &str) -> PathBuf {
@@ -212,7 +216,11 @@ impl XdpLb {
         let link = if link_path.exists() {
             Some(LinkHandle::Pinned(
                 PinnedLink::from_pin(&link_path).map_err(|e| {
-                    map_err(&format!("open pinned link {}", link_path.display()), e)
+                    map_err(
+                        ADOPT,
+                        &format!("open pinned link {}", link_path.display()),
+                        e,
+                    )
                 })?,
             ))
         } else {
@@ -225,11 +233,11 @@ impl XdpLb {
         {
             let m = maps.vips()?;
             for item in m.iter() {
-                let (k, meta) = item.map_err(|e| map_err("read vips", e))?;
+                let (k, meta) = item.map_err(|e| map_err(ADOPT, "read vips", e))?;
                 let vip = Vip::from_key(&k)
-                    .ok_or_else(|| Error::malformed("pinned vips map has an invalid key"))?;
+                    .ok_or_else(|| Error::malformed(ADOPT, "pinned vips map has an invalid key"))?;
                 if meta.vip_num >= max_vips || by_num.insert(meta.vip_num, vip).is_some() {
-                    return Err(Error::malformed(format!("VIP {vip} has a bad slot")));
+                    return Err(Error::malformed(ADOPT, format!("VIP {vip} has a bad slot")));
                 }
             }
         }
@@ -249,14 +257,17 @@ impl XdpLb {
         {
             let arr = maps.backends()?;
             for i in 1..max_backends {
-                let b = arr.get(&i, 0).map_err(|e| map_err("read backends", e))?;
+                let b = arr
+                    .get(&i, 0)
+                    .map_err(|e| map_err(ADOPT, "read backends", e))?;
                 if b.flags & BACKEND_VALID == 0 {
                     continue;
                 }
-                let addr = words_addr(b.addr, b.family)
-                    .ok_or_else(|| Error::malformed(format!("backend slot {i}: bad family")))?;
+                let addr = words_addr(b.addr, b.family).ok_or_else(|| {
+                    Error::malformed(ADOPT, format!("backend slot {i}: bad family"))
+                })?;
                 let vip = by_num.get(&(b.vip_num as u32)).ok_or_else(|| {
-                    Error::malformed(format!("backend slot {i} belongs to no VIP"))
+                    Error::malformed(ADOPT, format!("backend slot {i} belongs to no VIP"))
                 })?;
                 backend_used[i as usize] = true;
                 vips.get_mut(vip).expect("VIP read above").backends.insert(
@@ -284,7 +295,13 @@ impl XdpLb {
     pub fn test_run(&self, packet: &[u8], repeat: u32) -> Result<TestRunOutput> {
         self.program
             .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::NotAvailable, "adopted instance: no program"))?
+            .ok_or_else(|| {
+                Error::new(
+                    Origin::Xdp(XdpOperation::TestRun),
+                    ErrorKind::NotAvailable,
+                    "adopted instance: no program",
+                )
+            })?
             .test_run(packet, repeat)
     }
 
@@ -292,12 +309,19 @@ impl XdpLb {
     /// [`crate::netns::NetNs::run`] for another namespace).
     pub fn attach(&mut self, ifindex: u32, mode: AttachMode) -> Result<()> {
         if self.link.is_some() {
-            return Err(Error::new(ErrorKind::Exists, "already attached"));
+            return Err(Error::new(
+                Origin::Xdp(XdpOperation::Attach),
+                ErrorKind::Exists,
+                "already attached",
+            ));
         }
-        let program = self
-            .program
-            .as_mut()
-            .ok_or_else(|| Error::new(ErrorKind::NotAvailable, "adopted instance: no program"))?;
+        let program = self.program.as_mut().ok_or_else(|| {
+            Error::new(
+                Origin::Xdp(XdpOperation::Attach),
+                ErrorKind::NotAvailable,
+                "adopted instance: no program",
+            )
+        })?;
         self.link = Some(LinkHandle::Owned(program.attach(ifindex, mode)?));
         Ok(())
     }
@@ -311,14 +335,12 @@ impl XdpLb {
     /// mounted on `/sys/fs/bpf` if `dir` is under it and nothing is mounted there), so the data
     /// plane survives this process and [`XdpLb::adopt`] can take it over.
     pub fn pin(&mut self, dir: &Path) -> Result<()> {
-        super::bpffs::ensure_bpffs(dir)?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::from(e).with_context(format!("create {}", dir.display())))?;
+        super::bpffs::create_pin_dir(dir)?;
         self.maps.pin(dir)?;
         if let Some(LinkHandle::Owned(link)) = self.link.take() {
             let pinned = link
                 .pin(dir.join(LINK_PIN))
-                .map_err(|e| map_err("pin XDP link", e))?;
+                .map_err(|e| map_err(Origin::Xdp(XdpOperation::Pin), "pin XDP link", e))?;
             self.link = Some(LinkHandle::Pinned(pinned));
         }
         self.pin_dir = Some(dir.to_path_buf());
@@ -328,7 +350,9 @@ impl XdpLb {
     /// Detaches the program and removes the pins (if any): the data plane stops.
     pub fn detach(&mut self) -> Result<()> {
         match self.link.take() {
-            Some(LinkHandle::Pinned(p)) => drop(p.unpin().map_err(Error::from)?),
+            Some(LinkHandle::Pinned(p)) => drop(p.unpin().map_err(|e| {
+                Error::from_io(Origin::Xdp(XdpOperation::Detach), "unpin XDP link", &e)
+            })?),
             Some(LinkHandle::Owned(l)) => drop(l),
             None => {}
         }
@@ -359,20 +383,29 @@ impl XdpLb {
         self.maps
             .config()?
             .set(0, cfg, 0)
-            .map_err(|e| map_err("write config", e))
+            .map_err(|e| map_err(UPDATE, "write config", e))
     }
 
     /// Adds a VIP with no backends (its packets are dropped until backends are set).
     /// `EEXIST` if it exists, `ENOSPC` when every VIP slot is used.
     pub fn add_vip(&mut self, vip: Vip) -> Result<()> {
         if self.vips.contains_key(&vip) {
-            return Err(Error::new(ErrorKind::Exists, format!("VIP {vip} exists")));
+            return Err(Error::new(
+                UPDATE,
+                ErrorKind::Exists,
+                format!("VIP {vip} exists"),
+            ));
         }
         let used: Vec<u32> = self.vips.values().map(|v| v.num).collect();
         let num = (0..self.max_vips)
             .find(|n| !used.contains(n))
             .ok_or_else(|| {
-                Error::from_kernel(libc::ENOSPC, format!("add VIP {vip}: no slot"), None)
+                Error::from_kernel(
+                    UPDATE,
+                    libc::ENOSPC,
+                    format!("add VIP {vip}: no slot"),
+                    None,
+                )
             })?;
         // A recycled slot's ring was zeroed by remove_vip; start from the map's content anyway.
         let mut ring = vec![0u32; RING_SIZE as usize];
@@ -394,7 +427,7 @@ impl XdpLb {
                 },
                 0,
             )
-            .map_err(|e| map_err(&format!("insert VIP {vip}"), e))?;
+            .map_err(|e| map_err(UPDATE, &format!("insert VIP {vip}"), e))?;
         self.vips.insert(vip, state);
         Ok(())
     }
@@ -405,7 +438,7 @@ impl XdpLb {
         self.maps
             .vips()?
             .remove(&vip.key())
-            .map_err(|e| map_err(&format!("delete VIP {vip}"), e))?;
+            .map_err(|e| map_err(UPDATE, &format!("delete VIP {vip}"), e))?;
         let slots: Vec<u32> = state.backends.keys().copied().collect();
         state.backends.clear();
         self.write_ring(&mut state)?;
@@ -431,6 +464,7 @@ impl XdpLb {
         let mut list: Vec<Backend> = state.backends.values().copied().collect();
         let b = list.iter_mut().find(|b| b.addr == addr).ok_or_else(|| {
             Error::new(
+                UPDATE,
                 ErrorKind::NotFound,
                 format!("VIP {vip} has no backend {addr}"),
             )
@@ -470,7 +504,7 @@ impl XdpLb {
             .maps
             .vip_stats()?
             .get(&num, 0)
-            .map_err(|e| map_err("read vip_stats", e))?;
+            .map_err(|e| map_err(READ, "read vip_stats", e))?;
         let mut s = VipStats::default();
         for v in values.iter() {
             s.packets += v.packets;
@@ -489,7 +523,7 @@ impl XdpLb {
             .map(|&c| {
                 let v = stats
                     .get(&(c as u32), 0)
-                    .map_err(|e| map_err("read stats", e))?;
+                    .map_err(|e| map_err(READ, "read stats", e))?;
                 Ok((c, v.iter().sum()))
             })
             .collect()
@@ -501,7 +535,7 @@ impl XdpLb {
             .maps
             .stats()?
             .get(&(c as u32), 0)
-            .map_err(|e| map_err("read stats", e))?;
+            .map_err(|e| map_err(READ, "read stats", e))?;
         Ok(v.iter().sum())
     }
 
@@ -523,7 +557,10 @@ impl XdpLb {
     ) -> Result<RingUpdate> {
         for (i, b) in backends.iter().enumerate() {
             if backends[..i].iter().any(|o| o.addr == b.addr) {
-                return Err(Error::invalid(format!("backend {} listed twice", b.addr)));
+                return Err(Error::invalid(
+                    UPDATE,
+                    format!("backend {} listed twice", b.addr),
+                ));
             }
         }
         let (_, vip_family) = addr_words(vip.addr);
@@ -597,18 +634,20 @@ impl XdpLb {
     fn zero_vip_stats(&mut self, num: u32) -> Result<()> {
         let mut m: PerCpuArray<&mut aya::maps::MapData, VipStatsEntry> =
             PerCpuArray::try_from(&mut self.maps.vip_stats)
-                .map_err(|e| map_err("vip_stats map", e))?;
-        let n = aya::util::nr_cpus().map_err(|(_, e)| Error::from(e))?;
+                .map_err(|e| map_err(UPDATE, "vip_stats map", e))?;
+        let n = aya::util::nr_cpus().map_err(|(_, e)| Error::from_io(UPDATE, "count CPUs", &e))?;
         let zeros = PerCpuValues::try_from(vec![VipStatsEntry::default(); n])
-            .map_err(|e| Error::from(e).with_context("per-CPU values"))?;
+            .map_err(|e| Error::from_io(UPDATE, "per-CPU values", &e))?;
         m.set(num, zeros, 0)
-            .map_err(|e| map_err("reset vip_stats", e))
+            .map_err(|e| map_err(UPDATE, "reset vip_stats", e))
     }
 
     fn alloc_backend(&mut self) -> Result<u32> {
         let slot = (1..self.backend_used.len())
             .find(|&i| !self.backend_used[i])
-            .ok_or_else(|| Error::from_kernel(libc::ENOSPC, "no free backend slot", None))?;
+            .ok_or_else(|| {
+                Error::from_kernel(UPDATE, libc::ENOSPC, "no free backend slot", None)
+            })?;
         self.backend_used[slot] = true;
         Ok(slot as u32)
     }
@@ -636,10 +675,10 @@ impl XdpLb {
         self.maps
             .backends()?
             .set(slot, entry, 0)
-            .map_err(|e| map_err(&format!("write backend slot {slot}"), e))
+            .map_err(|e| map_err(UPDATE, &format!("write backend slot {slot}"), e))
     }
 }
 
 fn not_found(vip: &Vip) -> Error {
-    Error::new(ErrorKind::NotFound, format!("no VIP {vip}"))
+    Error::new(UPDATE, ErrorKind::NotFound, format!("no VIP {vip}"))
 }

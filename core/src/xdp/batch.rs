@@ -11,7 +11,10 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result, XdpOperation};
+
+const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
+const READ: Origin = Origin::Xdp(XdpOperation::Read);
 
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
@@ -75,6 +78,7 @@ pub fn batch_supported() -> bool {
 pub fn update_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<usize> {
     if keys.len() != values.len() {
         return Err(Error::invalid(
+            UPDATE,
             "batch update: keys and values differ in length",
         ));
     }
@@ -101,6 +105,7 @@ pub fn update_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<u
                 }
                 Err(e) => {
                     return Err(Error::from_kernel(
+                        UPDATE,
                         e,
                         "BPF_MAP_UPDATE_BATCH on the ring",
                         None,
@@ -119,7 +124,10 @@ pub fn update_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<u
 /// benchmark compares the batch with).
 pub fn update_each_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Result<usize> {
     if keys.len() != values.len() {
-        return Err(Error::invalid("update: keys and values differ in length"));
+        return Err(Error::invalid(
+            UPDATE,
+            "update: keys and values differ in length",
+        ));
     }
     for (k, v) in keys.iter().zip(values) {
         let mut attr = ElemAttr {
@@ -128,8 +136,9 @@ pub fn update_each_u32(map: BorrowedFd<'_>, keys: &[u32], values: &[u32]) -> Res
             value: v as *const u32 as u64,
             ..Default::default()
         };
-        bpf(BPF_MAP_UPDATE_ELEM, &mut attr)
-            .map_err(|e| Error::from_kernel(e, format!("BPF_MAP_UPDATE_ELEM index {k}"), None))?;
+        bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map_err(|e| {
+            Error::from_kernel(UPDATE, e, format!("BPF_MAP_UPDATE_ELEM index {k}"), None)
+        })?;
     }
     Ok(keys.len())
 }
@@ -167,7 +176,7 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
                     NO_BATCH.store(true, Ordering::Relaxed);
                     return read_range_u32(map, start, out);
                 }
-                Err(e) => return Err(Error::from_kernel(e, "BPF_MAP_LOOKUP_BATCH", None)),
+                Err(e) => return Err(Error::from_kernel(READ, e, "BPF_MAP_LOOKUP_BATCH", None)),
             }
             first = false;
             let c = (attr.count as usize).min(n);
@@ -183,10 +192,13 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
             }
         }
         if got < out.len() {
-            return Err(Error::malformed(format!(
-                "BPF_MAP_LOOKUP_BATCH returned {got} of {} entries",
-                out.len()
-            )));
+            return Err(Error::malformed(
+                READ,
+                format!(
+                    "BPF_MAP_LOOKUP_BATCH returned {got} of {} entries",
+                    out.len()
+                ),
+            ));
         }
         return Ok(());
     }
@@ -198,8 +210,9 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
             value: slot as *mut u32 as u64,
             ..Default::default()
         };
-        bpf(BPF_MAP_LOOKUP_ELEM, &mut attr)
-            .map_err(|e| Error::from_kernel(e, format!("BPF_MAP_LOOKUP_ELEM index {key}"), None))?;
+        bpf(BPF_MAP_LOOKUP_ELEM, &mut attr).map_err(|e| {
+            Error::from_kernel(READ, e, format!("BPF_MAP_LOOKUP_ELEM index {key}"), None)
+        })?;
     }
     Ok(())
 }

@@ -7,10 +7,12 @@
 //! nothing is mounted there (needs `CAP_SYS_ADMIN`), and otherwise explains what is wrong
 //! instead of surfacing a bare `ENOENT`.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+const PIN: Origin = Origin::Xdp(XdpOperation::Pin);
 
 /// `BPF_FS_MAGIC` from `<linux/magic.h>`.
 const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
@@ -29,6 +31,13 @@ fn fs_type(path: &Path) -> std::io::Result<i64> {
     Ok(st.f_type as i64)
 }
 
+/// Creates pin directory `dir` (and its parents) after [`ensure_bpffs`].
+pub fn create_pin_dir(dir: &Path) -> Result<()> {
+    ensure_bpffs(dir)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::from_io(PIN, format!("create {}", dir.display()), &e))
+}
+
 /// Ensures `dir` (which may not exist yet) lies on a BPF filesystem: mounts bpffs on
 /// `/sys/fs/bpf` if `dir` is under it and it is not mounted; otherwise returns an error of kind
 /// `NotAvailable` naming the path and the fix.
@@ -39,7 +48,7 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new("/"));
     let ftype = fs_type(existing)
-        .map_err(|e| Error::from(e).with_context(format!("statfs {}", existing.display())))?;
+        .map_err(|e| Error::from_io(PIN, format!("statfs {}", existing.display()), &e))?;
     if ftype == BPF_FS_MAGIC {
         return Ok(());
     }
@@ -60,14 +69,19 @@ pub fn ensure_bpffs(dir: &Path) -> Result<()> {
         };
         if rc != 0 {
             let e = std::io::Error::last_os_error();
-            return Err(Error::from(e).with_context(format!(
-                "{BPF_MOUNT} is not a BPF filesystem and mounting one there failed \
-                 (mount -t bpf bpf {BPF_MOUNT})"
-            )));
+            return Err(Error::from_io(
+                PIN,
+                format!(
+                    "{BPF_MOUNT} is not a BPF filesystem and mounting one there failed \
+                     (mount -t bpf bpf {BPF_MOUNT})"
+                ),
+                &e,
+            ));
         }
         return Ok(());
     }
     Err(Error::new(
+        PIN,
         ErrorKind::NotAvailable,
         format!(
             "pin directory {} is not on a BPF filesystem (mount -t bpf bpf DIR first)",

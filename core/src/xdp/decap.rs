@@ -7,7 +7,7 @@ use aya::programs::links::PinnedLink;
 
 use super::maps::map_err;
 use super::program::{AttachMode, LoadOptions, LoadedProgram};
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result, XdpOperation};
 
 /// The object compiled from `bpf/decap.c`.
 pub static DECAP_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/decap.o"));
@@ -43,19 +43,27 @@ fn attach_pinned(
 ) -> Result<()> {
     let link = prog.attach(ifindex, mode)?;
     if let Some(dir) = pin.parent() {
-        super::bpffs::ensure_bpffs(dir)?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::from(e).with_context(format!("create {}", dir.display())))?;
+        super::bpffs::create_pin_dir(dir)?;
     }
-    link.pin(pin).map_err(|e| map_err("pin decap link", e))?;
+    link.pin(pin)
+        .map_err(|e| map_err(Origin::Xdp(XdpOperation::Pin), "pin decap link", e))?;
     Ok(())
 }
 
 /// Detaches a program pinned by [`attach_decap_pinned`] or [`attach_pass_pinned`] (removes
 /// the pin).
 pub fn detach_decap_pinned(pin: &Path) -> Result<()> {
-    let link = PinnedLink::from_pin(pin)
-        .map_err(|e| map_err(&format!("open pinned link {}", pin.display()), e))?;
-    drop(link.unpin().map_err(Error::from)?);
+    let link = PinnedLink::from_pin(pin).map_err(|e| {
+        map_err(
+            Origin::Xdp(XdpOperation::Detach),
+            &format!("open pinned link {}", pin.display()),
+            e,
+        )
+    })?;
+    drop(
+        link.unpin().map_err(|e| {
+            Error::from_io(Origin::Xdp(XdpOperation::Detach), "unpin decap link", &e)
+        })?,
+    );
     Ok(())
 }

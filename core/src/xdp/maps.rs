@@ -6,7 +6,11 @@ use std::path::Path;
 use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 
 use super::abi::{BackendEntry, LbConfig, VipKey, VipMeta, VipStatsEntry, RING_SIZE};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
+
+const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
+const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
+const READ: Origin = Origin::Xdp(XdpOperation::Read);
 
 /// Names of the maps in `bpf/xdplb.c`; also their file names under the pin directory.
 pub const MAP_NAMES: [&str; 7] = [
@@ -33,7 +37,7 @@ pub struct Maps {
 
 /// Converts an aya error, keeping the kernel's errno when the error wraps a failed syscall
 /// (aya's `SyscallError` carries the `io::Error` in its source chain).
-pub(crate) fn map_err(context: &str, e: impl std::error::Error + 'static) -> Error {
+pub(crate) fn map_err(origin: Origin, context: &str, e: impl std::error::Error + 'static) -> Error {
     let mut errno = None;
     let mut cur: Option<&dyn std::error::Error> = Some(&e);
     while let Some(err) = cur {
@@ -44,8 +48,8 @@ pub(crate) fn map_err(context: &str, e: impl std::error::Error + 'static) -> Err
         cur = err.source();
     }
     match errno {
-        Some(n) => Error::from_kernel(n, format!("{context}: {e}"), None),
-        None => Error::new(ErrorKind::Io, format!("{context}: {e}")),
+        Some(n) => Error::from_kernel(origin, n, format!("{context}: {e}"), None),
+        None => Error::new(origin, ErrorKind::Io, format!("{context}: {e}")),
     }
 }
 
@@ -53,8 +57,12 @@ impl Maps {
     /// Takes the maps out of a loaded object.
     pub(crate) fn take(ebpf: &mut aya::Ebpf) -> Result<Maps> {
         let mut take = |name: &str| {
-            ebpf.take_map(name)
-                .ok_or_else(|| Error::malformed(format!("BPF object has no map {name}")))
+            ebpf.take_map(name).ok_or_else(|| {
+                Error::malformed(
+                    Origin::Xdp(XdpOperation::Load),
+                    format!("BPF object has no map {name}"),
+                )
+            })
         };
         Ok(Maps {
             vips: take("vips")?,
@@ -73,13 +81,14 @@ impl Maps {
             let path = dir.join(name);
             if !path.exists() {
                 return Err(Error::new(
+                    ADOPT,
                     ErrorKind::NotFound,
                     format!("no pinned map at {}", path.display()),
                 ));
             }
             let data = MapData::from_pin(&path)
-                .map_err(|e| map_err(&format!("open pinned map {}", path.display()), e))?;
-            Map::from_map_data(data).map_err(|e| map_err("pinned map type", e))
+                .map_err(|e| map_err(ADOPT, &format!("open pinned map {}", path.display()), e))?;
+            Map::from_map_data(data).map_err(|e| map_err(ADOPT, "pinned map type", e))
         };
         Ok(Maps {
             vips: open("vips")?,
@@ -95,8 +104,13 @@ impl Maps {
     /// Pins every map under `dir`, which must exist on a bpffs.
     pub(crate) fn pin(&self, dir: &Path) -> Result<()> {
         for (name, map) in self.named() {
-            map.pin(dir.join(name))
-                .map_err(|e| map_err(&format!("pin map {name} in {}", dir.display()), e))?;
+            map.pin(dir.join(name)).map_err(|e| {
+                map_err(
+                    Origin::Xdp(XdpOperation::Pin),
+                    &format!("pin map {name} in {}", dir.display()),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
@@ -114,30 +128,30 @@ impl Maps {
     }
 
     pub(crate) fn vips(&mut self) -> Result<HashMap<&mut MapData, VipKey, VipMeta>> {
-        HashMap::try_from(&mut self.vips).map_err(|e| map_err("vips map", e))
+        HashMap::try_from(&mut self.vips).map_err(|e| map_err(UPDATE, "vips map", e))
     }
 
     pub(crate) fn backends(&mut self) -> Result<Array<&mut MapData, BackendEntry>> {
-        Array::try_from(&mut self.backends).map_err(|e| map_err("backends map", e))
+        Array::try_from(&mut self.backends).map_err(|e| map_err(UPDATE, "backends map", e))
     }
 
     pub(crate) fn config(&mut self) -> Result<Array<&mut MapData, LbConfig>> {
-        Array::try_from(&mut self.config).map_err(|e| map_err("config map", e))
+        Array::try_from(&mut self.config).map_err(|e| map_err(UPDATE, "config map", e))
     }
 
     pub(crate) fn vip_stats(&self) -> Result<PerCpuArray<&MapData, VipStatsEntry>> {
-        PerCpuArray::try_from(&self.vip_stats).map_err(|e| map_err("vip_stats map", e))
+        PerCpuArray::try_from(&self.vip_stats).map_err(|e| map_err(READ, "vip_stats map", e))
     }
 
     pub(crate) fn stats(&self) -> Result<PerCpuArray<&MapData, u64>> {
-        PerCpuArray::try_from(&self.stats).map_err(|e| map_err("stats map", e))
+        PerCpuArray::try_from(&self.stats).map_err(|e| map_err(READ, "stats map", e))
     }
 
     /// The ring map's file descriptor, for the raw batch syscalls.
     pub(crate) fn ring_fd(&self) -> Result<BorrowedFd<'_>> {
         match &self.ring {
             Map::Array(data) => Ok(data.fd().as_fd()),
-            _ => Err(Error::malformed("ring is not an array map")),
+            _ => Err(Error::malformed(READ, "ring is not an array map")),
         }
     }
 
@@ -154,11 +168,11 @@ impl Maps {
     fn max_entries(&self, map: &Map) -> Result<u32> {
         let data = match map {
             Map::Array(d) | Map::HashMap(d) => d,
-            _ => return Err(Error::malformed("unexpected map type")),
+            _ => return Err(Error::malformed(READ, "unexpected map type")),
         };
         Ok(data
             .info()
-            .map_err(|e| map_err("map info", e))?
+            .map_err(|e| map_err(READ, "map info", e))?
             .max_entries())
     }
 }

@@ -5,7 +5,10 @@ use aya::{Ebpf, EbpfLoader};
 
 use super::abi::{DEFAULT_CONN_TABLE_SIZE, DEFAULT_MAX_BACKENDS, DEFAULT_MAX_VIPS, RING_SIZE};
 use super::maps::map_err;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
+
+const LOAD: Origin = Origin::Xdp(XdpOperation::Load);
+const ATTACH: Origin = Origin::Xdp(XdpOperation::Attach);
 
 /// The object file `core/build.rs` compiled from `bpf/xdplb.c`.
 pub static XDPLB_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xdplb.o"));
@@ -74,11 +77,15 @@ impl LoadedProgram {
     /// Loads another XDP object (e.g. a benchmark baseline) with program `name`.
     pub fn load_object(object: &[u8], name: &str, opts: &LoadOptions) -> Result<LoadedProgram> {
         if opts.max_vips == 0 || opts.max_backends < 2 || opts.conn_table_size == 0 {
-            return Err(Error::invalid("xdp load: capacities must be positive"));
+            return Err(Error::invalid(
+                LOAD,
+                "xdp load: capacities must be positive",
+            ));
         }
         // backend.vip_num is 16 bits wide.
         if opts.max_vips > u16::MAX as u32 {
             return Err(Error::new(
+                LOAD,
                 ErrorKind::OutOfRange,
                 "xdp load: at most 65,535 VIPs",
             ));
@@ -86,7 +93,7 @@ impl LoadedProgram {
         let ring = opts
             .max_vips
             .checked_mul(RING_SIZE)
-            .ok_or_else(|| Error::new(ErrorKind::OutOfRange, "xdp load: too many VIPs"))?;
+            .ok_or_else(|| Error::new(LOAD, ErrorKind::OutOfRange, "xdp load: too many VIPs"))?;
         let mut loader = EbpfLoader::new();
         if name == PROGRAM_NAME {
             loader
@@ -98,13 +105,14 @@ impl LoadedProgram {
         }
         let mut ebpf = loader
             .load(object)
-            .map_err(|e| map_err("load BPF object", e).with_kind(ErrorKind::NotAvailable))?;
+            .map_err(|e| map_err(LOAD, "load BPF object", e).with_kind(ErrorKind::NotAvailable))?;
         let prog: &mut Xdp = ebpf
             .program_mut(name)
-            .ok_or_else(|| Error::malformed(format!("BPF object has no program {name}")))?
+            .ok_or_else(|| Error::malformed(LOAD, format!("BPF object has no program {name}")))?
             .try_into()
-            .map_err(|e| map_err("program type", e))?;
-        prog.load().map_err(|e| map_err("verify XDP program", e))?;
+            .map_err(|e| map_err(LOAD, "program type", e))?;
+        prog.load()
+            .map_err(|e| map_err(LOAD, "verify XDP program", e))?;
         Ok(LoadedProgram {
             ebpf,
             name: name.to_string(),
@@ -115,16 +123,16 @@ impl LoadedProgram {
         let p = self
             .ebpf
             .program(&self.name)
-            .ok_or_else(|| Error::malformed("no program"))?;
-        p.try_into().map_err(|e| map_err("program type", e))
+            .ok_or_else(|| Error::malformed(LOAD, "no program"))?;
+        p.try_into().map_err(|e| map_err(LOAD, "program type", e))
     }
 
     fn xdp_mut(&mut self) -> Result<&mut Xdp> {
         let p = self
             .ebpf
             .program_mut(&self.name)
-            .ok_or_else(|| Error::malformed("no program"))?;
-        p.try_into().map_err(|e| map_err("program type", e))
+            .ok_or_else(|| Error::malformed(LOAD, "no program"))?;
+        p.try_into().map_err(|e| map_err(LOAD, "program type", e))
     }
 
     /// Runs the program once per repetition on `packet` with `BPF_PROG_TEST_RUN` (the program
@@ -141,7 +149,7 @@ impl LoadedProgram {
         let r = self
             .xdp()?
             .test_run(opts)
-            .map_err(|e| map_err("BPF_PROG_TEST_RUN", e))?;
+            .map_err(|e| map_err(Origin::Xdp(XdpOperation::TestRun), "BPF_PROG_TEST_RUN", e))?;
         out.truncate(r.data_size_out as usize);
         Ok(TestRunOutput {
             action: r.return_value,
@@ -160,12 +168,13 @@ impl LoadedProgram {
         let prog = self.xdp_mut()?;
         let id = prog
             .attach_to_if_index(ifindex, mode)
-            .map_err(|e| map_err(&format!("attach XDP to ifindex {ifindex}"), e))?;
+            .map_err(|e| map_err(ATTACH, &format!("attach XDP to ifindex {ifindex}"), e))?;
         let link = prog
             .take_link(id)
-            .map_err(|e| map_err("take XDP link", e))?;
+            .map_err(|e| map_err(ATTACH, "take XDP link", e))?;
         FdLink::try_from(link).map_err(|_| {
             Error::new(
+                ATTACH,
                 ErrorKind::NotAvailable,
                 "kernel attached XDP by netlink, not by BPF link (Linux < 5.9); cannot pin",
             )

@@ -8,9 +8,13 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use lbnet::error::CallerOperation;
 use lbnet::netns::{ifindex, NetNs};
 use lbnet::xdp::{decap, default_pin_dir, AttachMode, Backend, LoadOptions, Proto, Vip, XdpLb};
-use lbnet::{Error, Result};
+use lbnet::{Error, Origin, Result};
+
+/// Origin of the errors for command-line arguments this tool refuses.
+const ARG: Origin = Origin::Caller(CallerOperation::Argument);
 
 const USAGE: &str = "\
 usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> Error {
-    Error::invalid(format!("bad arguments\n{USAGE}"))
+    Error::invalid(ARG, format!("bad arguments\n{USAGE}"))
 }
 
 fn run(mut args: Vec<String>) -> Result<()> {
@@ -82,7 +86,7 @@ fn run(mut args: Vec<String>) -> Result<()> {
     if cmd == "decap" {
         return decap(args);
     }
-    let pin = pin.ok_or_else(|| Error::invalid("give -i IFACE or -p PIN_DIR"))?;
+    let pin = pin.ok_or_else(|| Error::invalid(ARG, "give -i IFACE or -p PIN_DIR"))?;
     let mut lb = XdpLb::adopt(&pin)?;
     match cmd.as_str() {
         "detach" => lb.detach(),
@@ -228,8 +232,8 @@ fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
     while let Some(flag) = it.next() {
         let val = it.next().ok_or_else(usage)?;
         match flag.as_str() {
-            "--src4" => s4 = Some(val.parse().map_err(|_| Error::invalid("bad --src4"))?),
-            "--src6" => s6 = Some(val.parse().map_err(|_| Error::invalid("bad --src6"))?),
+            "--src4" => s4 = Some(val.parse().map_err(|_| Error::invalid(ARG, "bad --src4"))?),
+            "--src6" => s6 = Some(val.parse().map_err(|_| Error::invalid(ARG, "bad --src6"))?),
             "--gw-mac" => mac = Some(parse_mac(val)?),
             _ => return Err(usage()),
         }
@@ -242,12 +246,12 @@ fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
 
 fn parse_num(s: &str) -> Result<u32> {
     s.parse()
-        .map_err(|_| Error::invalid(format!("not a number: {s}")))
+        .map_err(|_| Error::invalid(ARG, format!("not a number: {s}")))
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr> {
     s.parse()
-        .map_err(|_| Error::invalid(format!("not an address: {s}")))
+        .map_err(|_| Error::invalid(ARG, format!("not an address: {s}")))
 }
 
 fn parse_mac(s: &str) -> Result<[u8; 6]> {
@@ -255,21 +259,26 @@ fn parse_mac(s: &str) -> Result<[u8; 6]> {
         .split(':')
         .map(|p| u8::from_str_radix(p, 16))
         .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::invalid(format!("not a MAC: {s}")))?;
+        .map_err(|_| Error::invalid(ARG, format!("not a MAC: {s}")))?;
     parts
         .try_into()
-        .map_err(|_| Error::invalid(format!("not a MAC: {s}")))
+        .map_err(|_| Error::invalid(ARG, format!("not a MAC: {s}")))
 }
 
 fn parse_vip(proto: &str, addr: &str) -> Result<Vip> {
     let proto = match proto {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
-        _ => return Err(Error::invalid(format!("protocol {proto}: want tcp or udp"))),
+        _ => {
+            return Err(Error::invalid(
+                ARG,
+                format!("protocol {proto}: want tcp or udp"),
+            ))
+        }
     };
     let sa: std::net::SocketAddr = addr
         .parse()
-        .map_err(|_| Error::invalid(format!("not ADDR:PORT: {addr}")))?;
+        .map_err(|_| Error::invalid(ARG, format!("not ADDR:PORT: {addr}")))?;
     Ok(Vip {
         addr: sa.ip(),
         port: sa.port(),

@@ -22,7 +22,9 @@ use lbnet::{Error, ErrorKind};
 use super::convert::*;
 use super::handle::lbnet_ipvs;
 use super::types::*;
-use crate::common::{arg_mut, arg_ref, arg_slice, copy_out_str, fail_with_message, guard};
+use crate::common::{
+    arg_mut, arg_ref, arg_slice, copy_out_str, fail_with_message, guard, ARG, OUTPUT,
+};
 
 /// `lbnet_ipvs_change.op`: add the service `svc` (as `lbnet_ipvs_batch_add_service`).
 pub const LBNET_IPVS_OP_ADD_SERVICE: u32 = 1;
@@ -73,7 +75,7 @@ fn to_change(
     svc: &lbnet_ipvs_service,
     dest: Option<&lbnet_ipvs_dest>,
 ) -> Result<Change, Error> {
-    let dest = || dest.ok_or_else(|| Error::invalid("dest is NULL"));
+    let dest = || dest.ok_or_else(|| Error::invalid(ARG, "dest is NULL"));
     Ok(match op {
         LBNET_IPVS_OP_ADD_SERVICE => Change::NewService(service_from_c(svc)?),
         LBNET_IPVS_OP_UPDATE_SERVICE => Change::UpdateService(service_from_c(svc)?),
@@ -90,7 +92,7 @@ fn to_change(
         LBNET_IPVS_OP_ZERO => Change::Zero(service_key(svc)?),
         LBNET_IPVS_OP_ZERO_ALL => Change::ZeroAll,
         _ => {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(ARG, format!(
                 "op {op} is not one of LBNET_IPVS_OP_* ({LBNET_IPVS_OP_ADD_SERVICE}-{LBNET_IPVS_OP_ZERO_ALL})"
             )))
         }
@@ -132,6 +134,7 @@ unsafe fn batch<'a>(b: *mut lbnet_ipvs_batch) -> Result<&'a mut lbnet_ipvs_batch
 fn check_room(len: usize, n: usize) -> Result<(), Error> {
     if n > LBNET_IPVS_BATCH_MAX.saturating_sub(len) {
         return Err(Error::from_kernel(
+            ARG,
             libc::E2BIG,
             format!(
                 "{n} more changes do not fit in a batch of {len}: at most \
@@ -416,8 +419,7 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
                 Ok(ch) => add.push(ch),
                 Err(e) => {
                     bad = Some(i);
-                    let ctx = format!("change {i}: {}", e.context());
-                    return Err(e.with_context(ctx));
+                    return Err(e.with_context(format!("change {i}")));
                 }
             }
         }
@@ -470,6 +472,7 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_apply(
         };
         if results.len() != b.changes.len() {
             return Err(Error::new(
+                ARG,
                 ErrorKind::Malformed,
                 format!(
                     "batch of {} changes came back with {} results",
@@ -571,21 +574,27 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_results(
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { arg_ref(b, "batch") }?;
         if results.is_null() && cap > 0 {
-            return Err(Error::invalid(format!("results is NULL with cap {cap}")));
+            return Err(Error::invalid(
+                ARG,
+                format!("results is NULL with cap {cap}"),
+            ));
         }
         if cap > isize::MAX as usize / std::mem::size_of::<i32>() {
-            return Err(Error::invalid(format!("results cap {cap} is too large")));
+            return Err(Error::invalid(
+                ARG,
+                format!("results cap {cap} is too large"),
+            ));
         }
         let rs = b.results.as_ref().ok_or_else(not_applied)?;
         if rs.len() != b.changes.len() {
-            return Err(Error::malformed(format!(
-                "{} results for {} changes",
-                rs.len(),
-                b.changes.len()
-            )));
+            return Err(Error::malformed(
+                ARG,
+                format!("{} results for {} changes", rs.len(), b.changes.len()),
+            ));
         }
         if cap < rs.len() {
             return Err(Error::new(
+                OUTPUT,
                 ErrorKind::OutOfRange,
                 format!("results holds {cap} codes, the batch has {}", rs.len()),
             ));
@@ -608,6 +617,7 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_results(
 
 fn not_applied() -> Error {
     Error::from_kernel(
+        ARG,
         libc::ENODATA,
         "the batch has not been applied since its last change",
         None,
@@ -616,13 +626,16 @@ fn not_applied() -> Error {
 
 fn result_at(b: &lbnet_ipvs_batch, index: usize) -> Result<&Result<(), Error>, Error> {
     if index >= b.changes.len() {
-        return Err(Error::invalid(format!(
-            "index {index} out of range: the batch has {} changes",
-            b.changes.len()
-        )));
+        return Err(Error::invalid(
+            ARG,
+            format!(
+                "index {index} out of range: the batch has {} changes",
+                b.changes.len()
+            ),
+        ));
     }
     let results = b.results.as_ref().ok_or_else(not_applied)?;
     results
         .get(index)
-        .ok_or_else(|| Error::malformed(format!("no result for change {index}")))
+        .ok_or_else(|| Error::malformed(ARG, format!("no result for change {index}")))
 }

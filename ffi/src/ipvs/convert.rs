@@ -8,6 +8,8 @@ use lbnet::ipvs::{
 };
 use lbnet::Error;
 
+use crate::common::ARG;
+
 use super::names::{read_name, read_required_name, write_name};
 use super::types::*;
 use crate::addr::lbnet_addr;
@@ -17,9 +19,10 @@ fn family(af: i32, what: &str) -> Result<AddressFamily, Error> {
         .ok()
         .and_then(AddressFamily::from_raw)
         .ok_or_else(|| {
-            Error::invalid(format!(
-                "{what}: address family {af} is neither AF_INET nor AF_INET6"
-            ))
+            Error::invalid(
+                ARG,
+                format!("{what}: address family {af} is neither AF_INET nor AF_INET6"),
+            )
         })
 }
 
@@ -30,17 +33,23 @@ pub(crate) fn service_key(s: &lbnet_ipvs_service) -> Result<ServiceKey, Error> {
         return Ok(ServiceKey::fwmark(af, s.fwmark));
     }
     let protocol = Protocol::from_raw(s.protocol).ok_or_else(|| {
-        Error::invalid(format!(
-            "service protocol {} is not TCP (6), UDP (17) or SCTP (132), and fwmark is 0",
-            s.protocol
-        ))
+        Error::invalid(
+            ARG,
+            format!(
+                "service protocol {} is not TCP (6), UDP (17) or SCTP (132), and fwmark is 0",
+                s.protocol
+            ),
+        )
     })?;
     let addr = s.addr.to_ip("service addr")?;
     if AddressFamily::of(&addr) != af {
-        return Err(Error::invalid(format!(
-            "service addr family {} differs from service af {}",
-            s.addr.af, s.af
-        )));
+        return Err(Error::invalid(
+            ARG,
+            format!(
+                "service addr family {} differs from service af {}",
+                s.addr.af, s.af
+            ),
+        ));
     }
     Ok(ServiceKey::Addr {
         protocol,
@@ -66,7 +75,8 @@ pub(crate) fn service_from_c(s: &lbnet_ipvs_service) -> Result<Service, Error> {
         svc.netmask = s.netmask;
     }
     svc.pe_name = (!pe.is_empty()).then_some(pe);
-    svc.check()?;
+    // The model's check, as the C ABI's refusal of its caller's struct.
+    svc.check().map_err(|e| e.wrap(ARG, "lbnet_ipvs_service"))?;
     Ok(svc)
 }
 
@@ -126,29 +136,36 @@ pub(crate) fn dest_from_c(d: &lbnet_ipvs_dest) -> Result<Destination, Error> {
         _ => None,
     }
     .ok_or_else(|| {
-        Error::invalid(format!(
-            "dest fwd_method {} is not one of LBNET_IPVS_FWD_* (0-4)",
-            d.fwd_method
-        ))
+        Error::invalid(
+            ARG,
+            format!(
+                "dest fwd_method {} is not one of LBNET_IPVS_FWD_* (0-4)",
+                d.fwd_method
+            ),
+        )
     })?;
     let tunnel_type = u8::try_from(d.tun_type)
         .ok()
         .and_then(TunnelType::from_raw)
         .ok_or_else(|| {
-            Error::invalid(format!(
-                "dest tun_type {} is not one of LBNET_IPVS_TUN_* (0-2)",
-                d.tun_type
-            ))
+            Error::invalid(
+                ARG,
+                format!(
+                    "dest tun_type {} is not one of LBNET_IPVS_TUN_* (0-2)",
+                    d.tun_type
+                ),
+            )
         })?;
     let tunnel_flags = u16::try_from(d.tun_flags)
-        .map_err(|_| Error::invalid(format!("dest tun_flags {:#x} too large", d.tun_flags)))?;
+        .map_err(|_| Error::invalid(ARG, format!("dest tun_flags {:#x} too large", d.tun_flags)))?;
     let mut dest = Destination::new(addr, d.port, forward).weight(d.weight);
     dest.upper_threshold = d.u_threshold;
     dest.lower_threshold = d.l_threshold;
     dest.tunnel_type = tunnel_type;
     dest.tunnel_port = d.tun_port;
     dest.tunnel_flags = TunnelFlags(tunnel_flags);
-    dest.check()?;
+    // The model's check, as the C ABI's refusal of its caller's struct.
+    dest.check().map_err(|e| e.wrap(ARG, "lbnet_ipvs_dest"))?;
     Ok(dest)
 }
 
@@ -185,7 +202,8 @@ pub(crate) fn timeouts_from_c(t: &lbnet_ipvs_timeouts) -> Result<Timeouts, Error
         tcp_fin: t.tcp_fin,
         udp: t.udp,
     };
-    t.check()?;
+    // The model's check, as the C ABI's refusal of its caller's struct.
+    t.check().map_err(|e| e.wrap(ARG, "lbnet_ipvs_timeouts"))?;
     Ok(t)
 }
 
@@ -200,16 +218,22 @@ pub(crate) fn timeouts_to_c(t: &Timeouts) -> lbnet_ipvs_timeouts {
 /// A sync daemon from C. Zero optional fields mean "kernel default".
 pub(crate) fn daemon_from_c(d: &lbnet_ipvs_daemon) -> Result<SyncDaemon, Error> {
     let state = DaemonState::from_raw(d.state).ok_or_else(|| {
-        Error::invalid(format!(
-            "daemon state {} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)",
-            d.state
-        ))
+        Error::invalid(
+            ARG,
+            format!(
+                "daemon state {} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)",
+                d.state
+            ),
+        )
     })?;
     let ifname = read_required_name(&d.mcast_ifname, "mcast_ifname")?;
     let mut sd = SyncDaemon::new(state, &ifname, d.syncid);
     if d.sync_maxlen != 0 {
         sd.sync_maxlen = Some(u16::try_from(d.sync_maxlen).map_err(|_| {
-            Error::invalid(format!("daemon sync_maxlen {} above 65535", d.sync_maxlen))
+            Error::invalid(
+                ARG,
+                format!("daemon sync_maxlen {} above 65535", d.sync_maxlen),
+            )
         })?);
     }
     if d.mcast_group.af != 0 {

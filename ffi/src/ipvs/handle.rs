@@ -17,7 +17,7 @@ use lbnet::Error;
 use super::convert::*;
 use super::list::*;
 use super::types::*;
-use crate::common::{arg_mut, arg_opt_path, arg_ref, guard, read_opts};
+use crate::common::{arg_mut, arg_opt_path, arg_ref, guard, read_opts, ARG};
 
 /// An open connection to the kernel's IPVS (opaque). Create with `lbnet_ipvs_open`, free with
 /// `lbnet_ipvs_free`.
@@ -74,6 +74,7 @@ unsafe fn options(opts: *const lbnet_ipvs_options) -> Result<HandleOptions, Erro
     out.netns = match (path, o.netns_fd > 0) {
         (Some(_), true) => {
             return Err(Error::invalid(
+                ARG,
                 "netns_path and netns_fd are both set; give at most one",
             ))
         }
@@ -545,10 +546,13 @@ pub unsafe extern "C" fn lbnet_ipvs_stop_daemon(
         let h = unsafe { handle_ref(h) }?;
         let d = unsafe { arg_ref(d, "daemon") }?;
         let state = lbnet::ipvs::DaemonState::from_raw(d.state).ok_or_else(|| {
-            Error::invalid(format!(
-                "daemon state {} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)",
-                d.state
-            ))
+            Error::invalid(
+                ARG,
+                format!(
+                    "daemon state {} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)",
+                    d.state
+                ),
+            )
         })?;
         h.stop_daemon(state)
     })

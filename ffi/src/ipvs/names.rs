@@ -4,6 +4,8 @@ use std::ffi::c_char;
 
 use lbnet::Error;
 
+use crate::common::{ARG, OUTPUT};
+
 /// Size of a scheduler name field including its NUL (`IP_VS_SCHEDNAME_MAXLEN`).
 pub const LBNET_IPVS_SCHED_NAME_LEN: usize = 16;
 /// Size of a persistence engine name field including its NUL (`IP_VS_PENAME_MAXLEN`).
@@ -16,14 +18,17 @@ pub const LBNET_IPVS_IFNAME_LEN: usize = 16;
 pub(crate) fn read_name<const N: usize>(arr: &[c_char; N], field: &str) -> Result<String, Error> {
     let bytes: Vec<u8> = arr.iter().map(|&c| c as u8).collect();
     let len = bytes.iter().position(|&b| b == 0).ok_or_else(|| {
-        Error::invalid(format!(
-            "{field} is not NUL-terminated within its {N} bytes (at most {} characters)",
-            N - 1
-        ))
+        Error::invalid(
+            ARG,
+            format!(
+                "{field} is not NUL-terminated within its {N} bytes (at most {} characters)",
+                N - 1
+            ),
+        )
     })?;
     std::str::from_utf8(&bytes[..len])
         .map(str::to_owned)
-        .map_err(|_| Error::invalid(format!("{field} is not valid UTF-8")))
+        .map_err(|_| Error::invalid(ARG, format!("{field} is not valid UTF-8")))
 }
 
 /// Like [`read_name`], but an empty name is `EINVAL` too.
@@ -33,7 +38,7 @@ pub(crate) fn read_required_name<const N: usize>(
 ) -> Result<String, Error> {
     let s = read_name(arr, field)?;
     if s.is_empty() {
-        return Err(Error::invalid(format!("{field} is empty")));
+        return Err(Error::invalid(ARG, format!("{field} is empty")));
     }
     Ok(s)
 }
@@ -42,10 +47,13 @@ pub(crate) fn read_required_name<const N: usize>(
 /// a malformed reply (`EBADMSG`).
 pub(crate) fn write_name<const N: usize>(s: &str, field: &str) -> Result<[c_char; N], Error> {
     if s.len() >= N || s.as_bytes().contains(&0) {
-        return Err(Error::malformed(format!(
-            "{field} '{}' does not fit in {N} bytes with its NUL",
-            s.escape_debug()
-        )));
+        return Err(Error::malformed(
+            OUTPUT,
+            format!(
+                "{field} '{}' does not fit in {N} bytes with its NUL",
+                s.escape_debug()
+            ),
+        ));
     }
     let mut out = [0 as c_char; N];
     for (o, b) in out.iter_mut().zip(s.bytes()) {

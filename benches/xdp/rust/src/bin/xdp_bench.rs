@@ -87,7 +87,7 @@ fn pin_cpu0() {
     }
 }
 
-fn main() -> lbnet::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     pin_cpu0();
     let out_path = std::env::args().nth(1);
     let mut json = Vec::new();
@@ -205,8 +205,7 @@ fn main() -> lbnet::Result<()> {
     // Batch versus per-element writes of a full ring, on a bare ring map.
     let mut ebpf = aya::EbpfLoader::new()
         .map_max_entries("ring", 65537)
-        .load(lbnet::xdp::XDPLB_OBJECT)
-        .map_err(|e| lbnet::Error::invalid(e.to_string()))?;
+        .load(lbnet::xdp::XDPLB_OBJECT)?;
     let ring = ebpf.take_map("ring").unwrap();
     let fd = match &ring {
         aya::maps::Map::Array(d) => d.fd(),
@@ -232,7 +231,7 @@ fn main() -> lbnet::Result<()> {
     ));
 
     if let Some(p) = out_path {
-        std::fs::write(&p, format!("{{{}}}\n", json.join(", "))).map_err(lbnet::Error::from)?;
+        std::fs::write(&p, format!("{{{}}}\n", json.join(", ")))?;
         println!("wrote {p}");
     }
     Ok(())
