@@ -14,27 +14,25 @@ const (
 	opZeroAll
 )
 
-// String returns the Go method name of the change, used in error messages.
+// opNames are the error operation names of the change kinds: the Handle method that makes
+// the change alone.
+var opNames = [...]string{
+	opNewService:        "ipvs.NewService",
+	opUpdateService:     "ipvs.UpdateService",
+	opDeleteService:     "ipvs.DeleteService",
+	opNewDestination:    "ipvs.NewDestination",
+	opUpdateDestination: "ipvs.UpdateDestination",
+	opDeleteDestination: "ipvs.DeleteDestination",
+	opZero:              "ipvs.Zero",
+	opZeroAll:           "ipvs.ZeroAll",
+}
+
+// String returns the operation name of the change ("ipvs.NewService"), the Op of its errors.
 func (o op) String() string {
-	switch o {
-	case opNewService:
-		return "NewService"
-	case opUpdateService:
-		return "UpdateService"
-	case opDeleteService:
-		return "DeleteService"
-	case opNewDestination:
-		return "NewDestination"
-	case opUpdateDestination:
-		return "UpdateDestination"
-	case opDeleteDestination:
-		return "DeleteDestination"
-	case opZero:
-		return "Zero"
-	case opZeroAll:
-		return "ZeroAll"
+	if o >= 0 && int(o) < len(opNames) {
+		return opNames[o]
 	}
-	return "change"
+	return "ipvs.change"
 }
 
 // change is one element of a Batch. A nil service or destination given to a Batch method is

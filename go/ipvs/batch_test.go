@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 // openAny opens a handle in the caller's namespace; the tests that use it only need the library,
@@ -145,7 +147,7 @@ func TestApplyCgoCallsKernel(t *testing.T) {
 	}
 	for i, e := range res {
 		op := big.changes[i].op.String()
-		var ie *Error
+		var ie *lbnet.Error
 		if !errors.Is(e, syscall.EEXIST) || !errors.As(e, &ie) || ie.Op != op || ie.Msg == "" {
 			t.Fatalf("change %d: %#v, want EEXIST from %s with a message", i, e, op)
 		}

@@ -5,7 +5,6 @@ package ipvs
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include "ipvs_ffi.h"
 */
 import "C"
@@ -17,34 +16,15 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	lbnet "github.com/lbnet/lbnet/go"
+	"github.com/lbnet/lbnet/go/internal/capi"
 )
 
 // chandle owns a *C.lbnet_ipvs_handle. The library's handle is thread-safe (one socket behind a
 // mutex), so Handle only needs a read lock to keep it alive during calls.
 type chandle struct {
 	p *C.lbnet_ipvs_handle
-}
-
-// ccall runs f (a C call returning 0 or -errno) on one OS thread and, on failure, reads the
-// thread-local lbnet_last_error() on that same thread.
-func ccall(op string, f func() C.int32_t) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	return lastError(op, f())
-}
-
-// lastError turns rc (0 or -errno) into an error carrying lbnet_last_error(). The caller must
-// be locked to the OS thread that made the failed call (the message is thread-local).
-func lastError(op string, rc C.int32_t) error {
-	if rc >= 0 {
-		return nil
-	}
-	msg := ""
-	if m := C.lbnet_last_error(); m != nil {
-		msg = C.GoString(m)
-	}
-	notAvailable := C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
-	return newError(op, int(rc), msg, notAvailable)
 }
 
 func cOpen(o *Options) (*chandle, error) {
@@ -57,7 +37,7 @@ func cOpen(o *Options) (*chandle, error) {
 		opts.netns_fd = C.int32_t(o.NetNSFd)
 	}
 	if o.RecvBufferSize < 0 || o.RecvBufferSize > 1<<31-1 {
-		return nil, &Error{Op: "Open", Errno: syscall.EINVAL, Msg: fmt.Sprintf("receive buffer size %d out of range", o.RecvBufferSize)}
+		return nil, lbnet.Errorf("ipvs.Open", syscall.EINVAL, "receive buffer size %d out of range", o.RecvBufferSize)
 	}
 	opts.rcvbuf = C.uint32_t(o.RecvBufferSize)
 	if ms := o.Timeout.Milliseconds(); ms > 0 {
@@ -69,7 +49,7 @@ func cOpen(o *Options) (*chandle, error) {
 		opts.timeout_ms = 1
 	}
 	var p *C.lbnet_ipvs_handle
-	if err := ccall("Open", func() C.int32_t { return C.lbnet_ipvs_handle_new(&opts, &p) }); err != nil {
+	if err := capi.Call("ipvs.Open", func() int32 { return int32(C.lbnet_ipvs_handle_new(&opts, &p)) }); err != nil {
 		return nil, err
 	}
 	return &chandle{p: p}, nil
@@ -79,49 +59,32 @@ func (c *chandle) free() { C.lbnet_ipvs_handle_free(c.p) }
 
 // --- conversions -------------------------------------------------------------------------
 
-func cAddr(a netip.Addr, fam Family) (out C.lbnet_addr) {
+// putAddr writes a into the struct lbnet_addr at dst. An IPv4-mapped IPv6 address is written as
+// the IPv4 address it maps (familyOf counts it as IPv4, and the callers have checked that the
+// address is of family fam). The invalid (zero) Addr, the address of a firewall-mark service,
+// is written as family fam with no address bytes.
+func putAddr(dst *C.lbnet_addr, a netip.Addr, fam Family) {
 	if !a.IsValid() {
-		out.af = C.int32_t(fam)
+		*dst = C.lbnet_addr{af: C.int32_t(fam)}
 		return
 	}
-	if fam == IPv4 {
-		b := a.Unmap().As4()
-		out.af = syscall.AF_INET
-		for i := 0; i < 4; i++ {
-			out.addr[i] = C.uint8_t(b[i])
-		}
-		return
-	}
-	b := a.As16()
-	out.af = syscall.AF_INET6
-	for i := 0; i < 16; i++ {
-		out.addr[i] = C.uint8_t(b[i])
-	}
-	return
+	capi.PutAddr(unsafe.Pointer(dst), a.Unmap())
 }
 
+// goAddr reads a struct lbnet_addr and the family it names; an unknown family gives the zero
+// Addr with that family.
 func goAddr(a *C.lbnet_addr) (netip.Addr, Family) {
-	switch a.af {
-	case syscall.AF_INET:
-		return netip.AddrFrom4([4]byte{byte(a.addr[0]), byte(a.addr[1]), byte(a.addr[2]), byte(a.addr[3])}), IPv4
-	case syscall.AF_INET6:
-		var b [16]byte
-		for i := range b {
-			b[i] = byte(a.addr[i])
-		}
-		return netip.AddrFrom16(b), IPv6
-	}
-	return netip.Addr{}, Family(a.af)
+	return capi.Addr(unsafe.Pointer(a)), Family(a.af)
 }
 
 // setName copies s into a fixed C char array of n bytes (NUL included).
 func setName(dst *C.char, n int, s, what, op string) error {
 	if len(s) >= n {
-		return &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("%s %q is longer than %d bytes", what, s, n-1)}
+		return lbnet.Errorf(op, syscall.EINVAL, "%s %q is longer than %d bytes", what, s, n-1)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0 {
-			return &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("%s %q contains NUL", what, s)}
+			return lbnet.Errorf(op, syscall.EINVAL, "%s %q contains NUL", what, s)
 		}
 	}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(dst)), n)
@@ -155,23 +118,23 @@ func seconds(d time.Duration) C.uint32_t {
 // family's full mask.
 func cService(s *Service, op string) (out C.lbnet_ipvs_service, err error) {
 	if s == nil {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "service is nil"}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "service is nil")
 	}
 	fam := s.EffectiveFamily()
 	out.af = C.int32_t(fam)
 	out.fwmark = C.uint32_t(s.FWMark)
 	if s.FWMark == 0 {
 		if !s.Address.IsValid() {
-			return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "service has neither an address nor a firewall mark"}
+			return out, lbnet.Errorf(op, syscall.EINVAL, "service has neither an address nor a firewall mark")
 		}
 		if familyOf(s.Address) != fam {
-			return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("service address %s is not of family %s", s.Address, fam)}
+			return out, lbnet.Errorf(op, syscall.EINVAL, "service address %s is not of family %s", s.Address, fam)
 		}
-		out.addr = cAddr(s.Address, fam)
+		putAddr(&out.addr, s.Address, fam)
 		out.protocol = C.uint16_t(s.Protocol)
 		out.port = C.uint16_t(s.Port)
 	} else {
-		out.addr.af = C.int32_t(fam)
+		putAddr(&out.addr, netip.Addr{}, fam)
 	}
 	sched := s.Scheduler
 	if sched == "" {
@@ -225,16 +188,16 @@ func goService(c *C.lbnet_ipvs_service) *Service {
 
 func cDest(d *Destination, op string) (out C.lbnet_ipvs_dest, err error) {
 	if d == nil {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "destination is nil"}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "destination is nil")
 	}
 	if !d.Address.IsValid() {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "destination has no address"}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "destination has no address")
 	}
 	fam := d.EffectiveFamily()
 	if familyOf(d.Address) != fam {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("destination address %s is not of family %s", d.Address, fam)}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "destination address %s is not of family %s", d.Address, fam)
 	}
-	out.addr = cAddr(d.Address, fam)
+	putAddr(&out.addr, d.Address, fam)
 	out.port = C.uint16_t(d.Port)
 	out.tun_port = C.uint16_t(d.TunnelPort)
 	out.fwd_method = C.uint32_t(d.Forward)
@@ -269,12 +232,12 @@ func goDest(c *C.lbnet_ipvs_dest) Destination {
 
 func (c *chandle) info() (Info, error) {
 	var out C.lbnet_ipvs_info
-	err := ccall("Info", func() C.int32_t { return C.lbnet_ipvs_get_info(c.p, &out) })
+	err := capi.Call("ipvs.Info", func() int32 { return int32(C.lbnet_ipvs_get_info(c.p, &out)) })
 	return Info{Version: uint32(out.version), ConnTableSize: uint32(out.conn_tab_size)}, err
 }
 
 func (c *chandle) flush() error {
-	return ccall("Flush", func() C.int32_t { return C.lbnet_ipvs_flush(c.p) })
+	return capi.Call("ipvs.Flush", func() int32 { return int32(C.lbnet_ipvs_flush(c.p)) })
 }
 
 func (c *chandle) service(o op, s *Service) error {
@@ -282,25 +245,25 @@ func (c *chandle) service(o op, s *Service) error {
 	if err != nil {
 		return err
 	}
-	return ccall(o.String(), func() C.int32_t {
+	return capi.Call(o.String(), func() int32 {
 		switch o {
 		case opNewService:
-			return C.lbnet_ipvs_add_service(c.p, &cs)
+			return int32(C.lbnet_ipvs_add_service(c.p, &cs))
 		case opUpdateService:
-			return C.lbnet_ipvs_update_service(c.p, &cs)
+			return int32(C.lbnet_ipvs_update_service(c.p, &cs))
 		default:
-			return C.lbnet_ipvs_delete_service(c.p, &cs)
+			return int32(C.lbnet_ipvs_delete_service(c.p, &cs))
 		}
 	})
 }
 
 func (c *chandle) getService(key *Service) (*Service, error) {
-	cs, err := cService(key, "GetService")
+	cs, err := cService(key, "ipvs.GetService")
 	if err != nil {
 		return nil, err
 	}
 	var out C.lbnet_ipvs_service
-	if err := ccall("GetService", func() C.int32_t { return C.lbnet_ipvs_get_service(c.p, &cs, &out) }); err != nil {
+	if err := capi.Call("ipvs.GetService", func() int32 { return int32(C.lbnet_ipvs_get_service(c.p, &cs, &out)) }); err != nil {
 		return nil, err
 	}
 	return goService(&out), nil
@@ -308,7 +271,7 @@ func (c *chandle) getService(key *Service) (*Service, error) {
 
 func (c *chandle) services() ([]*Service, error) {
 	var list *C.lbnet_ipvs_service_list
-	if err := ccall("Services", func() C.int32_t { return C.lbnet_ipvs_list_services(c.p, &list) }); err != nil {
+	if err := capi.Call("ipvs.Services", func() int32 { return int32(C.lbnet_ipvs_list_services(c.p, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_list_free(list)
@@ -324,7 +287,7 @@ func (c *chandle) services() ([]*Service, error) {
 
 func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
 	var list *C.lbnet_ipvs_service_entry_list
-	if err := ccall("ServicesWithDestinations", func() C.int32_t { return C.lbnet_ipvs_list_services_with_dests(c.p, &list) }); err != nil {
+	if err := capi.Call("ipvs.ServicesWithDestinations", func() int32 { return int32(C.lbnet_ipvs_list_services_with_dests(c.p, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_entry_list_free(list)
@@ -355,25 +318,25 @@ func (c *chandle) destination(o op, s *Service, d *Destination) error {
 	if err != nil {
 		return err
 	}
-	return ccall(o.String(), func() C.int32_t {
+	return capi.Call(o.String(), func() int32 {
 		switch o {
 		case opNewDestination:
-			return C.lbnet_ipvs_add_dest(c.p, &cs, &cd)
+			return int32(C.lbnet_ipvs_add_dest(c.p, &cs, &cd))
 		case opUpdateDestination:
-			return C.lbnet_ipvs_update_dest(c.p, &cs, &cd)
+			return int32(C.lbnet_ipvs_update_dest(c.p, &cs, &cd))
 		default:
-			return C.lbnet_ipvs_delete_dest(c.p, &cs, &cd)
+			return int32(C.lbnet_ipvs_delete_dest(c.p, &cs, &cd))
 		}
 	})
 }
 
 func (c *chandle) destinations(s *Service) ([]*Destination, error) {
-	cs, err := cService(s, "Destinations")
+	cs, err := cService(s, "ipvs.Destinations")
 	if err != nil {
 		return nil, err
 	}
 	var list *C.lbnet_ipvs_dest_list
-	if err := ccall("Destinations", func() C.int32_t { return C.lbnet_ipvs_list_dests(c.p, &cs, &list) }); err != nil {
+	if err := capi.Call("ipvs.Destinations", func() int32 { return int32(C.lbnet_ipvs_list_dests(c.p, &cs, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_dest_list_free(list)
@@ -389,18 +352,18 @@ func (c *chandle) destinations(s *Service) ([]*Destination, error) {
 
 func (c *chandle) zero(s *Service) error {
 	if s == nil {
-		return ccall("ZeroAll", func() C.int32_t { return C.lbnet_ipvs_zero_all(c.p) })
+		return capi.Call("ipvs.ZeroAll", func() int32 { return int32(C.lbnet_ipvs_zero_all(c.p)) })
 	}
-	cs, err := cService(s, "Zero")
+	cs, err := cService(s, "ipvs.Zero")
 	if err != nil {
 		return err
 	}
-	return ccall("Zero", func() C.int32_t { return C.lbnet_ipvs_zero_service(c.p, &cs) })
+	return capi.Call("ipvs.Zero", func() int32 { return int32(C.lbnet_ipvs_zero_service(c.p, &cs)) })
 }
 
 func (c *chandle) timeouts() (Timeouts, error) {
 	var t C.lbnet_ipvs_timeouts
-	err := ccall("Timeouts", func() C.int32_t { return C.lbnet_ipvs_get_timeouts(c.p, &t) })
+	err := capi.Call("ipvs.Timeouts", func() int32 { return int32(C.lbnet_ipvs_get_timeouts(c.p, &t)) })
 	return Timeouts{
 		TCP:    time.Duration(t.tcp) * time.Second,
 		TCPFin: time.Duration(t.tcp_fin) * time.Second,
@@ -410,36 +373,36 @@ func (c *chandle) timeouts() (Timeouts, error) {
 
 func (c *chandle) setTimeouts(t Timeouts) error {
 	ct := C.lbnet_ipvs_timeouts{tcp: seconds(t.TCP), tcp_fin: seconds(t.TCPFin), udp: seconds(t.UDP)}
-	return ccall("SetTimeouts", func() C.int32_t { return C.lbnet_ipvs_set_timeouts(c.p, &ct) })
+	return capi.Call("ipvs.SetTimeouts", func() int32 { return int32(C.lbnet_ipvs_set_timeouts(c.p, &ct)) })
 }
 
 func (c *chandle) startDaemon(d *Daemon) error {
 	if d == nil {
-		return &Error{Op: "StartDaemon", Errno: syscall.EINVAL, Msg: "daemon is nil"}
+		return lbnet.Errorf("ipvs.StartDaemon", syscall.EINVAL, "daemon is nil")
 	}
 	var cd C.lbnet_ipvs_daemon
 	cd.state = C.uint32_t(d.State)
 	cd.syncid = C.uint32_t(d.SyncID)
-	if err := setName(&cd.mcast_ifname[0], C.LBNET_IPVS_IFNAME_LEN, d.Interface, "interface", "StartDaemon"); err != nil {
+	if err := setName(&cd.mcast_ifname[0], C.LBNET_IPVS_IFNAME_LEN, d.Interface, "interface", "ipvs.StartDaemon"); err != nil {
 		return err
 	}
 	cd.sync_maxlen = C.uint32_t(d.MaxLen)
 	if d.Group.IsValid() {
-		cd.mcast_group = cAddr(d.Group, familyOf(d.Group))
+		putAddr(&cd.mcast_group, d.Group, familyOf(d.Group))
 	}
 	cd.mcast_port = C.uint16_t(d.Port)
 	cd.mcast_ttl = C.uint8_t(d.TTL)
-	return ccall("StartDaemon", func() C.int32_t { return C.lbnet_ipvs_start_daemon(c.p, &cd) })
+	return capi.Call("ipvs.StartDaemon", func() int32 { return int32(C.lbnet_ipvs_start_daemon(c.p, &cd)) })
 }
 
 func (c *chandle) stopDaemon(s DaemonState) error {
 	cd := C.lbnet_ipvs_daemon{state: C.uint32_t(s)}
-	return ccall("StopDaemon", func() C.int32_t { return C.lbnet_ipvs_stop_daemon(c.p, &cd) })
+	return capi.Call("ipvs.StopDaemon", func() int32 { return int32(C.lbnet_ipvs_stop_daemon(c.p, &cd)) })
 }
 
 func (c *chandle) daemons() ([]Daemon, error) {
 	var list *C.lbnet_ipvs_daemon_list
-	if err := ccall("Daemons", func() C.int32_t { return C.lbnet_ipvs_list_daemons(c.p, &list) }); err != nil {
+	if err := capi.Call("ipvs.Daemons", func() int32 { return int32(C.lbnet_ipvs_list_daemons(c.p, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_daemon_list_free(list)
@@ -494,7 +457,7 @@ func (o op) cOp() C.uint32_t {
 // failed changes cost one more call each, for their message.
 func (c *chandle) apply(b *Batch) ([]error, error) {
 	if b == nil {
-		return nil, &Error{Op: "Apply", Errno: syscall.EINVAL, Msg: "batch is nil"}
+		return nil, lbnet.Errorf("ipvs.Apply", syscall.EINVAL, "batch is nil")
 	}
 	n := len(b.changes)
 	out := make([]error, n)
@@ -535,19 +498,21 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 	cb := C.lbnet_ipvs_batch_new()
 	defer C.lbnet_ipvs_batch_free(cb)
 	var bad C.size_t
-	if rc := C.lbnet_ipvs_batch_add_changes(cb, &cs[0], C.size_t(n), &bad); rc < 0 {
-		err := lastError("Apply", rc)
+	if rc := int32(C.lbnet_ipvs_batch_add_changes(cb, &cs[0], C.size_t(n), &bad)); rc < 0 {
+		err := capi.Check("ipvs.Apply", rc)
 		if uint64(bad) < uint64(n) {
 			return nil, fmt.Errorf("batch change %d: %w", uint64(bad), err)
 		}
 		return nil, err
 	}
-	// The return value is the first failure; every change's result is read below. When that
-	// failure says the kernel has no IPVS, so do the changes that failed the same way.
-	first := C.lbnet_ipvs_batch_apply(c.p, cb)
-	notAvailable := first < 0 && C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
-	if rc := C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n)); rc < 0 {
-		return nil, lastError("Apply", rc)
+	// The return value is the first failure, and lbnet_last_error_kind() its kind; every
+	// change's result is read below. A change that failed with the same errno gets that kind
+	// (when the kernel has no IPVS, every change fails the same way, and each says so); the
+	// others get the kind the library gives their errno.
+	first := int32(C.lbnet_ipvs_batch_apply(c.p, cb))
+	firstKind := lbnet.KindOf(capi.Check("ipvs.Apply", first))
+	if rc := int32(C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n))); rc < 0 {
+		return nil, capi.Check("ipvs.Apply", rc)
 	}
 	msg := make([]C.char, 512)
 	for i, rc := range codes {
@@ -563,7 +528,12 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		if r == 0 {
 			m = C.GoString(&msg[0])
 		}
-		out[i] = newError(b.changes[i].op.String(), int(rc), m, notAvailable && rc == first)
+		errno := syscall.Errno(-rc)
+		kind := lbnet.KindOfErrno(errno)
+		if int32(rc) == first {
+			kind = firstKind
+		}
+		out[i] = &lbnet.Error{Op: b.changes[i].op.String(), Kind: kind, Errno: errno, Msg: m}
 	}
 	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 // Options configure a Handle. The zero value (or a nil *Options) gives a handle in the calling
@@ -36,7 +38,8 @@ type Handle struct {
 }
 
 // Open opens a handle. With opts == nil it uses the current network namespace. Opening does
-// not talk to IPVS yet: on a kernel without IPVS the first call fails (see IsNotAvailable).
+// not talk to IPVS yet: on a kernel without IPVS the first call fails with an error of kind
+// lbnet.NotAvailable.
 func Open(opts *Options) (*Handle, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -48,7 +51,7 @@ func Open(opts *Options) (*Handle, error) {
 	return &Handle{c: c}, nil
 }
 
-// Close releases the handle. It waits for calls in progress; later calls return ErrClosed.
+// Close releases the handle. It waits for calls in progress; later calls return lbnet.ErrClosed.
 // Closing twice is a no-op.
 func (h *Handle) Close() error {
 	h.mu.Lock()
@@ -81,7 +84,7 @@ func call[T any](h *Handle, ctx context.Context, f func(c *chandle) (T, error)) 
 		h.mu.RLock()
 		defer h.mu.RUnlock()
 		if h.c == nil {
-			return zero, ErrClosed
+			return zero, lbnet.ErrClosed
 		}
 		return f(h.c)
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 var (
@@ -81,7 +83,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if !errors.Is(err, syscall.EEXIST) || !errors.Is(err, os.ErrExist) {
 		t.Errorf("NewService twice: %v, want EEXIST", err)
 	}
-	var e *Error
+	var e *lbnet.Error
 	if !errors.As(err, &e) || e.Op == "" || e.Msg == "" {
 		t.Errorf("error %#v lacks op or message", err)
 	}
@@ -527,7 +529,7 @@ func TestContextAndClose(t *testing.T) {
 	if err := h.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := h.Services(context.Background()); !errors.Is(err, ErrClosed) {
-		t.Errorf("call after Close: %v, want ErrClosed", err)
+	if _, err := h.Services(context.Background()); !errors.Is(err, lbnet.ErrClosed) {
+		t.Errorf("call after Close: %v, want lbnet.ErrClosed", err)
 	}
 }

@@ -2,7 +2,6 @@ package ipvs
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"syscall"
 	"time"
@@ -28,34 +27,6 @@ func (f Family) String() string {
 		return "inet6"
 	}
 	return fmt.Sprintf("family(%d)", uint16(f))
-}
-
-// AddrFromIP converts a net.IP to a netip.Addr for this package: an IPv4 address (4 bytes, or
-// 16 bytes in net.ParseIP's IPv4-mapped form) becomes a 4-byte IPv4 address, anything else of 16
-// bytes an IPv6 address (so 2001:db8:: stays IPv6). It returns the zero Addr for a nil or
-// malformed net.IP.
-func AddrFromIP(ip net.IP) netip.Addr {
-	if ip4 := ip.To4(); ip4 != nil {
-		return netip.AddrFrom4([4]byte(ip4))
-	}
-	if len(ip) == net.IPv6len {
-		return netip.AddrFrom16([16]byte(ip))
-	}
-	return netip.Addr{}
-}
-
-// IP converts a netip.Addr back to a net.IP (IPv4 in its 16-byte form, as net.ParseIP returns
-// it); nil for the zero Addr.
-func IP(a netip.Addr) net.IP {
-	if !a.IsValid() {
-		return nil
-	}
-	if a.Unmap().Is4() {
-		b := a.Unmap().As4()
-		return net.IPv4(b[0], b[1], b[2], b[3])
-	}
-	b := a.As16()
-	return net.IP(b[:])
 }
 
 // familyOf returns the family of a (valid) address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d)

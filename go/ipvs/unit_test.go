@@ -3,39 +3,54 @@ package ipvs
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
-func TestErrorWrapsErrno(t *testing.T) {
-	err := newError("NewService", -int(syscall.EEXIST), "service TCP 192.0.2.1:80 exists", false)
-	if !errors.Is(err, syscall.EEXIST) || !errors.Is(err, os.ErrExist) {
-		t.Errorf("errors.Is fails on %v", err)
+// Errors made on the Go side, before any C call, are *lbnet.Error too: the method's Op, EINVAL
+// and kind InvalidArgument, matched by errors.Is on both.
+func TestGoSideErrors(t *testing.T) {
+	h, err := Open(nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
 	}
-	if errors.Is(err, syscall.ESRCH) {
-		t.Errorf("errors.Is(ESRCH) true for EEXIST")
+	defer h.Close()
+	ctx := context.Background()
+	s := &Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80}
+	for _, c := range []struct {
+		op  string
+		err error
+	}{
+		{"ipvs.NewService", h.NewService(ctx, nil)},
+		{"ipvs.NewService", h.NewService(ctx, &Service{Protocol: TCP, Port: 80})},
+		{"ipvs.UpdateService", h.UpdateService(ctx, &Service{Address: s.Address, Scheduler: "a-scheduler-name-too-long"})},
+		{"ipvs.NewDestination", h.NewDestination(ctx, s, &Destination{Port: 80})},
+		{"ipvs.DeleteDestination", h.DeleteDestination(ctx, s, nil)},
+		{"ipvs.StartDaemon", h.StartDaemon(ctx, nil)},
+		{"ipvs.Open", func() error { _, err := Open(&Options{RecvBufferSize: -1}); return err }()},
+	} {
+		var e *lbnet.Error
+		if !errors.As(c.err, &e) || e.Op != c.op || e.Msg == "" {
+			t.Errorf("%s: got %#v, want an *lbnet.Error of that op with a message", c.op, c.err)
+			continue
+		}
+		if !errors.Is(c.err, syscall.EINVAL) || !errors.Is(c.err, lbnet.InvalidArgument) || errors.Is(c.err, lbnet.NotFound) {
+			t.Errorf("%s: %v (kind %v, errno %v): want EINVAL, kind InvalidArgument", c.op, c.err, e.Kind, e.Errno)
+		}
+		if !strings.HasPrefix(c.err.Error(), c.op+": ") {
+			t.Errorf("%s: message %q does not start with the op", c.op, c.err)
+		}
 	}
-	if got := err.Error(); got != "ipvs: NewService: service TCP 192.0.2.1:80 exists" {
-		t.Errorf("Error() = %q", got)
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
 	}
-	if got := newError("Flush", -int(syscall.EPERM), "", false).Error(); got != "ipvs: Flush: operation not permitted" {
-		t.Errorf("Error() without message = %q", got)
-	}
-	if newError("x", 0, "", false) != nil {
-		t.Errorf("rc 0 gave an error")
-	}
-	if !IsNotAvailable(newError("Info", -int(syscall.EOPNOTSUPP), "", false)) || IsNotAvailable(err) {
-		t.Errorf("IsNotAvailable wrong")
-	}
-	if IsNotAvailable(newError("NewService", -int(syscall.ENOENT), "unknown scheduler", false)) {
-		t.Errorf("an unknown scheduler counted as no IPVS")
-	}
-	if !IsNotAvailable(newError("Info", -int(syscall.ENOENT), "no ip_vs", true)) {
-		t.Errorf("ENOENT classified by the library as not available was not recognised")
+	if err := h.Flush(ctx); !errors.Is(err, lbnet.ErrClosed) {
+		t.Errorf("Flush after Close: %v, want lbnet.ErrClosed", err)
 	}
 }
 
@@ -119,7 +134,8 @@ func TestBatchNilArguments(t *testing.T) {
 }
 
 // TestNoIPVS checks, on a kernel without IPVS (the host), that the library says so with an
-// error that IsNotAvailable recognises, rather than failing in some other way.
+// error of kind lbnet.NotAvailable (not NotFound, although the errno is the controller's
+// ENOENT), rather than failing in some other way; each change of a batch says the same.
 func TestNoIPVS(t *testing.T) {
 	if _, err := os.Stat("/proc/net/ip_vs"); err == nil || requireKernel {
 		t.Skip("this kernel has IPVS (or may autoload it); the no-IPVS path is tested on the host")
@@ -129,8 +145,12 @@ func TestNoIPVS(t *testing.T) {
 		defer h.Close()
 		_, err = h.Info(context.Background())
 	}
-	if err == nil || !IsNotAvailable(err) {
-		t.Fatalf("without IPVS: %v, want an error that IsNotAvailable", err)
+	if err == nil || !errors.Is(err, lbnet.NotAvailable) || errors.Is(err, lbnet.NotFound) {
+		t.Fatalf("without IPVS: %v, want an error of kind NotAvailable", err)
+	}
+	var e *lbnet.Error
+	if !errors.As(err, &e) || e.Op != "ipvs.Info" || e.Errno == 0 || e.Msg == "" {
+		t.Errorf("without IPVS: %#v, want op ipvs.Info with an errno and a message", err)
 	}
 	t.Logf("without IPVS: %v", err)
 	// A batch: every change fails, each with an error that says so.
@@ -140,34 +160,8 @@ func TestNoIPVS(t *testing.T) {
 		t.Fatalf("Apply without IPVS: %v, %v; want two per-change errors", errs, err)
 	}
 	for i, e := range errs {
-		if !IsNotAvailable(e) {
-			t.Errorf("batch change %d without IPVS: %v, want an error that IsNotAvailable", i, e)
+		if !errors.Is(e, lbnet.NotAvailable) {
+			t.Errorf("batch change %d without IPVS: %v, want an error of kind NotAvailable", i, e)
 		}
-	}
-}
-
-func TestAddrFromIP(t *testing.T) {
-	cases := []struct {
-		ip   net.IP
-		want string
-	}{
-		{net.ParseIP("192.0.2.1"), "192.0.2.1"},
-		{net.IPv4(10, 0, 0, 1).To4(), "10.0.0.1"},
-		{net.ParseIP("2001:db8::"), "2001:db8::"},
-		{net.ParseIP("::"), "::"},
-		{nil, "invalid IP"},
-		{net.IP{1, 2, 3}, "invalid IP"},
-	}
-	for _, c := range cases {
-		got := AddrFromIP(c.ip)
-		if got.String() != c.want {
-			t.Errorf("AddrFromIP(%v) = %v, want %s", c.ip, got, c.want)
-		}
-		if got.IsValid() && !IP(got).Equal(c.ip) {
-			t.Errorf("IP(%v) = %v, want %v", got, IP(got), c.ip)
-		}
-	}
-	if ip := IP(netip.MustParseAddr("2001:db8::")); ip.To4() != nil || len(ip) != 16 {
-		t.Errorf("IP(2001:db8::) = %#v", ip)
 	}
 }
