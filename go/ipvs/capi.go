@@ -3,6 +3,50 @@ package ipvs
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
+// The library copies what it reads and never keeps a pointer it was given nor calls into Go,
+// so the structs passed by pointer can stay on the Go stack (no heap allocation per call):
+#cgo noescape lbnet_ipvs_handle_new
+#cgo nocallback lbnet_ipvs_handle_new
+#cgo noescape lbnet_ipvs_add_service
+#cgo nocallback lbnet_ipvs_add_service
+#cgo noescape lbnet_ipvs_update_service
+#cgo nocallback lbnet_ipvs_update_service
+#cgo noescape lbnet_ipvs_delete_service
+#cgo nocallback lbnet_ipvs_delete_service
+#cgo noescape lbnet_ipvs_get_service
+#cgo nocallback lbnet_ipvs_get_service
+#cgo noescape lbnet_ipvs_list_services
+#cgo nocallback lbnet_ipvs_list_services
+#cgo noescape lbnet_ipvs_list_services_with_dests
+#cgo nocallback lbnet_ipvs_list_services_with_dests
+#cgo noescape lbnet_ipvs_add_dest
+#cgo nocallback lbnet_ipvs_add_dest
+#cgo noescape lbnet_ipvs_update_dest
+#cgo nocallback lbnet_ipvs_update_dest
+#cgo noescape lbnet_ipvs_delete_dest
+#cgo nocallback lbnet_ipvs_delete_dest
+#cgo noescape lbnet_ipvs_list_dests
+#cgo nocallback lbnet_ipvs_list_dests
+#cgo noescape lbnet_ipvs_zero_service
+#cgo nocallback lbnet_ipvs_zero_service
+#cgo noescape lbnet_ipvs_get_info
+#cgo nocallback lbnet_ipvs_get_info
+#cgo noescape lbnet_ipvs_get_timeouts
+#cgo nocallback lbnet_ipvs_get_timeouts
+#cgo noescape lbnet_ipvs_set_timeouts
+#cgo nocallback lbnet_ipvs_set_timeouts
+#cgo noescape lbnet_ipvs_start_daemon
+#cgo nocallback lbnet_ipvs_start_daemon
+#cgo noescape lbnet_ipvs_stop_daemon
+#cgo nocallback lbnet_ipvs_stop_daemon
+#cgo noescape lbnet_ipvs_list_daemons
+#cgo nocallback lbnet_ipvs_list_daemons
+#cgo noescape lbnet_ipvs_batch_add_changes
+#cgo nocallback lbnet_ipvs_batch_add_changes
+#cgo noescape lbnet_ipvs_batch_results
+#cgo nocallback lbnet_ipvs_batch_results
+#cgo noescape lbnet_ipvs_batch_result_message
+#cgo nocallback lbnet_ipvs_batch_result_message
 #include <errno.h>
 #include <stdlib.h>
 #include "ipvs_ffi.h"
@@ -240,6 +284,21 @@ func (c *chandle) flush() error {
 	return capi.Call("ipvs.Flush", func() int32 { return int32(C.lbnet_ipvs_flush(c.p)) })
 }
 
+// change makes one change of the kinds a Batch holds.
+func (c *chandle) change(o op, s *Service, d *Destination) error {
+	switch o {
+	case opNewService, opUpdateService, opDeleteService:
+		return c.service(o, s)
+	case opNewDestination, opUpdateDestination, opDeleteDestination:
+		return c.destination(o, s, d)
+	case opZero:
+		return c.zero(s)
+	case opZeroAll:
+		return c.zeroAll()
+	}
+	return lbnet.Errorf(o.String(), syscall.EINVAL, "unknown change %d", int(o))
+}
+
 func (c *chandle) service(o op, s *Service) error {
 	cs, err := cService(s, o.String())
 	if err != nil {
@@ -350,15 +409,17 @@ func (c *chandle) destinations(s *Service) ([]*Destination, error) {
 	return out, nil
 }
 
+// zero resets the counters of s, refusing a nil s (ZeroAll is zeroAll).
 func (c *chandle) zero(s *Service) error {
-	if s == nil {
-		return capi.Call("ipvs.ZeroAll", func() int32 { return int32(C.lbnet_ipvs_zero_all(c.p)) })
-	}
 	cs, err := cService(s, "ipvs.Zero")
 	if err != nil {
 		return err
 	}
 	return capi.Call("ipvs.Zero", func() int32 { return int32(C.lbnet_ipvs_zero_service(c.p, &cs)) })
+}
+
+func (c *chandle) zeroAll() error {
+	return capi.Call("ipvs.ZeroAll", func() int32 { return int32(C.lbnet_ipvs_zero_all(c.p)) })
 }
 
 func (c *chandle) timeouts() (Timeouts, error) {

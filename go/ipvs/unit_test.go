@@ -32,6 +32,7 @@ func TestGoSideErrors(t *testing.T) {
 		{"ipvs.NewDestination", h.NewDestination(ctx, s, &Destination{Port: 80})},
 		{"ipvs.DeleteDestination", h.DeleteDestination(ctx, s, nil)},
 		{"ipvs.StartDaemon", h.StartDaemon(ctx, nil)},
+		{"ipvs.Zero", h.Zero(ctx, nil)},
 		{"ipvs.Open", func() error { _, err := Open(&Options{RecvBufferSize: -1}); return err }()},
 	} {
 		var e *lbnet.Error
@@ -163,5 +164,29 @@ func TestNoIPVS(t *testing.T) {
 		if !errors.Is(e, lbnet.NotAvailable) {
 			t.Errorf("batch change %d without IPVS: %v, want an error of kind NotAvailable", i, e)
 		}
+	}
+}
+
+// A single change with a context that cannot be cancelled allocates nothing on its way to the
+// C library: no closure, no goroutine, C structs on the stack. On the host (no IPVS) every
+// call fails, so what is left is the error: the *lbnet.Error and its message. The kernel test
+// TestSingleChangeAllocatesNothing checks the success path: zero.
+func TestSingleChangeAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	h, err := Open(nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer h.Close()
+	ctx := context.Background()
+	s := &Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80, Scheduler: "wrr"}
+	d := &Destination{Address: netip.MustParseAddr("192.0.2.11"), Port: 80, Weight: 1}
+	if _, err := os.Stat("/proc/net/ip_vs"); err == nil || requireKernel {
+		t.Skip("this kernel has IPVS: the success path is checked by TestSingleChangeAllocatesNothing")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = h.UpdateDestination(ctx, s, d) }); n > 2 {
+		t.Errorf("a failed UpdateDestination made %v allocations, want at most 2 (the error and its message)", n)
 	}
 }
