@@ -68,6 +68,12 @@
 // NULL); `svc` and `dest` are ignored.
 #define LBNET_IPVS_OP_ZERO_ALL 8
 
+// Most changes one batch holds (1,048,576). Adding more is refused with `-E2BIG` before
+// anything is read or allocated, so a wrong count cannot make the library reserve memory it
+// will never fill. The kernel applies a batch in `sendmsg` chunks, so a bigger table is sent
+// as several batches.
+#define LBNET_IPVS_BATCH_MAX (1 << 20)
+
 // Size of a scheduler name field including its NUL (`IP_VS_SCHEDNAME_MAXLEN`).
 #define LBNET_IPVS_SCHED_NAME_LEN 16
 
@@ -89,7 +95,8 @@
 // Forwarding method direct routing (`IP_VS_CONN_F_DROUTE`).
 #define LBNET_IPVS_FWD_ROUTE 3
 
-// Forwarding method bypass (`IP_VS_CONN_F_BYPASS`).
+// Forwarding method bypass (`IP_VS_CONN_F_BYPASS`): reported by the kernel, refused with
+// `-EINVAL` on a destination that is added or updated (ipvsadm lists it as "(null)").
 #define LBNET_IPVS_FWD_BYPASS 4
 
 // Tunnel type IP-in-IP (`IP_VS_CONN_F_TUNNEL_TYPE_IPIP`), the default.
@@ -127,6 +134,21 @@
 
 // Scheduler flag 3 (`IP_VS_SVC_F_SCHED3`).
 #define LBNET_IPVS_SVC_F_SCHED3 32
+
+// Every service flag a caller may pass (`IP_VS_SVC_F_PERSISTENT` to `_SCHED3`); a service
+// with any other bit is refused with `-EINVAL`. `LBNET_IPVS_SVC_F_HASHED` is accepted (the
+// kernel reports it, so a listed service can be sent back) and never sent.
+#define LBNET_IPVS_SVC_F_MASK 63
+
+// Largest persistence timeout (`lbnet_ipvs_service.timeout`, seconds), about 49.7 days: the
+// kernel keeps `timeout * HZ` in 32 bits, which wraps above `UINT32_MAX / HZ` for a `HZ` up to
+// 1000 (the largest `CONFIG_HZ`). Larger values are refused with `-EINVAL`.
+#define LBNET_IPVS_PERSISTENT_TIMEOUT_MAX 4294967
+
+// Largest connection timeout for `lbnet_ipvs_set_timeouts` (seconds), about 24.8 days: the
+// kernel keeps `timeout * HZ` in an `int` (`INT32_MAX / 1000`). Larger values are refused with
+// `-EINVAL`.
+#define LBNET_IPVS_TIMEOUT_MAX 2147483
 
 // Sync daemon state master (`IP_VS_STATE_MASTER`).
 #define LBNET_IPVS_DAEMON_MASTER 1
@@ -231,13 +253,13 @@ typedef enum lbnet_error_kind {
     LBNET_ERROR_KIND_IO = 14,
 } lbnet_error_kind;
 
+// An open connection to the kernel's IPVS (opaque). Create with `lbnet_ipvs_open`, free with
+// `lbnet_ipvs_free`.
+typedef struct lbnet_ipvs lbnet_ipvs;
+
 // A list of IPVS changes to apply together (opaque). Not safe for concurrent use from several
 // threads.
 typedef struct lbnet_ipvs_batch lbnet_ipvs_batch;
-
-// An open connection to the kernel's IPVS (opaque). Create with `lbnet_ipvs_handle_new`, free
-// with `lbnet_ipvs_handle_free`.
-typedef struct lbnet_ipvs_handle lbnet_ipvs_handle;
 
 // A link watcher (opaque). Safe to use from several threads; free with
 // [`lbnet_linkwatch_free`].
@@ -317,9 +339,10 @@ typedef struct lbnet_ipvs_service {
     char sched_name[LBNET_IPVS_SCHED_NAME_LEN];
     // Persistence engine name ("sip"), or empty for none; NUL-terminated.
     char pe_name[LBNET_IPVS_PE_NAME_LEN];
-    // `LBNET_IPVS_SVC_F_*` flags.
+    // `LBNET_IPVS_SVC_F_*` flags (within `LBNET_IPVS_SVC_F_MASK`).
     uint32_t flags;
-    // Persistence timeout in seconds; 0 = not persistent.
+    // Persistence timeout in seconds, at most `LBNET_IPVS_PERSISTENT_TIMEOUT_MAX`; 0 = not
+    // persistent.
     uint32_t timeout;
     // Persistence granularity: for IPv4 the netmask as a host-order integer (0xffffff00 for
     // /24); for IPv6 the prefix length (1-128; the kernel rejects others with `-EINVAL`).
@@ -339,7 +362,7 @@ typedef struct lbnet_ipvs_dest {
     uint16_t port;
     // Tunnel port in host byte order (GUE), 0 otherwise.
     uint16_t tun_port;
-    // Forwarding method, one of `LBNET_IPVS_FWD_*`.
+    // Forwarding method, one of `LBNET_IPVS_FWD_*` (`_BYPASS` on output only).
     uint32_t fwd_method;
     // Weight, 0 to `INT32_MAX` (a negative weight is `-ERANGE` from the kernel).
     int32_t weight;
@@ -379,11 +402,17 @@ typedef struct lbnet_ipvs_change {
     struct lbnet_ipvs_dest dest;
 } lbnet_ipvs_change;
 
-// Options for `lbnet_ipvs_handle_new`. A zero-initialised struct (or a NULL pointer) means
+// Options for `lbnet_ipvs_open`. A NULL pointer, or a struct that is zero but for `sz`, means
 // defaults: the caller's network namespace, the library's receive buffer and timeout.
-typedef struct lbnet_ipvs_handle_options {
+//
+// Set `sz` to `sizeof(struct lbnet_ipvs_options)`: a smaller `sz`, one above 4096, or a larger
+// one with a non-zero byte past the fields this library knows is refused with `-EINVAL`
+// (libbpf's rule, so fields can be added later without breaking callers).
+typedef struct lbnet_ipvs_options {
+    // `sizeof(struct lbnet_ipvs_options)` as the caller was compiled.
+    size_t sz;
     // Network namespace file to operate in (`/var/run/netns/NAME`, `/proc/PID/ns/net`), or
-    // NULL. The calling thread never changes namespace.
+    // NULL; at most `LBNET_PATH_MAX - 1` bytes. The calling thread never changes namespace.
     const char *netns_path;
     // Open file descriptor of a network namespace, used when greater than 0 (so a zeroed struct
     // does not mean standard input); it must stay open while the handle is created. At most
@@ -394,7 +423,7 @@ typedef struct lbnet_ipvs_handle_options {
     uint32_t rcvbuf;
     // Timeout for one kernel reply in milliseconds, 0 = library default.
     uint32_t timeout_ms;
-} lbnet_ipvs_handle_options;
+} lbnet_ipvs_options;
 
 // A list of services returned by `lbnet_ipvs_list_services`; free with
 // `lbnet_ipvs_service_list_free`.
@@ -441,7 +470,8 @@ typedef struct lbnet_ipvs_info {
     uint32_t conn_tab_size;
 } lbnet_ipvs_info;
 
-// Connection timeouts in seconds. On set, 0 leaves a value unchanged.
+// Connection timeouts in seconds. On set, 0 leaves a value unchanged and each is at most
+// `LBNET_IPVS_TIMEOUT_MAX`.
 typedef struct lbnet_ipvs_timeouts {
     // TCP established.
     uint32_t tcp;
@@ -763,49 +793,108 @@ enum lbnet_error_kind lbnet_last_error_kind(void);
 // The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
 const char *lbnet_version(void);
 
-// A new, empty batch. Never NULL (allocation failure aborts, like Rust's allocator).
-struct lbnet_ipvs_batch *lbnet_ipvs_batch_new(void);
+// Makes a new, empty batch and stores it in `*out`. A batch has no options: it is memory in
+// this process until `lbnet_ipvs_batch_apply` sends it through a handle.
+//
+// Returns 0 or `-EINVAL` (NULL `out`).
+//
+// # Safety
+//
+// `out` must be NULL or valid for writing one pointer.
+int lbnet_ipvs_batch_new(struct lbnet_ipvs_batch **out);
 
 // Frees a batch. NULL is a no-op.
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed yet; it must not
+// be used afterwards.
 void lbnet_ipvs_batch_free(struct lbnet_ipvs_batch *b);
 
-// Number of changes in the batch (0 for NULL).
-size_t lbnet_ipvs_batch_len(const struct lbnet_ipvs_batch *b);
+// Stores the number of changes in the batch in `*out`. Returns 0 or `-EINVAL` (NULL `b` or
+// `out`).
+//
+// # Safety
+//
+// `b` must be NULL or a live batch; `out` must be NULL or valid for writing one `size_t`.
+int lbnet_ipvs_batch_len(const struct lbnet_ipvs_batch *b, size_t *out);
 
 // Removes every change and result, keeping the batch for reuse. Returns 0 or `-EINVAL` (NULL).
-int32_t lbnet_ipvs_batch_clear(struct lbnet_ipvs_batch *b);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time.
+int lbnet_ipvs_batch_clear(struct lbnet_ipvs_batch *b);
 
 // Appends "add service `svc`". Returns 0 or `-EINVAL` (NULL pointer, bad field).
-int32_t lbnet_ipvs_batch_add_service(struct lbnet_ipvs_batch *b,
-                                     const struct lbnet_ipvs_service *svc);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_batch_add_service(struct lbnet_ipvs_batch *b, const struct lbnet_ipvs_service *svc);
 
 // Appends "update service `svc`". Returns 0 or `-EINVAL`.
-int32_t lbnet_ipvs_batch_update_service(struct lbnet_ipvs_batch *b,
-                                        const struct lbnet_ipvs_service *svc);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_batch_update_service(struct lbnet_ipvs_batch *b,
+                                    const struct lbnet_ipvs_service *svc);
 
 // Appends "delete service `svc`" (key fields only). Returns 0 or `-EINVAL`.
-int32_t lbnet_ipvs_batch_delete_service(struct lbnet_ipvs_batch *b,
-                                        const struct lbnet_ipvs_service *svc);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_batch_delete_service(struct lbnet_ipvs_batch *b,
+                                    const struct lbnet_ipvs_service *svc);
 
 // Appends "add destination `dest` to service `svc`". Returns 0 or `-EINVAL`.
-int32_t lbnet_ipvs_batch_add_dest(struct lbnet_ipvs_batch *b,
-                                  const struct lbnet_ipvs_service *svc,
-                                  const struct lbnet_ipvs_dest *dest);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+// `dest` must be NULL or point to a readable `lbnet_ipvs_dest`.
+int lbnet_ipvs_batch_add_dest(struct lbnet_ipvs_batch *b,
+                              const struct lbnet_ipvs_service *svc,
+                              const struct lbnet_ipvs_dest *dest);
 
 // Appends "update destination `dest` of service `svc`". Returns 0 or `-EINVAL`.
-int32_t lbnet_ipvs_batch_update_dest(struct lbnet_ipvs_batch *b,
-                                     const struct lbnet_ipvs_service *svc,
-                                     const struct lbnet_ipvs_dest *dest);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+// `dest` must be NULL or point to a readable `lbnet_ipvs_dest`.
+int lbnet_ipvs_batch_update_dest(struct lbnet_ipvs_batch *b,
+                                 const struct lbnet_ipvs_service *svc,
+                                 const struct lbnet_ipvs_dest *dest);
 
 // Appends "delete the destination at `dest`'s address and port from service `svc`". Returns 0
 // or `-EINVAL`.
-int32_t lbnet_ipvs_batch_delete_dest(struct lbnet_ipvs_batch *b,
-                                     const struct lbnet_ipvs_service *svc,
-                                     const struct lbnet_ipvs_dest *dest);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+// `dest` must be NULL or point to a readable `lbnet_ipvs_dest`.
+int lbnet_ipvs_batch_delete_dest(struct lbnet_ipvs_batch *b,
+                                 const struct lbnet_ipvs_service *svc,
+                                 const struct lbnet_ipvs_dest *dest);
 
 // Appends "zero the counters of service `svc`", or of every service when `svc` is NULL.
 // Returns 0 or `-EINVAL`.
-int32_t lbnet_ipvs_batch_zero(struct lbnet_ipvs_batch *b, const struct lbnet_ipvs_service *svc);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_batch_zero(struct lbnet_ipvs_batch *b, const struct lbnet_ipvs_service *svc);
 
 // Appends the `n` changes of the array `changes` to the batch, in order, all or nothing.
 //
@@ -814,19 +903,29 @@ int32_t lbnet_ipvs_batch_zero(struct lbnet_ipvs_batch *b, const struct lbnet_ipv
 // batch is exactly as before, results included), the function returns its negative errno
 // (`-EINVAL`), `lbnet_last_error` names it ("change 3: ..."), and `*bad_index`, when
 // `bad_index` is not NULL, receives its index in `changes`. For failures that are not about
-// one change (NULL `b`, NULL `changes` with `n` > 0, a count too large for memory), `*bad_index`
-// receives `SIZE_MAX`; on success it is left unchanged.
+// one change (NULL `b`, NULL `changes` with `n` > 0, a count beyond `LBNET_IPVS_BATCH_MAX`),
+// `*bad_index` receives `SIZE_MAX`; on success it is left unchanged.
+//
+// The count is checked first: when the batch length plus `n` exceeds `LBNET_IPVS_BATCH_MAX`,
+// `-E2BIG` is returned before any element is read or any memory reserved (so `n` = `INT_MAX`
+// or 2^40 costs nothing). Otherwise the changes are converted one by one into memory that
+// grows with them, so a bad element stops the call having allocated only for those before it.
 //
 // `changes` may be NULL when `n` is 0 (a no-op that keeps any results of the last apply);
 // appending at least one change discards the results of the last apply, like every adder.
 // The library copies what it needs: the array can be freed or reused as soon as this returns.
 //
-// Returns 0; `-EINVAL` (NULL pointer, bad change, `n` above what an array can hold); `-ENOMEM`
-// when the batch cannot grow by `n`.
-int32_t lbnet_ipvs_batch_add_changes(struct lbnet_ipvs_batch *b,
-                                     const struct lbnet_ipvs_change *changes,
-                                     size_t n,
-                                     size_t *bad_index);
+// Returns 0; `-EINVAL` (NULL pointer, bad change); `-E2BIG` (too many changes).
+//
+// # Safety
+//
+// `b` must be NULL or a live batch not used by another thread; `changes` must be NULL or
+// point to `n` readable `lbnet_ipvs_change` values; `bad_index` must be NULL or valid for
+// writing one `size_t`.
+int lbnet_ipvs_batch_add_changes(struct lbnet_ipvs_batch *b,
+                                 const struct lbnet_ipvs_change *changes,
+                                 size_t n,
+                                 size_t *bad_index);
 
 // Sends every change of the batch in as few `sendmsg` calls as possible and records one result
 // per change (read them with `lbnet_ipvs_batch_result`).
@@ -836,20 +935,36 @@ int32_t lbnet_ipvs_batch_add_changes(struct lbnet_ipvs_batch *b,
 // transport when nothing could be sent (every result is that errno then; a kernel without
 // IPVS gives `LBNET_ERROR_KIND_NOT_AVAILABLE`). An empty batch returns 0 without talking to
 // the kernel.
-int32_t lbnet_ipvs_batch_apply(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_batch *b);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `b` must be NULL or a
+// batch from `lbnet_ipvs_batch_new` that is not freed and not used by another thread at the same
+// time.
+int lbnet_ipvs_batch_apply(const struct lbnet_ipvs *h, struct lbnet_ipvs_batch *b);
 
 // Stores in `*result` the outcome of change `index` of the last apply: 0 or its negative
 // errno. Returns 0; `-EINVAL` for NULL pointers or `index` out of range; `-ENODATA` when the
 // batch was not applied since its last change was added.
-int32_t lbnet_ipvs_batch_result(const struct lbnet_ipvs_batch *b, size_t index, int32_t *result);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed. `result` must be NULL
+// or valid for writing one `int32_t`.
+int lbnet_ipvs_batch_result(const struct lbnet_ipvs_batch *b, size_t index, int32_t *result);
 
 // Copies the error message of change `index` of the last apply into `buf` (`cap` bytes, NUL
 // included); an empty string when the change succeeded. Returns 0; `-EINVAL` (NULL, bad
 // index), `-ENODATA` (not applied) or `-ERANGE` (buffer too small).
-int32_t lbnet_ipvs_batch_result_message(const struct lbnet_ipvs_batch *b,
-                                        size_t index,
-                                        char *buf,
-                                        size_t cap);
+//
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed. `buf` must be NULL or
+// valid for writing `cap` bytes.
+int lbnet_ipvs_batch_result_message(const struct lbnet_ipvs_batch *b,
+                                    size_t index,
+                                    char *buf,
+                                    size_t cap);
 
 // Copies the outcome of every change of the last apply into `results[0..len]`, where `len` is
 // `lbnet_ipvs_batch_len(b)`: 0 for a change that succeeded, its negative errno for one that
@@ -860,130 +975,261 @@ int32_t lbnet_ipvs_batch_result_message(const struct lbnet_ipvs_batch *b,
 // is below the batch length (nothing is written); `-ENODATA` when the batch was not applied
 // since its last change was added (nothing is written). Read the message of a failed change
 // with `lbnet_ipvs_batch_result_message`.
-int32_t lbnet_ipvs_batch_results(const struct lbnet_ipvs_batch *b, int32_t *results, size_t cap);
-
-// Opens a handle with `opts` (NULL for defaults) and stores it in `*out`.
 //
-// Creating the handle opens the netlink socket in the chosen namespace but does not talk to
-// IPVS yet, so it succeeds on a kernel without IPVS; the first operation reports that.
-// Returns 0; `-EINVAL` for NULL `out` or bad options; the errno of opening the namespace
-// (`-ENOENT` for a missing netns file, `-EBADF`/`-EINVAL` for a bad descriptor) or the socket.
-int32_t lbnet_ipvs_handle_new(const struct lbnet_ipvs_handle_options *opts,
-                              struct lbnet_ipvs_handle **out);
+// # Safety
+//
+// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed. `results` must be
+// NULL or valid for writing `cap` `int32_t` values.
+int lbnet_ipvs_batch_results(const struct lbnet_ipvs_batch *b, int32_t *results, size_t cap);
+
+// Opens a handle with `opts` (NULL for defaults) and stores it in `*out` (NULL on failure).
+//
+// Opening creates the netlink socket in the chosen namespace but does not talk to IPVS yet,
+// so it succeeds on a kernel without IPVS; the first operation reports that.
+// Returns 0; `-EINVAL` for NULL `out` or bad options (see `struct lbnet_ipvs_options`); the
+// errno of opening the namespace (`-ENOENT` for a missing netns file, `-EBADF`/`-EINVAL` for a
+// bad descriptor) or the socket.
+//
+// # Safety
+//
+// `opts` must be NULL or point to `opts->sz` readable bytes whose `netns_path` is NULL or a
+// NUL-terminated string; `out` must be NULL or valid for writing one pointer.
+int lbnet_ipvs_open(const struct lbnet_ipvs_options *opts, struct lbnet_ipvs **out);
 
 // Closes a handle and frees it. NULL is a no-op.
-void lbnet_ipvs_handle_free(struct lbnet_ipvs_handle *h);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed yet and that no other
+// thread is using; it must not be used afterwards.
+void lbnet_ipvs_free(struct lbnet_ipvs *h);
 
 // Adds a service (`IPVS_CMD_NEW_SERVICE`). `sched_name` is required; `timeout` > 0 makes it
-// persistent. Returns 0, `-EINVAL` (bad argument), `-EEXIST` (exists), `-ENOENT` (unknown
-// scheduler or persistence engine) or another kernel errno.
-int32_t lbnet_ipvs_add_service(const struct lbnet_ipvs_handle *h,
-                               const struct lbnet_ipvs_service *svc);
+// persistent. Returns 0, `-EINVAL` (bad argument, including `flags` outside
+// `LBNET_IPVS_SVC_F_MASK` and `timeout` above `LBNET_IPVS_PERSISTENT_TIMEOUT_MAX`: values the
+// kernel would not report back as given), `-EEXIST` (exists), `-ENOENT` (unknown scheduler or
+// persistence engine) or another kernel errno.
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_add_service(const struct lbnet_ipvs *h, const struct lbnet_ipvs_service *svc);
 
-// Changes a service's scheduler, flags, persistence and pe (`IPVS_CMD_SET_SERVICE`). Returns 0,
-// `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (unknown scheduler) or another kernel errno.
-int32_t lbnet_ipvs_update_service(const struct lbnet_ipvs_handle *h,
-                                  const struct lbnet_ipvs_service *svc);
+// Changes a service's scheduler, flags, persistence and pe (`IPVS_CMD_SET_SERVICE`); the
+// values are checked as by `lbnet_ipvs_add_service`. Returns 0, `-EINVAL`, `-ESRCH` (no such
+// service), `-ENOENT` (unknown scheduler) or another kernel errno.
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_update_service(const struct lbnet_ipvs *h, const struct lbnet_ipvs_service *svc);
 
 // Deletes a service and its destinations; only the key fields of `svc` are read. Returns 0,
 // `-EINVAL`, `-ESRCH` (no such service) or another kernel errno.
-int32_t lbnet_ipvs_delete_service(const struct lbnet_ipvs_handle *h,
-                                  const struct lbnet_ipvs_service *svc);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_delete_service(const struct lbnet_ipvs *h, const struct lbnet_ipvs_service *svc);
 
 // Reads one service (named by the key fields of `key`) into `*out`. Returns 0, `-EINVAL`,
 // `-ESRCH` (no such service) or another kernel errno.
-int32_t lbnet_ipvs_get_service(const struct lbnet_ipvs_handle *h,
-                               const struct lbnet_ipvs_service *key,
-                               struct lbnet_ipvs_service *out);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `key` must be NULL or
+// point to a readable `lbnet_ipvs_service`. `out` must be NULL or valid for writing one
+// `lbnet_ipvs_service`.
+int lbnet_ipvs_get_service(const struct lbnet_ipvs *h,
+                           const struct lbnet_ipvs_service *key,
+                           struct lbnet_ipvs_service *out);
 
 // Lists every service into a new list in `*out` (free with `lbnet_ipvs_service_list_free`).
 // Returns 0, `-EINVAL` or a kernel errno (`*out` is NULL then).
-int32_t lbnet_ipvs_list_services(const struct lbnet_ipvs_handle *h,
-                                 struct lbnet_ipvs_service_list **out);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `out` must be NULL or
+// valid for writing one pointer.
+int lbnet_ipvs_list_services(const struct lbnet_ipvs *h, struct lbnet_ipvs_service_list **out);
 
 // Lists every service with its destinations into `*out` (free with
 // `lbnet_ipvs_service_entry_list_free`). The dumps are pipelined: one service dump plus one
 // destination dump per service, sent together. Returns 0, `-EINVAL` or a kernel errno.
-int32_t lbnet_ipvs_list_services_with_dests(const struct lbnet_ipvs_handle *h,
-                                            struct lbnet_ipvs_service_entry_list **out);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `out` must be NULL or
+// valid for writing one pointer.
+int lbnet_ipvs_list_services_with_dests(const struct lbnet_ipvs *h,
+                                        struct lbnet_ipvs_service_entry_list **out);
 
-// Adds destination `dest` to service `svc` (key fields). Returns 0, `-EINVAL`, `-ESRCH` (no
-// such service), `-EEXIST` (destination exists), `-ERANGE` (negative weight, lower threshold
+// Adds destination `dest` to service `svc` (key fields). Returns 0, `-EINVAL` (bad argument,
+// including `fwd_method` `LBNET_IPVS_FWD_BYPASS`, which ipvsadm lists as "(null)" and cannot
+// restore), `-ESRCH` (no such service), `-EEXIST` (destination exists), `-ERANGE` (negative weight, lower threshold
 // above upper) or another kernel errno.
-int32_t lbnet_ipvs_add_dest(const struct lbnet_ipvs_handle *h,
-                            const struct lbnet_ipvs_service *svc,
-                            const struct lbnet_ipvs_dest *dest);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`. `dest` must be NULL or point to a readable
+// `lbnet_ipvs_dest`.
+int lbnet_ipvs_add_dest(const struct lbnet_ipvs *h,
+                        const struct lbnet_ipvs_service *svc,
+                        const struct lbnet_ipvs_dest *dest);
 
-// Changes destination `dest` (found by address and port) of service `svc`. Returns 0,
-// `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (no such destination), `-ERANGE` or another
+// Changes destination `dest` (found by address and port) of service `svc`, checked as by
+// `lbnet_ipvs_add_dest`. Returns 0, `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (no such destination), `-ERANGE` or another
 // kernel errno.
-int32_t lbnet_ipvs_update_dest(const struct lbnet_ipvs_handle *h,
-                               const struct lbnet_ipvs_service *svc,
-                               const struct lbnet_ipvs_dest *dest);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`. `dest` must be NULL or point to a readable
+// `lbnet_ipvs_dest`.
+int lbnet_ipvs_update_dest(const struct lbnet_ipvs *h,
+                           const struct lbnet_ipvs_service *svc,
+                           const struct lbnet_ipvs_dest *dest);
 
 // Deletes the destination at `dest`'s address and port from service `svc`. Returns 0,
 // `-EINVAL`, `-ESRCH` (no such service), `-ENOENT` (no such destination) or another kernel errno.
-int32_t lbnet_ipvs_delete_dest(const struct lbnet_ipvs_handle *h,
-                               const struct lbnet_ipvs_service *svc,
-                               const struct lbnet_ipvs_dest *dest);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`. `dest` must be NULL or point to a readable
+// `lbnet_ipvs_dest`.
+int lbnet_ipvs_delete_dest(const struct lbnet_ipvs *h,
+                           const struct lbnet_ipvs_service *svc,
+                           const struct lbnet_ipvs_dest *dest);
 
 // Lists the destinations of service `svc` into `*out` (free with `lbnet_ipvs_dest_list_free`).
-// Returns 0, `-EINVAL` or a kernel errno.
-int32_t lbnet_ipvs_list_dests(const struct lbnet_ipvs_handle *h,
-                              const struct lbnet_ipvs_service *svc,
-                              struct lbnet_ipvs_dest_list **out);
+// Returns 0 (an empty list for a service without destinations), `-EINVAL`, `-ESRCH` when the
+// service does not exist (the kernel answers an empty dump then, so the library asks for the
+// service: one more round trip when the list is empty) or another kernel errno; `*out` is NULL
+// on failure.
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`. `out` must be NULL or valid for writing one pointer.
+int lbnet_ipvs_list_dests(const struct lbnet_ipvs *h,
+                          const struct lbnet_ipvs_service *svc,
+                          struct lbnet_ipvs_dest_list **out);
 
 // Zeroes the counters of service `svc` and its destinations. Returns 0, `-EINVAL`, `-ESRCH` or
 // another kernel errno.
-int32_t lbnet_ipvs_zero_service(const struct lbnet_ipvs_handle *h,
-                                const struct lbnet_ipvs_service *svc);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `svc` must be NULL or
+// point to a readable `lbnet_ipvs_service`.
+int lbnet_ipvs_zero_service(const struct lbnet_ipvs *h, const struct lbnet_ipvs_service *svc);
 
 // Zeroes every counter of every service. Returns 0, `-EINVAL` or a kernel errno.
-int32_t lbnet_ipvs_zero_all(const struct lbnet_ipvs_handle *h);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed.
+int lbnet_ipvs_zero_all(const struct lbnet_ipvs *h);
 
 // Deletes every service and destination in the handle's namespace. Returns 0, `-EINVAL` or a
 // kernel errno.
-int32_t lbnet_ipvs_flush(const struct lbnet_ipvs_handle *h);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed.
+int lbnet_ipvs_flush(const struct lbnet_ipvs *h);
 
 // Reads the IPVS version and connection table size into `*out`. Returns 0, `-EINVAL` or a
 // kernel errno (this is the cheapest way to ask whether IPVS is there).
-int32_t lbnet_ipvs_get_info(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_info *out);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `out` must be NULL or
+// valid for writing one `lbnet_ipvs_info`.
+int lbnet_ipvs_get_info(const struct lbnet_ipvs *h, struct lbnet_ipvs_info *out);
 
 // Reads the TCP, TCP-FIN and UDP timeouts (seconds) into `*out`. Returns 0, `-EINVAL` or a
 // kernel errno.
-int32_t lbnet_ipvs_get_timeouts(const struct lbnet_ipvs_handle *h, struct lbnet_ipvs_timeouts *out);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `out` must be NULL or
+// valid for writing one `lbnet_ipvs_timeouts`.
+int lbnet_ipvs_get_timeouts(const struct lbnet_ipvs *h, struct lbnet_ipvs_timeouts *out);
 
-// Sets the timeouts; a 0 field leaves that timeout unchanged. Returns 0, `-EINVAL` or a kernel
-// errno.
-int32_t lbnet_ipvs_set_timeouts(const struct lbnet_ipvs_handle *h,
-                                const struct lbnet_ipvs_timeouts *t);
+// Sets the timeouts; a 0 field leaves that timeout unchanged. Returns 0, `-EINVAL` (NULL, or a
+// value above `LBNET_IPVS_TIMEOUT_MAX`, which the kernel's `seconds * HZ` in an `int` cannot
+// hold; nothing is changed then) or a kernel errno.
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `t` must be NULL or point
+// to a readable `lbnet_ipvs_timeouts`.
+int lbnet_ipvs_set_timeouts(const struct lbnet_ipvs *h, const struct lbnet_ipvs_timeouts *t);
 
 // Starts a sync daemon. Returns 0, `-EINVAL`, `-EEXIST` (a daemon of that state runs),
 // `-ENODEV` (no such interface) or another kernel errno.
-int32_t lbnet_ipvs_start_daemon(const struct lbnet_ipvs_handle *h,
-                                const struct lbnet_ipvs_daemon *d);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `d` must be NULL or point
+// to a readable `lbnet_ipvs_daemon`.
+int lbnet_ipvs_start_daemon(const struct lbnet_ipvs *h, const struct lbnet_ipvs_daemon *d);
 
 // Stops the sync daemon of `d->state` (other fields are ignored). Returns 0, `-EINVAL`,
 // `-ESRCH` (none of that state runs) or another kernel errno.
-int32_t lbnet_ipvs_stop_daemon(const struct lbnet_ipvs_handle *h,
-                               const struct lbnet_ipvs_daemon *d);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `d` must be NULL or point
+// to a readable `lbnet_ipvs_daemon`.
+int lbnet_ipvs_stop_daemon(const struct lbnet_ipvs *h, const struct lbnet_ipvs_daemon *d);
 
 // Lists the running sync daemons into `*out` (free with `lbnet_ipvs_daemon_list_free`).
 // Returns 0, `-EINVAL` or a kernel errno.
-int32_t lbnet_ipvs_list_daemons(const struct lbnet_ipvs_handle *h,
-                                struct lbnet_ipvs_daemon_list **out);
+//
+// # Safety
+//
+// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `out` must be NULL or
+// valid for writing one pointer.
+int lbnet_ipvs_list_daemons(const struct lbnet_ipvs *h, struct lbnet_ipvs_daemon_list **out);
 
 // Frees a list from `lbnet_ipvs_list_services`. NULL is a no-op.
+//
+// # Safety
+//
+// `list` must be NULL or a list from `lbnet_ipvs_list_services` that is not freed yet; neither it nor its
+// items may be used afterwards.
 void lbnet_ipvs_service_list_free(struct lbnet_ipvs_service_list *list);
 
 // Frees a list from `lbnet_ipvs_list_dests`. NULL is a no-op.
+//
+// # Safety
+//
+// `list` must be NULL or a list from `lbnet_ipvs_list_dests` that is not freed yet; neither it nor its
+// items may be used afterwards.
 void lbnet_ipvs_dest_list_free(struct lbnet_ipvs_dest_list *list);
 
 // Frees a list from `lbnet_ipvs_list_daemons`. NULL is a no-op.
+//
+// # Safety
+//
+// `list` must be NULL or a list from `lbnet_ipvs_list_daemons` that is not freed yet; neither it nor its
+// items may be used afterwards.
 void lbnet_ipvs_daemon_list_free(struct lbnet_ipvs_daemon_list *list);
 
 // Frees a list from `lbnet_ipvs_list_services_with_dests`, destinations included. NULL is a
 // no-op.
+//
+// # Safety
+//
+// `list` must be NULL or a list from `lbnet_ipvs_list_services_with_dests` that is not freed yet; neither it nor its
+// items may be used afterwards.
 void lbnet_ipvs_service_entry_list_free(struct lbnet_ipvs_service_entry_list *list);
 
 // Opens a watcher of the network namespace file `netns_path` (e.g. "/var/run/netns/blue";

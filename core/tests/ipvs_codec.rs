@@ -432,7 +432,7 @@ fn direct_encoder_matches_the_message_path_for_every_change() {
     let mut dests = vec![
         Destination::new(v4("10.0.1.1"), 8080, ForwardMethod::Masquerade).weight(0),
         Destination::new(v6, 0, ForwardMethod::Route).weight(-1),
-        Destination::new(v4("10.0.1.3"), 1, ForwardMethod::Bypass),
+        Destination::new(v4("10.0.1.3"), 1, ForwardMethod::Tunnel),
         Destination::new(v4("10.0.1.4"), 65535, ForwardMethod::Local),
     ];
     let mut t = Destination::new(v6, 80, ForwardMethod::Tunnel);

@@ -182,7 +182,6 @@ fn destinations_all_methods_thresholds_update_delete() {
         Destination::new(ip("10.3.1.1"), 8080, ForwardMethod::Masquerade).weight(3),
         Destination::new(ip("10.3.1.2"), 80, ForwardMethod::Route).weight(0),
         Destination::new(ip("10.3.1.3"), 80, ForwardMethod::Tunnel).weight(100),
-        Destination::new(ip("10.3.1.4"), 80, ForwardMethod::Bypass),
     ];
     dests[0].upper_threshold = 1000;
     dests[0].lower_threshold = 10;
@@ -190,6 +189,13 @@ fn destinations_all_methods_thresholds_update_delete() {
         h.new_destination(&key, d)
             .unwrap_or_else(|e| panic!("add {:?}: {e}", d.addr));
     }
+    // Bypass is refused before anything is sent: ipvsadm lists it as "(null)".
+    let bypass = Destination::new(ip("10.3.1.4"), 80, ForwardMethod::Bypass);
+    let e = h.new_destination(&key, &bypass).unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL, "{e}");
+    assert!(e.to_string().contains("(null)"), "{e}");
+    let e = h.apply(&[Change::NewDestination(key, bypass)]).unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL, "{e}");
     // A destination on a local address becomes Local whatever was asked (ip_vs_ctl.c
     // __ip_vs_update_dest).
     h.new_destination(
@@ -198,7 +204,7 @@ fn destinations_all_methods_thresholds_update_delete() {
     )
     .unwrap();
     let got = h.destinations(&key).unwrap();
-    assert_eq!(got.len(), 5);
+    assert_eq!(got.len(), 4);
     for d in &dests {
         let g = got.iter().find(|g| g.addr == d.addr).expect("listed");
         assert_same_dest(g, d);
@@ -223,14 +229,66 @@ fn destinations_all_methods_thresholds_update_delete() {
     // services_with_destinations sees the same.
     let all = h.services_with_destinations().unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].destinations.len(), 5);
+    assert_eq!(all[0].destinations.len(), 4);
 
     // Delete.
     h.delete_destination(&key, d.addr, d.port).unwrap();
-    assert_eq!(h.destinations(&key).unwrap().len(), 4);
-    // A GET_DEST dump of a missing service is an empty dump, not an error.
+    assert_eq!(h.destinations(&key).unwrap().len(), 3);
+    // The kernel answers an empty GET_DEST dump for a missing service; the handle checks the
+    // service and reports ESRCH, while a service without destinations lists empty.
     let missing = ServiceKey::tcp(ip("10.3.9.9"), 1);
-    assert!(h.destinations(&missing).unwrap().is_empty());
+    let e = h.destinations(&missing).unwrap_err();
+    assert_eq!(e.errno(), libc::ESRCH, "{e}");
+    let empty = ServiceKey::udp(ip("10.3.0.1"), 53);
+    h.new_service(&Service::new(empty, "rr")).unwrap();
+    assert!(h.destinations(&empty).unwrap().is_empty());
+}
+
+/// What the kernel cannot store and report back as given is refused before it is sent; the
+/// bounds themselves round-trip.
+#[test]
+fn values_the_kernel_cannot_round_trip_are_refused() {
+    require_ipvs!();
+    let ns = TestNs::new("bounds");
+    let h = ns.handle();
+    let key = ServiceKey::tcp(ip("10.9.0.1"), 80);
+    let mut s = Service::new(key, "rr");
+    for bad in [u32::MAX, 0x40, 0x8000_0001] {
+        s.flags = ServiceFlags(bad);
+        let e = h.new_service(&s).unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL, "{bad:#x}: {e}");
+    }
+    s.flags = ServiceFlags::NONE;
+    let mut p = s.clone().persistent(Service::MAX_TIMEOUT + 1, 32);
+    assert_eq!(h.new_service(&p).unwrap_err().errno(), libc::EINVAL);
+    assert!(
+        h.services().unwrap().is_empty(),
+        "nothing reached the kernel"
+    );
+    // The largest accepted timeout reads back unchanged, and a HASHED flag copied from a listing
+    // is not sent (older kernels would leave the service out of their table).
+    p.timeout = Service::MAX_TIMEOUT;
+    p.flags |= ServiceFlags::HASHED;
+    h.new_service(&p).unwrap();
+    let got = h.get_service(&key).unwrap();
+    assert_eq!(got.timeout, Service::MAX_TIMEOUT);
+    assert_eq!(h.services().unwrap().len(), 1);
+    // Connection timeouts: above Timeouts::MAX refused, the bound itself kept.
+    let before = h.timeouts().unwrap();
+    let e = h
+        .set_timeouts(&Timeouts {
+            tcp: Timeouts::MAX + 1,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL, "{e}");
+    assert_eq!(h.timeouts().unwrap(), before);
+    h.set_timeouts(&Timeouts {
+        udp: Timeouts::MAX,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(h.timeouts().unwrap().udp, Timeouts::MAX);
 }
 
 #[test]
@@ -763,7 +821,7 @@ fn fwd_name(f: ForwardMethod) -> &'static str {
         ForwardMethod::Local => "Local",
         ForwardMethod::Tunnel => "Tunnel",
         ForwardMethod::Route => "Route",
-        ForwardMethod::Bypass => "Bypass",
+        ForwardMethod::Bypass => "(null)",
     }
 }
 

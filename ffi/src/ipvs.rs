@@ -7,10 +7,11 @@
 //! * [`names`]: fixed-size NUL-terminated name fields (scheduler, pe, interface).
 //! * [`types`]: the plain C structs and their constants.
 //! * [`list`]: arrays handed to C with their `*_free` functions.
-//! * [`handle`]: the handle and every operation.
+//! * [`handle`]: the handle (`lbnet_ipvs_open`/`lbnet_ipvs_free`) and every operation.
 //! * [`batch`]: many changes in one send, one result each.
 
 #![allow(non_camel_case_types)] // the C names are the API
+#![deny(clippy::missing_safety_doc)]
 
 pub mod batch;
 mod convert;

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::service::AddressFamily;
 use super::stats::Stats;
+use crate::error::{Error, Result};
 
 /// How packets reach a destination (`IPVS_DEST_ATTR_FWD_METHOD`, `IP_VS_CONN_F_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,7 +17,9 @@ pub enum ForwardMethod {
     Tunnel,
     /// Direct routing (`IP_VS_CONN_F_DROUTE` = 3, ipvsadm `-g`, "Route").
     Route,
-    /// Cache bypass (`IP_VS_CONN_F_BYPASS` = 4).
+    /// Cache bypass (`IP_VS_CONN_F_BYPASS` = 4): the kernel's own method for packets of a
+    /// cache cluster that no destination takes. Parsed when the kernel reports it, refused on a
+    /// destination that is sent ([`Destination::check`]).
     Bypass,
 }
 
@@ -154,6 +157,22 @@ impl Destination {
     pub fn weight(mut self, weight: i32) -> Self {
         self.weight = weight;
         self
+    }
+
+    /// Refuses (`EINVAL`), with the reason, a destination that cannot be listed and restored:
+    /// forwarding method [`ForwardMethod::Bypass`]. ipvsadm offers `-g`, `-i` and `-m` only
+    /// and lists a bypass destination's method as "(null)", so a saved table would restore it
+    /// as something else.
+    pub fn check(&self) -> Result<()> {
+        if self.forward == ForwardMethod::Bypass {
+            return Err(Error::invalid(format!(
+                "destination {}: forwarding method bypass (IP_VS_CONN_F_BYPASS) cannot be set \
+                 on a destination: ipvsadm offers gatewaying, ipip and masquerading only and \
+                 lists bypass as \"(null)\", which does not restore",
+                super::handle::dest_name(&self.addr, self.port)
+            )));
+        }
+        Ok(())
     }
 
     /// The destination's address family.

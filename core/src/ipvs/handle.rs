@@ -272,17 +272,7 @@ impl Handle {
 
     /// Reads one service (`GET_SERVICE` without dump); missing: [`ErrorKind::NoSuchService`](crate::ErrorKind::NoSuchService).
     pub fn get_service(&self, key: &ServiceKey) -> Result<Service> {
-        let mut out = None;
-        self.inner.lock().get(
-            cmd::GET_SERVICE,
-            |b| message::encode_service_key(cmd::GET_SERVICE, key, 0, false, b),
-            || format!("get service {key}"),
-            |msg| {
-                out = Some(parse::parse_service_msg(msg)?);
-                Ok(())
-            },
-        )?;
-        out.ok_or_else(|| Error::malformed(format!("no reply for get service {key}")))
+        self.inner.lock().get_service(key)
     }
 
     /// Lists all services (one `GET_SERVICE` dump).
@@ -335,9 +325,17 @@ impl Handle {
     }
 
     /// Lists the destinations of a service (one `GET_DEST` dump). The kernel answers an empty
-    /// dump, not an error, for a missing service.
+    /// dump, not an error, for a missing service (`ip_vs_genl_dump_dests` ends the dump when
+    /// the service is not found), so an empty dump is followed by a `GET_SERVICE` of the key:
+    /// a missing service fails with that command's `ESRCH`, as libipvs callers expect, and a
+    /// service without destinations gives an empty list.
     pub fn destinations(&self, svc: &ServiceKey) -> Result<Vec<Destination>> {
-        self.inner.lock().destinations(svc)
+        let mut g = self.inner.lock();
+        let out = g.destinations(svc)?;
+        if out.is_empty() {
+            g.get_service(svc)?;
+        }
+        Ok(out)
     }
 
     /// Zeroes one service's counters and those of its destinations.
@@ -393,8 +391,10 @@ impl Handle {
         out.ok_or_else(|| Error::malformed("no reply to IPVS_CMD_GET_CONFIG"))
     }
 
-    /// Sets the timeouts; a 0 field leaves that timeout unchanged.
+    /// Sets the timeouts; a 0 field leaves that timeout unchanged. A value above
+    /// [`Timeouts::MAX`] is refused with `EINVAL` before anything is sent.
     pub fn set_timeouts(&self, t: &Timeouts) -> Result<()> {
+        t.check()?;
         self.inner.lock().call_msg(
             &message::timeouts_msg(t),
             false,
@@ -561,6 +561,21 @@ impl Inner {
         }
     }
 
+    /// One service (`GET_SERVICE` without dump, answered by one message or `ESRCH`).
+    fn get_service(&mut self, key: &ServiceKey) -> Result<Service> {
+        let mut out = None;
+        self.get(
+            cmd::GET_SERVICE,
+            |b| message::encode_service_key(cmd::GET_SERVICE, key, 0, false, b),
+            || format!("get service {key}"),
+            |msg| {
+                out = Some(parse::parse_service_msg(msg)?);
+                Ok(())
+            },
+        )?;
+        out.ok_or_else(|| Error::malformed(format!("no reply for get service {key}")))
+    }
+
     fn services(&mut self) -> Result<Vec<Service>> {
         self.unique_dump(
             cmd::GET_SERVICE,
@@ -591,7 +606,8 @@ fn bare(command: u8, dump: bool) -> impl Fn(&mut Vec<u8>) -> Result<()> {
     }
 }
 
-fn dest_name(addr: &IpAddr, port: u16) -> String {
+/// `addr:port` (`[addr]:port` for IPv6), as ipvsadm writes a destination.
+pub(super) fn dest_name(addr: &IpAddr, port: u16) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) => format!("[{a}]:{port}"),

@@ -24,7 +24,7 @@ use super::change::Change;
 use super::config::Timeouts;
 use super::daemon::{DaemonState, SyncDaemon};
 use super::destination::{Destination, ForwardMethod};
-use super::service::{AddressFamily, Service, ServiceKey};
+use super::service::{AddressFamily, Service, ServiceFlags, ServiceKey};
 use crate::error::{Error, Result};
 
 /// The payload of one IPVS generic netlink message: a command and its top-level attributes.
@@ -195,6 +195,7 @@ fn check_key(key: &ServiceKey) -> Result<()> {
 
 /// Refuses what [`service_attrs`] refuses; returns the `IPVS_SVC_ATTR_NETMASK` bytes.
 fn check_service(s: &Service) -> Result<[u8; 4]> {
+    s.check()?;
     check_name("scheduler", &s.scheduler)?;
     check_key(&s.key)?;
     if let Some(pe) = &s.pe_name {
@@ -270,7 +271,9 @@ pub fn encode_service(command: u8, s: &Service, family_id: u16, out: &mut Vec<u8
     if let Some(pe) = &s.pe_name {
         put_str(out, attr::svc::PE_NAME, pe);
     }
-    let f = s.flags.0.to_ne_bytes();
+    // HASHED is the kernel's own bit (a kernel without the 2021 fix in ip_vs_add_service leaves a
+    // new service that has it out of the service table): never sent.
+    let f = s.flags.without(ServiceFlags::HASHED).0.to_ne_bytes();
     put(
         out,
         attr::svc::FLAGS,
@@ -308,6 +311,7 @@ pub fn encode_dest(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     check_key(key)?;
+    d.check()?;
     let start = begin(out, family_id, false, command);
     put_service_key_nest(out, key);
     let at = nest_start(out, cmd_attr::DEST);
@@ -355,11 +359,13 @@ pub fn encode_bare(command: u8, family_id: u16, dump: bool, out: &mut Vec<u8>) {
 pub fn check_change(c: &Change) -> Result<()> {
     match c {
         Change::NewService(s) | Change::UpdateService(s) => check_service(s).map(|_| ()),
-        Change::DeleteService(k)
-        | Change::NewDestination(k, _)
-        | Change::UpdateDestination(k, _)
-        | Change::DeleteDestination(k, _, _)
-        | Change::Zero(k) => check_key(k),
+        Change::NewDestination(k, d) | Change::UpdateDestination(k, d) => {
+            check_key(k)?;
+            d.check()
+        }
+        Change::DeleteService(k) | Change::DeleteDestination(k, _, _) | Change::Zero(k) => {
+            check_key(k)
+        }
         Change::ZeroAll => Ok(()),
     }
 }
@@ -442,6 +448,7 @@ pub fn service_key_attrs(key: &ServiceKey) -> Result<Vec<Attr>> {
 /// The full service attribute set for NEW/SET_SERVICE: key, scheduler, flags (with mask all
 /// ones, so the kernel takes them as given), timeout, netmask and optional persistence engine.
 pub fn service_attrs(s: &Service) -> Result<Vec<Attr>> {
+    s.check()?;
     check_name("scheduler", &s.scheduler)?;
     let mut v = service_key_attrs(&s.key)?;
     v.push(Attr::Str(attr::svc::SCHED_NAME, s.scheduler.clone()));
@@ -450,7 +457,7 @@ pub fn service_attrs(s: &Service) -> Result<Vec<Attr>> {
         v.push(Attr::Str(attr::svc::PE_NAME, pe.clone()));
     }
     let mut flags = Vec::with_capacity(8);
-    flags.extend_from_slice(&s.flags.0.to_ne_bytes());
+    flags.extend_from_slice(&s.flags.without(ServiceFlags::HASHED).0.to_ne_bytes());
     flags.extend_from_slice(&u32::MAX.to_ne_bytes());
     v.push(Attr::Bytes(attr::svc::FLAGS, flags));
     v.push(Attr::U32(attr::svc::TIMEOUT, s.timeout));
@@ -502,6 +509,7 @@ pub fn service_key_msg(command: u8, key: &ServiceKey) -> Result<IpvsMessage> {
 
 /// `IPVS_CMD_NEW_DEST` / `SET_DEST`.
 pub fn dest_msg(command: u8, key: &ServiceKey, d: &Destination) -> Result<IpvsMessage> {
+    d.check()?;
     Ok(IpvsMessage {
         cmd: command,
         attrs: vec![

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::config::KERNEL_HZ_MAX;
 use super::stats::Stats;
+use crate::error::{Error, Result};
 
 /// Address family of a service or destination (`AF_INET`, `AF_INET6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,6 +193,10 @@ impl ServiceFlags {
     pub const MH_FALLBACK: ServiceFlags = Self::SCHED1;
     /// `mh` scheduler (kernel 4.18+): hash the source port too.
     pub const MH_PORT: ServiceFlags = Self::SCHED2;
+    /// Every flag linux/ip_vs.h defines (`IP_VS_SVC_F_PERSISTENT` to `IP_VS_SVC_F_SCHED3`,
+    /// 0x3f). A service with any other bit is refused ([`Service::check`]): the kernel would
+    /// store it as given, and `ipvsadm -S` then prints a line that does not restore.
+    pub const ALL: ServiceFlags = ServiceFlags(0x3f);
 
     /// True when every bit of `other` is set here.
     pub fn contains(self, other: ServiceFlags) -> bool {
@@ -248,6 +254,39 @@ pub struct Service {
 }
 
 impl Service {
+    /// The largest persistence timeout ([`Service::timeout`]) sent: 4,294,967 s (about 49.7
+    /// days). `ip_vs_add_service`/`ip_vs_edit_service` (ip_vs_ctl.c) store
+    /// `svc->timeout = u->timeout * HZ` in an `unsigned int` without a check, and report
+    /// `svc->timeout / HZ`: above `UINT_MAX / HZ` the product wraps and reads back as another
+    /// value. `UINT_MAX / KERNEL_HZ_MAX` round-trips on every kernel.
+    pub const MAX_TIMEOUT: u32 = u32::MAX / KERNEL_HZ_MAX;
+
+    /// Refuses (`EINVAL`), with the reason, a service the kernel cannot store and report back
+    /// as given: flags outside [`ServiceFlags::ALL`], or a timeout above
+    /// [`Service::MAX_TIMEOUT`]. [`ServiceFlags::HASHED`] is accepted (the kernel reports it on
+    /// every service, so a listed service can be sent back) and never sent.
+    pub fn check(&self) -> Result<()> {
+        let undefined = self.flags.without(ServiceFlags::ALL);
+        if undefined != ServiceFlags::NONE {
+            return Err(Error::invalid(format!(
+                "service {}: flags {:#x} set bits {:#x} that no IP_VS_SVC_F_* flag defines \
+                 (persistent 0x1, hashed 0x2, one-packet 0x4, scheduler flags 0x8/0x10/0x20); \
+                 ipvsadm cannot set them and a listing of them would not restore",
+                self.key, self.flags.0, undefined.0
+            )));
+        }
+        if self.timeout > Self::MAX_TIMEOUT {
+            return Err(Error::invalid(format!(
+                "service {}: invalid timeout value {}: a persistence timeout above {} s wraps \
+                 in the kernel's 32-bit seconds*HZ and reads back as another value",
+                self.key,
+                self.timeout,
+                Self::MAX_TIMEOUT
+            )));
+        }
+        Ok(())
+    }
+
     /// A service with scheduler `scheduler`, no flags, no persistence and the full netmask of
     /// its family (255.255.255.255 or /128), as `ipvsadm -A` makes by default.
     pub fn new(key: ServiceKey, scheduler: &str) -> Self {
@@ -303,4 +342,122 @@ pub struct ServiceEntry {
     pub service: Service,
     /// Its destinations.
     pub destinations: Vec<super::Destination>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{message, Change, Destination, ForwardMethod, Timeouts};
+    use super::*;
+
+    fn svc() -> Service {
+        Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80), "rr")
+    }
+
+    #[test]
+    fn flags_outside_the_defined_ones_are_refused() {
+        for bad in [u32::MAX, 0x40, 0x8000_0000, 0x3f | 0x100] {
+            let mut s = svc();
+            s.flags = ServiceFlags(bad);
+            let e = s.check().unwrap_err();
+            assert_eq!(e.errno(), libc::EINVAL, "{bad:#x}");
+            assert!(
+                e.to_string().contains(&format!("{:#x}", bad & !0x3f)),
+                "{e}"
+            );
+            // The encoders refuse it too, writing nothing.
+            let mut out = Vec::new();
+            assert!(message::encode_change(&Change::NewService(s.clone()), 0, &mut out).is_err());
+            assert!(out.is_empty());
+            assert!(message::check_change(&Change::UpdateService(s.clone())).is_err());
+            assert!(message::change_msg(&Change::UpdateService(s)).is_err());
+        }
+        let mut s = svc();
+        s.flags = ServiceFlags::ALL;
+        s.check().unwrap();
+    }
+
+    #[test]
+    fn hashed_is_accepted_but_never_sent() {
+        let mut s = svc();
+        s.flags = ServiceFlags::HASHED | ServiceFlags::ONEPACKET;
+        let mut with = Vec::new();
+        message::encode_change(&Change::NewService(s.clone()), 0, &mut with).unwrap();
+        s.flags = ServiceFlags::ONEPACKET;
+        let mut without = Vec::new();
+        message::encode_change(&Change::NewService(s), 0, &mut without).unwrap();
+        assert_eq!(with, without);
+    }
+
+    #[test]
+    fn persistence_timeout_is_bounded_by_the_largest_hz() {
+        assert_eq!(Service::MAX_TIMEOUT, 4_294_967);
+        // 0xffffffff s read back as 17179868 s on the lab's HZ=250 kernel: the product wrapped.
+        assert_eq!((u32::MAX.wrapping_mul(250)) / 250, 17_179_868);
+        assert!(Service::MAX_TIMEOUT.checked_mul(1000).is_some());
+        let mut s = svc().persistent(Service::MAX_TIMEOUT, 32);
+        s.check().unwrap();
+        s.timeout = Service::MAX_TIMEOUT + 1;
+        assert_eq!(s.check().unwrap_err().errno(), libc::EINVAL);
+        s.timeout = u32::MAX;
+        assert!(message::check_change(&Change::NewService(s)).is_err());
+    }
+
+    #[test]
+    fn connection_timeouts_are_bounded_by_int_max_over_hz() {
+        assert_eq!(Timeouts::MAX, 2_147_483);
+        assert!(i32::try_from(Timeouts::MAX * 1000).is_ok());
+        let ok = Timeouts {
+            tcp: Timeouts::MAX,
+            tcp_fin: 0,
+            udp: 1,
+        };
+        ok.check().unwrap();
+        for t in [
+            Timeouts {
+                tcp: Timeouts::MAX + 1,
+                ..ok
+            },
+            Timeouts {
+                tcp_fin: u32::MAX,
+                ..ok
+            },
+            Timeouts {
+                udp: 0x8000_0000,
+                ..ok
+            },
+        ] {
+            let e = t.check().unwrap_err();
+            assert_eq!(e.errno(), libc::EINVAL, "{t:?}");
+            assert!(e.to_string().contains("invalid timeout value"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bypass_destinations_are_refused() {
+        let k = svc().key;
+        let d = Destination::new("10.0.1.1".parse().unwrap(), 80, ForwardMethod::Bypass);
+        let e = d.check().unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        assert!(e.to_string().contains("(null)"), "{e}");
+        for c in [
+            Change::NewDestination(k, d.clone()),
+            Change::UpdateDestination(k, d.clone()),
+        ] {
+            assert!(message::check_change(&c).is_err());
+            assert!(message::change_msg(&c).is_err());
+            let mut out = Vec::new();
+            assert!(message::encode_change(&c, 0, &mut out).is_err());
+            assert!(out.is_empty());
+        }
+        // Deleting one (a kernel-made bypass destination) stays possible.
+        message::check_change(&Change::DeleteDestination(k, d.addr, d.port)).unwrap();
+        for f in [
+            ForwardMethod::Masquerade,
+            ForwardMethod::Local,
+            ForwardMethod::Tunnel,
+            ForwardMethod::Route,
+        ] {
+            Destination::new(d.addr, 80, f).check().unwrap();
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! one result per change.
 //!
 //! Build with `lbnet_ipvs_batch_new` and the `lbnet_ipvs_batch_*` adders (each checks its
-//! arguments at once, so a bad change is refused before anything is sent), send with
+//! arguments at once, so a bad change is refused before anything is sent; a batch holds at most
+//! `LBNET_IPVS_BATCH_MAX` changes), send with
 //! `lbnet_ipvs_batch_apply`, read each change's outcome with `lbnet_ipvs_batch_result`, free with
 //! `lbnet_ipvs_batch_free`. The kernel applies the changes in order and does not stop at a
 //! failed one; there is no rollback.
@@ -13,13 +14,13 @@
 //! (all or nothing), and `lbnet_ipvs_batch_results` copies every change's result code out at
 //! once.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 
 use lbnet::ipvs::Change;
 use lbnet::{Error, ErrorKind};
 
 use super::convert::*;
-use super::handle::lbnet_ipvs_handle;
+use super::handle::lbnet_ipvs;
 use super::types::*;
 use crate::common::{arg_mut, arg_ref, arg_slice, copy_out_str, fail_with_message, guard};
 
@@ -113,45 +114,104 @@ impl lbnet_ipvs_batch {
     }
 }
 
+/// Most changes one batch holds (1,048,576). Adding more is refused with `-E2BIG` before
+/// anything is read or allocated, so a wrong count cannot make the library reserve memory it
+/// will never fill. The kernel applies a batch in `sendmsg` chunks, so a bigger table is sent
+/// as several batches.
+pub const LBNET_IPVS_BATCH_MAX: usize = 1 << 20;
+
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed.
 unsafe fn batch<'a>(b: *mut lbnet_ipvs_batch) -> Result<&'a mut lbnet_ipvs_batch, Error> {
-    // SAFETY: b is NULL or a batch from lbnet_ipvs_batch_new that is not freed.
+    // SAFETY: per the contract above.
     unsafe { arg_mut(b, "batch") }
 }
 
+/// `E2BIG` unless `n` more changes fit in a batch of `len` within [`LBNET_IPVS_BATCH_MAX`].
+fn check_room(len: usize, n: usize) -> Result<(), Error> {
+    if n > LBNET_IPVS_BATCH_MAX.saturating_sub(len) {
+        return Err(Error::from_kernel(
+            libc::E2BIG,
+            format!(
+                "{n} more changes do not fit in a batch of {len}: at most \
+                 LBNET_IPVS_BATCH_MAX ({LBNET_IPVS_BATCH_MAX}) changes"
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
 fn push(b: &mut lbnet_ipvs_batch, c: Change) -> Result<(), Error> {
+    check_room(b.changes.len(), 1)?;
     b.changes.push(c);
     b.results = None;
     Ok(())
 }
 
-/// A new, empty batch. Never NULL (allocation failure aborts, like Rust's allocator).
+/// Makes a new, empty batch and stores it in `*out`. A batch has no options: it is memory in
+/// this process until `lbnet_ipvs_batch_apply` sends it through a handle.
+///
+/// Returns 0 or `-EINVAL` (NULL `out`).
+///
+/// # Safety
+///
+/// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub extern "C" fn lbnet_ipvs_batch_new() -> *mut lbnet_ipvs_batch {
-    Box::into_raw(Box::new(lbnet_ipvs_batch {
-        changes: Vec::new(),
-        results: None,
-    }))
+pub unsafe extern "C" fn lbnet_ipvs_batch_new(out: *mut *mut lbnet_ipvs_batch) -> c_int {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let out = unsafe { arg_mut(out, "out") }?;
+        *out = Box::into_raw(Box::new(lbnet_ipvs_batch {
+            changes: Vec::new(),
+            results: None,
+        }));
+        Ok(())
+    })
 }
 
 /// Frees a batch. NULL is a no-op.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed yet; it must not
+/// be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_free(b: *mut lbnet_ipvs_batch) {
     if !b.is_null() {
-        // SAFETY: b came from lbnet_ipvs_batch_new and is freed once.
+        // SAFETY: per the contract above: b came from lbnet_ipvs_batch_new and is freed once.
         drop(unsafe { Box::from_raw(b) });
     }
 }
 
-/// Number of changes in the batch (0 for NULL).
+/// Stores the number of changes in the batch in `*out`. Returns 0 or `-EINVAL` (NULL `b` or
+/// `out`).
+///
+/// # Safety
+///
+/// `b` must be NULL or a live batch; `out` must be NULL or valid for writing one `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn lbnet_ipvs_batch_len(b: *const lbnet_ipvs_batch) -> usize {
-    // SAFETY: b is NULL or a live batch.
-    unsafe { b.as_ref() }.map_or(0, |b| b.changes.len())
+pub unsafe extern "C" fn lbnet_ipvs_batch_len(
+    b: *const lbnet_ipvs_batch,
+    out: *mut usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: per the contract above.
+        let b = unsafe { arg_ref(b, "batch") }?;
+        *unsafe { arg_mut(out, "out") }? = b.changes.len();
+        Ok(())
+    })
 }
 
 /// Removes every change and result, keeping the batch for reuse. Returns 0 or `-EINVAL` (NULL).
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time.
 #[no_mangle]
-pub unsafe extern "C" fn lbnet_ipvs_batch_clear(b: *mut lbnet_ipvs_batch) -> i32 {
+pub unsafe extern "C" fn lbnet_ipvs_batch_clear(b: *mut lbnet_ipvs_batch) -> c_int {
     guard(|| {
         // SAFETY: checked for NULL.
         let b = unsafe { batch(b) }?;
@@ -162,11 +222,16 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_clear(b: *mut lbnet_ipvs_batch) -> i32
 }
 
 /// Appends "add service `svc`". Returns 0 or `-EINVAL` (NULL pointer, bad field).
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_add_service(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -176,11 +241,16 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_service(
 }
 
 /// Appends "update service `svc`". Returns 0 or `-EINVAL`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_update_service(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -190,11 +260,16 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_update_service(
 }
 
 /// Appends "delete service `svc`" (key fields only). Returns 0 or `-EINVAL`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_delete_service(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -204,12 +279,18 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_delete_service(
 }
 
 /// Appends "add destination `dest` to service `svc`". Returns 0 or `-EINVAL`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+/// `dest` must be NULL or point to a readable `lbnet_ipvs_dest`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_add_dest(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
     dest: *const lbnet_ipvs_dest,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -220,12 +301,18 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_dest(
 }
 
 /// Appends "update destination `dest` of service `svc`". Returns 0 or `-EINVAL`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+/// `dest` must be NULL or point to a readable `lbnet_ipvs_dest`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_update_dest(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
     dest: *const lbnet_ipvs_dest,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -237,12 +324,18 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_update_dest(
 
 /// Appends "delete the destination at `dest`'s address and port from service `svc`". Returns 0
 /// or `-EINVAL`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
+/// `dest` must be NULL or point to a readable `lbnet_ipvs_dest`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_delete_dest(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
     dest: *const lbnet_ipvs_dest,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -254,11 +347,16 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_delete_dest(
 
 /// Appends "zero the counters of service `svc`", or of every service when `svc` is NULL.
 /// Returns 0 or `-EINVAL`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed and not used by
+/// another thread at the same time. `svc` must be NULL or point to a readable `lbnet_ipvs_service`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_zero(
     b: *mut lbnet_ipvs_batch,
     svc: *const lbnet_ipvs_service,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { batch(b) }?;
@@ -278,36 +376,41 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_zero(
 /// batch is exactly as before, results included), the function returns its negative errno
 /// (`-EINVAL`), `lbnet_last_error` names it ("change 3: ..."), and `*bad_index`, when
 /// `bad_index` is not NULL, receives its index in `changes`. For failures that are not about
-/// one change (NULL `b`, NULL `changes` with `n` > 0, a count too large for memory), `*bad_index`
-/// receives `SIZE_MAX`; on success it is left unchanged.
+/// one change (NULL `b`, NULL `changes` with `n` > 0, a count beyond `LBNET_IPVS_BATCH_MAX`),
+/// `*bad_index` receives `SIZE_MAX`; on success it is left unchanged.
+///
+/// The count is checked first: when the batch length plus `n` exceeds `LBNET_IPVS_BATCH_MAX`,
+/// `-E2BIG` is returned before any element is read or any memory reserved (so `n` = `INT_MAX`
+/// or 2^40 costs nothing). Otherwise the changes are converted one by one into memory that
+/// grows with them, so a bad element stops the call having allocated only for those before it.
 ///
 /// `changes` may be NULL when `n` is 0 (a no-op that keeps any results of the last apply);
 /// appending at least one change discards the results of the last apply, like every adder.
 /// The library copies what it needs: the array can be freed or reused as soon as this returns.
 ///
-/// Returns 0; `-EINVAL` (NULL pointer, bad change, `n` above what an array can hold); `-ENOMEM`
-/// when the batch cannot grow by `n`.
+/// Returns 0; `-EINVAL` (NULL pointer, bad change); `-E2BIG` (too many changes).
+///
+/// # Safety
+///
+/// `b` must be NULL or a live batch not used by another thread; `changes` must be NULL or
+/// point to `n` readable `lbnet_ipvs_change` values; `bad_index` must be NULL or valid for
+/// writing one `size_t`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
     b: *mut lbnet_ipvs_batch,
     changes: *const lbnet_ipvs_change,
     n: usize,
     bad_index: *mut usize,
-) -> i32 {
+) -> c_int {
     let mut bad: Option<usize> = None;
     let rc = guard(|| {
         bad = Some(usize::MAX);
-        // SAFETY: pointers are NULL or valid (checked); changes points to n readable elements.
+        // SAFETY: per the contract above.
         let b = unsafe { batch(b) }?;
+        check_room(b.changes.len(), n)?;
+        // SAFETY: n is bounded above; changes points to n readable elements.
         let cs = unsafe { arg_slice(changes, n, "changes") }?;
-        b.changes.len().checked_add(n).ok_or_else(|| {
-            Error::invalid(format!(
-                "{n} changes on top of {} overflow the batch length",
-                b.changes.len()
-            ))
-        })?;
         let mut add = Vec::new();
-        add.try_reserve_exact(n).map_err(|_| no_memory(n))?;
         for (i, c) in cs.iter().enumerate() {
             match to_change(c.op, &c.svc, Some(&c.dest)) {
                 Ok(ch) => add.push(ch),
@@ -318,7 +421,6 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
                 }
             }
         }
-        b.changes.try_reserve(n).map_err(|_| no_memory(n))?;
         if n > 0 {
             b.changes.append(&mut add);
             b.results = None;
@@ -341,11 +443,17 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_add_changes(
 /// transport when nothing could be sent (every result is that errno then; a kernel without
 /// IPVS gives `LBNET_ERROR_KIND_NOT_AVAILABLE`). An empty batch returns 0 without talking to
 /// the kernel.
+///
+/// # Safety
+///
+/// `h` must be NULL or a handle from `lbnet_ipvs_open` that is not freed. `b` must be NULL or a
+/// batch from `lbnet_ipvs_batch_new` that is not freed and not used by another thread at the same
+/// time.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_apply(
-    h: *const lbnet_ipvs_handle,
+    h: *const lbnet_ipvs,
     b: *mut lbnet_ipvs_batch,
-) -> i32 {
+) -> c_int {
     let mut first_failure: Option<(usize, Error)> = None;
     let rc = guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
@@ -390,12 +498,17 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_apply(
 /// Stores in `*result` the outcome of change `index` of the last apply: 0 or its negative
 /// errno. Returns 0; `-EINVAL` for NULL pointers or `index` out of range; `-ENODATA` when the
 /// batch was not applied since its last change was added.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed. `result` must be NULL
+/// or valid for writing one `int32_t`.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_result(
     b: *const lbnet_ipvs_batch,
     index: usize,
     result: *mut i32,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { arg_ref(b, "batch") }?;
@@ -411,13 +524,18 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_result(
 /// Copies the error message of change `index` of the last apply into `buf` (`cap` bytes, NUL
 /// included); an empty string when the change succeeded. Returns 0; `-EINVAL` (NULL, bad
 /// index), `-ENODATA` (not applied) or `-ERANGE` (buffer too small).
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed. `buf` must be NULL or
+/// valid for writing `cap` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_result_message(
     b: *const lbnet_ipvs_batch,
     index: usize,
     buf: *mut c_char,
     cap: usize,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { arg_ref(b, "batch") }?;
@@ -438,12 +556,17 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_result_message(
 /// is below the batch length (nothing is written); `-ENODATA` when the batch was not applied
 /// since its last change was added (nothing is written). Read the message of a failed change
 /// with `lbnet_ipvs_batch_result_message`.
+///
+/// # Safety
+///
+/// `b` must be NULL or a batch from `lbnet_ipvs_batch_new` that is not freed. `results` must be
+/// NULL or valid for writing `cap` `int32_t` values.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_batch_results(
     b: *const lbnet_ipvs_batch,
     results: *mut i32,
     cap: usize,
-) -> i32 {
+) -> c_int {
     guard(|| {
         // SAFETY: pointers are NULL or valid (checked).
         let b = unsafe { arg_ref(b, "batch") }?;
@@ -481,14 +604,6 @@ pub unsafe extern "C" fn lbnet_ipvs_batch_results(
         }
         Ok(())
     })
-}
-
-fn no_memory(n: usize) -> Error {
-    Error::from_kernel(
-        libc::ENOMEM,
-        format!("no memory for {n} more changes"),
-        None,
-    )
 }
 
 fn not_applied() -> Error {

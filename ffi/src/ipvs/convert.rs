@@ -49,7 +49,9 @@ pub(crate) fn service_key(s: &lbnet_ipvs_service) -> Result<ServiceKey, Error> {
     })
 }
 
-/// A full service (for add and update): key, scheduler (required), flags, persistence, pe.
+/// A full service (for add and update): key, scheduler (required), flags, persistence, pe;
+/// refused as the core refuses it ([`Service::check`]: undefined flags, a timeout the kernel
+/// cannot hold).
 pub(crate) fn service_from_c(s: &lbnet_ipvs_service) -> Result<Service, Error> {
     let key = service_key(s)?;
     let scheduler = read_required_name(&s.sched_name, "sched_name")?;
@@ -64,6 +66,7 @@ pub(crate) fn service_from_c(s: &lbnet_ipvs_service) -> Result<Service, Error> {
         svc.netmask = s.netmask;
     }
     svc.pe_name = (!pe.is_empty()).then_some(pe);
+    svc.check()?;
     Ok(svc)
 }
 
@@ -114,7 +117,8 @@ pub(crate) fn service_to_c(s: &Service) -> Result<lbnet_ipvs_service, Error> {
     })
 }
 
-/// A destination from C (for add and update; counters are ignored).
+/// A destination from C (for add and update; counters are ignored); refused as the core
+/// refuses it ([`Destination::check`]: bypass forwarding).
 pub(crate) fn dest_from_c(d: &lbnet_ipvs_dest) -> Result<Destination, Error> {
     let addr = d.addr.to_ip("dest addr")?;
     let forward = match d.fwd_method {
@@ -144,6 +148,7 @@ pub(crate) fn dest_from_c(d: &lbnet_ipvs_dest) -> Result<Destination, Error> {
     dest.tunnel_type = tunnel_type;
     dest.tunnel_port = d.tun_port;
     dest.tunnel_flags = TunnelFlags(tunnel_flags);
+    dest.check()?;
     Ok(dest)
 }
 
@@ -173,12 +178,15 @@ pub(crate) fn info_to_c(i: &Info) -> lbnet_ipvs_info {
     }
 }
 
-pub(crate) fn timeouts_from_c(t: &lbnet_ipvs_timeouts) -> Timeouts {
-    Timeouts {
+/// Timeouts from C, each at most `LBNET_IPVS_TIMEOUT_MAX` ([`Timeouts::check`]).
+pub(crate) fn timeouts_from_c(t: &lbnet_ipvs_timeouts) -> Result<Timeouts, Error> {
+    let t = Timeouts {
         tcp: t.tcp,
         tcp_fin: t.tcp_fin,
         udp: t.udp,
-    }
+    };
+    t.check()?;
+    Ok(t)
 }
 
 pub(crate) fn timeouts_to_c(t: &Timeouts) -> lbnet_ipvs_timeouts {

@@ -81,6 +81,11 @@ pub(crate) unsafe fn free_raw_array<T>(len: usize, p: *mut T) {
 }
 
 /// Frees a list from `lbnet_ipvs_list_services`. NULL is a no-op.
+///
+/// # Safety
+///
+/// `list` must be NULL or a list from `lbnet_ipvs_list_services` that is not freed yet; neither it nor its
+/// items may be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_service_list_free(list: *mut lbnet_ipvs_service_list) {
     if list.is_null() {
@@ -92,6 +97,11 @@ pub unsafe extern "C" fn lbnet_ipvs_service_list_free(list: *mut lbnet_ipvs_serv
 }
 
 /// Frees a list from `lbnet_ipvs_list_dests`. NULL is a no-op.
+///
+/// # Safety
+///
+/// `list` must be NULL or a list from `lbnet_ipvs_list_dests` that is not freed yet; neither it nor its
+/// items may be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_dest_list_free(list: *mut lbnet_ipvs_dest_list) {
     if list.is_null() {
@@ -103,6 +113,11 @@ pub unsafe extern "C" fn lbnet_ipvs_dest_list_free(list: *mut lbnet_ipvs_dest_li
 }
 
 /// Frees a list from `lbnet_ipvs_list_daemons`. NULL is a no-op.
+///
+/// # Safety
+///
+/// `list` must be NULL or a list from `lbnet_ipvs_list_daemons` that is not freed yet; neither it nor its
+/// items may be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_daemon_list_free(list: *mut lbnet_ipvs_daemon_list) {
     if list.is_null() {
@@ -115,6 +130,11 @@ pub unsafe extern "C" fn lbnet_ipvs_daemon_list_free(list: *mut lbnet_ipvs_daemo
 
 /// Frees a list from `lbnet_ipvs_list_services_with_dests`, destinations included. NULL is a
 /// no-op.
+///
+/// # Safety
+///
+/// `list` must be NULL or a list from `lbnet_ipvs_list_services_with_dests` that is not freed yet; neither it nor its
+/// items may be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lbnet_ipvs_service_entry_list_free(
     list: *mut lbnet_ipvs_service_entry_list,

@@ -64,10 +64,25 @@ fn dest() -> lbnet_ipvs_dest {
     }
 }
 
-fn handle() -> *mut lbnet_ipvs_handle {
+fn new_batch() -> *mut lbnet_ipvs_batch {
+    let mut b = null_mut();
+    // SAFETY: valid out pointer.
+    assert_eq!(unsafe { lbnet_ipvs_batch_new(&mut b) }, 0);
+    assert!(!b.is_null());
+    b
+}
+
+fn batch_len(b: *const lbnet_ipvs_batch) -> usize {
+    let mut n = usize::MAX;
+    // SAFETY: b is a live batch; valid out pointer.
+    assert_eq!(unsafe { lbnet_ipvs_batch_len(b, &mut n) }, 0);
+    n
+}
+
+fn handle() -> *mut lbnet_ipvs {
     let mut h = null_mut();
     // SAFETY: valid out pointer, NULL options.
-    assert_eq!(unsafe { lbnet_ipvs_handle_new(null(), &mut h) }, 0);
+    assert_eq!(unsafe { lbnet_ipvs_open(null(), &mut h) }, 0);
     assert!(!h.is_null());
     h
 }
@@ -99,8 +114,15 @@ fn null_handle_and_arguments_are_einval() {
         assert_eq!(lbnet_ipvs_set_timeouts(h, null()), einval);
         assert_eq!(lbnet_ipvs_start_daemon(h, null()), einval);
         assert_eq!(lbnet_ipvs_batch_apply(h, null_mut()), einval);
-        assert_eq!(lbnet_ipvs_handle_new(null(), null_mut()), einval);
-        lbnet_ipvs_handle_free(h);
+        assert_eq!(lbnet_ipvs_open(null(), null_mut()), einval);
+        assert_eq!(lbnet_ipvs_batch_new(null_mut()), einval);
+        let mut n = 7usize;
+        assert_eq!(lbnet_ipvs_batch_len(null(), &mut n), einval);
+        assert_eq!(n, 7);
+        let b = new_batch();
+        assert_eq!(lbnet_ipvs_batch_len(b, null_mut()), einval);
+        lbnet_ipvs_batch_free(b);
+        lbnet_ipvs_free(h);
     }
 }
 
@@ -124,18 +146,19 @@ fn bad_strings_and_names_are_einval() {
         s.pe_name = name(b"\xff");
         assert_eq!(lbnet_ipvs_add_service(h, &s), einval);
 
-        let mut o = lbnet_ipvs_handle_options {
+        let mut o = lbnet_ipvs_options {
+            sz: std::mem::size_of::<lbnet_ipvs_options>(),
             netns_path: c"\xff\xfe".as_ptr(),
             netns_fd: 0,
             rcvbuf: 0,
             timeout_ms: 0,
         };
         let mut out = null_mut();
-        assert_eq!(lbnet_ipvs_handle_new(&o, &mut out), einval);
+        assert_eq!(lbnet_ipvs_open(&o, &mut out), einval);
         assert!(out.is_null());
         let long = std::ffi::CString::new("/".repeat(5000)).unwrap();
         o.netns_path = long.as_ptr();
-        assert_eq!(lbnet_ipvs_handle_new(&o, &mut out), einval);
+        assert_eq!(lbnet_ipvs_open(&o, &mut out), einval);
         assert!(last().contains("at most 4095"), "{}", last());
 
         let mut d = lbnet_ipvs_daemon {
@@ -151,7 +174,7 @@ fn bad_strings_and_names_are_einval() {
         d.mcast_ifname = name(b"lo");
         d.state = 0;
         assert_eq!(lbnet_ipvs_stop_daemon(h, &d), einval);
-        lbnet_ipvs_handle_free(h);
+        lbnet_ipvs_free(h);
     }
 }
 
@@ -173,7 +196,21 @@ fn out_of_range_struct_values_are_einval() {
             assert_eq!(lbnet_ipvs_add_service(h, &b), einval);
             assert_eq!(lbnet_ipvs_delete_service(h, &b), einval);
         }
+        // Values the kernel would store but not report back as given: refused by add and
+        // update (the key is fine, so delete would go to the kernel).
         for mutate in [
+            |s: &mut lbnet_ipvs_service| s.flags = u32::MAX,
+            |s: &mut lbnet_ipvs_service| s.flags = LBNET_IPVS_SVC_F_MASK + 1,
+            |s: &mut lbnet_ipvs_service| s.timeout = LBNET_IPVS_PERSISTENT_TIMEOUT_MAX + 1,
+            |s: &mut lbnet_ipvs_service| s.timeout = u32::MAX,
+        ] {
+            let mut b = s;
+            mutate(&mut b);
+            assert_eq!(lbnet_ipvs_add_service(h, &b), einval);
+            assert_eq!(lbnet_ipvs_update_service(h, &b), einval);
+        }
+        for mutate in [
+            |d: &mut lbnet_ipvs_dest| d.fwd_method = LBNET_IPVS_FWD_BYPASS,
             |d: &mut lbnet_ipvs_dest| d.fwd_method = 5,
             |d: &mut lbnet_ipvs_dest| d.fwd_method = u32::MAX,
             |d: &mut lbnet_ipvs_dest| d.tun_type = 256,
@@ -185,7 +222,108 @@ fn out_of_range_struct_values_are_einval() {
             assert_eq!(lbnet_ipvs_add_dest(h, &s, &d), einval);
             assert_eq!(lbnet_ipvs_update_dest(h, &s, &d), einval);
         }
-        lbnet_ipvs_handle_free(h);
+        lbnet_ipvs_free(h);
+    }
+}
+
+/// The header's bounds are the core's, and what the core refuses the C adders refuse at once
+/// (so a batch never holds a change the kernel would garble), with the core's reasons.
+#[test]
+fn bounds_match_the_core_and_are_enforced_by_every_adder() {
+    use lbnet::ipvs::{Service, ServiceFlags, Timeouts};
+    assert_eq!(LBNET_IPVS_SVC_F_MASK, ServiceFlags::ALL.0);
+    assert_eq!(LBNET_IPVS_PERSISTENT_TIMEOUT_MAX, Service::MAX_TIMEOUT);
+    assert_eq!(LBNET_IPVS_TIMEOUT_MAX, Timeouts::MAX);
+    let einval = -libc::EINVAL;
+    let h = handle();
+    // SAFETY: valid pointers throughout.
+    unsafe {
+        let b = new_batch();
+        let mut s = service();
+        s.flags = 0xffff_ffff;
+        assert_eq!(lbnet_ipvs_batch_add_service(b, &s), einval);
+        assert!(last().contains("IP_VS_SVC_F_"), "{}", last());
+        assert_eq!(lbnet_ipvs_batch_update_service(b, &s), einval);
+        s.flags = LBNET_IPVS_SVC_F_MASK; // HASHED included: accepted, never sent
+        s.timeout = LBNET_IPVS_PERSISTENT_TIMEOUT_MAX;
+        assert_eq!(lbnet_ipvs_batch_add_service(b, &s), 0, "{}", last());
+        s.timeout += 1;
+        assert_eq!(lbnet_ipvs_batch_add_service(b, &s), einval);
+        assert!(last().contains("invalid timeout value"), "{}", last());
+        let mut d = dest();
+        d.fwd_method = LBNET_IPVS_FWD_BYPASS;
+        assert_eq!(lbnet_ipvs_batch_add_dest(b, &service(), &d), einval);
+        assert!(last().contains("(null)"), "{}", last());
+        assert_eq!(lbnet_ipvs_batch_update_dest(b, &service(), &d), einval);
+        // Deleting a (kernel-made) bypass destination stays possible.
+        assert_eq!(lbnet_ipvs_batch_delete_dest(b, &service(), &d), 0);
+        let mut c = change(LBNET_IPVS_OP_ADD_DEST);
+        c.dest = d;
+        let mut bad = 0;
+        assert_eq!(lbnet_ipvs_batch_add_changes(b, &c, 1, &mut bad), einval);
+        assert_eq!(bad, 0);
+        assert_eq!(batch_len(b), 2);
+        lbnet_ipvs_batch_free(b);
+
+        let mut t = lbnet_ipvs_timeouts {
+            tcp: LBNET_IPVS_TIMEOUT_MAX + 1,
+            tcp_fin: 0,
+            udp: 0,
+        };
+        assert_eq!(lbnet_ipvs_set_timeouts(h, &t), einval);
+        assert!(last().contains("tcp"), "{}", last());
+        t.tcp = 0;
+        t.udp = u32::MAX;
+        assert_eq!(lbnet_ipvs_set_timeouts(h, &t), einval);
+        assert!(last().contains("udp"), "{}", last());
+        lbnet_ipvs_free(h);
+    }
+}
+
+/// `struct lbnet_ipvs_options` follows libbpf's size rules: too small, too large with non-zero
+/// extra bytes, or above 4096 is `-EINVAL`; larger with zero extra bytes is accepted.
+#[test]
+fn options_size_is_checked() {
+    #[repr(C)]
+    struct Bigger {
+        o: lbnet_ipvs_options,
+        extra: [u8; 8],
+    }
+    let sz = std::mem::size_of::<lbnet_ipvs_options>();
+    let mut big = Bigger {
+        o: lbnet_ipvs_options {
+            sz,
+            netns_path: null(),
+            netns_fd: 0,
+            rcvbuf: 0,
+            timeout_ms: 0,
+        },
+        extra: [0; 8],
+    };
+    // SAFETY: &big is size_of::<Bigger>() readable bytes, at least every sz up to 4096 read below
+    // (4097 is refused before the bytes past the struct are read).
+    unsafe {
+        for (size, extra, want) in [
+            (sz, 0u8, 0),
+            (sz - 1, 0, -libc::EINVAL),
+            (0, 0, -libc::EINVAL),
+            (sz + 8, 0, 0),
+            (sz + 8, 1, -libc::EINVAL),
+            (4097, 0, -libc::EINVAL),
+        ] {
+            big.o.sz = size;
+            big.extra[7] = extra;
+            let mut h = std::ptr::dangling_mut();
+            let rc = lbnet_ipvs_open(std::ptr::addr_of!(big).cast(), &mut h);
+            assert_eq!(rc, want, "sz {size} extra {extra}");
+            if rc == 0 {
+                assert!(!h.is_null());
+                lbnet_ipvs_free(h);
+            } else {
+                assert!(h.is_null(), "out cleared on failure");
+                assert!(last().contains("lbnet_ipvs_options"), "{}", last());
+            }
+        }
     }
 }
 
@@ -274,7 +412,7 @@ fn lists_free_both_shapes() {
 /// A handle is usable from several threads at once (here on the error path the host gives).
 #[test]
 fn handle_is_shared_across_threads() {
-    struct SendPtr(*mut lbnet_ipvs_handle);
+    struct SendPtr(*mut lbnet_ipvs);
     // SAFETY: the handle is Sync (a mutex inside); the pointer is only shared for the scope.
     unsafe impl Send for SendPtr {}
     unsafe impl Sync for SendPtr {}
@@ -298,7 +436,7 @@ fn handle_is_shared_across_threads() {
         }
     });
     // SAFETY: made by handle() above, freed once.
-    unsafe { lbnet_ipvs_handle_free(h.0) };
+    unsafe { lbnet_ipvs_free(h.0) };
 }
 
 fn change(op: u32) -> lbnet_ipvs_change {
@@ -323,7 +461,7 @@ fn add_changes_matches_single_adders() {
     let cs = every_op();
     // SAFETY: valid pointers throughout; the batches are freed once.
     unsafe {
-        let one = lbnet_ipvs_batch_new();
+        let one = new_batch();
         let (s, d) = (service(), dest());
         assert_eq!(lbnet_ipvs_batch_add_service(one, &s), 0);
         assert_eq!(lbnet_ipvs_batch_update_service(one, &s), 0);
@@ -334,7 +472,7 @@ fn add_changes_matches_single_adders() {
         assert_eq!(lbnet_ipvs_batch_zero(one, &s), 0);
         assert_eq!(lbnet_ipvs_batch_zero(one, null()), 0);
 
-        let arr = lbnet_ipvs_batch_new();
+        let arr = new_batch();
         let mut bad = 12345usize;
         assert_eq!(
             lbnet_ipvs_batch_add_changes(arr, cs.as_ptr(), cs.len(), &mut bad),
@@ -342,14 +480,14 @@ fn add_changes_matches_single_adders() {
         );
         assert_eq!(bad, 12345, "bad_index untouched on success");
         assert!(lbnet_last_error().is_null());
-        assert_eq!(lbnet_ipvs_batch_len(arr), 8);
+        assert_eq!(batch_len(arr), 8);
         assert_eq!((*arr).changes(), (*one).changes());
         // Appending again keeps what is there (16 changes, the same 8 twice).
         assert_eq!(
             lbnet_ipvs_batch_add_changes(arr, cs.as_ptr(), cs.len(), null_mut()),
             0
         );
-        assert_eq!(lbnet_ipvs_batch_len(arr), 16);
+        assert_eq!(batch_len(arr), 16);
         assert_eq!(&(*arr).changes()[8..], (*one).changes());
         lbnet_ipvs_batch_free(arr);
         lbnet_ipvs_batch_free(one);
@@ -399,7 +537,7 @@ fn add_changes_is_all_or_nothing() {
     ];
     // SAFETY: valid pointers throughout.
     unsafe {
-        let b = lbnet_ipvs_batch_new();
+        let b = new_batch();
         let s = service();
         assert_eq!(lbnet_ipvs_batch_add_service(b, &s), 0);
         let before = (*b).changes().to_vec();
@@ -434,7 +572,7 @@ fn add_changes_is_all_or_nothing() {
             lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), null_mut()),
             einval
         );
-        assert_eq!(lbnet_ipvs_batch_len(b), 1);
+        assert_eq!(batch_len(b), 1);
         lbnet_ipvs_batch_free(b);
     }
 }
@@ -457,7 +595,7 @@ fn add_changes_reads_only_what_the_op_needs() {
     let cs = [junk, del, deld, zero];
     // SAFETY: valid pointers.
     unsafe {
-        let b = lbnet_ipvs_batch_new();
+        let b = new_batch();
         let mut bad = 0;
         assert_eq!(
             lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), cs.len(), &mut bad),
@@ -465,12 +603,12 @@ fn add_changes_reads_only_what_the_op_needs() {
             "{}",
             last()
         );
-        assert_eq!(lbnet_ipvs_batch_len(b), 4);
+        assert_eq!(batch_len(b), 4);
         lbnet_ipvs_batch_free(b);
     }
 }
 
-/// NULL pointers and counts no array can have are refused before anything is read.
+/// NULL pointers and counts beyond the batch bound are refused before anything is read.
 #[test]
 fn add_changes_checks_pointers_and_counts() {
     let einval = -libc::EINVAL;
@@ -485,30 +623,48 @@ fn add_changes_checks_pointers_and_counts() {
         );
         assert_eq!(bad, usize::MAX);
         assert!(last().contains("batch is NULL"), "{}", last());
-        let b = lbnet_ipvs_batch_new();
+        let b = new_batch();
         bad = 0;
         assert_eq!(lbnet_ipvs_batch_add_changes(b, null(), 1, &mut bad), einval);
         assert_eq!(bad, usize::MAX);
         assert!(last().contains("changes is NULL"), "{}", last());
+        // Counts beyond LBNET_IPVS_BATCH_MAX are refused before any element is read or any
+        // memory reserved, even when element 0 is bad (it is never looked at).
+        let mut first_bad = cs.clone();
+        first_bad[0].op = 0;
         let huge = [
             usize::MAX,
             usize::MAX / 2,
-            isize::MAX as usize / std::mem::size_of::<lbnet_ipvs_change>() + 1,
+            1 << 40,
+            i32::MAX as usize,
+            LBNET_IPVS_BATCH_MAX + 1,
         ];
         for n in huge {
-            bad = 0;
-            let rc = lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), n, &mut bad);
-            assert_eq!(rc, einval, "n = {n}");
-            assert_eq!(bad, usize::MAX);
-            assert!(last().contains("too large"), "{}", last());
+            for arr in [&cs, &first_bad] {
+                bad = 0;
+                let rc = lbnet_ipvs_batch_add_changes(b, arr.as_ptr(), n, &mut bad);
+                assert_eq!(rc, -libc::E2BIG, "n = {n}");
+                assert_eq!(bad, usize::MAX);
+                assert!(last().contains("LBNET_IPVS_BATCH_MAX"), "{}", last());
+            }
         }
+        // The bound counts what the batch holds already.
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), 1, null_mut()),
+            0
+        );
+        assert_eq!(
+            lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), LBNET_IPVS_BATCH_MAX, null_mut()),
+            -libc::E2BIG
+        );
+        assert_eq!(lbnet_ipvs_batch_clear(b), 0);
         // n = 0: a no-op, NULL allowed.
         assert_eq!(lbnet_ipvs_batch_add_changes(b, null(), 0, null_mut()), 0);
         assert_eq!(
             lbnet_ipvs_batch_add_changes(b, cs.as_ptr(), 0, null_mut()),
             0
         );
-        assert_eq!(lbnet_ipvs_batch_len(b), 0);
+        assert_eq!(batch_len(b), 0);
         lbnet_ipvs_batch_free(b);
     }
 }
@@ -538,7 +694,7 @@ fn batch_results_copies_every_code() {
     .collect();
     // SAFETY: valid pointers throughout (or NULL where the call must refuse it).
     unsafe {
-        let b = lbnet_ipvs_batch_new();
+        let b = new_batch();
         let mut out = [7i32; 8];
         assert_eq!(
             lbnet_ipvs_batch_results(null(), out.as_mut_ptr(), 8),
@@ -599,6 +755,6 @@ fn batch_results_copies_every_code() {
             -libc::ENODATA
         );
         lbnet_ipvs_batch_free(b);
-        lbnet_ipvs_handle_free(h);
+        lbnet_ipvs_free(h);
     }
 }

@@ -17,7 +17,8 @@ pub const LBNET_IPVS_FWD_LOCAL: u32 = 1;
 pub const LBNET_IPVS_FWD_TUNNEL: u32 = 2;
 /// Forwarding method direct routing (`IP_VS_CONN_F_DROUTE`).
 pub const LBNET_IPVS_FWD_ROUTE: u32 = 3;
-/// Forwarding method bypass (`IP_VS_CONN_F_BYPASS`).
+/// Forwarding method bypass (`IP_VS_CONN_F_BYPASS`): reported by the kernel, refused with
+/// `-EINVAL` on a destination that is added or updated (ipvsadm lists it as "(null)").
 pub const LBNET_IPVS_FWD_BYPASS: u32 = 4;
 
 /// Tunnel type IP-in-IP (`IP_VS_CONN_F_TUNNEL_TYPE_IPIP`), the default.
@@ -45,6 +46,20 @@ pub const LBNET_IPVS_SVC_F_SCHED1: u32 = 0x0008;
 pub const LBNET_IPVS_SVC_F_SCHED2: u32 = 0x0010;
 /// Scheduler flag 3 (`IP_VS_SVC_F_SCHED3`).
 pub const LBNET_IPVS_SVC_F_SCHED3: u32 = 0x0020;
+/// Every service flag a caller may pass (`IP_VS_SVC_F_PERSISTENT` to `_SCHED3`); a service
+/// with any other bit is refused with `-EINVAL`. `LBNET_IPVS_SVC_F_HASHED` is accepted (the
+/// kernel reports it, so a listed service can be sent back) and never sent.
+pub const LBNET_IPVS_SVC_F_MASK: u32 = 0x003f;
+
+/// Largest persistence timeout (`lbnet_ipvs_service.timeout`, seconds), about 49.7 days: the
+/// kernel keeps `timeout * HZ` in 32 bits, which wraps above `UINT32_MAX / HZ` for a `HZ` up to
+/// 1000 (the largest `CONFIG_HZ`). Larger values are refused with `-EINVAL`.
+pub const LBNET_IPVS_PERSISTENT_TIMEOUT_MAX: u32 = 4_294_967;
+
+/// Largest connection timeout for `lbnet_ipvs_set_timeouts` (seconds), about 24.8 days: the
+/// kernel keeps `timeout * HZ` in an `int` (`INT32_MAX / 1000`). Larger values are refused with
+/// `-EINVAL`.
+pub const LBNET_IPVS_TIMEOUT_MAX: u32 = 2_147_483;
 
 /// Sync daemon state master (`IP_VS_STATE_MASTER`).
 pub const LBNET_IPVS_DAEMON_MASTER: u32 = 1;
@@ -100,9 +115,10 @@ pub struct lbnet_ipvs_service {
     pub sched_name: [c_char; LBNET_IPVS_SCHED_NAME_LEN],
     /// Persistence engine name ("sip"), or empty for none; NUL-terminated.
     pub pe_name: [c_char; LBNET_IPVS_PE_NAME_LEN],
-    /// `LBNET_IPVS_SVC_F_*` flags.
+    /// `LBNET_IPVS_SVC_F_*` flags (within `LBNET_IPVS_SVC_F_MASK`).
     pub flags: u32,
-    /// Persistence timeout in seconds; 0 = not persistent.
+    /// Persistence timeout in seconds, at most `LBNET_IPVS_PERSISTENT_TIMEOUT_MAX`; 0 = not
+    /// persistent.
     pub timeout: u32,
     /// Persistence granularity: for IPv4 the netmask as a host-order integer (0xffffff00 for
     /// /24); for IPv6 the prefix length (1-128; the kernel rejects others with `-EINVAL`).
@@ -124,7 +140,7 @@ pub struct lbnet_ipvs_dest {
     pub port: u16,
     /// Tunnel port in host byte order (GUE), 0 otherwise.
     pub tun_port: u16,
-    /// Forwarding method, one of `LBNET_IPVS_FWD_*`.
+    /// Forwarding method, one of `LBNET_IPVS_FWD_*` (`_BYPASS` on output only).
     pub fwd_method: u32,
     /// Weight, 0 to `INT32_MAX` (a negative weight is `-ERANGE` from the kernel).
     pub weight: i32,
@@ -156,7 +172,8 @@ pub struct lbnet_ipvs_info {
     pub conn_tab_size: u32,
 }
 
-/// Connection timeouts in seconds. On set, 0 leaves a value unchanged.
+/// Connection timeouts in seconds. On set, 0 leaves a value unchanged and each is at most
+/// `LBNET_IPVS_TIMEOUT_MAX`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct lbnet_ipvs_timeouts {
