@@ -5,8 +5,10 @@ package ipvs
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
 // The library copies what it reads and never keeps a pointer it was given nor calls into Go,
 // so the structs passed by pointer can stay on the Go stack (no heap allocation per call):
-#cgo noescape lbnet_ipvs_handle_new
-#cgo nocallback lbnet_ipvs_handle_new
+#cgo noescape lbnet_ipvs_open
+#cgo nocallback lbnet_ipvs_open
+#cgo noescape lbnet_ipvs_batch_new
+#cgo nocallback lbnet_ipvs_batch_new
 #cgo noescape lbnet_ipvs_add_service
 #cgo nocallback lbnet_ipvs_add_service
 #cgo noescape lbnet_ipvs_update_service
@@ -65,14 +67,18 @@ import (
 	"github.com/lbnet/lbnet/go/internal/capi"
 )
 
-// chandle owns a *C.lbnet_ipvs_handle. The library's handle is thread-safe (one socket behind a
+// MaxBatchLen is the most changes one Batch may hold (LBNET_IPVS_BATCH_MAX): Apply refuses a
+// longer batch with E2BIG before converting anything.
+const MaxBatchLen = C.LBNET_IPVS_BATCH_MAX
+
+// chandle owns a *C.lbnet_ipvs. The library's handle is thread-safe (one socket behind a
 // mutex), so Handle only needs a read lock to keep it alive during calls.
 type chandle struct {
-	p *C.lbnet_ipvs_handle
+	p *C.lbnet_ipvs
 }
 
 func cOpen(o *Options) (*chandle, error) {
-	var opts C.lbnet_ipvs_handle_options
+	opts := C.lbnet_ipvs_options{sz: C.size_t(unsafe.Sizeof(C.lbnet_ipvs_options{}))}
 	if o.NetNSPath != "" {
 		cs := C.CString(o.NetNSPath)
 		defer C.free(unsafe.Pointer(cs))
@@ -92,14 +98,14 @@ func cOpen(o *Options) (*chandle, error) {
 	} else if o.Timeout > 0 {
 		opts.timeout_ms = 1
 	}
-	var p *C.lbnet_ipvs_handle
-	if err := capi.Call("ipvs.Open", func() int32 { return int32(C.lbnet_ipvs_handle_new(&opts, &p)) }); err != nil {
+	var p *C.lbnet_ipvs
+	if err := capi.Call("ipvs.Open", func() int32 { return int32(C.lbnet_ipvs_open(&opts, &p)) }); err != nil {
 		return nil, err
 	}
 	return &chandle{p: p}, nil
 }
 
-func (c *chandle) free() { C.lbnet_ipvs_handle_free(c.p) }
+func (c *chandle) free() { C.lbnet_ipvs_free(c.p) }
 
 // --- conversions -------------------------------------------------------------------------
 
@@ -521,6 +527,9 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		return nil, lbnet.Errorf("ipvs.Apply", syscall.EINVAL, "batch is nil")
 	}
 	n := len(b.changes)
+	if n > MaxBatchLen {
+		return nil, lbnet.Errorf("ipvs.Apply", syscall.E2BIG, "batch of %d changes: at most %d", n, MaxBatchLen)
+	}
 	out := make([]error, n)
 	if n == 0 {
 		return out, nil
@@ -556,7 +565,10 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 	// One OS thread for the whole sequence: lbnet_last_error() is per thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cb := C.lbnet_ipvs_batch_new()
+	var cb *C.lbnet_ipvs_batch
+	if rc := int32(C.lbnet_ipvs_batch_new(&cb)); rc < 0 {
+		return nil, capi.Check("ipvs.Apply", rc)
+	}
 	defer C.lbnet_ipvs_batch_free(cb)
 	var bad C.size_t
 	if rc := int32(C.lbnet_ipvs_batch_add_changes(cb, &cs[0], C.size_t(n), &bad)); rc < 0 {

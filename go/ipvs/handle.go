@@ -118,7 +118,10 @@ func locked[T any](h *Handle, f func(c *chandle) (T, error)) (T, error) {
 // change allocates nothing on the Go side (the C structs stay on the stack).
 func (h *Handle) change(ctx context.Context, o op, s *Service, d *Destination) error {
 	if ctx != nil && ctx.Done() != nil {
-		return h.do(ctx, func(c *chandle) error { return c.change(o, s, d) })
+		// The goroutine may outlive this call: it gets copies, so s and d do not escape
+		// (a caller's &Service{...} can stay on its stack).
+		sc, dc := copyOf(s), copyOf(d)
+		return h.do(ctx, func(c *chandle) error { return c.change(o, sc, dc) })
 	}
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
@@ -131,6 +134,15 @@ func (h *Handle) change(ctx context.Context, o op, s *Service, d *Destination) e
 		return lbnet.ErrClosed
 	}
 	return h.c.change(o, s, d)
+}
+
+// copyOf returns a pointer to a copy of *p, or nil for a nil p.
+func copyOf[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Info returns the kernel's IPVS version and connection table size.
@@ -194,8 +206,9 @@ func (h *Handle) DeleteDestination(ctx context.Context, s *Service, d *Destinati
 	return h.change(ctx, opDeleteDestination, s, d)
 }
 
-// Destinations lists a service's destinations. The kernel answers a missing service with an
-// empty list, not an error.
+// Destinations lists a service's destinations. ESRCH if the service does not exist (the
+// kernel answers a destination dump of a missing service with an empty list; the library
+// checks that the service exists, so an empty list means a service without destinations).
 func (h *Handle) Destinations(ctx context.Context, s *Service) ([]*Destination, error) {
 	return call(h, ctx, func(c *chandle) ([]*Destination, error) { return c.destinations(s) })
 }
@@ -236,7 +249,7 @@ func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
 	return call(h, ctx, func(c *chandle) ([]Daemon, error) { return c.daemons() })
 }
 
-// Apply sends every change of b to the kernel, pipelined (many requests per sendmsg), and
+// Apply sends every change of b (at most MaxBatchLen) to the kernel, pipelined (many requests per sendmsg), and
 // returns one error per change, in order (nil for a change that succeeded). The changes are
 // not atomic: each succeeds or fails on its own, as the kernel applies them; when the batch
 // could not be sent at all (no IPVS in the kernel, a socket error), every change's error is

@@ -215,8 +215,10 @@ func TestDestinations(t *testing.T) {
 	if err := h.NewDestination(ctx, &noSvc, &ghost); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("NewDestination on a missing service: %v, want ESRCH", err)
 	}
-	if got, err := h.Destinations(ctx, &noSvc); err != nil || len(got) != 0 {
-		t.Errorf("Destinations of a missing service: %v, %v (the kernel answers an empty dump)", got, err)
+	// The kernel answers an empty dump; the library checks that the service exists, so a
+	// missing service is not mistaken for one without destinations.
+	if got, err := h.Destinations(ctx, &noSvc); !errors.Is(err, syscall.ESRCH) || !errors.Is(err, lbnet.NotFound) || got != nil {
+		t.Errorf("Destinations of a missing service: %v, %v; want ESRCH (kind NotFound)", got, err)
 	}
 
 	if err := h.DeleteDestination(ctx, &s4, &d4[1]); err != nil {

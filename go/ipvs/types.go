@@ -88,7 +88,7 @@ const (
 	Local      ForwardMethod = 1 // IP_VS_CONN_F_LOCALNODE
 	Tunnel     ForwardMethod = 2 // IP_VS_CONN_F_TUNNEL
 	Route      ForwardMethod = 3 // IP_VS_CONN_F_DROUTE (direct routing)
-	Bypass     ForwardMethod = 4 // IP_VS_CONN_F_BYPASS
+	Bypass     ForwardMethod = 4 // IP_VS_CONN_F_BYPASS: read only; the library refuses it on writes (EINVAL), as ipvsadm cannot set it and lists it as "(null)"
 )
 
 // String returns the ipvsadm name of the method.
@@ -177,9 +177,12 @@ type Service struct {
 	// Scheduler is the scheduler name (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf,
 	// mh); an unknown name makes the kernel answer ENOENT. Empty means "wlc" on add.
 	Scheduler string
-	// Flags are the service flags; FlagHashed is set by the kernel on listed services.
+	// Flags are the service flags; FlagHashed is set by the kernel on listed services (and
+	// ignored on writes). Bits outside the IP_VS_SVC_F_* flags above are refused (EINVAL).
 	Flags ServiceFlags
-	// Timeout is the persistence timeout, used with FlagPersistent.
+	// Timeout is the persistence timeout, used with FlagPersistent, in whole seconds (rounded
+	// up) and at most 4,294,967 s, about 49.7 days (the kernel keeps timeout*HZ in 32 bits,
+	// which wraps above that for HZ up to 1000): more is refused (EINVAL).
 	Timeout time.Duration
 	// Netmask is the persistence granularity: an IPv4 netmask as a host-order uint32
 	// (0xffffffff), or an IPv6 prefix length (128). Zero means the family's full mask.
@@ -297,7 +300,9 @@ func (i Info) VersionString() string {
 }
 
 // Timeouts are the connection timeouts for TCP, TCP after FIN, and UDP (IPVS_CMD_SET_CONFIG).
-// The kernel keeps whole seconds; a zero value in SetTimeouts leaves that timeout unchanged.
+// The kernel keeps whole seconds; a zero value in SetTimeouts leaves that timeout unchanged,
+// and a value above 2,147,483 s, about 24.8 days, is refused (EINVAL: the kernel keeps
+// timeout*HZ in an int).
 type Timeouts struct {
 	TCP    time.Duration
 	TCPFin time.Duration
