@@ -55,8 +55,8 @@ static lbnet_ipvs_dest dst(int i, int j) {
 
 int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 1000;
-    lbnet_ipvs_handle *h;
-    must(lbnet_ipvs_handle_new(NULL, &h), "handle");
+    lbnet_ipvs *h;
+    must(lbnet_ipvs_open(NULL, &h), "handle");
     must(lbnet_ipvs_flush(h), "flush");
 
     double t0 = now();
@@ -73,7 +73,8 @@ int main(int argc, char **argv) {
            (t1 - t0) * 1e3, (t1 - t0) * 1e6 / (n * 5));
     must(lbnet_ipvs_flush(h), "flush");
 
-    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    lbnet_ipvs_batch *b;
+    must(lbnet_ipvs_batch_new(&b), "batch");
     t0 = now();
     for (int i = 0; i < n; i++) {
         lbnet_ipvs_service s = svc(i);
@@ -100,7 +101,7 @@ int main(int argc, char **argv) {
     int ok = el->len == (size_t)n && dests == (size_t)n * 4;
     lbnet_ipvs_service_entry_list_free(el);
     must(lbnet_ipvs_flush(h), "flush");
-    lbnet_ipvs_handle_free(h);
+    lbnet_ipvs_free(h);
     if (!ok) {
         fprintf(stderr, "ffi_bench: listing does not match what was created\n");
         return 1;

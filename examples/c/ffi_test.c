@@ -1,6 +1,8 @@
 /*
  * ffi_test.c: exercises every function of lbnet's IPVS C ABI (include/ipvs_ffi.h), good and bad
- * input alike, asserting exact return codes.
+ * input alike, asserting exact return codes: lbnet_ipvs_open/_free (with the sz rules of
+ * struct lbnet_ipvs_options), every operation, batches (with LBNET_IPVS_BATCH_MAX) and the
+ * values the kernel cannot round-trip (flags, timeouts, bypass), refused before sending.
  *
  * Two parts:
  *  1. No kernel IPVS needed: versions, address helpers, NULL pointers, bad names, bad families,
@@ -19,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +106,37 @@ static lbnet_ipvs_daemon daemon_cfg(uint32_t state, const char *ifname, uint32_t
     return d;
 }
 
+static lbnet_ipvs_batch *new_batch(void) {
+    lbnet_ipvs_batch *b = (lbnet_ipvs_batch *)1;
+    OK(lbnet_ipvs_batch_new(&b));
+    CHECK(b != NULL);
+    return b;
+}
+
+static size_t batch_len(const lbnet_ipvs_batch *b) {
+    size_t n = SIZE_MAX;
+    OK(lbnet_ipvs_batch_len(b, &n));
+    return n;
+}
+
+/* Opens a handle with `o` given with size `sz`, in a zeroed buffer of sz bytes (or of the
+ * struct's size when sz is smaller) whose byte `dirty` past the struct, if below sz, is set:
+ * the sz rules of every options struct, libbpf's. Returns the call's code. */
+static int open_with_sz(const lbnet_ipvs_options *o, size_t sz, size_t dirty) {
+    size_t cap = sz > sizeof *o ? sz : sizeof *o;
+    unsigned char *buf = calloc(1, cap);
+    if (!buf) FAIL("calloc");
+    memcpy(buf, o, sizeof *o);
+    memcpy(buf, &sz, sizeof sz);
+    if (dirty < cap && dirty >= sizeof *o) buf[dirty] = 1;
+    lbnet_ipvs *h = (lbnet_ipvs *)1;
+    int rc = lbnet_ipvs_open((const lbnet_ipvs_options *)buf, &h);
+    if ((rc == 0) != (h != NULL)) FAIL("open returned %d with handle %p", rc, (void *)h);
+    lbnet_ipvs_free(h);
+    free(buf);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- part 1: no kernel needed */
 
 static void test_version_and_errors(void) {
@@ -162,7 +196,7 @@ static void test_addr(void) {
 
 static void test_frees_accept_null(void) {
     section = "free(NULL)";
-    lbnet_ipvs_handle_free(NULL);
+    lbnet_ipvs_free(NULL);
     lbnet_ipvs_batch_free(NULL);
     lbnet_ipvs_service_list_free(NULL);
     lbnet_ipvs_dest_list_free(NULL);
@@ -173,52 +207,63 @@ static void test_frees_accept_null(void) {
 
 static void test_handle_options(void) {
     section = "handle options";
-    lbnet_ipvs_handle *h = (lbnet_ipvs_handle *)1;
-    RC(lbnet_ipvs_handle_new(NULL, NULL), -EINVAL);
+    lbnet_ipvs *h = (lbnet_ipvs *)1;
+    RC(lbnet_ipvs_open(NULL, NULL), -EINVAL);
 
-    lbnet_ipvs_handle_options o;
+    lbnet_ipvs_options o;
     memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    /* sz: too small, larger with a non-zero byte past the struct, above 4096: -EINVAL; larger
+     * with only zero bytes past it (a newer header's caller): accepted. */
+    RC(open_with_sz(&o, sizeof o - 1, SIZE_MAX), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "lbnet_ipvs_options") != NULL);
+    RC(open_with_sz(&o, 0, SIZE_MAX), -EINVAL);
+    RC(open_with_sz(&o, sizeof o + 8, sizeof o + 3), -EINVAL);
+    RC(open_with_sz(&o, sizeof o + 8, sizeof o + 7), -EINVAL);
+    RC(open_with_sz(&o, 4097, SIZE_MAX), -EINVAL);
+    OK(open_with_sz(&o, sizeof o + 8, SIZE_MAX));
+    OK(open_with_sz(&o, sizeof o, SIZE_MAX));
     o.netns_path = "/nonexistent/netns";
-    RC(lbnet_ipvs_handle_new(&o, &h), -ENOENT);
+    RC(lbnet_ipvs_open(&o, &h), -ENOENT);
     CHECK(h == NULL);
     CHECK(strstr(lbnet_last_error(), "/nonexistent/netns") != NULL);
     o.netns_path = "";
-    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    RC(lbnet_ipvs_open(&o, &h), -EINVAL);
     o.netns_path = "\xff\xfe";
-    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    RC(lbnet_ipvs_open(&o, &h), -EINVAL);
     /* A file that is not a namespace: setns(2) says EINVAL. */
     o.netns_path = "/proc/self/status";
-    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    RC(lbnet_ipvs_open(&o, &h), -EINVAL);
     /* Path and descriptor together. */
     int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     CHECK(fd > 0);
     o.netns_path = "/proc/self/ns/net";
     o.netns_fd = fd;
-    RC(lbnet_ipvs_handle_new(&o, &h), -EINVAL);
+    RC(lbnet_ipvs_open(&o, &h), -EINVAL);
     /* A descriptor that is not open. */
     o.netns_path = NULL;
     o.netns_fd = 1000000;
-    RC(lbnet_ipvs_handle_new(&o, &h), -EBADF);
+    RC(lbnet_ipvs_open(&o, &h), -EBADF);
     /* Our own namespace by path and by descriptor, with a buffer size and timeout. */
     o.netns_path = "/proc/self/ns/net";
     o.netns_fd = 0;
     o.rcvbuf = 1 << 20;
     o.timeout_ms = 5000;
-    OK(lbnet_ipvs_handle_new(&o, &h));
+    OK(lbnet_ipvs_open(&o, &h));
     CHECK(h != NULL);
-    lbnet_ipvs_handle_free(h);
+    lbnet_ipvs_free(h);
     o.netns_path = NULL;
     o.netns_fd = fd;
-    OK(lbnet_ipvs_handle_new(&o, &h));
-    lbnet_ipvs_handle_free(h);
+    OK(lbnet_ipvs_open(&o, &h));
+    lbnet_ipvs_free(h);
     close(fd);
-    OK(lbnet_ipvs_handle_new(NULL, &h));
-    lbnet_ipvs_handle_free(h);
+    OK(lbnet_ipvs_open(NULL, &h));
+    lbnet_ipvs_free(h);
 }
 
 /* Every handle function with a NULL handle or NULL arguments: -EINVAL, nothing sent. Also the
  * struct checks that happen before the kernel is asked, with a real handle `h`. */
-static void test_argument_checks(lbnet_ipvs_handle *h) {
+static void test_argument_checks(lbnet_ipvs *h) {
     section = "argument checks";
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
     lbnet_ipvs_service out;
@@ -309,9 +354,35 @@ static void test_argument_checks(lbnet_ipvs_handle *h) {
     b = s;
     b.addr.af = 0;
     RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    /* Values the kernel would store but not report back as given (checked in the core). */
+    b = s;
+    b.flags = 0xffffffffu;
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "IP_VS_SVC_F_") != NULL);
+    RC(lbnet_ipvs_update_service(h, &b), -EINVAL);
+    b.flags = LBNET_IPVS_SVC_F_MASK + 1; /* one undefined bit */
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    b = s;
+    b.timeout = LBNET_IPVS_PERSISTENT_TIMEOUT_MAX + 1;
+    RC(lbnet_ipvs_add_service(h, &b), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "invalid timeout value") != NULL);
+    b.timeout = UINT32_MAX;
+    RC(lbnet_ipvs_update_service(h, &b), -EINVAL);
+    lbnet_ipvs_timeouts bt;
+    memset(&bt, 0, sizeof bt);
+    bt.tcp_fin = LBNET_IPVS_TIMEOUT_MAX + 1;
+    RC(lbnet_ipvs_set_timeouts(h, &bt), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "tcp_fin") != NULL);
+    bt.tcp_fin = 0;
+    bt.udp = UINT32_MAX;
+    RC(lbnet_ipvs_set_timeouts(h, &bt), -EINVAL);
 
-    /* Destination fields. */
+    /* Destination fields. Bypass is the kernel's own (ipvsadm lists it as "(null)"). */
     lbnet_ipvs_dest bd = d;
+    bd.fwd_method = LBNET_IPVS_FWD_BYPASS;
+    RC(lbnet_ipvs_add_dest(h, &s, &bd), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "(null)") != NULL);
+    RC(lbnet_ipvs_update_dest(h, &s, &bd), -EINVAL);
     bd.fwd_method = 5;
     RC(lbnet_ipvs_add_dest(h, &s, &bd), -EINVAL);
     RC(lbnet_ipvs_update_dest(h, &s, &bd), -EINVAL);
@@ -370,20 +441,44 @@ static void test_batch_arrays(void) {
     CHECK(bad == SIZE_MAX);
     RC(lbnet_ipvs_batch_add_changes(NULL, cs, 8, NULL), -EINVAL);
     RC(lbnet_ipvs_batch_results(NULL, res, 10), -EINVAL);
-    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    lbnet_ipvs_batch *b = new_batch();
     bad = 42;
     RC(lbnet_ipvs_batch_add_changes(b, NULL, 1, &bad), -EINVAL);
     CHECK(bad == SIZE_MAX);
-    const size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / sizeof cs[0] + 1,
-                           (SIZE_MAX / 2) / sizeof cs[0] + 1};
+    /* Counts beyond LBNET_IPVS_BATCH_MAX: -E2BIG before any element is read or memory reserved,
+     * even when element 0 is bad (the call must neither abort nor allocate for the count). */
+    lbnet_ipvs_change first_bad[8];
+    memcpy(first_bad, cs, sizeof first_bad);
+    first_bad[0].op = 0;
+    const size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / sizeof cs[0] + 1, (size_t)1 << 40,
+                           (size_t)INT_MAX, (size_t)LBNET_IPVS_BATCH_MAX + 1};
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
         bad = 42;
-        RC(lbnet_ipvs_batch_add_changes(b, cs, huge[i], &bad), -EINVAL);
+        RC(lbnet_ipvs_batch_add_changes(b, cs, huge[i], &bad), -E2BIG);
         CHECK(bad == SIZE_MAX);
-        CHECK(strstr(lbnet_last_error(), "too large") != NULL);
+        CHECK(strstr(lbnet_last_error(), "LBNET_IPVS_BATCH_MAX") != NULL);
+        RC(lbnet_ipvs_batch_add_changes(b, first_bad, huge[i], &bad), -E2BIG);
+        CHECK(bad == SIZE_MAX);
     }
+    /* The bound counts what the batch holds already. */
+    OK(lbnet_ipvs_batch_add_changes(b, cs, 1, NULL));
+    RC(lbnet_ipvs_batch_add_changes(b, cs, LBNET_IPVS_BATCH_MAX, &bad), -E2BIG);
+    CHECK(batch_len(b) == 1);
+    OK(lbnet_ipvs_batch_clear(b));
+    /* Values the core refuses are refused by the array adder too, naming the change. */
+    lbnet_ipvs_change rt[3];
+    memcpy(rt, cs, sizeof rt);
+    rt[2].svc.flags = 0xffffffffu; /* DELETE_SERVICE reads the key only: fine */
+    rt[1].svc.timeout = LBNET_IPVS_PERSISTENT_TIMEOUT_MAX + 1; /* UPDATE_SERVICE: refused */
+    RC(lbnet_ipvs_batch_add_changes(b, rt, 3, &bad), -EINVAL);
+    CHECK(bad == 1);
+    memcpy(rt, cs + 3, sizeof rt); /* ADD_DEST, UPDATE_DEST, DELETE_DEST */
+    rt[2].dest.fwd_method = LBNET_IPVS_FWD_BYPASS; /* delete: allowed */
+    rt[1].dest.fwd_method = LBNET_IPVS_FWD_BYPASS;
+    RC(lbnet_ipvs_batch_add_changes(b, rt, 3, &bad), -EINVAL);
+    CHECK(bad == 1 && strstr(lbnet_last_error(), "change 1:") != NULL);
     OK(lbnet_ipvs_batch_add_changes(b, NULL, 0, NULL)); /* nothing to add */
-    CHECK(lbnet_ipvs_batch_len(b) == 0);
+    CHECK(batch_len(b) == 0);
 
     /* Unknown ops and bad fields: the whole array is refused, the index and message name it. */
     const uint32_t bad_ops[] = {0, LBNET_IPVS_OP_ZERO_ALL + 1, 0x80000000u, UINT32_MAX};
@@ -396,7 +491,7 @@ static void test_batch_arrays(void) {
         CHECK(bad == 5);
         CHECK(strstr(lbnet_last_error(), "change 5:") != NULL);
         CHECK(strstr(lbnet_last_error(), "LBNET_IPVS_OP_") != NULL);
-        CHECK(lbnet_ipvs_batch_len(b) == 0);
+        CHECK(batch_len(b) == 0);
     }
     lbnet_ipvs_change t[8];
     memcpy(t, cs, sizeof t);
@@ -410,7 +505,7 @@ static void test_batch_arrays(void) {
     CHECK(bad == 0); /* the first bad change */
     memset(t, 0, sizeof t); /* op 0 everywhere */
     RC(lbnet_ipvs_batch_add_changes(b, t, 8, NULL), -EINVAL);
-    CHECK(lbnet_ipvs_batch_len(b) == 0);
+    CHECK(batch_len(b) == 0);
 
     /* Fields an op does not read may hold anything. */
     memcpy(t, cs, sizeof t);
@@ -421,13 +516,13 @@ static void test_batch_arrays(void) {
     bad = 42;
     OK(lbnet_ipvs_batch_add_changes(b, t, 8, &bad));
     CHECK(bad == 42); /* untouched on success */
-    CHECK(lbnet_ipvs_batch_len(b) == 8);
+    CHECK(batch_len(b) == 8);
     OK(lbnet_ipvs_batch_add_service(b, &s)); /* arrays and single adders mix */
     OK(lbnet_ipvs_batch_add_changes(b, cs, 1, NULL));
-    CHECK(lbnet_ipvs_batch_len(b) == 10);
+    CHECK(batch_len(b) == 10);
     t[1].op = 0;
     RC(lbnet_ipvs_batch_add_changes(b, t, 8, &bad), -EINVAL);
-    CHECK(bad == 1 && lbnet_ipvs_batch_len(b) == 10); /* still all or nothing */
+    CHECK(bad == 1 && batch_len(b) == 10); /* still all or nothing */
 
     /* Results before an apply, NULL arrays, counts no array can have. */
     for (size_t i = 0; i < 10; i++) res[i] = 7;
@@ -446,7 +541,10 @@ static void test_batch_building(void) {
     int32_t res = 7;
     char msg[256];
 
-    CHECK(lbnet_ipvs_batch_len(NULL) == 0);
+    size_t n = 7;
+    RC(lbnet_ipvs_batch_new(NULL), -EINVAL);
+    RC(lbnet_ipvs_batch_len(NULL, &n), -EINVAL);
+    CHECK(n == 7);
     RC(lbnet_ipvs_batch_add_service(NULL, &s), -EINVAL);
     RC(lbnet_ipvs_batch_update_service(NULL, &s), -EINVAL);
     RC(lbnet_ipvs_batch_delete_service(NULL, &s), -EINVAL);
@@ -459,9 +557,8 @@ static void test_batch_building(void) {
     RC(lbnet_ipvs_batch_result_message(NULL, 0, msg, sizeof msg), -EINVAL);
     RC(lbnet_ipvs_batch_apply(NULL, NULL), -EINVAL);
 
-    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
-    CHECK(b != NULL);
-    CHECK(lbnet_ipvs_batch_len(b) == 0);
+    lbnet_ipvs_batch *b = new_batch();
+    CHECK(batch_len(b) == 0);
     RC(lbnet_ipvs_batch_add_service(b, NULL), -EINVAL);
     RC(lbnet_ipvs_batch_add_dest(b, &s, NULL), -EINVAL);
     RC(lbnet_ipvs_batch_add_dest(b, NULL, &d), -EINVAL);
@@ -477,9 +574,19 @@ static void test_batch_building(void) {
     badd.fwd_method = 9;
     RC(lbnet_ipvs_batch_add_dest(b, &s, &badd), -EINVAL);
     RC(lbnet_ipvs_batch_update_dest(b, &s, &badd), -EINVAL);
+    badd.fwd_method = LBNET_IPVS_FWD_BYPASS;
+    RC(lbnet_ipvs_batch_add_dest(b, &s, &badd), -EINVAL);
+    RC(lbnet_ipvs_batch_update_dest(b, &s, &badd), -EINVAL);
+    bad = s;
+    bad.flags = LBNET_IPVS_SVC_F_MASK | 0x40;
+    RC(lbnet_ipvs_batch_add_service(b, &bad), -EINVAL);
+    bad = s;
+    bad.timeout = UINT32_MAX;
+    RC(lbnet_ipvs_batch_update_service(b, &bad), -EINVAL);
     badd.addr.af = 0;
     RC(lbnet_ipvs_batch_delete_dest(b, &s, &badd), -EINVAL);
-    CHECK(lbnet_ipvs_batch_len(b) == 0); /* refused changes are not added */
+    RC(lbnet_ipvs_batch_len(b, NULL), -EINVAL);
+    CHECK(batch_len(b) == 0); /* refused changes are not added */
 
     OK(lbnet_ipvs_batch_add_service(b, &s));
     OK(lbnet_ipvs_batch_update_service(b, &s));
@@ -489,21 +596,21 @@ static void test_batch_building(void) {
     OK(lbnet_ipvs_batch_zero(b, &s));
     OK(lbnet_ipvs_batch_zero(b, NULL));
     OK(lbnet_ipvs_batch_delete_service(b, &s));
-    CHECK(lbnet_ipvs_batch_len(b) == 8);
+    CHECK(batch_len(b) == 8);
     RC(lbnet_ipvs_batch_result(b, 0, &res), -ENODATA); /* not applied yet */
     RC(lbnet_ipvs_batch_result(b, 8, &res), -EINVAL);  /* out of range */
     RC(lbnet_ipvs_batch_result(b, 0, NULL), -EINVAL);
     RC(lbnet_ipvs_batch_result_message(b, 0, msg, sizeof msg), -ENODATA);
     RC(lbnet_ipvs_batch_apply(NULL, b), -EINVAL);
     OK(lbnet_ipvs_batch_clear(b));
-    CHECK(lbnet_ipvs_batch_len(b) == 0);
+    CHECK(batch_len(b) == 0);
     lbnet_ipvs_batch_free(b);
     test_batch_arrays();
 }
 
 /* ------------------------------------------------- part 2a: the kernel has no IPVS (host) */
 
-static void test_ipvs_missing(lbnet_ipvs_handle *h, int missing) {
+static void test_ipvs_missing(lbnet_ipvs *h, int missing) {
     section = "IPVS not available";
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
     lbnet_ipvs_service out;
@@ -544,7 +651,7 @@ static void test_ipvs_missing(lbnet_ipvs_handle *h, int missing) {
     CHECK(ml == NULL);
 
     /* A batch: apply fails with the same errno, and so does every change. */
-    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    lbnet_ipvs_batch *b = new_batch();
     OK(lbnet_ipvs_batch_apply(h, b)); /* empty: nothing sent */
     OK(lbnet_ipvs_batch_add_service(b, &s));
     OK(lbnet_ipvs_batch_add_dest(b, &s, &d));
@@ -594,7 +701,7 @@ static int same_key(const lbnet_ipvs_service *a, const lbnet_ipvs_service *b) {
            memcmp(a->addr.addr, b->addr.addr, a->af == AF_INET ? 4 : 16) == 0;
 }
 
-static void test_services(lbnet_ipvs_handle *h) {
+static void test_services(lbnet_ipvs *h) {
     section = "services";
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
     lbnet_ipvs_service out;
@@ -624,6 +731,15 @@ static void test_services(lbnet_ipvs_handle *h) {
     CHECK(out.flags & LBNET_IPVS_SVC_F_PERSISTENT);
     CHECK((out.flags & (LBNET_IPVS_SVC_F_SCHED1 | LBNET_IPVS_SVC_F_SCHED2)) ==
           (LBNET_IPVS_SVC_F_SCHED1 | LBNET_IPVS_SVC_F_SCHED2));
+
+    /* A listed service (HASHED set by the kernel) goes back as it is: HASHED is not sent. The
+     * largest persistence timeout reads back unchanged. */
+    CHECK(out.flags & LBNET_IPVS_SVC_F_HASHED);
+    out.timeout = LBNET_IPVS_PERSISTENT_TIMEOUT_MAX;
+    OK(lbnet_ipvs_update_service(h, &out));
+    OK(lbnet_ipvs_get_service(h, &s, &out));
+    CHECK(out.timeout == LBNET_IPVS_PERSISTENT_TIMEOUT_MAX);
+    OK(lbnet_ipvs_update_service(h, &u));
 
     /* Unknown scheduler and persistence engine: -ENOENT. */
     lbnet_ipvs_service x = tcp_service("10.0.0.2", 80, "nosuchsched");
@@ -693,7 +809,7 @@ static void test_services(lbnet_ipvs_handle *h) {
     lbnet_ipvs_service_list_free(sl);
 }
 
-static void test_dests(lbnet_ipvs_handle *h) {
+static void test_dests(lbnet_ipvs *h) {
     section = "destinations";
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "wrr");
     OK(lbnet_ipvs_add_service(h, &s));
@@ -753,11 +869,17 @@ static void test_dests(lbnet_ipvs_handle *h) {
     CHECK(find_dest(dl->items, dl->len, "10.1.0.2", 80) == NULL);
     lbnet_ipvs_dest_list_free(dl);
 
-    /* Destinations of a service that does not exist: an empty dump. */
+    /* Destinations of a service that does not exist: -ESRCH (the kernel's dump is empty, the
+     * library asks for the service), while a service without destinations lists empty. */
     lbnet_ipvs_service none = tcp_service("10.9.9.9", 1, "rr");
+    dl = (lbnet_ipvs_dest_list *)1;
+    RC(lbnet_ipvs_list_dests(h, &none, &dl), -ESRCH);
+    CHECK(dl == NULL);
+    OK(lbnet_ipvs_add_service(h, &none));
     OK(lbnet_ipvs_list_dests(h, &none, &dl));
     CHECK(dl->len == 0 && dl->items == NULL);
     lbnet_ipvs_dest_list_free(dl);
+    OK(lbnet_ipvs_delete_service(h, &none));
 
     /* Services with destinations, and counters that zero. */
     lbnet_ipvs_service v6 = tcp_service("2001:db8::10", 443, "rr");
@@ -783,7 +905,7 @@ static void test_dests(lbnet_ipvs_handle *h) {
     OK(lbnet_ipvs_flush(h));
 }
 
-static void test_info_timeouts(lbnet_ipvs_handle *h) {
+static void test_info_timeouts(lbnet_ipvs *h) {
     section = "info/timeouts";
     lbnet_ipvs_info info;
     OK(lbnet_ipvs_get_info(h, &info));
@@ -804,10 +926,18 @@ static void test_info_timeouts(lbnet_ipvs_handle *h) {
     OK(lbnet_ipvs_set_timeouts(h, &t));
     OK(lbnet_ipvs_get_timeouts(h, &got));
     CHECK(got.tcp == 901 && got.tcp_fin == 121 && got.udp == 302);
+    /* The largest timeout reads back unchanged; one more is refused and changes nothing. */
+    memset(&t, 0, sizeof t);
+    t.tcp = LBNET_IPVS_TIMEOUT_MAX;
+    OK(lbnet_ipvs_set_timeouts(h, &t));
+    t.tcp = LBNET_IPVS_TIMEOUT_MAX + 1;
+    RC(lbnet_ipvs_set_timeouts(h, &t), -EINVAL);
+    OK(lbnet_ipvs_get_timeouts(h, &got));
+    CHECK(got.tcp == LBNET_IPVS_TIMEOUT_MAX && got.udp == 302);
     OK(lbnet_ipvs_set_timeouts(h, &orig));
 }
 
-static void test_daemons(lbnet_ipvs_handle *h) {
+static void test_daemons(lbnet_ipvs *h) {
     section = "sync daemons";
     /* Start first: an empty GET_DAEMON dump immediately followed by NEW_DAEMON on the same
      * socket makes the later DEL_DAEMON go unanswered (no ack within 30 s, though the daemon is
@@ -838,13 +968,13 @@ static void test_daemons(lbnet_ipvs_handle *h) {
     lbnet_ipvs_daemon_list_free(ml);
 }
 
-static void test_batch_apply(lbnet_ipvs_handle *h) {
+static void test_batch_apply(lbnet_ipvs *h) {
     section = "batch apply";
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
     lbnet_ipvs_dest d1 = dest("10.1.0.1", 80, LBNET_IPVS_FWD_MASQ, 1);
     lbnet_ipvs_dest d2 = dest("10.1.0.2", 80, LBNET_IPVS_FWD_MASQ, 1);
     lbnet_ipvs_service other = tcp_service("10.0.0.50", 80, "rr");
-    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    lbnet_ipvs_batch *b = new_batch();
     OK(lbnet_ipvs_batch_add_service(b, &s));
     OK(lbnet_ipvs_batch_add_dest(b, &s, &d1));
     OK(lbnet_ipvs_batch_add_dest(b, &s, &d2));
@@ -857,7 +987,7 @@ static void test_batch_apply(lbnet_ipvs_handle *h) {
     lbnet_ipvs_service u = s;
     snprintf(u.sched_name, sizeof u.sched_name, "lc");
     OK(lbnet_ipvs_batch_update_service(b, &u));
-    CHECK(lbnet_ipvs_batch_len(b) == 9);
+    CHECK(batch_len(b) == 9);
     RC(lbnet_ipvs_batch_apply(h, b), -EEXIST); /* the first failure */
     CHECK(strstr(lbnet_last_error(), "change 3") != NULL);
     const int want[] = {0, 0, 0, -EEXIST, -ESRCH, 0, 0, 0, 0};
@@ -900,7 +1030,7 @@ static void test_batch_apply(lbnet_ipvs_handle *h) {
     lbnet_ipvs_service_list_free(sl);
 
     /* A large batch: 200 services with 4 destinations each, one apply. */
-    b = lbnet_ipvs_batch_new();
+    b = new_batch();
     for (int i = 0; i < 200; i++) {
         char vip[32];
         snprintf(vip, sizeof vip, "10.2.%d.%d", i / 250, i % 250 + 1);
@@ -945,10 +1075,10 @@ static void test_batch_apply(lbnet_ipvs_handle *h) {
         }
     }
     CHECK(k == NC);
-    b = lbnet_ipvs_batch_new();
+    b = new_batch();
     size_t bad = 0;
     OK(lbnet_ipvs_batch_add_changes(b, cs, k, &bad));
-    CHECK(lbnet_ipvs_batch_len(b) == NC);
+    CHECK(batch_len(b) == NC);
     RC(lbnet_ipvs_batch_apply(h, b), -EEXIST);
     int32_t *codes = malloc(NC * sizeof *codes);
     CHECK(codes != NULL);
@@ -976,7 +1106,7 @@ static void test_batch_apply(lbnet_ipvs_handle *h) {
 }
 
 /* A handle in another network namespace (by path and by descriptor) sees only that namespace. */
-static void test_netns(lbnet_ipvs_handle *h) {
+static void test_netns(lbnet_ipvs *h) {
     section = "netns";
     char name[64], path[128], cmd[256];
     snprintf(name, sizeof name, "lbnet-ffi-%d", (int)getpid());
@@ -984,11 +1114,12 @@ static void test_netns(lbnet_ipvs_handle *h) {
     snprintf(cmd, sizeof cmd, "ip netns add %s", name);
     if (system(cmd) != 0) FAIL("%s failed", cmd);
 
-    lbnet_ipvs_handle_options o;
+    lbnet_ipvs_options o;
     memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
     o.netns_path = path;
-    lbnet_ipvs_handle *hn = NULL;
-    OK(lbnet_ipvs_handle_new(&o, &hn));
+    lbnet_ipvs *hn = NULL;
+    OK(lbnet_ipvs_open(&o, &hn));
     lbnet_ipvs_service s = tcp_service("10.0.0.1", 80, "rr");
     OK(lbnet_ipvs_add_service(hn, &s));
     lbnet_ipvs_service out;
@@ -996,17 +1127,18 @@ static void test_netns(lbnet_ipvs_handle *h) {
     RC(lbnet_ipvs_get_service(h, &s, &out), -ESRCH); /* invisible in our namespace */
 
     memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
     o.netns_fd = open(path, O_RDONLY | O_CLOEXEC);
     CHECK(o.netns_fd > 0);
-    lbnet_ipvs_handle *hf = NULL;
-    OK(lbnet_ipvs_handle_new(&o, &hf));
+    lbnet_ipvs *hf = NULL;
+    OK(lbnet_ipvs_open(&o, &hf));
     close(o.netns_fd); /* the handle keeps its socket in that namespace */
     OK(lbnet_ipvs_get_service(hf, &s, &out));
     RC(lbnet_ipvs_add_service(hf, &s), -EEXIST);
     OK(lbnet_ipvs_flush(hf));
     RC(lbnet_ipvs_get_service(hn, &s, &out), -ESRCH);
-    lbnet_ipvs_handle_free(hf);
-    lbnet_ipvs_handle_free(hn);
+    lbnet_ipvs_free(hf);
+    lbnet_ipvs_free(hn);
     snprintf(cmd, sizeof cmd, "ip netns del %s", name);
     if (system(cmd) != 0) FAIL("%s failed", cmd);
 }
@@ -1018,9 +1150,9 @@ int main(void) {
     test_handle_options();
     test_batch_building();
 
-    lbnet_ipvs_handle *h = NULL;
+    lbnet_ipvs *h = NULL;
     section = "handle";
-    OK(lbnet_ipvs_handle_new(NULL, &h));
+    OK(lbnet_ipvs_open(NULL, &h));
     test_argument_checks(h);
 
     section = "probe";
@@ -1045,7 +1177,7 @@ int main(void) {
         test_batch_apply(h);
         test_netns(h);
     }
-    lbnet_ipvs_handle_free(h);
+    lbnet_ipvs_free(h);
     printf("ffi_test: %d checks passed (%s)\n", checks, rc == 0 ? "kernel IPVS" : "no IPVS");
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_ffi.c: a libFuzzer target that drives lbnet's C ABI with arbitrary bytes: strings
- * (addresses, netns paths), whole structs (service, destination, daemon, timeouts, address)
- * copied from the input, list frees, batches with random changes and indexes.
+ * (addresses, netns paths), whole structs (service, destination, daemon, timeouts, address,
+ * lbnet_ipvs_options with any sz) copied from the input, list frees, batches with random
+ * changes, indexes and counts far beyond LBNET_IPVS_BATCH_MAX.
  *
  * Invariants checked on every call: the return value is 0 or a negative errno, a failure sets
  * lbnet_last_error(), and no Rust panic reaches the boundary (that would show as -EIO with a
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lbnet_ipvs_handle *handle;
+static lbnet_ipvs *handle;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -30,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         perror("fuzz_ffi: unshare(CLONE_NEWNET) (run as root)");
         exit(1);
     }
-    if (lbnet_ipvs_handle_new(NULL, &handle) != 0) {
+    if (lbnet_ipvs_open(NULL, &handle) != 0) {
         fprintf(stderr, "fuzz_ffi: handle: %s\n", lbnet_last_error());
         exit(1);
     }
@@ -88,9 +89,19 @@ static void check(int rc, const char *what) {
 
 #define CALL(x) check((x), #x)
 
+static size_t batch_len(const lbnet_ipvs_batch *b) {
+    size_t n = 0;
+    if (lbnet_ipvs_batch_len(b, &n) != 0) {
+        fprintf(stderr, "fuzz_ffi: lbnet_ipvs_batch_len: %s\n", lbnet_last_error());
+        abort();
+    }
+    return n;
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     struct input in = {data, size};
-    lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+    lbnet_ipvs_batch *b = NULL;
+    if (lbnet_ipvs_batch_new(&b) != 0) abort();
     while (in.n > 0) {
         lbnet_ipvs_service s, out;
         lbnet_ipvs_dest d;
@@ -110,16 +121,32 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             CALL(lbnet_addr_format(&a, buf, byte(&in) % sizeof buf));
             break;
         case 2: {
-            lbnet_ipvs_handle_options o;
+            /* Options with the input's sz (around the struct's size, or far off) and the
+             * input's bytes past the struct: the sz rules must hold for any of them. */
+            union {
+                lbnet_ipvs_options o;
+                unsigned char raw[sizeof(lbnet_ipvs_options) + 16];
+            } u;
             char *path = str(&in);
-            memset(&o, 0, sizeof o);
-            o.netns_path = (byte(&in) & 1) ? path : NULL;
-            o.netns_fd = (byte(&in) & 1) ? (int)byte(&in) - 8 : 0;
-            o.rcvbuf = (uint32_t)byte(&in) << 12;
-            o.timeout_ms = 1 + byte(&in);
-            lbnet_ipvs_handle *h = NULL;
-            CALL(lbnet_ipvs_handle_new(&o, &h));
-            lbnet_ipvs_handle_free(h);
+            memset(&u, 0, sizeof u);
+            take(&in, u.raw + sizeof u.o, 16);
+            unsigned char k = byte(&in);
+            u.o.sz = (k & 0x80) ? (size_t)k << (k & 31) : sizeof u.o + (k % 24) - 8;
+            if (u.o.sz > sizeof u.raw && u.o.sz <= 4096) u.o.sz = sizeof u.raw;
+            u.o.netns_path = (byte(&in) & 1) ? path : NULL;
+            u.o.netns_fd = (byte(&in) & 1) ? (int)byte(&in) - 8 : 0;
+            u.o.rcvbuf = (uint32_t)byte(&in) << 12;
+            u.o.timeout_ms = 1 + byte(&in);
+            lbnet_ipvs *h = NULL;
+            int rc = lbnet_ipvs_open(&u.o, &h);
+            CALL(rc);
+            if ((rc == 0) != (h != NULL)) {
+                fprintf(stderr, "fuzz_ffi: lbnet_ipvs_open returned %d with handle %p\n", rc,
+                        (void *)h);
+                abort();
+            }
+            lbnet_ipvs_free(h);
+            CALL(lbnet_ipvs_open(&u.o, NULL));
             free(path);
             break;
         }
@@ -174,7 +201,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             break;
         }
         case 10:
-            if (lbnet_ipvs_batch_len(b) > 0) CALL(lbnet_ipvs_batch_apply(handle, b));
+            if (batch_len(b) > 0) CALL(lbnet_ipvs_batch_apply(handle, b));
             break;
         case 11:
             CALL(lbnet_ipvs_batch_clear(b));
@@ -200,13 +227,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         case 14: {
             /* Up to 4 changes of random bytes (op included), appended all or nothing. */
             lbnet_ipvs_change cs[4];
-            size_t n = byte(&in) % 5, bad = 0, before = lbnet_ipvs_batch_len(b);
+            size_t n = byte(&in) % 5, bad = 0, before = batch_len(b);
             take(&in, cs, n * sizeof cs[0]);
             int rc = lbnet_ipvs_batch_add_changes(b, cs, n, &bad);
             CALL(rc);
-            if (lbnet_ipvs_batch_len(b) != before + (rc == 0 ? n : 0) || (rc < 0 && bad >= n)) {
+            if (batch_len(b) != before + (rc == 0 ? n : 0) || (rc < 0 && bad >= n)) {
                 fprintf(stderr, "fuzz_ffi: add_changes of %zu: rc %d, len %zu -> %zu, bad %zu\n", n,
-                        rc, before, lbnet_ipvs_batch_len(b), bad);
+                        rc, before, batch_len(b), bad);
+                abort();
+            }
+            /* A count beyond the bound (up to 2^63) with the same 4 elements: -E2BIG before
+             * anything is read, the batch unchanged. */
+            size_t huge = (size_t)LBNET_IPVS_BATCH_MAX + 1 + ((size_t)byte(&in) << (byte(&in) % 56));
+            before = batch_len(b);
+            rc = lbnet_ipvs_batch_add_changes(b, cs, huge, &bad);
+            CALL(rc);
+            if (rc != -E2BIG || bad != SIZE_MAX || batch_len(b) != before) {
+                fprintf(stderr, "fuzz_ffi: add_changes of %zu: rc %d, bad %zu\n", huge, rc, bad);
                 abort();
             }
             break;
@@ -219,6 +256,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             CALL(lbnet_ipvs_batch_add_changes(b, NULL, 1, NULL));
             CALL(lbnet_ipvs_batch_results(b, NULL, 1));
             CALL(lbnet_addr_parse(NULL, NULL));
+            CALL(lbnet_ipvs_open(NULL, NULL));
+            CALL(lbnet_ipvs_batch_new(NULL));
+            CALL(lbnet_ipvs_batch_len(NULL, NULL));
+            CALL(lbnet_ipvs_batch_len(b, NULL));
             break;
         }
     }

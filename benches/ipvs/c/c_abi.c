@@ -68,8 +68,8 @@ int main(int argc, char **argv) {
     }
     const char *w = argv[1];
     int n = atoi(argv[2]);
-    lbnet_ipvs_handle *h;
-    must(lbnet_ipvs_handle_new(NULL, &h), "handle");
+    lbnet_ipvs *h;
+    must(lbnet_ipvs_open(NULL, &h), "handle");
     lbnet_ipvs_info info;
     must(lbnet_ipvs_get_info(h, &info), "info"); /* resolves the family outside the timing */
     lbnet_ipvs_service *svcs = calloc(n > 0 ? n : 1, sizeof *svcs);
@@ -128,7 +128,8 @@ int main(int argc, char **argv) {
         for (int j = 0; j < 4; j++) d[j] = dst(j, 1);
         int k = 0, errors = 0;
         t = now();
-        lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
+        lbnet_ipvs_batch *b;
+        must(lbnet_ipvs_batch_new(&b), "batch");
         for (int i = 0; i < n / 5; i++) {
             must(lbnet_ipvs_batch_add_service(b, &svcs[i]), "batch add service");
             k++;
@@ -151,6 +152,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     free(svcs);
-    lbnet_ipvs_handle_free(h);
+    lbnet_ipvs_free(h);
     return 0;
 }

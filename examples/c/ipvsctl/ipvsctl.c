@@ -1198,11 +1198,15 @@ static const char *fwd_name(uint32_t m) {
     }
 }
 
+/* As ipvsadm -S: local and direct routing save as -g; bypass (which no option sets) as "(null)",
+ * so restoring it fails loudly instead of turning it into direct routing. */
 static const char *fwd_switch(uint32_t m) {
     switch (m) {
     case LBNET_IPVS_FWD_MASQ: return "-m";
     case LBNET_IPVS_FWD_TUNNEL: return "-i";
-    default: return "-g";
+    case LBNET_IPVS_FWD_LOCAL:
+    case LBNET_IPVS_FWD_ROUTE: return "-g";
+    default: return "(null)";
     }
 }
 
@@ -1333,7 +1337,7 @@ static void print_service_entry(lbnet_ipvs_service_entry *e, unsigned format) {
     for (size_t j = 0; j < e->n_dests; j++) print_dest_line(&e->service, name, &e->dests[j], format);
 }
 
-static int print_header(const lbnet_ipvs_handle *h, unsigned format) {
+static int print_header(const lbnet_ipvs *h, unsigned format) {
     lbnet_ipvs_info info;
     int rc;
     if (format & FMT_RULE) return 0;
@@ -1347,7 +1351,7 @@ static int print_header(const lbnet_ipvs_handle *h, unsigned format) {
     return 0;
 }
 
-static int list_all(const lbnet_ipvs_handle *h, unsigned format) {
+static int list_all(const lbnet_ipvs *h, unsigned format) {
     lbnet_ipvs_service_entry_list *list = NULL;
     int rc = print_header(h, format);
     if (rc) return EXIT_KERNEL;
@@ -1365,7 +1369,7 @@ static int list_all(const lbnet_ipvs_handle *h, unsigned format) {
     return 0;
 }
 
-static int list_one(const lbnet_ipvs_handle *h, const lbnet_ipvs_service *key, unsigned format) {
+static int list_one(const lbnet_ipvs *h, const lbnet_ipvs_service *key, unsigned format) {
     lbnet_ipvs_service_entry e;
     lbnet_ipvs_dest_list *dests = NULL;
     int rc;
@@ -1386,7 +1390,7 @@ static int list_one(const lbnet_ipvs_handle *h, const lbnet_ipvs_service *key, u
     return 0;
 }
 
-static int list_timeouts(const lbnet_ipvs_handle *h) {
+static int list_timeouts(const lbnet_ipvs *h) {
     lbnet_ipvs_timeouts t;
     int rc = lbnet_ipvs_get_timeouts(h, &t);
     if (rc) {
@@ -1412,7 +1416,7 @@ static void print_daemon(const lbnet_ipvs_daemon *d) {
     printf(")\n");
 }
 
-static int list_daemons(const lbnet_ipvs_handle *h) {
+static int list_daemons(const lbnet_ipvs *h) {
     lbnet_ipvs_daemon_list *list = NULL;
     int rc = lbnet_ipvs_list_daemons(h, &list);
     if (rc) {
@@ -1426,7 +1430,7 @@ static int list_daemons(const lbnet_ipvs_handle *h) {
     return 0;
 }
 
-static int do_list(const lbnet_ipvs_handle *h, const struct request *rq) {
+static int do_list(const lbnet_ipvs *h, const struct request *rq) {
     if (rq->options & BIT(OPT_CONNECTION)) {
         fprintf(stderr, "%s: connection listing (-c) is not supported\n", PROGRAM);
         return EXIT_USAGE;
@@ -1438,7 +1442,7 @@ static int do_list(const lbnet_ipvs_handle *h, const struct request *rq) {
 }
 
 /* Runs one change command; returns 0 or the library's negative errno (already reported). */
-static int run_change(const lbnet_ipvs_handle *h, const struct request *rq) {
+static int run_change(const lbnet_ipvs *h, const struct request *rq) {
     int rc = 0;
     switch (rq->cmd) {
     case CMD_ADD: rc = lbnet_ipvs_add_service(h, &rq->svc); break;
@@ -1581,7 +1585,7 @@ static int batch_append(lbnet_ipvs_batch *b, const struct request *rq) {
 
 /* Applies items[from..to) as one pipelined batch; reports each failed change with its line.
  * Returns the number of failures. */
-static unsigned apply_batch(const lbnet_ipvs_handle *h, lbnet_ipvs_batch *b,
+static unsigned apply_batch(const lbnet_ipvs *h, lbnet_ipvs_batch *b,
                             const struct restore_item *items, size_t from, size_t to) {
     unsigned failures = 0;
     if (from == to) return 0;
@@ -1611,7 +1615,7 @@ static unsigned apply_batch(const lbnet_ipvs_handle *h, lbnet_ipvs_batch *b,
 /* Reads every line of `in`, parses it as an ipvsadm command line (as `ipvsadm -S` writes them)
  * and only then applies them: consecutive service/destination changes go to the kernel as one
  * pipelined batch, other commands (-C, --set...) run in order between batches. */
-static int restore(const lbnet_ipvs_handle *h, FILE *in) {
+static int restore(const lbnet_ipvs *h, FILE *in) {
     struct restore_item *items = NULL;
     size_t n = 0, cap = 0;
     char *line = NULL;
@@ -1662,8 +1666,12 @@ static int restore(const lbnet_ipvs_handle *h, FILE *in) {
     free(line);
     in_restore = false;
 
+    lbnet_ipvs_batch *b = NULL;
+    if (status == 0 && lbnet_ipvs_batch_new(&b) != 0) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, lbnet_last_error());
+        status = EXIT_KERNEL;
+    }
     if (status == 0) {
-        lbnet_ipvs_batch *b = lbnet_ipvs_batch_new();
         size_t start = 0;
         for (size_t i = 0; i <= n; i++) {
             if (i < n && batchable(items[i].rq.cmd)) continue;
@@ -1704,9 +1712,9 @@ static void usage(FILE *out) {
             PROGRAM, PROGRAM, PROGRAM, PROGRAM, PROGRAM, PROGRAM);
 }
 
-static int open_handle(lbnet_ipvs_handle **h) {
+static int open_handle(lbnet_ipvs **h) {
     lbnet_ipvs_info info;
-    int rc = lbnet_ipvs_handle_new(NULL, h);
+    int rc = lbnet_ipvs_open(NULL, h);
     if (rc == 0) rc = lbnet_ipvs_get_info(*h, &info);
     if (rc) {
         fprintf(stderr,
@@ -1714,14 +1722,14 @@ static int open_handle(lbnet_ipvs_handle **h) {
                 "Are you sure that IP Virtual Server is built in the kernel or as module?\n",
                 ipvsadm_strerror(CMD_NONE, -rc == ENOENT ? ENOPROTOOPT : -rc));
         fprintf(stderr, "%s: %s\n", PROGRAM, lbnet_last_error() ? lbnet_last_error() : "");
-        lbnet_ipvs_handle_free(*h);
+        lbnet_ipvs_free(*h);
         *h = NULL;
         return EXIT_USAGE;
     }
     return 0;
 }
 
-static int run(const lbnet_ipvs_handle *h, const struct request *rq) {
+static int run(const lbnet_ipvs *h, const struct request *rq) {
     switch (rq->cmd) {
     case CMD_LIST: return do_list(h, rq);
     case CMD_SAVE: return list_all(h, rq->format);
@@ -1732,7 +1740,7 @@ static int run(const lbnet_ipvs_handle *h, const struct request *rq) {
 
 int main(int argc, char **argv) {
     struct request rq;
-    lbnet_ipvs_handle *h = NULL;
+    lbnet_ipvs *h = NULL;
     int status;
 
     if (argc > 1) {
@@ -1753,7 +1761,7 @@ int main(int argc, char **argv) {
     }
     if ((status = open_handle(&h)) != 0) return status;
     status = run(h, &rq);
-    lbnet_ipvs_handle_free(h);
+    lbnet_ipvs_free(h);
     fflush(stdout);
     return status;
 }
