@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	lbnet "github.com/lbnet/lbnet/go"
 )
@@ -188,5 +189,32 @@ func TestSingleChangeAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = h.UpdateDestination(ctx, s, d) }); n > 2 {
 		t.Errorf("a failed UpdateDestination made %v allocations, want at most 2 (the error and its message)", n)
+	}
+}
+
+// What the kernel cannot round-trip is refused by the library before anything is sent (so
+// also on a kernel without IPVS), as EINVAL with the library's reason, through Go's errors.
+func TestLibraryRefusesWhatTheKernelCannotRoundTrip(t *testing.T) {
+	h := openAny(t)
+	ctx := context.Background()
+	s := &Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80, Scheduler: "wrr"}
+	badFlags := *s
+	badFlags.Flags = 0x40
+	longTimeout := *s
+	longTimeout.Flags = FlagPersistent
+	longTimeout.Timeout = 4294968 * time.Second
+	for _, c := range []struct {
+		what string
+		err  error
+	}{
+		{"bypass destination", h.NewDestination(ctx, s, &Destination{Address: netip.MustParseAddr("192.0.2.11"), Port: 80, Forward: Bypass})},
+		{"undefined service flag", h.NewService(ctx, &badFlags)},
+		{"persistence timeout above 4294967 s", h.NewService(ctx, &longTimeout)},
+		{"connection timeout above 2147483 s", h.SetTimeouts(ctx, Timeouts{TCP: 2147484 * time.Second})},
+	} {
+		var e *lbnet.Error
+		if !errors.Is(c.err, syscall.EINVAL) || !errors.As(c.err, &e) || e.Msg == "" || !strings.HasPrefix(e.Op, "ipvs.") {
+			t.Errorf("%s: %v, want EINVAL with the library's reason", c.what, c.err)
+		}
 	}
 }
