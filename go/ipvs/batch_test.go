@@ -15,7 +15,7 @@ import (
 
 // openAny opens a handle in the caller's namespace; the tests that use it only need the library,
 // not IPVS (a batch with a bad change is refused before anything is sent).
-func openAny(t *testing.T) *Handle {
+func openAny(t testing.TB) *Handle {
 	t.Helper()
 	h, err := Open(nil)
 	if err != nil {
@@ -196,11 +196,7 @@ func BenchmarkApplyUpdates(b *testing.B) {
 // converted and handed to the library and nothing is sent. Reports ns/change and cgo calls per
 // Apply.
 func BenchmarkApplyRefused(b *testing.B) {
-	h, err := Open(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
+	h := openAny(b)
 	ctx := context.Background()
 	const n = 1000
 	batch := bigBatch(n/5, 4)
