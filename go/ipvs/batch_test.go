@@ -88,7 +88,7 @@ func TestApplyCgoCallsDoNotGrowWithTheBatch(t *testing.T) {
 	var calls []int64
 	for _, size := range []int{1, 1000} {
 		b := bigBatch(size/5+1, 4)
-		b.changes = b.changes[:size]
+		b.changes, b.ops = b.changes[:size], b.ops[:size]
 		b.NewDestination(&s, &bad)
 		var err error
 		calls = append(calls, cgoCalls(func() { _, err = h.Apply(ctx, b) }))
@@ -146,7 +146,7 @@ func TestApplyCgoCallsKernel(t *testing.T) {
 		t.Fatalf("second Apply: %d results, %v", len(res), err)
 	}
 	for i, e := range res {
-		op := big.changes[i].op.String()
+		op := big.ops[i].String()
 		var ie *lbnet.Error
 		if !errors.Is(e, syscall.EEXIST) || !errors.As(e, &ie) || ie.Op != op || ie.Msg == "" {
 			t.Fatalf("change %d: %#v, want EEXIST from %s with a message", i, e, op)

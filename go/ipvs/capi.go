@@ -217,8 +217,8 @@ func goStats(st *C.lbnet_ipvs_stats) (Stats, Stats32) {
 	}
 }
 
-func goService(c *C.lbnet_ipvs_service) *Service {
-	s := &Service{
+func goService(c *C.lbnet_ipvs_service) Service {
+	s := Service{
 		Family:            Family(c.af),
 		FWMark:            uint32(c.fwmark),
 		Scheduler:         getName(&c.sched_name[0], C.LBNET_IPVS_SCHED_NAME_LEN),
@@ -278,6 +278,23 @@ func goDest(c *C.lbnet_ipvs_dest) Destination {
 	return d
 }
 
+// item is &items[i] of a C array.
+func item[T any](items *T, i int) *T {
+	return (*T)(unsafe.Add(unsafe.Pointer(items), uintptr(i)*unsafe.Sizeof(*items)))
+}
+
+// pointers returns n pointers to the values f(0) ... f(n-1), held in one backing array: a
+// listing costs two allocations rather than one per element.
+func pointers[T any](n int, f func(i int) T) []*T {
+	vals := make([]T, n)
+	out := make([]*T, n)
+	for i := range vals {
+		vals[i] = f(i)
+		out[i] = &vals[i]
+	}
+	return out
+}
+
 // --- operations --------------------------------------------------------------------------
 
 func (c *chandle) info() (Info, error) {
@@ -331,7 +348,8 @@ func (c *chandle) getService(key *Service) (*Service, error) {
 	if err := capi.Call("ipvs.GetService", func() int32 { return int32(C.lbnet_ipvs_get_service(c.p, &cs, &out)) }); err != nil {
 		return nil, err
 	}
-	return goService(&out), nil
+	svc := goService(&out)
+	return &svc, nil
 }
 
 func (c *chandle) services() ([]*Service, error) {
@@ -340,14 +358,7 @@ func (c *chandle) services() ([]*Service, error) {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_list_free(list)
-	out := make([]*Service, 0, int(list.len))
-	if list.len > 0 {
-		items := unsafe.Slice(list.items, int(list.len))
-		for i := range items {
-			out = append(out, goService(&items[i]))
-		}
-	}
-	return out, nil
+	return pointers(int(list.len), func(i int) Service { return goService(item(list.items, i)) }), nil
 }
 
 func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
@@ -356,22 +367,17 @@ func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_entry_list_free(list)
-	out := make([]*ServiceDestinations, 0, int(list.len))
-	if list.len == 0 {
-		return out, nil
-	}
-	for _, e := range unsafe.Slice(list.items, int(list.len)) {
-		sd := &ServiceDestinations{Service: *goService(&e.service)}
+	return pointers(int(list.len), func(i int) ServiceDestinations {
+		e := item(list.items, i)
+		sd := ServiceDestinations{Service: goService(&e.service)}
 		if e.n_dests > 0 {
-			ds := unsafe.Slice(e.dests, int(e.n_dests))
-			sd.Destinations = make([]Destination, len(ds))
-			for i := range ds {
-				sd.Destinations[i] = goDest(&ds[i])
+			sd.Destinations = make([]Destination, int(e.n_dests))
+			for j := range sd.Destinations {
+				sd.Destinations[j] = goDest(item(e.dests, j))
 			}
 		}
-		out = append(out, sd)
-	}
-	return out, nil
+		return sd
+	}), nil
 }
 
 func (c *chandle) destination(o op, s *Service, d *Destination) error {
@@ -405,14 +411,7 @@ func (c *chandle) destinations(s *Service) ([]*Destination, error) {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_dest_list_free(list)
-	out := make([]*Destination, 0, int(list.len))
-	if list.len > 0 {
-		for i, items := 0, unsafe.Slice(list.items, int(list.len)); i < len(items); i++ {
-			d := goDest(&items[i])
-			out = append(out, &d)
-		}
-	}
-	return out, nil
+	return pointers(int(list.len), func(i int) Destination { return goDest(item(list.items, i)) }), nil
 }
 
 // zero resets the counters of s, refusing a nil s (ZeroAll is zeroAll).
@@ -517,14 +516,35 @@ func (o op) cOp() C.uint32_t {
 	return 0 // not an op: the library refuses it
 }
 
-// apply sends a batch in a constant number of C calls, whatever its size: the changes are
-// converted into a []C.lbnet_ipvs_change in Go memory (plain data, no Go pointers inside, so
-// cgo allows passing &cs[0]), appended with one lbnet_ipvs_batch_add_changes, applied with one
+// cchange is one change of a Batch, as the library takes it.
+type cchange = C.lbnet_ipvs_change
+
+// setChange converts one change of kind o into *cc.
+func setChange(cc *cchange, o op, s *Service, d *Destination) (err error) {
+	cc.op = o.cOp()
+	if o == opZeroAll {
+		return nil
+	}
+	if cc.svc, err = cService(s, o.String()); err != nil {
+		return err
+	}
+	if o == opNewDestination || o == opUpdateDestination || o == opDeleteDestination {
+		cc.dest, err = cDest(d, o.String())
+	}
+	return err
+}
+
+// apply sends a batch in a constant number of C calls, whatever its size: the changes, already
+// in the C ABI's form in Go memory (plain data, no Go pointers inside, so cgo allows passing
+// &b.changes[0]), are appended with one lbnet_ipvs_batch_add_changes, applied with one
 // lbnet_ipvs_batch_apply and their result codes read with one lbnet_ipvs_batch_results; only
 // failed changes cost one more call each, for their message.
 func (c *chandle) apply(b *Batch) ([]error, error) {
 	if b == nil {
 		return nil, lbnet.Errorf("ipvs.Apply", syscall.EINVAL, "batch is nil")
+	}
+	if b.err != nil {
+		return nil, b.err
 	}
 	n := len(b.changes)
 	if n > MaxBatchLen {
@@ -533,32 +553,6 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 	out := make([]error, n)
 	if n == 0 {
 		return out, nil
-	}
-	cs := make([]C.lbnet_ipvs_change, n)
-	for i := range b.changes {
-		ch := &b.changes[i]
-		opName := ch.op.String()
-		cc := &cs[i]
-		cc.op = ch.op.cOp()
-		if ch.op == opZeroAll {
-			continue
-		}
-		sp, dp := &ch.svc, &ch.dst
-		if ch.noSvc {
-			sp = nil
-		}
-		if ch.noDst {
-			dp = nil
-		}
-		var err error
-		if cc.svc, err = cService(sp, opName); err != nil {
-			return nil, fmt.Errorf("batch change %d: %w", i, err)
-		}
-		if ch.op == opNewDestination || ch.op == opUpdateDestination || ch.op == opDeleteDestination {
-			if cc.dest, err = cDest(dp, opName); err != nil {
-				return nil, fmt.Errorf("batch change %d: %w", i, err)
-			}
-		}
 	}
 	codes := make([]C.int32_t, n)
 
@@ -571,7 +565,7 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 	}
 	defer C.lbnet_ipvs_batch_free(cb)
 	var bad C.size_t
-	if rc := int32(C.lbnet_ipvs_batch_add_changes(cb, &cs[0], C.size_t(n), &bad)); rc < 0 {
+	if rc := int32(C.lbnet_ipvs_batch_add_changes(cb, &b.changes[0], C.size_t(n), &bad)); rc < 0 {
 		err := capi.Check("ipvs.Apply", rc)
 		if uint64(bad) < uint64(n) {
 			return nil, fmt.Errorf("batch change %d: %w", uint64(bad), err)
@@ -606,7 +600,7 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		if int32(rc) == first {
 			kind = firstKind
 		}
-		out[i] = &lbnet.Error{Op: b.changes[i].op.String(), Kind: kind, Errno: errno, Msg: m}
+		out[i] = &lbnet.Error{Op: b.ops[i].String(), Kind: kind, Errno: errno, Msg: m}
 	}
 	return out, nil
 }

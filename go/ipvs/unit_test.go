@@ -97,7 +97,7 @@ func TestBatchCopiesValues(t *testing.T) {
 	s := Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80}
 	b := NewBatch().NewService(&s)
 	s.Port = 81
-	if b.Len() != 1 || b.changes[0].svc.Port != 80 {
+	if b.Len() != 1 || b.changes[0].svc.port != 80 {
 		t.Errorf("batch kept a reference: %+v", b.changes)
 	}
 	b.Reset()
@@ -111,8 +111,8 @@ func TestBatchCopiesValues(t *testing.T) {
 func TestBatchNilArguments(t *testing.T) {
 	s := Service{Address: netip.MustParseAddr("192.0.2.1"), Protocol: TCP, Port: 80}
 	b := NewBatch().Zero(nil)
-	if b.changes[0].op != opZeroAll || b.changes[0].op.cOp() == 0 {
-		t.Fatalf("Zero(nil) made %v", b.changes[0].op)
+	if b.ops[0] != opZeroAll || b.changes[0].op != opZeroAll.cOp() || opZeroAll.cOp() == 0 {
+		t.Fatalf("Zero(nil) made %v", b.ops[0])
 	}
 	h := openAny(t)
 	for i, bad := range []*Batch{
