@@ -1,3 +1,3 @@
 module github.com/lbnet/lbnet/go
 
-go 1.22
+go 1.24

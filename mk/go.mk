@@ -3,9 +3,10 @@
 #
 #   make test-go-host   gofmt + go vet + go test -race of every Go package on the host (the
 #                       kernel tests skip loudly there: the host has no IPVS; the no-IPVS error
-#                       path is tested instead)
+#                       path is tested instead), and go/ipvs's allocation test without -race
 #   make seesaw-build   examples/seesaw/build.sh: Seesaw built with -tags rust_ipvs, deps checked
-#   make test-lab-go    the race-enabled test binaries of go/ipvs and of Seesaw's ipvs package,
+#   make test-lab-go    the race-enabled test binaries of go/ipvs (and one without the race
+#                       detector for the allocation count) and of Seesaw's ipvs package,
 #                       and the Seesaw IPVS scenario, run in the kernel lab (one boot)
 
 GO ?= go
@@ -21,6 +22,7 @@ test-go-host: build
 	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	cd go && $(GO) vet ./...
 	cd go && $(GO) test -race -count=1 ./...
+	cd go && $(GO) test -count=1 -run Allocation ./ipvs
 
 seesaw-build: build
 	examples/seesaw/build.sh
@@ -28,6 +30,7 @@ seesaw-build: build
 test-lab-go: build seesaw-build
 	mkdir -p $(GO_OUT)
 	cd go && $(GO) test -c -race -o $(GO_OUT)/ipvs.test ./ipvs
+	cd go && $(GO) test -c -o $(GO_OUT)/ipvs-norace.test ./ipvs
 	$(GO_LAB_RUN) $(ROOT)/go/lab-test.sh $(GO_OUT) $(SEESAW_WORK)/bin
 
 TEST_TARGETS += test-go-host test-lab-go

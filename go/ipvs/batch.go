@@ -1,5 +1,7 @@
 package ipvs
 
+import "fmt"
+
 // op names one kind of change.
 type op int
 
@@ -14,57 +16,49 @@ const (
 	opZeroAll
 )
 
-// String returns the Go method name of the change, used in error messages.
+// opNames are the error operation names of the change kinds: the Handle method that makes
+// the change alone.
+var opNames = [...]string{
+	opNewService:        "ipvs.NewService",
+	opUpdateService:     "ipvs.UpdateService",
+	opDeleteService:     "ipvs.DeleteService",
+	opNewDestination:    "ipvs.NewDestination",
+	opUpdateDestination: "ipvs.UpdateDestination",
+	opDeleteDestination: "ipvs.DeleteDestination",
+	opZero:              "ipvs.Zero",
+	opZeroAll:           "ipvs.ZeroAll",
+}
+
+// String returns the operation name of the change ("ipvs.NewService"), the Op of its errors.
 func (o op) String() string {
-	switch o {
-	case opNewService:
-		return "NewService"
-	case opUpdateService:
-		return "UpdateService"
-	case opDeleteService:
-		return "DeleteService"
-	case opNewDestination:
-		return "NewDestination"
-	case opUpdateDestination:
-		return "UpdateDestination"
-	case opDeleteDestination:
-		return "DeleteDestination"
-	case opZero:
-		return "Zero"
-	case opZeroAll:
-		return "ZeroAll"
+	if o >= 0 && int(o) < len(opNames) {
+		return opNames[o]
 	}
-	return "change"
+	return "ipvs.change"
 }
 
-// change is one element of a Batch. A nil service or destination given to a Batch method is
-// remembered (noSvc, noDst) and makes Apply fail with EINVAL naming the change, instead of a
-// panic where it was added.
-type change struct {
-	op    op
-	svc   Service
-	dst   Destination
-	noSvc bool
-	noDst bool
-}
-
-// add appends one change, copying *s and *d when they are not nil.
+// add appends one change, converted at once into the C ABI's struct lbnet_ipvs_change (so
+// *s and *d are copied and the caller may reuse them). The batch's array holds no Go pointers:
+// growing it is a plain copy the garbage collector does not scan, and Apply hands it to the
+// library as it is. A change that cannot be converted (a nil service or destination, an
+// address of the wrong family...) is remembered and makes Apply fail with EINVAL naming it,
+// instead of a panic where it was added.
 func (b *Batch) add(o op, s *Service, d *Destination) *Batch {
-	c := change{op: o, noSvc: s == nil, noDst: d == nil}
-	if s != nil {
-		c.svc = *s
+	i := len(b.changes)
+	b.changes = append(b.changes, cchange{})
+	b.ops = append(b.ops, o)
+	if err := setChange(&b.changes[i], o, s, d); err != nil && b.err == nil {
+		b.err = fmt.Errorf("batch change %d: %w", i, err)
 	}
-	if d != nil {
-		c.dst = *d
-	}
-	b.changes = append(b.changes, c)
 	return b
 }
 
 // Batch is a list of changes for Handle.Apply. Values are copied when added, so the caller may
 // reuse its structs. A Batch is not safe for concurrent use; Apply does not modify it.
 type Batch struct {
-	changes []change
+	changes []cchange // the changes as the library takes them
+	ops     []op      // the kind of each change, for its error's Op
+	err     error     // the first change that could not be converted, if any
 }
 
 // NewBatch returns an empty batch.
@@ -74,7 +68,9 @@ func NewBatch() *Batch { return &Batch{} }
 func (b *Batch) Len() int { return len(b.changes) }
 
 // Reset removes every change.
-func (b *Batch) Reset() { b.changes = b.changes[:0] }
+func (b *Batch) Reset() {
+	b.changes, b.ops, b.err = b.changes[:0], b.ops[:0], nil
+}
 
 // NewService adds a service.
 func (b *Batch) NewService(s *Service) *Batch {

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 // openAny opens a handle in the caller's namespace; the tests that use it only need the library,
 // not IPVS (a batch with a bad change is refused before anything is sent).
-func openAny(t *testing.T) *Handle {
+func openAny(t testing.TB) *Handle {
 	t.Helper()
 	h, err := Open(nil)
 	if err != nil {
@@ -86,7 +88,7 @@ func TestApplyCgoCallsDoNotGrowWithTheBatch(t *testing.T) {
 	var calls []int64
 	for _, size := range []int{1, 1000} {
 		b := bigBatch(size/5+1, 4)
-		b.changes = b.changes[:size]
+		b.changes, b.ops = b.changes[:size], b.ops[:size]
 		b.NewDestination(&s, &bad)
 		var err error
 		calls = append(calls, cgoCalls(func() { _, err = h.Apply(ctx, b) }))
@@ -144,8 +146,8 @@ func TestApplyCgoCallsKernel(t *testing.T) {
 		t.Fatalf("second Apply: %d results, %v", len(res), err)
 	}
 	for i, e := range res {
-		op := big.changes[i].op.String()
-		var ie *Error
+		op := big.ops[i].String()
+		var ie *lbnet.Error
 		if !errors.Is(e, syscall.EEXIST) || !errors.As(e, &ie) || ie.Op != op || ie.Msg == "" {
 			t.Fatalf("change %d: %#v, want EEXIST from %s with a message", i, e, op)
 		}
@@ -194,11 +196,7 @@ func BenchmarkApplyUpdates(b *testing.B) {
 // converted and handed to the library and nothing is sent. Reports ns/change and cgo calls per
 // Apply.
 func BenchmarkApplyRefused(b *testing.B) {
-	h, err := Open(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
+	h := openAny(b)
 	ctx := context.Background()
 	const n = 1000
 	batch := bigBatch(n/5, 4)

@@ -3,9 +3,54 @@ package ipvs
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../target/release
+// The library copies what it reads and never keeps a pointer it was given nor calls into Go,
+// so the structs passed by pointer can stay on the Go stack (no heap allocation per call):
+#cgo noescape lbnet_ipvs_open
+#cgo nocallback lbnet_ipvs_open
+#cgo noescape lbnet_ipvs_batch_new
+#cgo nocallback lbnet_ipvs_batch_new
+#cgo noescape lbnet_ipvs_add_service
+#cgo nocallback lbnet_ipvs_add_service
+#cgo noescape lbnet_ipvs_update_service
+#cgo nocallback lbnet_ipvs_update_service
+#cgo noescape lbnet_ipvs_delete_service
+#cgo nocallback lbnet_ipvs_delete_service
+#cgo noescape lbnet_ipvs_get_service
+#cgo nocallback lbnet_ipvs_get_service
+#cgo noescape lbnet_ipvs_list_services
+#cgo nocallback lbnet_ipvs_list_services
+#cgo noescape lbnet_ipvs_list_services_with_dests
+#cgo nocallback lbnet_ipvs_list_services_with_dests
+#cgo noescape lbnet_ipvs_add_dest
+#cgo nocallback lbnet_ipvs_add_dest
+#cgo noescape lbnet_ipvs_update_dest
+#cgo nocallback lbnet_ipvs_update_dest
+#cgo noescape lbnet_ipvs_delete_dest
+#cgo nocallback lbnet_ipvs_delete_dest
+#cgo noescape lbnet_ipvs_list_dests
+#cgo nocallback lbnet_ipvs_list_dests
+#cgo noescape lbnet_ipvs_zero_service
+#cgo nocallback lbnet_ipvs_zero_service
+#cgo noescape lbnet_ipvs_get_info
+#cgo nocallback lbnet_ipvs_get_info
+#cgo noescape lbnet_ipvs_get_timeouts
+#cgo nocallback lbnet_ipvs_get_timeouts
+#cgo noescape lbnet_ipvs_set_timeouts
+#cgo nocallback lbnet_ipvs_set_timeouts
+#cgo noescape lbnet_ipvs_start_daemon
+#cgo nocallback lbnet_ipvs_start_daemon
+#cgo noescape lbnet_ipvs_stop_daemon
+#cgo nocallback lbnet_ipvs_stop_daemon
+#cgo noescape lbnet_ipvs_list_daemons
+#cgo nocallback lbnet_ipvs_list_daemons
+#cgo noescape lbnet_ipvs_batch_add_changes
+#cgo nocallback lbnet_ipvs_batch_add_changes
+#cgo noescape lbnet_ipvs_batch_results
+#cgo nocallback lbnet_ipvs_batch_results
+#cgo noescape lbnet_ipvs_batch_result_message
+#cgo nocallback lbnet_ipvs_batch_result_message
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include "ipvs_ffi.h"
 */
 import "C"
@@ -17,38 +62,23 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	lbnet "github.com/lbnet/lbnet/go"
+	"github.com/lbnet/lbnet/go/internal/capi"
 )
 
-// chandle owns a *C.lbnet_ipvs_handle. The library's handle is thread-safe (one socket behind a
+// MaxBatchLen is the most changes one Batch may hold (LBNET_IPVS_BATCH_MAX): Apply refuses a
+// longer batch with E2BIG before converting anything.
+const MaxBatchLen = C.LBNET_IPVS_BATCH_MAX
+
+// chandle owns a *C.lbnet_ipvs. The library's handle is thread-safe (one socket behind a
 // mutex), so Handle only needs a read lock to keep it alive during calls.
 type chandle struct {
-	p *C.lbnet_ipvs_handle
-}
-
-// ccall runs f (a C call returning 0 or -errno) on one OS thread and, on failure, reads the
-// thread-local lbnet_last_error() on that same thread.
-func ccall(op string, f func() C.int32_t) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	return lastError(op, f())
-}
-
-// lastError turns rc (0 or -errno) into an error carrying lbnet_last_error(). The caller must
-// be locked to the OS thread that made the failed call (the message is thread-local).
-func lastError(op string, rc C.int32_t) error {
-	if rc >= 0 {
-		return nil
-	}
-	msg := ""
-	if m := C.lbnet_last_error(); m != nil {
-		msg = C.GoString(m)
-	}
-	notAvailable := C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
-	return newError(op, int(rc), msg, notAvailable)
+	p *C.lbnet_ipvs
 }
 
 func cOpen(o *Options) (*chandle, error) {
-	var opts C.lbnet_ipvs_handle_options
+	opts := C.lbnet_ipvs_options{sz: C.size_t(unsafe.Sizeof(C.lbnet_ipvs_options{}))}
 	if o.NetNSPath != "" {
 		cs := C.CString(o.NetNSPath)
 		defer C.free(unsafe.Pointer(cs))
@@ -57,7 +87,7 @@ func cOpen(o *Options) (*chandle, error) {
 		opts.netns_fd = C.int32_t(o.NetNSFd)
 	}
 	if o.RecvBufferSize < 0 || o.RecvBufferSize > 1<<31-1 {
-		return nil, &Error{Op: "Open", Errno: syscall.EINVAL, Msg: fmt.Sprintf("receive buffer size %d out of range", o.RecvBufferSize)}
+		return nil, lbnet.Errorf("ipvs.Open", syscall.EINVAL, "receive buffer size %d out of range", o.RecvBufferSize)
 	}
 	opts.rcvbuf = C.uint32_t(o.RecvBufferSize)
 	if ms := o.Timeout.Milliseconds(); ms > 0 {
@@ -68,60 +98,43 @@ func cOpen(o *Options) (*chandle, error) {
 	} else if o.Timeout > 0 {
 		opts.timeout_ms = 1
 	}
-	var p *C.lbnet_ipvs_handle
-	if err := ccall("Open", func() C.int32_t { return C.lbnet_ipvs_handle_new(&opts, &p) }); err != nil {
+	var p *C.lbnet_ipvs
+	if err := capi.Call("ipvs.Open", func() int32 { return int32(C.lbnet_ipvs_open(&opts, &p)) }); err != nil {
 		return nil, err
 	}
 	return &chandle{p: p}, nil
 }
 
-func (c *chandle) free() { C.lbnet_ipvs_handle_free(c.p) }
+func (c *chandle) free() { C.lbnet_ipvs_free(c.p) }
 
 // --- conversions -------------------------------------------------------------------------
 
-func cAddr(a netip.Addr, fam Family) (out C.lbnet_addr) {
+// putAddr writes a into the struct lbnet_addr at dst. An IPv4-mapped IPv6 address is written as
+// the IPv4 address it maps (familyOf counts it as IPv4, and the callers have checked that the
+// address is of family fam). The invalid (zero) Addr, the address of a firewall-mark service,
+// is written as family fam with no address bytes.
+func putAddr(dst *C.lbnet_addr, a netip.Addr, fam Family) {
 	if !a.IsValid() {
-		out.af = C.int32_t(fam)
+		*dst = C.lbnet_addr{af: C.int32_t(fam)}
 		return
 	}
-	if fam == IPv4 {
-		b := a.Unmap().As4()
-		out.af = syscall.AF_INET
-		for i := 0; i < 4; i++ {
-			out.addr[i] = C.uint8_t(b[i])
-		}
-		return
-	}
-	b := a.As16()
-	out.af = syscall.AF_INET6
-	for i := 0; i < 16; i++ {
-		out.addr[i] = C.uint8_t(b[i])
-	}
-	return
+	capi.PutAddr(unsafe.Pointer(dst), a.Unmap())
 }
 
+// goAddr reads a struct lbnet_addr and the family it names; an unknown family gives the zero
+// Addr with that family.
 func goAddr(a *C.lbnet_addr) (netip.Addr, Family) {
-	switch a.af {
-	case syscall.AF_INET:
-		return netip.AddrFrom4([4]byte{byte(a.addr[0]), byte(a.addr[1]), byte(a.addr[2]), byte(a.addr[3])}), IPv4
-	case syscall.AF_INET6:
-		var b [16]byte
-		for i := range b {
-			b[i] = byte(a.addr[i])
-		}
-		return netip.AddrFrom16(b), IPv6
-	}
-	return netip.Addr{}, Family(a.af)
+	return capi.Addr(unsafe.Pointer(a)), Family(a.af)
 }
 
 // setName copies s into a fixed C char array of n bytes (NUL included).
 func setName(dst *C.char, n int, s, what, op string) error {
 	if len(s) >= n {
-		return &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("%s %q is longer than %d bytes", what, s, n-1)}
+		return lbnet.Errorf(op, syscall.EINVAL, "%s %q is longer than %d bytes", what, s, n-1)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0 {
-			return &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("%s %q contains NUL", what, s)}
+			return lbnet.Errorf(op, syscall.EINVAL, "%s %q contains NUL", what, s)
 		}
 	}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(dst)), n)
@@ -155,23 +168,23 @@ func seconds(d time.Duration) C.uint32_t {
 // family's full mask.
 func cService(s *Service, op string) (out C.lbnet_ipvs_service, err error) {
 	if s == nil {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "service is nil"}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "service is nil")
 	}
 	fam := s.EffectiveFamily()
 	out.af = C.int32_t(fam)
 	out.fwmark = C.uint32_t(s.FWMark)
 	if s.FWMark == 0 {
 		if !s.Address.IsValid() {
-			return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "service has neither an address nor a firewall mark"}
+			return out, lbnet.Errorf(op, syscall.EINVAL, "service has neither an address nor a firewall mark")
 		}
 		if familyOf(s.Address) != fam {
-			return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("service address %s is not of family %s", s.Address, fam)}
+			return out, lbnet.Errorf(op, syscall.EINVAL, "service address %s is not of family %s", s.Address, fam)
 		}
-		out.addr = cAddr(s.Address, fam)
+		putAddr(&out.addr, s.Address, fam)
 		out.protocol = C.uint16_t(s.Protocol)
 		out.port = C.uint16_t(s.Port)
 	} else {
-		out.addr.af = C.int32_t(fam)
+		putAddr(&out.addr, netip.Addr{}, fam)
 	}
 	sched := s.Scheduler
 	if sched == "" {
@@ -204,8 +217,8 @@ func goStats(st *C.lbnet_ipvs_stats) (Stats, Stats32) {
 	}
 }
 
-func goService(c *C.lbnet_ipvs_service) *Service {
-	s := &Service{
+func goService(c *C.lbnet_ipvs_service) Service {
+	s := Service{
 		Family:            Family(c.af),
 		FWMark:            uint32(c.fwmark),
 		Scheduler:         getName(&c.sched_name[0], C.LBNET_IPVS_SCHED_NAME_LEN),
@@ -225,16 +238,16 @@ func goService(c *C.lbnet_ipvs_service) *Service {
 
 func cDest(d *Destination, op string) (out C.lbnet_ipvs_dest, err error) {
 	if d == nil {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "destination is nil"}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "destination is nil")
 	}
 	if !d.Address.IsValid() {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: "destination has no address"}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "destination has no address")
 	}
 	fam := d.EffectiveFamily()
 	if familyOf(d.Address) != fam {
-		return out, &Error{Op: op, Errno: syscall.EINVAL, Msg: fmt.Sprintf("destination address %s is not of family %s", d.Address, fam)}
+		return out, lbnet.Errorf(op, syscall.EINVAL, "destination address %s is not of family %s", d.Address, fam)
 	}
-	out.addr = cAddr(d.Address, fam)
+	putAddr(&out.addr, d.Address, fam)
 	out.port = C.uint16_t(d.Port)
 	out.tun_port = C.uint16_t(d.TunnelPort)
 	out.fwd_method = C.uint32_t(d.Forward)
@@ -265,16 +278,48 @@ func goDest(c *C.lbnet_ipvs_dest) Destination {
 	return d
 }
 
+// item is &items[i] of a C array.
+func item[T any](items *T, i int) *T {
+	return (*T)(unsafe.Add(unsafe.Pointer(items), uintptr(i)*unsafe.Sizeof(*items)))
+}
+
+// pointers returns n pointers to the values f(0) ... f(n-1), held in one backing array: a
+// listing costs two allocations rather than one per element.
+func pointers[T any](n int, f func(i int) T) []*T {
+	vals := make([]T, n)
+	out := make([]*T, n)
+	for i := range vals {
+		vals[i] = f(i)
+		out[i] = &vals[i]
+	}
+	return out
+}
+
 // --- operations --------------------------------------------------------------------------
 
 func (c *chandle) info() (Info, error) {
 	var out C.lbnet_ipvs_info
-	err := ccall("Info", func() C.int32_t { return C.lbnet_ipvs_get_info(c.p, &out) })
+	err := capi.Call("ipvs.Info", func() int32 { return int32(C.lbnet_ipvs_get_info(c.p, &out)) })
 	return Info{Version: uint32(out.version), ConnTableSize: uint32(out.conn_tab_size)}, err
 }
 
 func (c *chandle) flush() error {
-	return ccall("Flush", func() C.int32_t { return C.lbnet_ipvs_flush(c.p) })
+	return capi.Call("ipvs.Flush", func() int32 { return int32(C.lbnet_ipvs_flush(c.p)) })
+}
+
+// change makes one change of the kinds a Batch holds.
+func (c *chandle) change(o op, s *Service, d *Destination) error {
+	switch o {
+	case opNewService, opUpdateService, opDeleteService:
+		return c.service(o, s)
+	case opNewDestination, opUpdateDestination, opDeleteDestination:
+		return c.destination(o, s, d)
+	case opZero:
+		return c.zero(s)
+	case opZeroAll:
+		return c.zeroAll()
+	}
+	return lbnet.Errorf(o.String(), syscall.EINVAL, "unknown change %d", int(o))
 }
 
 func (c *chandle) service(o op, s *Service) error {
@@ -282,68 +327,57 @@ func (c *chandle) service(o op, s *Service) error {
 	if err != nil {
 		return err
 	}
-	return ccall(o.String(), func() C.int32_t {
+	return capi.Call(o.String(), func() int32 {
 		switch o {
 		case opNewService:
-			return C.lbnet_ipvs_add_service(c.p, &cs)
+			return int32(C.lbnet_ipvs_add_service(c.p, &cs))
 		case opUpdateService:
-			return C.lbnet_ipvs_update_service(c.p, &cs)
+			return int32(C.lbnet_ipvs_update_service(c.p, &cs))
 		default:
-			return C.lbnet_ipvs_delete_service(c.p, &cs)
+			return int32(C.lbnet_ipvs_delete_service(c.p, &cs))
 		}
 	})
 }
 
 func (c *chandle) getService(key *Service) (*Service, error) {
-	cs, err := cService(key, "GetService")
+	cs, err := cService(key, "ipvs.GetService")
 	if err != nil {
 		return nil, err
 	}
 	var out C.lbnet_ipvs_service
-	if err := ccall("GetService", func() C.int32_t { return C.lbnet_ipvs_get_service(c.p, &cs, &out) }); err != nil {
+	if err := capi.Call("ipvs.GetService", func() int32 { return int32(C.lbnet_ipvs_get_service(c.p, &cs, &out)) }); err != nil {
 		return nil, err
 	}
-	return goService(&out), nil
+	svc := goService(&out)
+	return &svc, nil
 }
 
 func (c *chandle) services() ([]*Service, error) {
 	var list *C.lbnet_ipvs_service_list
-	if err := ccall("Services", func() C.int32_t { return C.lbnet_ipvs_list_services(c.p, &list) }); err != nil {
+	if err := capi.Call("ipvs.Services", func() int32 { return int32(C.lbnet_ipvs_list_services(c.p, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_list_free(list)
-	out := make([]*Service, 0, int(list.len))
-	if list.len > 0 {
-		items := unsafe.Slice(list.items, int(list.len))
-		for i := range items {
-			out = append(out, goService(&items[i]))
-		}
-	}
-	return out, nil
+	return pointers(int(list.len), func(i int) Service { return goService(item(list.items, i)) }), nil
 }
 
 func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
 	var list *C.lbnet_ipvs_service_entry_list
-	if err := ccall("ServicesWithDestinations", func() C.int32_t { return C.lbnet_ipvs_list_services_with_dests(c.p, &list) }); err != nil {
+	if err := capi.Call("ipvs.ServicesWithDestinations", func() int32 { return int32(C.lbnet_ipvs_list_services_with_dests(c.p, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_entry_list_free(list)
-	out := make([]*ServiceDestinations, 0, int(list.len))
-	if list.len == 0 {
-		return out, nil
-	}
-	for _, e := range unsafe.Slice(list.items, int(list.len)) {
-		sd := &ServiceDestinations{Service: *goService(&e.service)}
+	return pointers(int(list.len), func(i int) ServiceDestinations {
+		e := item(list.items, i)
+		sd := ServiceDestinations{Service: goService(&e.service)}
 		if e.n_dests > 0 {
-			ds := unsafe.Slice(e.dests, int(e.n_dests))
-			sd.Destinations = make([]Destination, len(ds))
-			for i := range ds {
-				sd.Destinations[i] = goDest(&ds[i])
+			sd.Destinations = make([]Destination, int(e.n_dests))
+			for j := range sd.Destinations {
+				sd.Destinations[j] = goDest(item(e.dests, j))
 			}
 		}
-		out = append(out, sd)
-	}
-	return out, nil
+		return sd
+	}), nil
 }
 
 func (c *chandle) destination(o op, s *Service, d *Destination) error {
@@ -355,52 +389,47 @@ func (c *chandle) destination(o op, s *Service, d *Destination) error {
 	if err != nil {
 		return err
 	}
-	return ccall(o.String(), func() C.int32_t {
+	return capi.Call(o.String(), func() int32 {
 		switch o {
 		case opNewDestination:
-			return C.lbnet_ipvs_add_dest(c.p, &cs, &cd)
+			return int32(C.lbnet_ipvs_add_dest(c.p, &cs, &cd))
 		case opUpdateDestination:
-			return C.lbnet_ipvs_update_dest(c.p, &cs, &cd)
+			return int32(C.lbnet_ipvs_update_dest(c.p, &cs, &cd))
 		default:
-			return C.lbnet_ipvs_delete_dest(c.p, &cs, &cd)
+			return int32(C.lbnet_ipvs_delete_dest(c.p, &cs, &cd))
 		}
 	})
 }
 
 func (c *chandle) destinations(s *Service) ([]*Destination, error) {
-	cs, err := cService(s, "Destinations")
+	cs, err := cService(s, "ipvs.Destinations")
 	if err != nil {
 		return nil, err
 	}
 	var list *C.lbnet_ipvs_dest_list
-	if err := ccall("Destinations", func() C.int32_t { return C.lbnet_ipvs_list_dests(c.p, &cs, &list) }); err != nil {
+	if err := capi.Call("ipvs.Destinations", func() int32 { return int32(C.lbnet_ipvs_list_dests(c.p, &cs, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_dest_list_free(list)
-	out := make([]*Destination, 0, int(list.len))
-	if list.len > 0 {
-		for i, items := 0, unsafe.Slice(list.items, int(list.len)); i < len(items); i++ {
-			d := goDest(&items[i])
-			out = append(out, &d)
-		}
-	}
-	return out, nil
+	return pointers(int(list.len), func(i int) Destination { return goDest(item(list.items, i)) }), nil
 }
 
+// zero resets the counters of s, refusing a nil s (ZeroAll is zeroAll).
 func (c *chandle) zero(s *Service) error {
-	if s == nil {
-		return ccall("ZeroAll", func() C.int32_t { return C.lbnet_ipvs_zero_all(c.p) })
-	}
-	cs, err := cService(s, "Zero")
+	cs, err := cService(s, "ipvs.Zero")
 	if err != nil {
 		return err
 	}
-	return ccall("Zero", func() C.int32_t { return C.lbnet_ipvs_zero_service(c.p, &cs) })
+	return capi.Call("ipvs.Zero", func() int32 { return int32(C.lbnet_ipvs_zero_service(c.p, &cs)) })
+}
+
+func (c *chandle) zeroAll() error {
+	return capi.Call("ipvs.ZeroAll", func() int32 { return int32(C.lbnet_ipvs_zero_all(c.p)) })
 }
 
 func (c *chandle) timeouts() (Timeouts, error) {
 	var t C.lbnet_ipvs_timeouts
-	err := ccall("Timeouts", func() C.int32_t { return C.lbnet_ipvs_get_timeouts(c.p, &t) })
+	err := capi.Call("ipvs.Timeouts", func() int32 { return int32(C.lbnet_ipvs_get_timeouts(c.p, &t)) })
 	return Timeouts{
 		TCP:    time.Duration(t.tcp) * time.Second,
 		TCPFin: time.Duration(t.tcp_fin) * time.Second,
@@ -410,36 +439,36 @@ func (c *chandle) timeouts() (Timeouts, error) {
 
 func (c *chandle) setTimeouts(t Timeouts) error {
 	ct := C.lbnet_ipvs_timeouts{tcp: seconds(t.TCP), tcp_fin: seconds(t.TCPFin), udp: seconds(t.UDP)}
-	return ccall("SetTimeouts", func() C.int32_t { return C.lbnet_ipvs_set_timeouts(c.p, &ct) })
+	return capi.Call("ipvs.SetTimeouts", func() int32 { return int32(C.lbnet_ipvs_set_timeouts(c.p, &ct)) })
 }
 
 func (c *chandle) startDaemon(d *Daemon) error {
 	if d == nil {
-		return &Error{Op: "StartDaemon", Errno: syscall.EINVAL, Msg: "daemon is nil"}
+		return lbnet.Errorf("ipvs.StartDaemon", syscall.EINVAL, "daemon is nil")
 	}
 	var cd C.lbnet_ipvs_daemon
 	cd.state = C.uint32_t(d.State)
 	cd.syncid = C.uint32_t(d.SyncID)
-	if err := setName(&cd.mcast_ifname[0], C.LBNET_IPVS_IFNAME_LEN, d.Interface, "interface", "StartDaemon"); err != nil {
+	if err := setName(&cd.mcast_ifname[0], C.LBNET_IPVS_IFNAME_LEN, d.Interface, "interface", "ipvs.StartDaemon"); err != nil {
 		return err
 	}
 	cd.sync_maxlen = C.uint32_t(d.MaxLen)
 	if d.Group.IsValid() {
-		cd.mcast_group = cAddr(d.Group, familyOf(d.Group))
+		putAddr(&cd.mcast_group, d.Group, familyOf(d.Group))
 	}
 	cd.mcast_port = C.uint16_t(d.Port)
 	cd.mcast_ttl = C.uint8_t(d.TTL)
-	return ccall("StartDaemon", func() C.int32_t { return C.lbnet_ipvs_start_daemon(c.p, &cd) })
+	return capi.Call("ipvs.StartDaemon", func() int32 { return int32(C.lbnet_ipvs_start_daemon(c.p, &cd)) })
 }
 
 func (c *chandle) stopDaemon(s DaemonState) error {
 	cd := C.lbnet_ipvs_daemon{state: C.uint32_t(s)}
-	return ccall("StopDaemon", func() C.int32_t { return C.lbnet_ipvs_stop_daemon(c.p, &cd) })
+	return capi.Call("ipvs.StopDaemon", func() int32 { return int32(C.lbnet_ipvs_stop_daemon(c.p, &cd)) })
 }
 
 func (c *chandle) daemons() ([]Daemon, error) {
 	var list *C.lbnet_ipvs_daemon_list
-	if err := ccall("Daemons", func() C.int32_t { return C.lbnet_ipvs_list_daemons(c.p, &list) }); err != nil {
+	if err := capi.Call("ipvs.Daemons", func() int32 { return int32(C.lbnet_ipvs_list_daemons(c.p, &list)) }); err != nil {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_daemon_list_free(list)
@@ -487,67 +516,70 @@ func (o op) cOp() C.uint32_t {
 	return 0 // not an op: the library refuses it
 }
 
-// apply sends a batch in a constant number of C calls, whatever its size: the changes are
-// converted into a []C.lbnet_ipvs_change in Go memory (plain data, no Go pointers inside, so
-// cgo allows passing &cs[0]), appended with one lbnet_ipvs_batch_add_changes, applied with one
+// cchange is one change of a Batch, as the library takes it.
+type cchange = C.lbnet_ipvs_change
+
+// setChange converts one change of kind o into *cc.
+func setChange(cc *cchange, o op, s *Service, d *Destination) (err error) {
+	cc.op = o.cOp()
+	if o == opZeroAll {
+		return nil
+	}
+	if cc.svc, err = cService(s, o.String()); err != nil {
+		return err
+	}
+	if o == opNewDestination || o == opUpdateDestination || o == opDeleteDestination {
+		cc.dest, err = cDest(d, o.String())
+	}
+	return err
+}
+
+// apply sends a batch in a constant number of C calls, whatever its size: the changes, already
+// in the C ABI's form in Go memory (plain data, no Go pointers inside, so cgo allows passing
+// &b.changes[0]), are appended with one lbnet_ipvs_batch_add_changes, applied with one
 // lbnet_ipvs_batch_apply and their result codes read with one lbnet_ipvs_batch_results; only
 // failed changes cost one more call each, for their message.
 func (c *chandle) apply(b *Batch) ([]error, error) {
 	if b == nil {
-		return nil, &Error{Op: "Apply", Errno: syscall.EINVAL, Msg: "batch is nil"}
+		return nil, lbnet.Errorf("ipvs.Apply", syscall.EINVAL, "batch is nil")
+	}
+	if b.err != nil {
+		return nil, b.err
 	}
 	n := len(b.changes)
+	if n > MaxBatchLen {
+		return nil, lbnet.Errorf("ipvs.Apply", syscall.E2BIG, "batch of %d changes: at most %d", n, MaxBatchLen)
+	}
 	out := make([]error, n)
 	if n == 0 {
 		return out, nil
-	}
-	cs := make([]C.lbnet_ipvs_change, n)
-	for i := range b.changes {
-		ch := &b.changes[i]
-		opName := ch.op.String()
-		cc := &cs[i]
-		cc.op = ch.op.cOp()
-		if ch.op == opZeroAll {
-			continue
-		}
-		sp, dp := &ch.svc, &ch.dst
-		if ch.noSvc {
-			sp = nil
-		}
-		if ch.noDst {
-			dp = nil
-		}
-		var err error
-		if cc.svc, err = cService(sp, opName); err != nil {
-			return nil, fmt.Errorf("batch change %d: %w", i, err)
-		}
-		if ch.op == opNewDestination || ch.op == opUpdateDestination || ch.op == opDeleteDestination {
-			if cc.dest, err = cDest(dp, opName); err != nil {
-				return nil, fmt.Errorf("batch change %d: %w", i, err)
-			}
-		}
 	}
 	codes := make([]C.int32_t, n)
 
 	// One OS thread for the whole sequence: lbnet_last_error() is per thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cb := C.lbnet_ipvs_batch_new()
+	var cb *C.lbnet_ipvs_batch
+	if rc := int32(C.lbnet_ipvs_batch_new(&cb)); rc < 0 {
+		return nil, capi.Check("ipvs.Apply", rc)
+	}
 	defer C.lbnet_ipvs_batch_free(cb)
 	var bad C.size_t
-	if rc := C.lbnet_ipvs_batch_add_changes(cb, &cs[0], C.size_t(n), &bad); rc < 0 {
-		err := lastError("Apply", rc)
+	if rc := int32(C.lbnet_ipvs_batch_add_changes(cb, &b.changes[0], C.size_t(n), &bad)); rc < 0 {
+		err := capi.Check("ipvs.Apply", rc)
 		if uint64(bad) < uint64(n) {
 			return nil, fmt.Errorf("batch change %d: %w", uint64(bad), err)
 		}
 		return nil, err
 	}
-	// The return value is the first failure; every change's result is read below. When that
-	// failure says the kernel has no IPVS, so do the changes that failed the same way.
-	first := C.lbnet_ipvs_batch_apply(c.p, cb)
-	notAvailable := first < 0 && C.lbnet_last_error_kind() == C.LBNET_ERROR_KIND_NOT_AVAILABLE
-	if rc := C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n)); rc < 0 {
-		return nil, lastError("Apply", rc)
+	// The return value is the first failure, and lbnet_last_error_kind() its kind; every
+	// change's result is read below. A change that failed with the same errno gets that kind
+	// (when the kernel has no IPVS, every change fails the same way, and each says so); the
+	// others get the kind the library gives their errno.
+	first := int32(C.lbnet_ipvs_batch_apply(c.p, cb))
+	firstKind := lbnet.KindOf(capi.Check("ipvs.Apply", first))
+	if rc := int32(C.lbnet_ipvs_batch_results(cb, &codes[0], C.size_t(n))); rc < 0 {
+		return nil, capi.Check("ipvs.Apply", rc)
 	}
 	msg := make([]C.char, 512)
 	for i, rc := range codes {
@@ -563,7 +595,12 @@ func (c *chandle) apply(b *Batch) ([]error, error) {
 		if r == 0 {
 			m = C.GoString(&msg[0])
 		}
-		out[i] = newError(b.changes[i].op.String(), int(rc), m, notAvailable && rc == first)
+		errno := syscall.Errno(-rc)
+		kind := lbnet.KindOfErrno(errno)
+		if int32(rc) == first {
+			kind = firstKind
+		}
+		out[i] = &lbnet.Error{Op: b.ops[i].String(), Kind: kind, Errno: errno, Msg: m}
 	}
 	return out, nil
 }

@@ -19,6 +19,16 @@
 // Building: the package links target/release/libipvs_ffi.so of the lbnet checkout it lives in
 // (run `make build` at the repository root first) and finds it at run time through an rpath.
 //
-// Every call needs CAP_NET_ADMIN. When the kernel has no IPVS, calls fail with an *Error that
-// IsNotAvailable reports.
+// Errors: every failed call returns an *lbnet.Error (package github.com/lbnet/lbnet/go) whose
+// Op names the method ("ipvs.NewService"). It unwraps to the errno, the kernel's own where the
+// kernel answered (net/netfilter/ipvs/ip_vs_ctl.c): EEXIST for a service or destination that
+// already exists, ESRCH for a missing service, ENOENT for a missing destination or an unknown
+// scheduler or persistence engine, ERANGE for a negative weight or a lower threshold above the
+// upper one, EPERM without CAP_NET_ADMIN; so errors.Is(err, syscall.EEXIST) works. It also
+// matches its lbnet.Kind: when the kernel has no IPVS (module not loaded, generic netlink family
+// "IPVS" missing) the generic netlink controller answers ENOENT too, and the library gives that
+// failure kind lbnet.NotAvailable, so errors.Is(err, lbnet.NotAvailable) tells it from an
+// unknown scheduler (lbnet.NotFound). Calls on a closed Handle return lbnet.ErrClosed.
+//
+// Every call needs CAP_NET_ADMIN.
 package ipvs

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 // Options configure a Handle. The zero value (or a nil *Options) gives a handle in the calling
@@ -36,7 +38,8 @@ type Handle struct {
 }
 
 // Open opens a handle. With opts == nil it uses the current network namespace. Opening does
-// not talk to IPVS yet: on a kernel without IPVS the first call fails (see IsNotAvailable).
+// not talk to IPVS yet: on a kernel without IPVS the first call fails with an error of kind
+// lbnet.NotAvailable.
 func Open(opts *Options) (*Handle, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -48,7 +51,7 @@ func Open(opts *Options) (*Handle, error) {
 	return &Handle{c: c}, nil
 }
 
-// Close releases the handle. It waits for calls in progress; later calls return ErrClosed.
+// Close releases the handle. It waits for calls in progress; later calls return lbnet.ErrClosed.
 // Closing twice is a no-op.
 func (h *Handle) Close() error {
 	h.mu.Lock()
@@ -68,7 +71,8 @@ func (h *Handle) do(ctx context.Context, f func(c *chandle) error) error {
 
 // call runs f with the C handle under the read lock and returns its result. When ctx ends
 // first, call returns ctx.Err() at once; the C call cannot be interrupted, so it finishes in
-// the background and its result, which only that goroutine ever touches, is dropped.
+// the background and its result, which only that goroutine ever touches, is dropped. A context
+// that cannot be cancelled (no Done channel, as context.Background()) costs no goroutine.
 func call[T any](h *Handle, ctx context.Context, f func(c *chandle) (T, error)) (T, error) {
 	var zero T
 	if ctx == nil {
@@ -77,16 +81,8 @@ func call[T any](h *Handle, ctx context.Context, f func(c *chandle) (T, error)) 
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	run := func() (T, error) {
-		h.mu.RLock()
-		defer h.mu.RUnlock()
-		if h.c == nil {
-			return zero, ErrClosed
-		}
-		return f(h.c)
-	}
 	if ctx.Done() == nil {
-		return run()
+		return locked(h, f)
 	}
 	type result struct {
 		v   T
@@ -94,7 +90,7 @@ func call[T any](h *Handle, ctx context.Context, f func(c *chandle) (T, error)) 
 	}
 	done := make(chan result, 1)
 	go func() {
-		v, err := run()
+		v, err := locked(h, f)
 		done <- result{v, err}
 	}()
 	select {
@@ -103,6 +99,50 @@ func call[T any](h *Handle, ctx context.Context, f func(c *chandle) (T, error)) 
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
+}
+
+// locked runs f with the C handle under the read lock.
+func locked[T any](h *Handle, f func(c *chandle) (T, error)) (T, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.c == nil {
+		var zero T
+		return zero, lbnet.ErrClosed
+	}
+	return f(h.c)
+}
+
+// change makes one change of the kinds a Batch holds (NewService ... DeleteDestination, Zero,
+// ZeroAll). The change travels as data, not in a closure, and a closure (and a goroutine) is
+// made only for a context that can be cancelled: with context.Background(), the usual case, a
+// change allocates nothing on the Go side (the C structs stay on the stack).
+func (h *Handle) change(ctx context.Context, o op, s *Service, d *Destination) error {
+	if ctx != nil && ctx.Done() != nil {
+		// The goroutine may outlive this call: it gets copies, so s and d do not escape
+		// (a caller's &Service{...} can stay on its stack).
+		sc, dc := copyOf(s), copyOf(d)
+		return h.do(ctx, func(c *chandle) error { return c.change(o, sc, dc) })
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.c == nil {
+		return lbnet.ErrClosed
+	}
+	return h.c.change(o, s, d)
+}
+
+// copyOf returns a pointer to a copy of *p, or nil for a nil p.
+func copyOf[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Info returns the kernel's IPVS version and connection table size.
@@ -118,18 +158,18 @@ func (h *Handle) Flush(ctx context.Context) error {
 // NewService adds a service. EEXIST if it exists; ENOENT if the scheduler or persistence
 // engine is unknown to the kernel.
 func (h *Handle) NewService(ctx context.Context, s *Service) error {
-	return h.do(ctx, func(c *chandle) error { return c.service(opNewService, s) })
+	return h.change(ctx, opNewService, s, nil)
 }
 
 // UpdateService changes a service's scheduler, flags, timeout, netmask or persistence engine.
 // ESRCH if the service does not exist.
 func (h *Handle) UpdateService(ctx context.Context, s *Service) error {
-	return h.do(ctx, func(c *chandle) error { return c.service(opUpdateService, s) })
+	return h.change(ctx, opUpdateService, s, nil)
 }
 
 // DeleteService deletes a service and its destinations. ESRCH if it does not exist.
 func (h *Handle) DeleteService(ctx context.Context, s *Service) error {
-	return h.do(ctx, func(c *chandle) error { return c.service(opDeleteService, s) })
+	return h.change(ctx, opDeleteService, s, nil)
 }
 
 // GetService reads the service that key identifies (its family, protocol, address and port, or
@@ -152,34 +192,36 @@ func (h *Handle) ServicesWithDestinations(ctx context.Context) ([]*ServiceDestin
 // NewDestination adds a destination to a service. EEXIST if it exists, ESRCH if the service
 // does not, ERANGE for a lower threshold above the upper one.
 func (h *Handle) NewDestination(ctx context.Context, s *Service, d *Destination) error {
-	return h.do(ctx, func(c *chandle) error { return c.destination(opNewDestination, s, d) })
+	return h.change(ctx, opNewDestination, s, d)
 }
 
 // UpdateDestination changes a destination's weight, forwarding method or thresholds. ENOENT if
 // the destination does not exist.
 func (h *Handle) UpdateDestination(ctx context.Context, s *Service, d *Destination) error {
-	return h.do(ctx, func(c *chandle) error { return c.destination(opUpdateDestination, s, d) })
+	return h.change(ctx, opUpdateDestination, s, d)
 }
 
 // DeleteDestination removes a destination. ENOENT if it does not exist.
 func (h *Handle) DeleteDestination(ctx context.Context, s *Service, d *Destination) error {
-	return h.do(ctx, func(c *chandle) error { return c.destination(opDeleteDestination, s, d) })
+	return h.change(ctx, opDeleteDestination, s, d)
 }
 
-// Destinations lists a service's destinations. The kernel answers a missing service with an
-// empty list, not an error.
+// Destinations lists a service's destinations. ESRCH if the service does not exist (the
+// kernel answers a destination dump of a missing service with an empty list; the library
+// checks that the service exists, so an empty list means a service without destinations).
 func (h *Handle) Destinations(ctx context.Context, s *Service) ([]*Destination, error) {
 	return call(h, ctx, func(c *chandle) ([]*Destination, error) { return c.destinations(s) })
 }
 
-// Zero resets the statistics of one service and its destinations (IPVS_CMD_ZERO).
+// Zero resets the statistics of one service and its destinations (IPVS_CMD_ZERO); a nil
+// service is refused (EINVAL): ZeroAll resets every counter.
 func (h *Handle) Zero(ctx context.Context, s *Service) error {
-	return h.do(ctx, func(c *chandle) error { return c.zero(s) })
+	return h.change(ctx, opZero, s, nil)
 }
 
 // ZeroAll resets the statistics of every service and destination.
 func (h *Handle) ZeroAll(ctx context.Context) error {
-	return h.do(ctx, func(c *chandle) error { return c.zero(nil) })
+	return h.change(ctx, opZeroAll, nil, nil)
 }
 
 // Timeouts returns the TCP, TCP-FIN and UDP connection timeouts.
@@ -207,7 +249,7 @@ func (h *Handle) Daemons(ctx context.Context) ([]Daemon, error) {
 	return call(h, ctx, func(c *chandle) ([]Daemon, error) { return c.daemons() })
 }
 
-// Apply sends every change of b to the kernel, pipelined (many requests per sendmsg), and
+// Apply sends every change of b (at most MaxBatchLen) to the kernel, pipelined (many requests per sendmsg), and
 // returns one error per change, in order (nil for a change that succeeded). The changes are
 // not atomic: each succeeds or fails on its own, as the kernel applies them; when the batch
 // could not be sent at all (no IPVS in the kernel, a socket error), every change's error is

@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	lbnet "github.com/lbnet/lbnet/go"
 )
 
 var nsSeq atomic.Int64
@@ -56,7 +59,7 @@ func kernelHandleNS(t testing.TB) (*Handle, string) {
 		}
 	}
 	if err != nil {
-		if IsNotAvailable(err) && !requireKernel {
+		if errors.Is(err, lbnet.NotAvailable) && !requireKernel {
 			t.Skipf("SKIPPED: the kernel has no IPVS (%v); run in the kernel lab (make test-lab-go) "+
 				"or set LBNET_REQUIRE_KERNEL=1 to make this a failure", err)
 		}

@@ -2,7 +2,6 @@ package ipvs
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"syscall"
 	"time"
@@ -28,34 +27,6 @@ func (f Family) String() string {
 		return "inet6"
 	}
 	return fmt.Sprintf("family(%d)", uint16(f))
-}
-
-// AddrFromIP converts a net.IP to a netip.Addr for this package: an IPv4 address (4 bytes, or
-// 16 bytes in net.ParseIP's IPv4-mapped form) becomes a 4-byte IPv4 address, anything else of 16
-// bytes an IPv6 address (so 2001:db8:: stays IPv6). It returns the zero Addr for a nil or
-// malformed net.IP.
-func AddrFromIP(ip net.IP) netip.Addr {
-	if ip4 := ip.To4(); ip4 != nil {
-		return netip.AddrFrom4([4]byte(ip4))
-	}
-	if len(ip) == net.IPv6len {
-		return netip.AddrFrom16([16]byte(ip))
-	}
-	return netip.Addr{}
-}
-
-// IP converts a netip.Addr back to a net.IP (IPv4 in its 16-byte form, as net.ParseIP returns
-// it); nil for the zero Addr.
-func IP(a netip.Addr) net.IP {
-	if !a.IsValid() {
-		return nil
-	}
-	if a.Unmap().Is4() {
-		b := a.Unmap().As4()
-		return net.IPv4(b[0], b[1], b[2], b[3])
-	}
-	b := a.As16()
-	return net.IP(b[:])
 }
 
 // familyOf returns the family of a (valid) address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
@@ -117,7 +88,7 @@ const (
 	Local      ForwardMethod = 1 // IP_VS_CONN_F_LOCALNODE
 	Tunnel     ForwardMethod = 2 // IP_VS_CONN_F_TUNNEL
 	Route      ForwardMethod = 3 // IP_VS_CONN_F_DROUTE (direct routing)
-	Bypass     ForwardMethod = 4 // IP_VS_CONN_F_BYPASS
+	Bypass     ForwardMethod = 4 // IP_VS_CONN_F_BYPASS: read only; the library refuses it on writes (EINVAL), as ipvsadm cannot set it and lists it as "(null)"
 )
 
 // String returns the ipvsadm name of the method.
@@ -206,9 +177,12 @@ type Service struct {
 	// Scheduler is the scheduler name (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf,
 	// mh); an unknown name makes the kernel answer ENOENT. Empty means "wlc" on add.
 	Scheduler string
-	// Flags are the service flags; FlagHashed is set by the kernel on listed services.
+	// Flags are the service flags; FlagHashed is set by the kernel on listed services (and
+	// ignored on writes). Bits outside the IP_VS_SVC_F_* flags above are refused (EINVAL).
 	Flags ServiceFlags
-	// Timeout is the persistence timeout, used with FlagPersistent.
+	// Timeout is the persistence timeout, used with FlagPersistent, in whole seconds (rounded
+	// up) and at most 4,294,967 s, about 49.7 days (the kernel keeps timeout*HZ in 32 bits,
+	// which wraps above that for HZ up to 1000): more is refused (EINVAL).
 	Timeout time.Duration
 	// Netmask is the persistence granularity: an IPv4 netmask as a host-order uint32
 	// (0xffffffff), or an IPv6 prefix length (128). Zero means the family's full mask.
@@ -326,7 +300,9 @@ func (i Info) VersionString() string {
 }
 
 // Timeouts are the connection timeouts for TCP, TCP after FIN, and UDP (IPVS_CMD_SET_CONFIG).
-// The kernel keeps whole seconds; a zero value in SetTimeouts leaves that timeout unchanged.
+// The kernel keeps whole seconds; a zero value in SetTimeouts leaves that timeout unchanged,
+// and a value above 2,147,483 s, about 24.8 days, is refused (EINVAL: the kernel keeps
+// timeout*HZ in an int).
 type Timeouts struct {
 	TCP    time.Duration
 	TCPFin time.Duration

@@ -11,7 +11,6 @@ package capi
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../../target/release -lipvs_ffi -Wl,-rpath,${SRCDIR}/../../../target/release
-#include <string.h>
 #include <sys/socket.h>
 #include "ipvs_ffi.h"
 */
@@ -95,12 +94,18 @@ func PutAddr(p unsafe.Pointer, a netip.Addr) {
 	case a.Is4():
 		c.af = C.AF_INET
 		b := a.As4()
-		C.memcpy(unsafe.Pointer(&c.addr[0]), unsafe.Pointer(&b[0]), 4)
+		copy(addrBytes(c), b[:])
 	case a.Is6():
 		c.af = C.AF_INET6
 		b := a.As16()
-		C.memcpy(unsafe.Pointer(&c.addr[0]), unsafe.Pointer(&b[0]), 16)
+		copy(addrBytes(c), b[:])
 	}
+}
+
+// addrBytes is the address bytes of c as a Go slice: copying through it is plain Go, where
+// C.memcpy would cost a cgo call per address (a batch converts two per change).
+func addrBytes(c *C.struct_lbnet_addr) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&c.addr[0])), len(c.addr))
 }
 
 // Addr reads the struct lbnet_addr at p; an unknown family gives the zero netip.Addr.

@@ -3,6 +3,7 @@ package capi
 import (
 	"errors"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -52,5 +53,22 @@ func TestCheckReadsTheLibraryError(t *testing.T) {
 	}
 	if err := Call("test.ok", func() int32 { return 0 }); err != nil {
 		t.Fatalf("rc 0 gave %v", err)
+	}
+}
+
+// The conversions are plain Go: a batch converts two addresses per change, and a cgo call each
+// would make its cost grow with the batch.
+func TestConversionsMakeNoCgoCall(t *testing.T) {
+	buf := make([]uint64, (PrefixSize+7)/8)
+	p := unsafe.Pointer(&buf[0])
+	a6, a4 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.1")
+	before := runtime.NumCgoCall()
+	PutAddr(p, a6)
+	PutAddr(p, a4)
+	PutPrefix(p, netip.MustParsePrefix("10.0.0.0/8"))
+	_ = Prefix(p)
+	_ = Addr(p)
+	if n := runtime.NumCgoCall() - before; n != 0 {
+		t.Errorf("%d cgo calls for five conversions, want 0", n)
 	}
 }

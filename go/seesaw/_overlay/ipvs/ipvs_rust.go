@@ -8,6 +8,14 @@
 // Service and Destination values still travel between Seesaw's engine and NCC over net/rpc; only
 // the calls below change: they go through github.com/lbnet/lbnet/go/ipvs (libipvs_ffi) instead
 // of libnl and github.com/google/seesaw/netlink.
+//
+// Errors are what Seesaw's callers expect of this package: plain error values, whose text
+// travels from NCC to the engine over net/rpc. Here each is the *lbnet.Error of the failed call
+// (its text "ipvs.NewService: ...", the library's message with the kernel's extended-ack text),
+// which also unwraps to the kernel's errno, so errors.Is(err, syscall.EEXIST) (a service or
+// destination that exists), syscall.ESRCH (no such service) and syscall.ENOENT (no such
+// destination, unknown scheduler) work in the process that called, and errors.Is(err,
+// lbnet.NotAvailable) says the kernel has no IPVS.
 
 package ipvs
 

@@ -10,6 +10,7 @@
 package ipvs
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	lbnet "github.com/lbnet/lbnet/go"
 	lbipvs "github.com/lbnet/lbnet/go/ipvs"
 )
 
@@ -65,7 +67,7 @@ func TestRustServiceConversion(t *testing.T) {
 func initOrSkip(t *testing.T) {
 	t.Helper()
 	if err := Init(); err != nil {
-		if lbipvs.IsNotAvailable(err) && os.Getenv("LBNET_REQUIRE_KERNEL") != "1" {
+		if errors.Is(err, lbnet.NotAvailable) && os.Getenv("LBNET_REQUIRE_KERNEL") != "1" {
 			t.Skipf("SKIPPED: the kernel has no IPVS (%v)", err)
 		}
 		t.Fatalf("Init: %v", err)
