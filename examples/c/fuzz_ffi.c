@@ -296,6 +296,7 @@ static void fuzz_xdp(struct input *in) {
         const char *name;
         CALL(lbnet_xdp_counters(xdp, cs, byte(in) % 17));
         CALL(lbnet_xdp_counter_name(byte(in) % 16, &name));
+        if (lbnet_xdp_counter_count() == 0) abort();
         break;
     }
     case 6:
@@ -352,14 +353,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         switch (byte(&in) % 23) {
         case 0: {
             char *text = str(&in);
+            lbnet_prefix p;
             CALL(lbnet_addr_parse(text, &a));
+            CALL(lbnet_prefix_parse(text, &p));
             free(text);
             break;
         }
-        case 1:
+        case 1: {
+            lbnet_prefix p;
             take(&in, &a, sizeof a);
             CALL(lbnet_addr_format(&a, buf, byte(&in) % sizeof buf));
+            take(&in, &p, sizeof p);
+            CALL(lbnet_prefix_format(&p, buf, byte(&in) % sizeof buf));
+            /* The calling thread's kind says OK exactly after a success. */
+            if ((lbnet_prefix_format(&p, buf, sizeof buf) == 0) != (lbnet_last_error_kind() == LBNET_ERROR_KIND_OK))
+                abort();
             break;
+        }
         case 2: {
             /* Options with the input's sz (around the struct's size, or far off) and the
              * input's bytes past the struct: the sz rules must hold for any of them. */
@@ -582,6 +592,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             break;
         default:
             /* NULL arguments everywhere. */
+            if (lbnet_version() == NULL) abort();
+            CALL(lbnet_ipvs_flush(NULL));
             CALL(lbnet_ipvs_add_service(NULL, NULL));
             CALL(lbnet_ipvs_add_dest(handle, NULL, NULL));
             CALL(lbnet_ipvs_batch_add_service(NULL, NULL));
