@@ -4,9 +4,11 @@
 # calls it. For every client and workload it resets and prepares the IPVS table (with
 # raw_floor setup: the same state for every client), runs the client as its own process under
 # /usr/bin/time (peak RSS), reads the client's line
-#     RESULT <client> <workload> <ns_per_op> <ops> <check>     or     NA <client> <workload> <why>
-# checks what the client reported (counts it read) and what the kernel holds afterwards
-# (`ipvsadm -Ln`, an independent reader), prints one table and writes OUT.md.
+#     RESULT <client> <workload> <ns_per_op> <ops> <check> [<dist>]   or   NA <client> <workload> <why>
+# (ns_per_op: the mean; dist, optional: "median=<ns>,p90=<ns>" of the per-operation times of a
+# single-operation workload, or "n/a"; a line without it reads as n/a), checks what the client
+# reported (counts it read) and what the kernel holds afterwards (`ipvsadm -Ln`, an independent
+# reader), prints the tables (means; medians and p90 of the single operations) and writes OUT.md.
 set -euo pipefail
 
 BIN=${1:?usage: run.sh BINDIR [OUT.md]}
@@ -37,7 +39,7 @@ declare -A BINARY=(
 if [ -z "${GROUP:-}" ]; then
     TMP=$(mktemp -d)
     trap 'rm -rf "$TMP"' EXIT
-    RAW=$TMP/results # client workload ns ops rss status note...
+    RAW=$TMP/results # client workload ns ops rss median p90 status note... ("-": none)
     : >"$RAW"
 fi
 failed=0
@@ -88,17 +90,17 @@ spec() {
 
 # One client's workloads, run by the group mode below inside a fresh network namespace.
 run_group() { # client workload...
-    local c=$1 w bin prev_ok="" status note rc ns ops line rss l check now
+    local c=$1 w bin prev_ok="" status note rc ns ops line rss l check dist med p90 now
     shift
     bin=$BIN/${BINARY[$c]:?unknown client $c}
     for w in "$@"; do
         # list only reads: when it passed, flush starts from the table it listed (10,000 x 5)
         # instead of building it again.
         spec "$w"
-        status=ok note="" rc=0 ns=- ops=- line="" rss=0
+        status=ok note="" rc=0 ns=- ops=- line="" rss=0 med=- p90=-
         if ! { [ "$w" = flush ] && [ "$prev_ok" = list ]; } && ! prepare "$w" 2>"$TMP/err"; then
             note="preparing the table failed: $(<"$TMP/err")"
-            printf '%s %s - - 0 FAIL %s\n' "$c" "$w" "${note//$'\n'/ }" >>"$RAW"
+            printf '%s %s - - 0 - - FAIL %s\n' "$c" "$w" "${note//$'\n'/ }" >>"$RAW"
             echo "ipvs-bench: $c $w: $note" >&2
             prev_ok=""
             continue
@@ -116,7 +118,11 @@ run_group() { # client workload...
         elif [[ $line == NA* ]]; then
             status=NA note=${line#"NA $c $w "}
         elif [[ $line == RESULT* ]]; then
-            read -r _ _ _ ns ops check <<<"$line"
+            read -r _ _ _ ns ops check dist <<<"$line"
+            # the optional distribution field; absent, "n/a" or malformed: no median
+            if [[ ${dist:-} =~ ^median=([0-9]+),p90=([0-9]+)$ ]]; then
+                med=${BASH_REMATCH[1]} p90=${BASH_REMATCH[2]}
+            fi
             if [ "$check" != "$CHECK" ]; then
                 status=INVALID note="client read $check, expected $CHECK"
             elif [ -n "$WANT" ]; then
@@ -128,10 +134,10 @@ run_group() { # client workload...
             status=FAIL note="no RESULT line"
         fi
         case $status in ok) prev_ok=$w ;; *) prev_ok="" ;; esac
-        printf '%s %s %s %s %s %s %s\n' "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" >>"$RAW"
+        printf '%s %s %s %s %s %s %s %s %s\n' "$c" "$w" "$ns" "$ops" "$rss" "$med" "$p90" "$status" "$note" >>"$RAW"
         printf -v now '%(%s)T' -1
-        printf 'ipvs-bench: %-16s %-14s %12s ns/op  ops %-6s rss %6s KiB  %s %s  [%s s]\n' \
-            "$c" "$w" "$ns" "$ops" "$rss" "$status" "$note" $((now - START)) >&2
+        printf 'ipvs-bench: %-16s %-14s %12s ns/op (median %s, p90 %s)  ops %-6s rss %6s KiB  %s %s  [%s s]\n' \
+            "$c" "$w" "$ns" "$med" "$p90" "$ops" "$rss" "$status" "$note" $((now - START)) >&2
     done
 }
 
@@ -162,7 +168,7 @@ for g in add_service add_dest update_weight get_service "list flush" batch; do
         if [ "$g" = "list flush" ]; then sleep 2; fi
     done
 done
-while read -r _ _ _ _ _ st _; do
+while read -r _ _ _ _ _ _ _ st _; do
     case $st in ok | NA) ;; *) failed=1 ;; esac
 done <"$RAW"
 "$BIN/raw_floor" flush
@@ -170,31 +176,68 @@ printf -v elapsed '%(%s)T' -1
 elapsed=$((elapsed - START))
 
 # ---- the table ----
-table() { # markdown table of ns/op and ratio to core-rust, then peak RSS
+table() { # markdown tables: means, medians and p90 (ratios to core-rust), go-lbnet / c-abi, peak RSS
     awk -v clients="$CLIENTS" -v workloads="$WORKLOADS" '
-    { ns[$1, $2] = $3; rss[$1, $2] = $5; st[$1, $2] = $6 }
-    function cell(c, w,   r) {
+    { ns[$1, $2] = $3; rss[$1, $2] = $5; med[$1, $2] = $6; p90[$1, $2] = $7; st[$1, $2] = $8 }
+    function t(v) {
+        if (v >= 10000000) return sprintf("%.1f ms", v / 1e6)
+        if (v >= 10000) return sprintf("%.1f us", v / 1e3)
+        return sprintf("%d ns", v)
+    }
+    # v: the array (ns, med or p90) as a selector: 1 mean, 2 median, 3 p90
+    function val(k, c, w) { return k == 1 ? ns[c, w] : (k == 2 ? med[c, w] : p90[c, w]) }
+    function ok(k, c, w) { return st[c, w] == "ok" && val(k, c, w) != "-" && val(k, c, w) > 0 }
+    function cell(k, c, w,   s) {
         if (st[c, w] == "NA") return "n/a"
         if (st[c, w] != "ok") return st[c, w]
-        if (ns[c, w] >= 10000000) s = sprintf("%.1f ms", ns[c, w] / 1e6)
-        else if (ns[c, w] >= 10000) s = sprintf("%.1f us", ns[c, w] / 1e3)
-        else s = sprintf("%d ns", ns[c, w])
-        if (c != "core-rust" && st["core-rust", w] == "ok" && ns["core-rust", w] > 0)
-            s = s sprintf(" (%.2fx)", ns[c, w] / ns["core-rust", w])
+        if (val(k, c, w) == "-") return "n/a"
+        s = t(val(k, c, w))
+        if (c != "core-rust" && ok(k, "core-rust", w))
+            s = s sprintf(" (%.2fx)", val(k, c, w) / val(k, "core-rust", w))
         return s
+    }
+    function ratio(k, a, b, w) {
+        if (st[a, w] != "ok") return st[a, w] == "NA" ? "n/a" : st[a, w]
+        if (st[b, w] != "ok") return st[b, w] == "NA" ? "n/a" : st[b, w]
+        return (ok(k, a, w) && ok(k, b, w)) ? sprintf("%.2f", val(k, a, w) / val(k, b, w)) : "n/a"
+    }
+    function grid(k, title, only_single,   i, j, l) {
+        print title; print ""; print h; print sep
+        for (j = 1; j <= nw; j++) {
+            if (only_single && !(W[j] in single)) continue
+            l = "| " W[j] " |"
+            for (i = 1; i <= nc; i++) l = l " " cell(k, C[i], W[j]) " |"
+            print l
+        }
+        print ""
     }
     END {
         nc = split(clients, C, " "); nw = split(workloads, W, " ")
+        ns1 = split("add_service add_dest update_weight get_service", S, " ")
+        for (i = 1; i <= ns1; i++) single[S[i]] = 1
+        any = 0
+        for (j = 1; j <= nw; j++) if (W[j] in single) any = 1
         h = "| workload |"; sep = "|---|"
         for (i = 1; i <= nc; i++) { h = h " " C[i] " |"; sep = sep "---:|" }
-        print "Time per operation (ratio to core-rust: above 1 = slower than ours):"
-        print ""; print h; print sep
-        for (j = 1; j <= nw; j++) {
-            l = "| " W[j] " |"
-            for (i = 1; i <= nc; i++) l = l " " cell(C[i], W[j]) " |"
-            print l
+        grid(1, "Mean time per operation (ratio to core-rust: above 1 = slower than ours):", 0)
+        if (any) {
+            grid(2, "Median time per single operation (ratio to core-rust'"'"'s median):", 1)
+            grid(3, "90th percentile of the time per single operation (ratio to core-rust'"'"'s p90):", 1)
+            print "Our Go package against our C ABI (issue 11: go-lbnet / c-abi <= 1.3 on a single operation),"
+            print "and the noise band c-abi / core-rust (the same core code under both):"
+            print ""
+            print "| workload | go-lbnet / c-abi median | p90 | mean | c-abi / core-rust median | p90 | mean |"
+            print "|---|---:|---:|---:|---:|---:|---:|"
+            for (j = 1; j <= nw; j++) {
+                w = W[j]
+                if (!(w in single)) continue
+                printf "| %s | %s | %s | %s | %s | %s | %s |\n", w, \
+                    ratio(2, "go-lbnet", "c-abi", w), ratio(3, "go-lbnet", "c-abi", w), ratio(1, "go-lbnet", "c-abi", w), \
+                    ratio(2, "c-abi", "core-rust", w), ratio(3, "c-abi", "core-rust", w), ratio(1, "c-abi", "core-rust", w)
+            }
+            print ""
         }
-        print ""; print "Peak RSS of the client process (KiB):"; print ""; print h; print sep
+        print "Peak RSS of the client process (KiB):"; print ""; print h; print sep
         for (j = 1; j <= nw; j++) {
             l = "| " W[j] " |"
             for (i = 1; i <= nc; i++) l = l " " (st[C[i], W[j]] == "NA" ? "n/a" : rss[C[i], W[j]]) " |"
@@ -204,18 +247,21 @@ table() { # markdown table of ns/op and ratio to core-rust, then peak RSS
 }
 
 notes() { # n/a reasons and failures
-    awk '$6 != "ok" { s = ""; for (i = 7; i <= NF; i++) s = s " " $i; printf "- %s, %s: %s:%s\n", $1, $2, ($6 == "NA" ? "n/a" : $6), s }' "$RAW"
+    awk '$8 != "ok" { s = ""; for (i = 9; i <= NF; i++) s = s " " $i; printf "- %s, %s: %s:%s\n", $1, $2, ($8 == "NA" ? "n/a" : $8), s }' "$RAW"
 }
 
-targets() { # issue 4's targets, computed from this run
+targets() { # issue 4's and issue 11's targets, computed from this run (means and medians)
     awk '
-    $6 == "ok" { ns[$1, $2] = $3 }
+    $8 == "ok" { ns[$1, $2] = $3; if ($6 != "-") med[$1, $2] = $6 }
     function r(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "?" }
     END {
         split("add_service add_dest update_weight get_service", S, " ")
         for (i = 1; i <= 4; i++) {
             w = S[i]
-            printf "- %s: core-rust / raw-floor = %s (target <= 1.3); seesaw-libnl / go-lbnet = %s (target >= 10)\n", w, r(ns["core-rust", w], ns["raw-floor", w]), r(ns["seesaw-libnl", w], ns["go-lbnet", w])
+            printf "- %s: core-rust / raw-floor = %s (target <= 1.3), medians %s; seesaw-libnl / go-lbnet = %s (target >= 10), medians %s; go-lbnet / c-abi = %s, medians %s (issue 11: <= 1.3)\n", w, \
+                r(ns["core-rust", w], ns["raw-floor", w]), r(med["core-rust", w], med["raw-floor", w]), \
+                r(ns["seesaw-libnl", w], ns["go-lbnet", w]), r(med["seesaw-libnl", w], med["go-lbnet", w]), \
+                r(ns["go-lbnet", w], ns["c-abi", w]), r(med["go-lbnet", w], med["c-abi", w])
         }
         single = (ns["core-rust", "add_service"] + ns["core-rust", "add_dest"]) / 2
         printf "- batch: core-rust one change per round trip (mean of add_service, add_dest) / batched = %s (target >= 5)\n", r(single, ns["core-rust", "batch"])
@@ -248,8 +294,16 @@ $(table)
 One "op" is: one call for add_service, add_dest (destination 0 to an existing service),
 update_weight (its weight 1 -> 5); one service read with its destinations for get_service; one
 complete listing (services and all their destinations) for list; the whole flush for flush; one
-change for batch. Every cell is the mean over the ops of one client process. The workloads run
-one after the other, each through every client in turn.
+change for batch. A cell of the first table is the mean over the ops of one client process
+(the whole timed loop divided by the ops). For the single-operation workloads (add_service,
+add_dest, update_weight, get_service) every client that runs one operation at a time also
+timed each operation by itself, and the median and p90 tables give the 50th and 90th
+percentiles of those times (nearest rank, the same rule in the C, Rust and Go clients; n/a: the
+client did not report them). The lab's stalls (TCG, a shared 2-vCPU host: single operations of
+1-170 ms among ones of tens of microseconds) land in a few operations and move the mean of a
+hundred by far more than the difference between two clients; the median does not see them, so
+compare clients on single operations by the medians, and read the p90 for how often a client
+is slow. The workloads run one after the other, each through every client in turn.
 
 Noise: core-rust and c-abi run the same core code for every workload (c-abi adds one C call and
 a struct conversion), so the spread between those two columns is a direct measure of this
@@ -298,7 +352,7 @@ trip: its ratios here overstate what it costs on real hardware.
 Not measured / not a number:
 $(notes)
 
-Issue 4's targets, from this run (ratios of the means above):
+Issue 4's and issue 11's targets, from this run (ratios of the means, and of the medians):
 $(targets)
 EOF
 }

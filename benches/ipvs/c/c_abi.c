@@ -6,6 +6,8 @@
  */
 #include <ipvs_ffi.h>
 
+#include "dist.h"
+
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +59,9 @@ static lbnet_ipvs_dest dst(int j, int weight) {
     return d;
 }
 
-static void result(const char *w, double ns, int ops, const char *check) {
-    printf("RESULT " CLIENT " %s %.0f %d %s\n", w, ns / ops, ops, check);
+/* dist: "median=..,p90=.." of the per-operation times, or "n/a" (see dist.h) */
+static void result(const char *w, double ns, int ops, const char *check, const char *dist) {
+    printf("RESULT " CLIENT " %s %.0f %d %s %s\n", w, ns / ops, ops, check, dist);
 }
 
 int main(int argc, char **argv) {
@@ -74,24 +77,37 @@ int main(int argc, char **argv) {
     must(lbnet_ipvs_get_info(h, &info), "info"); /* resolves the family outside the timing */
     lbnet_ipvs_service *svcs = calloc(n > 0 ? n : 1, sizeof *svcs);
     for (int i = 0; i < n; i++) svcs[i] = svc(i);
-    char check[64];
-    double t;
+    char check[64], ds[64];
+    struct dist dd = dist_new(n);
+    double t, t0;
     if (!strcmp(w, "add_service")) {
         t = now();
-        for (int i = 0; i < n; i++) must(lbnet_ipvs_add_service(h, &svcs[i]), "add service");
-        result(w, now() - t, n, "-");
+        for (int i = 0; i < n; i++) {
+            t0 = now();
+            must(lbnet_ipvs_add_service(h, &svcs[i]), "add service");
+            dist_add(&dd, now() - t0);
+        }
+        t = now() - t;
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, "-", ds);
     } else if (!strcmp(w, "add_dest") || !strcmp(w, "update_weight")) {
         int add = !strcmp(w, "add_dest");
         lbnet_ipvs_dest d = dst(0, add ? 1 : 5);
         t = now();
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            t0 = now();
             must(add ? lbnet_ipvs_add_dest(h, &svcs[i], &d) : lbnet_ipvs_update_dest(h, &svcs[i], &d),
                  w);
-        result(w, now() - t, n, "-");
+            dist_add(&dd, now() - t0);
+        }
+        t = now() - t;
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, "-", ds);
     } else if (!strcmp(w, "get_service")) {
         int g = argc > 3 ? atoi(argv[3]) : 100, dests = 0, bad = 0;
         t = now();
         for (int i = 0; i < n; i++) {
+            t0 = now();
             lbnet_ipvs_service out;
             lbnet_ipvs_dest_list *dl;
             must(lbnet_ipvs_get_service(h, &svcs[i % g], &out), "get service");
@@ -99,10 +115,12 @@ int main(int argc, char **argv) {
             bad += memcmp(out.addr.addr, svcs[i % g].addr.addr, 4) != 0;
             dests += dl->len;
             lbnet_ipvs_dest_list_free(dl);
+            dist_add(&dd, now() - t0);
         }
         t = now() - t;
         snprintf(check, sizeof check, "dests=%d,bad=%d", dests, bad);
-        result(w, t, n, check);
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, check, ds);
     } else if (!strcmp(w, "list")) {
         size_t s = 0, d = 0;
         t = now();
@@ -116,11 +134,11 @@ int main(int argc, char **argv) {
         }
         t = now() - t;
         snprintf(check, sizeof check, "services=%zu,dests=%zu", s, d);
-        result(w, t, n, check);
+        result(w, t, n, check, "n/a");
     } else if (!strcmp(w, "flush")) {
         t = now();
         must(lbnet_ipvs_flush(h), "flush");
-        result(w, now() - t, 1, "-");
+        result(w, now() - t, 1, "-", "n/a");
     } else if (!strcmp(w, "batch")) {
         /* n changes: n/5 services with 4 destinations each, one lbnet_ipvs_batch. Building the
          * batch is part of the timing (it is part of using the API). */
@@ -146,11 +164,12 @@ int main(int argc, char **argv) {
         lbnet_ipvs_batch_free(b);
         if (rc != 0 && errors == 0) must(rc, "apply");
         snprintf(check, sizeof check, "errors=%d", errors);
-        result(w, t, k, check);
+        result(w, t, k, check, "n/a");
     } else {
         fprintf(stderr, CLIENT ": unknown workload %s\n", w);
         return 2;
     }
+    free(dd.ns);
     free(svcs);
     lbnet_ipvs_free(h);
     return 0;

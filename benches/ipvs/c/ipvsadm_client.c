@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dist.h"
+
 #define CLIENT "ipvsadm"
 
 extern char **environ;
@@ -100,8 +102,9 @@ static void count(const char *s, int *svcs, int *dests) {
     }
 }
 
-static void result(const char *w, double ns, int ops, const char *check) {
-    printf("RESULT " CLIENT " %s %.0f %d %s\n", w, ns / ops, ops, check);
+/* dist: "median=..,p90=.." of the per-operation times (one ipvsadm process each), or "n/a" */
+static void result(const char *w, double ns, int ops, const char *check, const char *dist) {
+    printf("RESULT " CLIENT " %s %.0f %d %s %s\n", w, ns / ops, ops, check, dist);
 }
 
 int main(int argc, char **argv) {
@@ -112,16 +115,21 @@ int main(int argc, char **argv) {
     if (getenv("IPVSADM")) ipvsadm = getenv("IPVSADM");
     const char *w = argv[1];
     int n = atoi(argv[2]);
-    char v[32], check[64];
-    double t;
+    char v[32], check[64], ds[64];
+    struct dist dd = dist_new(n);
+    double t, t0;
     if (!strcmp(w, "add_service")) {
         t = now();
         for (int i = 0; i < n; i++) {
             vip(i, v, sizeof v);
             char *a[] = {"ipvsadm", "-A", "-t", v, "-s", "wrr", NULL};
+            t0 = now();
             run(a, NULL, NULL);
+            dist_add(&dd, now() - t0);
         }
-        result(w, now() - t, n, "-");
+        t = now() - t;
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, "-", ds);
     } else if (!strcmp(w, "add_dest") || !strcmp(w, "update_weight")) {
         int add = !strcmp(w, "add_dest");
         t = now();
@@ -129,9 +137,13 @@ int main(int argc, char **argv) {
             vip(i, v, sizeof v);
             char *a[] = {"ipvsadm", add ? "-a" : "-e", "-t", v, "-r", "172.16.0.1:8080", "-m",
                          "-w", add ? "1" : "5", NULL};
+            t0 = now();
             run(a, NULL, NULL);
+            dist_add(&dd, now() - t0);
         }
-        result(w, now() - t, n, "-");
+        t = now() - t;
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, "-", ds);
     } else if (!strcmp(w, "get_service")) {
         int g = argc > 3 ? atoi(argv[3]) : 100, dests = 0, bad = 0;
         t = now();
@@ -139,16 +151,19 @@ int main(int argc, char **argv) {
             vip(i % g, v, sizeof v);
             char *a[] = {"ipvsadm", "-Ln", "-t", v, NULL};
             char *out;
+            t0 = now();
             run(a, NULL, &out);
             int s = 0, d = 0;
             count(out, &s, &d);
+            dist_add(&dd, now() - t0);
             bad += s != 1 || !strstr(out, v);
             dests += d;
             free(out);
         }
         t = now() - t;
         snprintf(check, sizeof check, "dests=%d,bad=%d", dests, bad);
-        result(w, t, n, check);
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, check, ds);
     } else if (!strcmp(w, "list")) {
         int s = 0, d = 0;
         t = now();
@@ -162,12 +177,12 @@ int main(int argc, char **argv) {
         }
         t = now() - t;
         snprintf(check, sizeof check, "services=%d,dests=%d", s, d);
-        result(w, t, n, check);
+        result(w, t, n, check, "n/a");
     } else if (!strcmp(w, "flush")) {
         char *a[] = {"ipvsadm", "-C", NULL};
         t = now();
         run(a, NULL, NULL);
-        result(w, now() - t, 1, "-");
+        result(w, now() - t, 1, "-", "n/a");
     } else if (!strcmp(w, "batch")) {
         /* n changes: n/5 services with 4 destinations each, as an ipvsadm -R file. */
         char path[] = "/tmp/ipvsadm-batch-XXXXXX";
@@ -191,10 +206,11 @@ int main(int argc, char **argv) {
         run(a, path, NULL);
         t = now() - t;
         unlink(path);
-        result(w, t, k, "errors=0");
+        result(w, t, k, "errors=0", "n/a");
     } else {
         fprintf(stderr, CLIENT ": unknown workload %s\n", w);
         return 2;
     }
+    free(dd.ns);
     return 0;
 }

@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dist.h"
+
 #define CLIENT "raw-floor"
 #define MSG_MAX 256
 #define CHUNK (64 * 1024)
@@ -283,8 +285,9 @@ static int index_of(uint32_t addr) { /* inverse of vip() */
 
 /* ---- workloads ---- */
 
-static void result(const char *w, double ns, int ops, const char *check) {
-    printf("RESULT " CLIENT " %s %.0f %d %s\n", w, ns / ops, ops, check);
+/* dist: "median=..,p90=.." of the per-operation times, or "n/a" (see dist.h) */
+static void result(const char *w, double ns, int ops, const char *check, const char *dist) {
+    printf("RESULT " CLIENT " %s %.0f %d %s %s\n", w, ns / ops, ops, check, dist);
 }
 
 /* Brings "lo" up: in a fresh network namespace the kernel has no local routing table until
@@ -333,8 +336,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     struct msg *msgs = calloc(n > 0 ? n : 1, sizeof *msgs);
-    char check[64];
-    double t;
+    char check[64], ds[64];
+    struct dist dd = dist_new(n);
+    double t, t0;
     if (!strcmp(w, "flush")) {
         struct msg m;
         header(&m, family, NLM_F_ACK, IPVS_CMD_FLUSH, IPVS_GENL_VERSION);
@@ -342,19 +346,31 @@ int main(int argc, char **argv) {
         t = now();
         one(&m, "flush");
         t = now() - t;
-        if (argc > 2) result("flush", t, 1, "-");
+        if (argc > 2) result("flush", t, 1, "-", "n/a");
     } else if (!strcmp(w, "add_service")) {
         for (int i = 0; i < n; i++) svc_msg(&msgs[i], IPVS_CMD_NEW_SERVICE, i, NLM_F_ACK);
         t = now();
-        for (int i = 0; i < n; i++) one(&msgs[i], "add service");
-        result(w, now() - t, n, "-");
+        for (int i = 0; i < n; i++) {
+            t0 = now();
+            one(&msgs[i], "add service");
+            dist_add(&dd, now() - t0);
+        }
+        t = now() - t;
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, "-", ds);
     } else if (!strcmp(w, "add_dest") || !strcmp(w, "update_weight")) {
         int add = !strcmp(w, "add_dest");
         for (int i = 0; i < n; i++)
             dest_msg(&msgs[i], add ? IPVS_CMD_NEW_DEST : IPVS_CMD_SET_DEST, i, 0, add ? 1 : 5);
         t = now();
-        for (int i = 0; i < n; i++) one(&msgs[i], w);
-        result(w, now() - t, n, "-");
+        for (int i = 0; i < n; i++) {
+            t0 = now();
+            one(&msgs[i], w);
+            dist_add(&dd, now() - t0);
+        }
+        t = now() - t;
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, "-", ds);
     } else if (!strcmp(w, "get_service")) {
         /* Service i % G with its destinations: GET_SERVICE, then a GET_DEST dump. */
         int g = argc > 3 ? atoi(argv[3]) : 100;
@@ -366,6 +382,7 @@ int main(int argc, char **argv) {
         int bad = 0, dests = 0;
         t = now();
         for (int i = 0; i < n; i++) {
+            t0 = now();
             struct found f = {0};
             xsend(msgs[i].b, msgs[i].len);
             if (recv_until(-1, 0, service_msg, &f) || f.services != 1) die("get service", EIO);
@@ -373,10 +390,12 @@ int main(int argc, char **argv) {
             if (recv_until(0, 1, dest_reply, &f)) die("get dests", EIO);
             bad += index_of(f.addr) != i % g;
             dests += f.dests;
+            dist_add(&dd, now() - t0);
         }
         t = now() - t;
         snprintf(check, sizeof check, "dests=%d,bad=%d", dests, bad);
-        result(w, t, n, check);
+        dist_format(&dd, ds, sizeof ds);
+        result(w, t, n, check, ds);
         free(dm);
     } else if (!strcmp(w, "list")) {
         /* n full listings: one service dump, then one destination dump per service. */
@@ -403,7 +422,7 @@ int main(int argc, char **argv) {
         }
         t = now() - t;
         snprintf(check, sizeof check, "services=%d,dests=%d", svcs, dests);
-        result(w, t, reps, check);
+        result(w, t, reps, check, "n/a");
         free(f.keys);
     } else if (!strcmp(w, "batch")) {
         /* n changes: services with 4 destinations each (n/5 services), batched. */
@@ -416,12 +435,13 @@ int main(int argc, char **argv) {
         int errors = batched(msgs, k);
         t = now() - t;
         snprintf(check, sizeof check, "errors=%d", errors);
-        result(w, t, k, check);
+        result(w, t, k, check, "n/a");
         if (errors) return 1;
     } else {
         fprintf(stderr, CLIENT ": unknown workload %s\n", w);
         return 2;
     }
+    free(dd.ns);
     free(msgs);
     return 0;
 }

@@ -2,7 +2,9 @@
 //! `lbnet::ipvs::Handle`, from Rust, one handle for the whole run.
 //!
 //! Usage: `ipvs_bench_core WORKLOAD N [G]`; prints one line
-//! `RESULT core-rust WORKLOAD NS_PER_OP OPS CHECK` for the driver (`benches/ipvs/run.sh`).
+//! `RESULT core-rust WORKLOAD NS_PER_OP OPS CHECK DIST` for the driver (`benches/ipvs/run.sh`),
+//! DIST being `median=NS,p90=NS` of the per-operation times for the single-operation workloads
+//! and `n/a` for the others.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
@@ -24,9 +26,20 @@ fn dest(j: usize, weight: i32) -> Destination {
     Destination::new(IpAddr::V4(ip), 8080, ForwardMethod::Masquerade).weight(weight)
 }
 
-fn result(w: &str, t: Instant, ops: usize, check: &str) {
+/// Prints the RESULT line: the mean over `ops` of the time since `t`, and, when `samples` holds
+/// the time of each operation, their median and 90th percentile (nearest rank: the p-th is
+/// the sorted sample at index ceil(p * n / 100) - 1, as in the C and Go clients); "n/a"
+/// otherwise.
+fn result(w: &str, t: Instant, ops: usize, check: &str, samples: &mut [u128]) {
     let ns = t.elapsed().as_nanos() as f64 / ops as f64;
-    println!("RESULT {CLIENT} {w} {ns:.0} {ops} {check}");
+    let dist = if samples.is_empty() {
+        "n/a".to_string()
+    } else {
+        samples.sort_unstable();
+        let at = |p: usize| samples[(p * samples.len()).div_ceil(100).saturating_sub(1)];
+        format!("median={},p90={}", at(50), at(90))
+    };
+    println!("RESULT {CLIENT} {w} {ns:.0} {ops} {check} {dist}");
 }
 
 fn run(w: &str, n: usize, g: usize) -> lbnet::Result<bool> {
@@ -35,35 +48,45 @@ fn run(w: &str, n: usize, g: usize) -> lbnet::Result<bool> {
     let services: Vec<Service> = (0..n).map(|i| Service::new(key(i), "wrr")).collect();
     match w {
         "add_service" => {
+            let mut samples = Vec::with_capacity(n);
             let t = Instant::now();
             for s in &services {
+                let t0 = Instant::now();
                 h.new_service(s)?;
+                samples.push(t0.elapsed().as_nanos());
             }
-            result(w, t, n, "-");
+            result(w, t, n, "-", &mut samples);
         }
         "add_dest" | "update_weight" => {
             let add = w == "add_dest";
             let d = dest(0, if add { 1 } else { 5 });
+            let mut samples = Vec::with_capacity(n);
             let t = Instant::now();
             for s in &services {
+                let t0 = Instant::now();
                 if add {
                     h.new_destination(&s.key, &d)?;
                 } else {
                     h.update_destination(&s.key, &d)?;
                 }
+                samples.push(t0.elapsed().as_nanos());
             }
-            result(w, t, n, "-");
+            result(w, t, n, "-", &mut samples);
         }
         "get_service" => {
             let (mut dests, mut bad) = (0, 0);
+            let mut samples = Vec::with_capacity(n);
             let t = Instant::now();
             for i in 0..n {
+                let t0 = Instant::now();
                 let s = h.get_service(&services[i % g].key)?;
                 let ds = h.destinations(&s.key)?;
                 bad += usize::from(s.key != services[i % g].key);
                 dests += ds.len();
+                drop(ds);
+                samples.push(t0.elapsed().as_nanos());
             }
-            result(w, t, n, &format!("dests={dests},bad={bad}"));
+            result(w, t, n, &format!("dests={dests},bad={bad}"), &mut samples);
         }
         "list" => {
             let (mut svcs, mut dests) = (0, 0);
@@ -73,12 +96,12 @@ fn run(w: &str, n: usize, g: usize) -> lbnet::Result<bool> {
                 svcs = all.len();
                 dests = all.iter().map(|e| e.destinations.len()).sum();
             }
-            result(w, t, n, &format!("services={svcs},dests={dests}"));
+            result(w, t, n, &format!("services={svcs},dests={dests}"), &mut []);
         }
         "flush" => {
             let t = Instant::now();
             h.flush()?;
-            result(w, t, 1, "-");
+            result(w, t, 1, "-", &mut []);
         }
         "batch" => {
             // n changes: n/5 services with 4 destinations each; building the changes is timed
@@ -93,7 +116,7 @@ fn run(w: &str, n: usize, g: usize) -> lbnet::Result<bool> {
             }
             let results = h.apply(&changes)?;
             let errors = results.iter().filter(|r| r.is_err()).count();
-            result(w, t, changes.len(), &format!("errors={errors}"));
+            result(w, t, changes.len(), &format!("errors={errors}"), &mut []);
             return Ok(errors == 0);
         }
         _ => {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -50,8 +51,24 @@ type Client interface {
 	Batch(n int) (changes, failed int, err error)
 }
 
-func result(client, w string, d time.Duration, ops int, check string) {
-	fmt.Printf("RESULT %s %s %.0f %d %s\n", client, w, float64(d.Nanoseconds())/float64(ops), ops, check)
+// result prints the RESULT line: the mean over ops of d and, when samples holds the time of each
+// operation, their median and 90th percentile ("median=NS,p90=NS"; "n/a" otherwise).
+// Percentiles are nearest-rank: the p-th is the sorted sample at index ceil(p*n/100)-1, as in
+// the C and Rust clients.
+func result(client, w string, d time.Duration, ops int, check string, samples []time.Duration) {
+	dist := "n/a"
+	if len(samples) > 0 {
+		sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+		at := func(p int) int64 {
+			k := (p*len(samples)+99)/100 - 1
+			if k < 0 {
+				k = 0
+			}
+			return samples[k].Nanoseconds()
+		}
+		dist = fmt.Sprintf("median=%d,p90=%d", at(50), at(90))
+	}
+	fmt.Printf("RESULT %s %s %.0f %d %s %s\n", client, w, float64(d.Nanoseconds())/float64(ops), ops, check, dist)
 }
 
 // Main runs `CLIENT WORKLOAD N [G]` (the driver's calling convention) with the client open
@@ -92,27 +109,33 @@ func run(client string, open func() (Client, error)) error {
 		op := map[string]func(int) error{
 			"add_service": c.AddService, "add_dest": c.AddDest, "update_weight": c.UpdateWeight,
 		}[w]
+		samples := make([]time.Duration, 0, n)
 		t := time.Now()
 		for i := 0; i < n; i++ {
+			t0 := time.Now()
 			if err := op(i); err != nil {
 				return fmt.Errorf("%s %d: %w", w, i, err)
 			}
+			samples = append(samples, time.Since(t0))
 		}
-		result(client, w, time.Since(t), n, "-")
+		result(client, w, time.Since(t), n, "-", samples)
 	case "get_service":
 		dests, bad := 0, 0
+		samples := make([]time.Duration, 0, n)
 		t := time.Now()
 		for i := 0; i < n; i++ {
+			t0 := time.Now()
 			d, ok, err := c.Get(i % g)
 			if err != nil {
 				return fmt.Errorf("get %d: %w", i%g, err)
 			}
+			samples = append(samples, time.Since(t0))
 			dests += d
 			if !ok {
 				bad++
 			}
 		}
-		result(client, w, time.Since(t), n, fmt.Sprintf("dests=%d,bad=%d", dests, bad))
+		result(client, w, time.Since(t), n, fmt.Sprintf("dests=%d,bad=%d", dests, bad), samples)
 	case "list":
 		s, d := 0, 0
 		t := time.Now()
@@ -121,20 +144,20 @@ func run(client string, open func() (Client, error)) error {
 				return err
 			}
 		}
-		result(client, w, time.Since(t), n, fmt.Sprintf("services=%d,dests=%d", s, d))
+		result(client, w, time.Since(t), n, fmt.Sprintf("services=%d,dests=%d", s, d), nil)
 	case "flush":
 		t := time.Now()
 		if err := c.Flush(); err != nil {
 			return err
 		}
-		result(client, w, time.Since(t), 1, "-")
+		result(client, w, time.Since(t), 1, "-", nil)
 	case "batch":
 		t := time.Now()
 		k, failed, err := c.Batch(n)
 		if err != nil {
 			return err
 		}
-		result(client, w, time.Since(t), k, fmt.Sprintf("errors=%d", failed))
+		result(client, w, time.Since(t), k, fmt.Sprintf("errors=%d", failed), nil)
 	default:
 		return fmt.Errorf("unknown workload %s", w)
 	}
