@@ -1,6 +1,6 @@
 module github.com/lbnet/lbnet/benches/linkwatch
 
-go 1.22
+go 1.24
 
 require (
 	github.com/lbnet/lbnet/go v0.0.0
