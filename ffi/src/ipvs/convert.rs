@@ -215,17 +215,19 @@ pub(crate) fn timeouts_to_c(t: &Timeouts) -> lbnet_ipvs_timeouts {
     }
 }
 
-/// A sync daemon from C. Zero optional fields mean "kernel default".
-pub(crate) fn daemon_from_c(d: &lbnet_ipvs_daemon) -> Result<SyncDaemon, Error> {
-    let state = DaemonState::from_raw(d.state).ok_or_else(|| {
+/// A sync daemon's state from C: `LBNET_IPVS_DAEMON_MASTER` or `_BACKUP`, else `EINVAL`.
+pub(crate) fn daemon_state(raw: u32) -> Result<DaemonState, Error> {
+    DaemonState::from_raw(raw).ok_or_else(|| {
         Error::invalid(
             ARG,
-            format!(
-                "daemon state {} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)",
-                d.state
-            ),
+            format!("daemon state {raw} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)"),
         )
-    })?;
+    })
+}
+
+/// A sync daemon from C. Zero optional fields mean "kernel default".
+pub(crate) fn daemon_from_c(d: &lbnet_ipvs_daemon) -> Result<SyncDaemon, Error> {
+    let state = daemon_state(d.state)?;
     let ifname = read_required_name(&d.mcast_ifname, "mcast_ifname")?;
     let mut sd = SyncDaemon::new(state, &ifname, d.syncid);
     if d.sync_maxlen != 0 {

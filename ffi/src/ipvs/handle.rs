@@ -545,16 +545,7 @@ pub unsafe extern "C" fn lbnet_ipvs_stop_daemon(
         // SAFETY: pointers are NULL or valid (checked).
         let h = unsafe { handle_ref(h) }?;
         let d = unsafe { arg_ref(d, "daemon") }?;
-        let state = lbnet::ipvs::DaemonState::from_raw(d.state).ok_or_else(|| {
-            Error::invalid(
-                ARG,
-                format!(
-                    "daemon state {} is neither LBNET_IPVS_DAEMON_MASTER (1) nor _BACKUP (2)",
-                    d.state
-                ),
-            )
-        })?;
-        h.stop_daemon(state)
+        h.stop_daemon(daemon_state(d.state)?)
     })
 }
 
