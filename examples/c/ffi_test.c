@@ -153,6 +153,30 @@ static int open_with_sz(const lbnet_ipvs_options *o, size_t sz, size_t dirty) {
     return rc;
 }
 
+/* The libbpf sz pattern on an options struct `o` of `size` bytes (its sz field first):
+ * sizeof - 1 and sizeof + 8 with a non-zero extra byte are refused with -EINVAL; sizeof + 8 with
+ * zero extra bytes is accepted (the call then returns `ok_rc`). `open` calls the constructor
+ * with the (possibly enlarged) options and frees what it opened. */
+static void sz_checks(const void *o, size_t size, int (*open)(const void *opts), int ok_rc) {
+    unsigned char *big = calloc(1, size + 8);
+    CHECK(big != NULL);
+    memcpy(big, o, size);
+    size_t sz = size - 1;
+    memcpy(big, &sz, sizeof sz);
+    RC(open(big), -EINVAL);
+    CHECK(strstr(lbnet_last_error(), "sz") != NULL);
+    sz = size + 8;
+    memcpy(big, &sz, sizeof sz);
+    big[size + 5] = 0x40;
+    RC(open(big), -EINVAL);
+    big[size + 5] = 0;
+    RC(open(big), ok_rc);
+    sz = 4097; /* no options struct is that large */
+    memcpy(big, &sz, sizeof sz);
+    RC(open(big), -EINVAL);
+    free(big);
+}
+
 /* ---------------------------------------------------------------- part 1: no kernel needed */
 
 static void test_version_and_errors(void) {
@@ -1190,6 +1214,14 @@ static lbnet_rtexport_options rtexport_opts(void) {
     return o;
 }
 
+static int rtexport_open_free(const void *opts) {
+    lbnet_rtexport *ex = (lbnet_rtexport *)1;
+    int rc = lbnet_rtexport_open((const lbnet_rtexport_options *)opts, &ex);
+    if ((rc == 0) != (ex != NULL)) FAIL("open returned %d with handle %p", rc, (void *)ex);
+    lbnet_rtexport_free(ex);
+    return rc;
+}
+
 /* Bad input to every lbnet_rtexport_* function; an engine without rules in the caller's
  * namespace (it touches no table) serves the functions that need one. */
 static void test_rtexport_args(void) {
@@ -1197,25 +1229,9 @@ static void test_rtexport_args(void) {
     lbnet_rtexport *ex = (lbnet_rtexport *)1;
     RC(lbnet_rtexport_open(NULL, NULL), -EINVAL);
 
-    /* sz, as libbpf checks it: too small, larger with a set byte, larger with zeros. */
+    /* sz, as libbpf checks it: too small, larger with a set byte, larger with zeros, 4097. */
     lbnet_rtexport_options o = rtexport_opts();
-    o.sz = sizeof o - 1;
-    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
-    CHECK(ex == NULL);
-    CHECK(strstr(last(), "sz") != NULL);
-    unsigned char *big = calloc(1, sizeof o + 8);
-    o = rtexport_opts();
-    o.sz = sizeof o + 8;
-    memcpy(big, &o, sizeof o);
-    big[sizeof o + 5] = 1;
-    RC(lbnet_rtexport_open((const lbnet_rtexport_options *)big, &ex), -EINVAL);
-    big[sizeof o + 5] = 0;
-    OK(lbnet_rtexport_open((const lbnet_rtexport_options *)big, &ex));
-    lbnet_rtexport_free(ex);
-    free(big);
-    o = rtexport_opts();
-    o.sz = 4097;
-    RC(lbnet_rtexport_open(&o, &ex), -EINVAL);
+    sz_checks(&o, sizeof o, rtexport_open_free, 0);
 
     /* Unknown flags, reserved protocols, bad paths. */
     o = rtexport_opts();
@@ -1494,33 +1510,10 @@ static void netns_add(const char *tag, char *name, size_t name_cap, char *path, 
     sh("ip netns add %s", name);
 }
 
-/* The libbpf sz pattern on an options struct `o` of `size` bytes (its sz field first):
- * sizeof - 1 and sizeof + 8 with a non-zero extra byte are refused with -EINVAL; sizeof + 8 with
- * zero extra bytes is accepted (the call then returns `ok_rc`). `open` calls the constructor
- * with the (possibly enlarged) options and frees what it opened. */
-static void sz_checks(const void *o, size_t size, int (*open)(const void *opts), int ok_rc) {
-    unsigned char *big = calloc(1, size + 8);
-    CHECK(big != NULL);
-    memcpy(big, o, size);
-    size_t sz = size - 1;
-    memcpy(big, &sz, sizeof sz);
-    RC(open(big), -EINVAL);
-    CHECK(strstr(lbnet_last_error(), "sz") != NULL);
-    sz = size + 8;
-    memcpy(big, &sz, sizeof sz);
-    big[size + 5] = 0x40;
-    RC(open(big), -EINVAL);
-    big[size + 5] = 0;
-    RC(open(big), ok_rc);
-    sz = 4097; /* no options struct is that large */
-    memcpy(big, &sz, sizeof sz);
-    RC(open(big), -EINVAL);
-    free(big);
-}
-
 static int linkwatch_open_free(const void *opts) {
-    lbnet_linkwatch *w = NULL;
+    lbnet_linkwatch *w = (lbnet_linkwatch *)1;
     int rc = lbnet_linkwatch_open((const lbnet_linkwatch_options *)opts, &w);
+    if ((rc == 0) != (w != NULL)) FAIL("open returned %d with handle %p", rc, (void *)w);
     lbnet_linkwatch_free(w);
     return rc;
 }
@@ -1657,8 +1650,9 @@ static void test_linkwatch_netns(void) {
 }
 
 static int xdp_open_free(const void *opts) {
-    lbnet_xdp *lb = NULL;
+    lbnet_xdp *lb = (lbnet_xdp *)1;
     int rc = lbnet_xdp_open((const lbnet_xdp_options *)opts, &lb);
+    if ((rc == 0) != (lb != NULL)) FAIL("open returned %d with handle %p", rc, (void *)lb);
     lbnet_xdp_free(lb);
     return rc;
 }
