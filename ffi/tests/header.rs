@@ -87,12 +87,13 @@ fn area_of(chunk: &[&str]) -> usize {
         .copied()
         .collect::<Vec<_>>()
         .join(" ");
-    let name = code
-        .match_indices(['l', 'L'])
-        .map(|(i, _)| &code[i..])
-        .find(|rest| rest.starts_with("lbnet_") || rest.starts_with("LBNET_"))
-        .map(|rest| {
-            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    let name = [code.find("lbnet_"), code.find("LBNET_")]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|i| {
+            code[i..]
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .next()
                 .unwrap_or("")
         })
