@@ -21,12 +21,8 @@ lab: deps
 test-lab-smoke: deps
 	lab/selftest.sh
 
-# Runs every kernel line even when one fails, then fails if any did.
+# Runs every target on every kernel line, each by itself, even when one fails, writes the
+# outcome per line and target to benches/results/kernels.md, then fails if any failed.
+KERNELS_OUT ?= $(ROOT)/benches/results/kernels.md
 test-kernels: deps
-	@failed=""; \
-	for k in $(LAB_KERNELS); do \
-		echo "== make $(LAB_TEST_TARGETS) LAB_KERNEL=$$k"; \
-		$(MAKE) --no-print-directory $(LAB_TEST_TARGETS) LAB_KERNEL=$$k || failed="$$failed $$k"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "test-kernels: failed on kernel lines:$$failed" >&2; exit 1; fi; \
-	echo "test-kernels: all lab test groups passed on $(LAB_KERNELS)"
+	lab/kernels.sh $(KERNELS_OUT) $(LAB_KERNELS) -- $(LAB_TEST_TARGETS)
