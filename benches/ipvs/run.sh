@@ -19,6 +19,13 @@ LS=${LBNET_IPVS_BENCH_LIST_SERVICES:-10000} # services of the list and flush wor
 LD=5                                  # destinations per service there
 LR=${LBNET_IPVS_BENCH_LIST_REPS:-1}         # full listings per client
 B=${LBNET_IPVS_BENCH_BATCH:-10000}          # changes in the batch workload
+# Single operations are timed in groups of this many (one sample = the group's time / GROUP;
+# every client reads it, see c/dist.h): N must be a multiple of it.
+export LBNET_IPVS_BENCH_GROUP=${LBNET_IPVS_BENCH_GROUP:-10}
+if ((N % LBNET_IPVS_BENCH_GROUP != 0)); then
+    echo "run.sh: N=$N is not a multiple of LBNET_IPVS_BENCH_GROUP=$LBNET_IPVS_BENCH_GROUP" >&2
+    exit 2
+fi
 CLIENTS=${LBNET_IPVS_BENCH_CLIENTS:-core-rust c-abi go-lbnet moby-ipvs cloudflare-ipvs seesaw-libnl ipvsadm raw-floor}
 ALL_WORKLOADS="add_service add_dest update_weight get_service list flush batch"
 # A subset of the workloads (space-separated), e.g. "batch"; default: every one.
@@ -297,9 +304,12 @@ complete listing (services and all their destinations) for list; the whole flush
 change for batch. A cell of the first table is the mean over the ops of one client process
 (the whole timed loop divided by the ops). For the single-operation workloads (add_service,
 add_dest, update_weight, get_service) every client that runs one operation at a time also
-timed each operation by itself, and the median and p90 tables give the 50th and 90th
-percentiles of those times (nearest rank, the same rule in the C, Rust and Go clients; n/a: the
-client did not report them). The lab's stalls (TCG, a shared 2-vCPU host: single operations of
+timed its operations in groups of $LBNET_IPVS_BENCH_GROUP consecutive ones (one sample = the
+group's time divided by $LBNET_IPVS_BENCH_GROUP: the clock is read twice per group, not twice
+per operation, because a clock read costs a Go client about 0.7 us and a C client about 0.25 us
+under TCG), and the median and p90 tables give the 50th and 90th percentiles of those samples
+(nearest rank, the same rule and grouping in the C, Rust and Go clients; n/a: the client did
+not report them). The lab's stalls (TCG, a shared 2-vCPU host: single operations of
 1-170 ms among ones of tens of microseconds) land in a few operations and move the mean of a
 hundred by far more than the difference between two clients; the median does not see them, so
 compare clients on single operations by the medians, and read the p90 for how often a client

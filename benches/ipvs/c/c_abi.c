@@ -79,13 +79,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) svcs[i] = svc(i);
     char check[64], ds[64];
     struct dist dd = dist_new(n);
-    double t, t0;
+    double t;
     if (!strcmp(w, "add_service")) {
         t = now();
         for (int i = 0; i < n; i++) {
-            t0 = now();
+            dist_begin(&dd);
             must(lbnet_ipvs_add_service(h, &svcs[i]), "add service");
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         dist_format(&dd, ds, sizeof ds);
@@ -95,10 +95,10 @@ int main(int argc, char **argv) {
         lbnet_ipvs_dest d = dst(0, add ? 1 : 5);
         t = now();
         for (int i = 0; i < n; i++) {
-            t0 = now();
+            dist_begin(&dd);
             must(add ? lbnet_ipvs_add_dest(h, &svcs[i], &d) : lbnet_ipvs_update_dest(h, &svcs[i], &d),
                  w);
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         dist_format(&dd, ds, sizeof ds);
@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
         int g = argc > 3 ? atoi(argv[3]) : 100, dests = 0, bad = 0;
         t = now();
         for (int i = 0; i < n; i++) {
-            t0 = now();
+            dist_begin(&dd);
             lbnet_ipvs_service out;
             lbnet_ipvs_dest_list *dl;
             must(lbnet_ipvs_get_service(h, &svcs[i % g], &out), "get service");
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
             bad += memcmp(out.addr.addr, svcs[i % g].addr.addr, 4) != 0;
             dests += dl->len;
             lbnet_ipvs_dest_list_free(dl);
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         snprintf(check, sizeof check, "dests=%d,bad=%d", dests, bad);

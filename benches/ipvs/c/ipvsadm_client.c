@@ -117,15 +117,15 @@ int main(int argc, char **argv) {
     int n = atoi(argv[2]);
     char v[32], check[64], ds[64];
     struct dist dd = dist_new(n);
-    double t, t0;
+    double t;
     if (!strcmp(w, "add_service")) {
         t = now();
         for (int i = 0; i < n; i++) {
             vip(i, v, sizeof v);
             char *a[] = {"ipvsadm", "-A", "-t", v, "-s", "wrr", NULL};
-            t0 = now();
+            dist_begin(&dd);
             run(a, NULL, NULL);
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         dist_format(&dd, ds, sizeof ds);
@@ -137,9 +137,9 @@ int main(int argc, char **argv) {
             vip(i, v, sizeof v);
             char *a[] = {"ipvsadm", add ? "-a" : "-e", "-t", v, "-r", "172.16.0.1:8080", "-m",
                          "-w", add ? "1" : "5", NULL};
-            t0 = now();
+            dist_begin(&dd);
             run(a, NULL, NULL);
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         dist_format(&dd, ds, sizeof ds);
@@ -151,11 +151,11 @@ int main(int argc, char **argv) {
             vip(i % g, v, sizeof v);
             char *a[] = {"ipvsadm", "-Ln", "-t", v, NULL};
             char *out;
-            t0 = now();
+            dist_begin(&dd);
             run(a, NULL, &out);
             int s = 0, d = 0;
             count(out, &s, &d);
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
             bad += s != 1 || !strstr(out, v);
             dests += d;
             free(out);

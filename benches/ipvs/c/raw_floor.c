@@ -338,7 +338,7 @@ int main(int argc, char **argv) {
     struct msg *msgs = calloc(n > 0 ? n : 1, sizeof *msgs);
     char check[64], ds[64];
     struct dist dd = dist_new(n);
-    double t, t0;
+    double t;
     if (!strcmp(w, "flush")) {
         struct msg m;
         header(&m, family, NLM_F_ACK, IPVS_CMD_FLUSH, IPVS_GENL_VERSION);
@@ -351,9 +351,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) svc_msg(&msgs[i], IPVS_CMD_NEW_SERVICE, i, NLM_F_ACK);
         t = now();
         for (int i = 0; i < n; i++) {
-            t0 = now();
+            dist_begin(&dd);
             one(&msgs[i], "add service");
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         dist_format(&dd, ds, sizeof ds);
@@ -364,9 +364,9 @@ int main(int argc, char **argv) {
             dest_msg(&msgs[i], add ? IPVS_CMD_NEW_DEST : IPVS_CMD_SET_DEST, i, 0, add ? 1 : 5);
         t = now();
         for (int i = 0; i < n; i++) {
-            t0 = now();
+            dist_begin(&dd);
             one(&msgs[i], w);
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         dist_format(&dd, ds, sizeof ds);
@@ -382,7 +382,7 @@ int main(int argc, char **argv) {
         int bad = 0, dests = 0;
         t = now();
         for (int i = 0; i < n; i++) {
-            t0 = now();
+            dist_begin(&dd);
             struct found f = {0};
             xsend(msgs[i].b, msgs[i].len);
             if (recv_until(-1, 0, service_msg, &f) || f.services != 1) die("get service", EIO);
@@ -390,7 +390,7 @@ int main(int argc, char **argv) {
             if (recv_until(0, 1, dest_reply, &f)) die("get dests", EIO);
             bad += index_of(f.addr) != i % g;
             dests += f.dests;
-            dist_add(&dd, now() - t0);
+            dist_end(&dd);
         }
         t = now() - t;
         snprintf(check, sizeof check, "dests=%d,bad=%d", dests, bad);

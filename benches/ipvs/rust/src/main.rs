@@ -26,8 +26,52 @@ fn dest(j: usize, weight: i32) -> Destination {
     Destination::new(IpAddr::V4(ip), 8080, ForwardMethod::Masquerade).weight(weight)
 }
 
+/// Per-operation times taken in groups, as the C clients' dist.h does: every `g` consecutive
+/// operations (`LBNET_IPVS_BENCH_GROUP`, default 10) make one sample, the group's time divided
+/// by `g`, so the clock is read twice per group, not twice per operation; an unfinished last
+/// group is dropped.
+struct Samples {
+    ns: Vec<u128>,
+    g: u32,
+    k: u32,
+    t0: Instant,
+}
+
+impl Samples {
+    fn new(n: usize) -> Self {
+        let g = std::env::var("LBNET_IPVS_BENCH_GROUP")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(10)
+            .clamp(1, 1000);
+        Samples {
+            ns: Vec::with_capacity(n),
+            g,
+            k: 0,
+            t0: Instant::now(),
+        }
+    }
+
+    /// Before an operation: starts the clock at the first operation of a group.
+    fn begin(&mut self) {
+        if self.k == 0 {
+            self.t0 = Instant::now();
+        }
+    }
+
+    /// After an operation: a group of `g` operations done makes one sample.
+    fn end(&mut self) {
+        self.k += 1;
+        if self.k == self.g {
+            self.ns
+                .push(self.t0.elapsed().as_nanos() / u128::from(self.g));
+            self.k = 0;
+        }
+    }
+}
+
 /// Prints the RESULT line: the mean over `ops` of the time since `t`, and, when `samples` holds
-/// the time of each operation, their median and 90th percentile (nearest rank: the p-th is
+/// the per-operation times (one per group, see [`Samples`]), their median and 90th percentile (nearest rank: the p-th is
 /// the sorted sample at index ceil(p * n / 100) - 1, as in the C and Go clients); "n/a"
 /// otherwise.
 fn result(w: &str, t: Instant, ops: usize, check: &str, samples: &mut [u128]) {
@@ -48,45 +92,51 @@ fn run(w: &str, n: usize, g: usize) -> lbnet::Result<bool> {
     let services: Vec<Service> = (0..n).map(|i| Service::new(key(i), "wrr")).collect();
     match w {
         "add_service" => {
-            let mut samples = Vec::with_capacity(n);
+            let mut samples = Samples::new(n);
             let t = Instant::now();
             for s in &services {
-                let t0 = Instant::now();
+                samples.begin();
                 h.new_service(s)?;
-                samples.push(t0.elapsed().as_nanos());
+                samples.end();
             }
-            result(w, t, n, "-", &mut samples);
+            result(w, t, n, "-", &mut samples.ns);
         }
         "add_dest" | "update_weight" => {
             let add = w == "add_dest";
             let d = dest(0, if add { 1 } else { 5 });
-            let mut samples = Vec::with_capacity(n);
+            let mut samples = Samples::new(n);
             let t = Instant::now();
             for s in &services {
-                let t0 = Instant::now();
+                samples.begin();
                 if add {
                     h.new_destination(&s.key, &d)?;
                 } else {
                     h.update_destination(&s.key, &d)?;
                 }
-                samples.push(t0.elapsed().as_nanos());
+                samples.end();
             }
-            result(w, t, n, "-", &mut samples);
+            result(w, t, n, "-", &mut samples.ns);
         }
         "get_service" => {
             let (mut dests, mut bad) = (0, 0);
-            let mut samples = Vec::with_capacity(n);
+            let mut samples = Samples::new(n);
             let t = Instant::now();
             for i in 0..n {
-                let t0 = Instant::now();
+                samples.begin();
                 let s = h.get_service(&services[i % g].key)?;
                 let ds = h.destinations(&s.key)?;
                 bad += usize::from(s.key != services[i % g].key);
                 dests += ds.len();
                 drop(ds);
-                samples.push(t0.elapsed().as_nanos());
+                samples.end();
             }
-            result(w, t, n, &format!("dests={dests},bad={bad}"), &mut samples);
+            result(
+                w,
+                t,
+                n,
+                &format!("dests={dests},bad={bad}"),
+                &mut samples.ns,
+            );
         }
         "list" => {
             let (mut svcs, mut dests) = (0, 0);
