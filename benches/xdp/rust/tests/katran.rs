@@ -28,8 +28,25 @@ fn backends(base: &str, ids: impl Iterator<Item = u32>) -> Vec<Backend> {
     .collect()
 }
 
+/// Keeps this thread on one CPU: Katran's connection table is one LRU per CPU and relies on the
+/// NIC steering a flow to one CPU (RSS); a test run moved to another CPU between two packets of
+/// a flow would look it up in another CPU's table.
+fn pin_to_one_cpu() {
+    // SAFETY: a zeroed cpu_set_t is valid; pid 0 = this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set),
+            0,
+            "pin the test thread to CPU 0"
+        );
+    }
+}
+
 #[test]
 fn both_programs_keep_an_established_flow_on_the_same_real() {
+    pin_to_one_cpu();
     let katran_obj = bench_xdp::katran_object().expect("build Katran's balancer.o");
     let mut lb = XdpLb::load(&LoadOptions {
         max_vips: 4,

@@ -30,8 +30,9 @@ use bench_xdp::{
 use lbnet::xdp::maglev::{build_ring, MaglevBackend};
 use lbnet::xdp::{batch, Backend, LoadOptions, Vip, XdpLb, BASELINES_OBJECT};
 
-const ROUNDS: usize = 1;
+const ROUNDS: usize = 7;
 const REPEAT: u32 = 1_000_000;
+const REPEAT_BELOW_FLOOD: u32 = 100_000;
 const GW: [u8; 6] = [0x02, 0xaa, 0, 0, 0, 1];
 const M: u32 = 65_537;
 
@@ -59,6 +60,10 @@ struct Case {
     name: &'static str,
     what: &'static str,
     packet: Vec<u8>,
+    /// Repetitions per run.
+    repeat: u32,
+    /// Sleep before Katran's run, so that its new-connection counter starts a new second.
+    pause: bool,
 }
 
 fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
@@ -115,7 +120,11 @@ fn main() -> Res<()> {
     let v4 = Vip::tcp("198.18.0.10".parse().unwrap(), 80);
     let v6 = Vip::udp("2001:db8::10".parse().unwrap(), 53);
     let v4in6 = Vip::tcp("198.18.0.11".parse().unwrap(), 443);
-    for (vip, base) in [(v4, "10.1.0."), (v6, "2001:db8:1::"), (v4in6, "2001:db8:2::")] {
+    for (vip, base) in [
+        (v4, "10.1.0."),
+        (v6, "2001:db8:1::"),
+        (v4in6, "2001:db8:2::"),
+    ] {
         lb.add_vip(vip)?;
         lb.set_backends(&vip, &backends(base, 10))?;
     }
@@ -145,31 +154,59 @@ fn main() -> Res<()> {
             name: "ipv4_tcp_established",
             what: "IPv4 TCP ACK to a VIP, flow in the table, 128 B",
             packet: frame(c4, v4.addr, Some(0x10), 40000, 80, 128),
+            repeat: REPEAT,
+            pause: false,
         },
         Case {
             name: "ipv4_tcp_syn",
             what: "IPv4 TCP SYN to a VIP (new flow: ring lookup, table update), 128 B",
             packet: frame(c4, v4.addr, Some(0x02), 40001, 80, 128),
+            repeat: REPEAT,
+            pause: false,
+        },
+        Case {
+            name: "ipv4_tcp_syn_below_flood",
+            what: "the same SYN, 100,000 repetitions after a 1.1 s pause: below Katran's \
+                   new-connection limit (MAX_CONN_RATE, 125,000 per second per CPU), above which \
+                   Katran stops recording new flows (is_under_flood)",
+            packet: frame(c4, v4.addr, Some(0x02), 40003, 80, 128),
+            repeat: REPEAT_BELOW_FLOOD,
+            pause: true,
         },
         Case {
             name: "ipv6_udp",
             what: "IPv6 UDP to a VIP, flow in the table, 128 B",
             packet: frame(c6, v6.addr, None, 5353, 53, 128),
+            repeat: REPEAT,
+            pause: false,
         },
         Case {
             name: "ipv4_in_ipv6",
             what: "IPv4 TCP ACK to a VIP with IPv6 reals (IPv6 outer), 128 B",
             packet: frame(c4, v4in6.addr, Some(0x10), 40002, 443, 128),
+            repeat: REPEAT,
+            pause: false,
         },
         Case {
             name: "not_vip_pass",
             what: "IPv4 TCP to an address that is no VIP, 128 B",
-            packet: frame(c4, "198.18.0.99".parse().unwrap(), Some(0x10), 40000, 80, 128),
+            packet: frame(
+                c4,
+                "198.18.0.99".parse().unwrap(),
+                Some(0x10),
+                40000,
+                80,
+                128,
+            ),
+            repeat: REPEAT,
+            pause: false,
         },
         Case {
             name: "oversize",
             what: "IPv4 TCP ACK, DF, 1,530 B frame (above 1,514 before encapsulation)",
             packet: frame(c4, v4.addr, Some(0x10), 40000, 80, 1530),
+            repeat: REPEAT,
+            pause: false,
         },
     ];
     let progs: [(&str, i32); 4] = [
@@ -204,18 +241,23 @@ fn main() -> Res<()> {
     let mut direct = vec![(Vec::new(), Vec::new()); cases.len()];
     for round in 0..ROUNDS {
         for (ci, c) in cases.iter().enumerate() {
-            let base = restore.run(pass, &c.packet, REPEAT)?;
+            let base = restore.run(pass, &c.packet, c.repeat)?;
             harness[ci].push(base.ns);
             for (pi, (name, fd)) in progs.iter().enumerate() {
-                let r = restore.run(*fd, &c.packet, REPEAT)?;
+                if c.pause && *fd == katran.prog {
+                    std::thread::sleep(std::time::Duration::from_millis(1100));
+                }
+                let r = restore.run(*fd, &c.packet, c.repeat)?;
                 if r.action == 0 {
                     return Err(format!("{name} on {}: harness aborted", c.name).into());
                 }
                 samples[ci][pi].push(r.ns - base.ns);
             }
             // Without the harness: valid for programs that leave the packet reusable.
-            direct[ci].0.push(test_run(pass, &c.packet, REPEAT)?.ns);
-            direct[ci].1.push(test_run(macswap, &c.packet, REPEAT)?.ns);
+            direct[ci].0.push(test_run(pass, &c.packet, c.repeat)?.ns);
+            direct[ci]
+                .1
+                .push(test_run(macswap, &c.packet, c.repeat)?.ns);
         }
         eprintln!("round {}/{ROUNDS} done", round + 1);
     }
@@ -254,12 +296,18 @@ fn main() -> Res<()> {
         katran_obj
             .parent()
             .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().trim_start_matches("katran-bpf-").chars().take(7).collect::<String>())
+            .map(|n| n
+                .to_string_lossy()
+                .trim_start_matches("katran-bpf-")
+                .chars()
+                .take(7)
+                .collect::<String>())
             .unwrap_or_default()
     )?;
     writeln!(
         md,
-        "Method: BPF_PROG_TEST_RUN with repeat = {REPEAT}, {ROUNDS} rounds; each number is \
+        "Method: BPF_PROG_TEST_RUN with repeat = {REPEAT} (ipv4_tcp_syn_below_flood: \
+         {REPEAT_BELOW_FLOOD}), {ROUNDS} rounds; each number is \
          program-only ns per packet = (restore harness + program) − (restore harness + \
          XDP_PASS) of the same round, the harness (`benches/xdp/rust/bpf/restore.bpf.c`) putting \
          the packet back before every repetition (an encapsulating program would otherwise see \
@@ -292,7 +340,10 @@ fn main() -> Res<()> {
         medians.push(s);
     }
     writeln!(md, "\nPackets and what each program did with one fresh copy (action, output length, outer destination):\n")?;
-    writeln!(md, "| packet | what | lbnet | Katran | MAC-swap | XDP_PASS |")?;
+    writeln!(
+        md,
+        "| packet | what | lbnet | Katran | MAC-swap | XDP_PASS |"
+    )?;
     writeln!(md, "|---|---|---|---|---|---|")?;
     for (ci, c) in cases.iter().enumerate() {
         let v = &verdicts[ci];
@@ -303,7 +354,10 @@ fn main() -> Res<()> {
         )?;
     }
     writeln!(md, "\nHarness cost and the floor programs without the harness (ns per packet, median (min–max)):\n")?;
-    writeln!(md, "| packet | restore harness + XDP_PASS | XDP_PASS alone | MAC-swap alone |")?;
+    writeln!(
+        md,
+        "| packet | restore harness + XDP_PASS | XDP_PASS alone | MAC-swap alone |"
+    )?;
     writeln!(md, "|---|---|---|---|")?;
     for (ci, c) in cases.iter().enumerate() {
         let h = stats(harness[ci].clone());
@@ -315,7 +369,10 @@ fn main() -> Res<()> {
             c.name, h.0, h.1, h.2, p.0, p.1, p.2, m.0, m.1, m.2
         )?;
     }
-    writeln!(md, "\nProgram size as the kernel reports it (BPF_OBJ_GET_INFO_BY_FD):\n")?;
+    writeln!(
+        md,
+        "\nProgram size as the kernel reports it (BPF_OBJ_GET_INFO_BY_FD):\n"
+    )?;
     writeln!(md, "| program | instructions after verification (`bpftool prog dump xlated` length) | JITed bytes | instructions the verifier processed |")?;
     writeln!(md, "|---|---|---|---|")?;
     for ((name, _), i) in progs.iter().zip(&infos) {
@@ -326,9 +383,23 @@ fn main() -> Res<()> {
         )?;
     }
     writeln!(md, "\n### Goals\n")?;
-    writeln!(md, "Goal 1: lbnet at or below Katran on every packet type. Goal 2: lbnet within 3x of the MAC-swap floor, program-only.\n")?;
+    writeln!(
+        md,
+        "Goal 1: lbnet at or below Katran on every packet type. Goal 2: lbnet within 3x of the \
+         MAC-swap floor, program-only. The floor used for goal 2 is measured without the harness \
+         (less noise than a difference of two ~120 ns harness runs): per round, MAC-swap alone \
+         minus XDP_PASS alone on the same packet, median over the rounds.\n"
+    )?;
     for (ci, c) in cases.iter().enumerate() {
-        let (o, k, m) = (medians[ci][0].0, medians[ci][1].0, medians[ci][2].0);
+        let (o, k) = (medians[ci][0].0, medians[ci][1].0);
+        let (m, m_lo, m_hi) = stats(
+            direct[ci]
+                .1
+                .iter()
+                .zip(&direct[ci].0)
+                .map(|(m, p)| m - p)
+                .collect(),
+        );
         let g1 = if o <= k {
             format!("met ({o:.1} ≤ {k:.1} ns)")
         } else {
@@ -338,13 +409,16 @@ fn main() -> Res<()> {
                 (o / k - 1.0) * 100.0
             )
         };
-        let g2 = if m <= 0.5 {
-            format!("not measurable: the MAC-swap floor is {m:.1} ns, inside the harness's noise")
+        let g2 = if c.name == "not_vip_pass" {
+            format!("not applicable (both return XDP_PASS; lbnet {o:.1} ns)")
+        } else if m < 1.0 {
+            format!("not measurable: the MAC-swap floor is {m:.1} ns ({m_lo:.1}–{m_hi:.1})")
         } else if o <= 3.0 * m {
-            format!("met ({:.1}x)", o / m)
+            format!("met ({:.1}x the floor of {m:.1} ns)", o / m)
         } else {
             format!(
-                "**missed**: {:.1}x the floor ({o:.1} against {m:.1} ns; 3x would be {:.1} ns)",
+                "**missed**: {:.0}x the floor ({o:.1} ns against {m:.1} ns ({m_lo:.1}–{m_hi:.1}); \
+                 3x would be {:.1} ns)",
                 o / m,
                 3.0 * m
             )
@@ -353,19 +427,53 @@ fn main() -> Res<()> {
     }
     writeln!(
         md,
-        "\nWhy (from the sizes above): the MAC-swap program is {} instructions and touches no map; \
-         lbnet's is {} instructions after verification and, per forwarded packet, does a VIP \
-         hash lookup, a connection-table (LRU) lookup, counter updates and a \
-         bpf_xdp_adjust_head with an outer header written and (IPv4) checksummed; Katran's is {} \
-         instructions with the same kinds of work. A ratio to the MAC-swap floor near the \
-         ratio of the two programs' per-packet map and helper calls, not of their lengths, is \
-         expected: both balancers run only one branch of their code per packet. `bpftool prog \
-         profile` was not used: bpftool is not installed on this host.\n",
-        infos[2].xlated_insns, infos[0].xlated_insns, infos[1].xlated_insns
+        "\nWhy. Sizes (table above): MAC-swap {} instructions, no map, no helper; lbnet {}; Katran \
+         {}. Per forwarded established packet, from the sources: MAC-swap does 3 six-byte copies; \
+         lbnet does a VIP hash-map lookup, a connection-table lookup (LRU_PERCPU_HASH, 40-byte \
+         key), a backend and a config array lookup, per-CPU counter updates and \
+         bpf_xdp_adjust_head, then writes and checksums the outer header; Katran does the same \
+         kinds of work (VIP hash lookup, per-CPU LRU lookup through `lru_mapping`, reals and \
+         `ctl_array` lookups, per-VIP and per-real counters, bpf_xdp_adjust_head, outer header). \
+         The two hash-map lookups with their key hashing and the head adjustment are the floor \
+         any such balancer pays over MAC-swap, so a 3x bound over a {:.1} ns program is out of \
+         reach for both: Katran is {:.0}x the floor on the established IPv4 packet. \
+         `bpftool prog profile` was not used: bpftool is not installed on this host.\n",
+        infos[2].xlated_insns,
+        infos[0].xlated_insns,
+        infos[1].xlated_insns,
+        stats(direct[0].1.iter().zip(&direct[0].0).map(|(m, p)| m - p).collect()).0,
+        medians[0][1].0
+            / stats(direct[0].1.iter().zip(&direct[0].0).map(|(m, p)| m - p).collect()).0
+    )?;
+    let by_name = |n: &str| cases.iter().position(|c| c.name == n).unwrap();
+    let (syn, syn_low) = (by_name("ipv4_tcp_syn"), by_name("ipv4_tcp_syn_below_flood"));
+    if medians[syn][0].0 > medians[syn][1].0 {
+        writeln!(
+            md,
+            "SYN: at {REPEAT} repetitions Katran stops recording new flows after 125,000 new \
+             connections per second per CPU (`is_under_flood`, `MAX_CONN_RATE` in \
+             balancer.bpf.c / balancer_consts.h), so most of its SYNs skip the connection-table \
+             update; lbnet records every SYN, and for an entry that exists already (the same \
+             5-tuple again) rewrites every CPU's slot with bpf_map_lookup_percpu_elem \
+             (`record_flow` in bpf/xdplb.c). Below Katran's limit (ipv4_tcp_syn_below_flood) \
+             lbnet costs {:.1} ns against Katran's {:.1} ns.\n",
+            medians[syn_low][0].0, medians[syn_low][1].0
+        )?;
+    }
+    let ov = by_name("oversize");
+    writeln!(
+        md,
+        "Oversize: lbnet {}, Katran {} (Katran's answer is ICMP \"fragmentation needed\" to the \
+         client when built with ICMP_TOOBIG_GENERATION); the two costs compare different work \
+         unless both answer with ICMP.\n",
+        verdicts[ov][0], verdicts[ov][1]
     )?;
 
     // ---- 2. Maglev -------------------------------------------------------------------------
-    writeln!(md, "## Maglev: slots moved, lbnet's construction beside Katran's\n")?;
+    writeln!(
+        md,
+        "## Maglev: slots moved, lbnet's construction beside Katran's\n"
+    )?;
     match maglev_section() {
         Ok((text, j)) => {
             md.push_str(&text);
@@ -420,7 +528,10 @@ fn main() -> Res<()> {
     let t = Instant::now();
     batch::update_each_u32(fd.as_fd(), &keys, &vals)?;
     let e_ms = t.elapsed().as_secs_f64() * 1e3;
-    writeln!(md, "## Ring maintenance (lbnet, one VIP with 1,000 backends)\n")?;
+    writeln!(
+        md,
+        "## Ring maintenance (lbnet, one VIP with 1,000 backends)\n"
+    )?;
     writeln!(
         md,
         "- first build: {initial_ms:.1} ms ({} slots written)\n- full rewrite of the ring: \
@@ -527,11 +638,13 @@ fn maglev_tool() -> Res<PathBuf> {
     if let Ok(p) = std::env::var("KATRAN_MAGLEV_TOOL") {
         return Ok(p.into());
     }
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../katran/build-maglev.sh");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../katran/build-maglev.sh");
     let out = Command::new(&script).output()?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string().into());
+        return Err(String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .to_string()
+            .into());
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().into())
 }
@@ -580,7 +693,12 @@ fn maglev_section() -> Res<(String, Vec<String>)> {
             ("1,000 backends, weight 1, remove one", b1000, a1000, r1000),
             ("10 backends, weight 1, remove one", b10, a10, r10),
             ("10 backends, weight 1, add one", ba, aa, ra),
-            ("10 backends, weights 1..10, remove the weight-5 one", bw, aw, rw),
+            (
+                "10 backends, weights 1..10, remove the weight-5 one",
+                bw,
+                aw,
+                rw,
+            ),
             ("10 backends, weights 1..10, weight 10 -> 5", bd, ad, rd),
         ]
     };
@@ -616,8 +734,14 @@ fn maglev_section() -> Res<(String, Vec<String>)> {
             let (_, before, after, changed) = &sc[si];
             let (ob, oa) = (ours(before), ours(after));
             o.push(moved(&ob, &oa));
-            k1.push(moved(&katran(&tool, "v1", before)?, &katran(&tool, "v1", after)?));
-            k2.push(moved(&katran(&tool, "v2", before)?, &katran(&tool, "v2", after)?));
+            k1.push(moved(
+                &katran(&tool, "v1", before)?,
+                &katran(&tool, "v1", after)?,
+            ));
+            k2.push(moved(
+                &katran(&tool, "v2", before)?,
+                &katran(&tool, "v2", after)?,
+            ));
             least += owned(&ob, *changed).abs_diff(owned(&oa, *changed));
         }
         let sum = |v: &Vec<usize>| v.iter().sum::<usize>();
