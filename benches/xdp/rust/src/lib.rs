@@ -91,6 +91,13 @@ extern "C" {
 
 const BPF_MAP_TYPE_LRU_HASH: c_int = 9;
 
+/// CPUs the kernel may run a program on (not this thread's affinity).
+pub fn possible_cpus() -> u32 {
+    // SAFETY: sysconf has no memory side effects.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+    n.max(1) as u32
+}
+
 /// Errors are strings: this is a benchmark and test harness.
 pub type Result<T> = std::result::Result<T, String>;
 
@@ -388,7 +395,7 @@ impl Katran {
         )?;
         let prog = obj.prog("balancer_ingress")?;
         let lru_mapping = obj.map("lru_mapping")?;
-        let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let ncpu = possible_cpus();
         let mut lrus = Vec::new();
         for cpu in 0..ncpu {
             let n = cstr("katran_lru");

@@ -281,7 +281,7 @@ fn main() -> Res<()> {
         "Written by `make bench-xdp` (benches/xdp/rust/src/bin/xdp_bench.rs) on Linux {} ({cpu}, \
          {} CPUs; the bench thread pinned to CPU 0). Do not edit by hand.\n",
         String::from_utf8_lossy(&uname.stdout).trim(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        bench_xdp::possible_cpus()
     )?;
     writeln!(md, "## Cost per packet\n")?;
     writeln!(
