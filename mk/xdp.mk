@@ -2,13 +2,13 @@
 # examples/xdp-lab). The BPF programs are built by core/build.rs with clang; the Rust tests
 # (core/tests/xdp_*.rs, examples/xdplbctl/tests) run in `cargo test --workspace` as root against
 # the host kernel. test-xdp adds the Go bindings; demo-xdp runs the lab; bench-xdp the numbers.
-APT_PACKAGES += clang llvm libbpf-dev ethtool wrk
+APT_PACKAGES += clang llvm libbpf-dev ethtool wrk g++ curl
 
-TEST_TARGETS += test-xdp test-xdp-lab test-xdp-topology
+TEST_TARGETS += test-xdp test-xdp-lab test-xdp-topology test-xdp-katran
 DEMO_TARGETS += demo-xdp
 BENCH_TARGETS += bench-xdp
 
-.PHONY: test-xdp test-xdp-lab test-xdp-topology demo-xdp bench-xdp
+.PHONY: test-xdp test-xdp-lab test-xdp-topology test-xdp-katran demo-xdp bench-xdp
 
 # The Go package links target/release/libipvs_ffi.so.
 test-xdp:
@@ -21,9 +21,23 @@ demo-xdp:
 	$(CARGO) build --release -p xdplbctl
 	examples/xdp-lab/run.sh $(ROOT)/benches/out/xdp-lab
 
+# lbnet's program beside Katran's (built unmodified from the peer tarball, cached by commit under
+# $${LBNET_PEER_CACHE:-$$HOME/.cache/lbnet-peers}; benches/xdp/katran/build-*.sh): cost per
+# packet, instruction counts, Maglev slots moved. Writes benches/results/xdp.md (committed) and
+# benches/out/xdp-bench.json. The Maglev tool needs katran/lib/MurmurHash3.{h,cpp}, which the
+# peer tarball lacks: KATRAN_SRC=<a Katran checkout of the same commit>, else downloaded; when
+# neither works the results file says "Not run" for that section and why.
+XDP_RESULTS ?= $(ROOT)/benches/results/xdp.md
 bench-xdp:
 	mkdir -p benches/out
-	$(CARGO) run --release -p bench-xdp --bin xdp_bench benches/out/xdp-bench.json
+	KATRAN_BPF_OBJ=$$(benches/xdp/katran/build-bpf.sh) && export KATRAN_BPF_OBJ && \
+	$(CARGO) run --release -p bench-xdp --bin xdp_bench $(XDP_RESULTS) $(ROOT)/benches/out/xdp-bench.json
+
+# The Katran comparison's correctness part (also in `cargo test --workspace`): both programs,
+# given the same VIPs, reals and ring, keep established flows on the same real.
+test-xdp-katran:
+	KATRAN_BPF_OBJ=$$(benches/xdp/katran/build-bpf.sh) && export KATRAN_BPF_OBJ && \
+	$(CARGO) test --release -p bench-xdp --test katran
 
 # The same kernel tests inside the kernel lab (Debian 6.1: an older verifier than the host's).
 test-xdp-lab:
