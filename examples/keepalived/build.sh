@@ -182,6 +182,15 @@ ldd_ours=$(ldd "$ours")
 grep -q "libipvs_ffi.so.0 => $FFI_DIR/libipvs_ffi.so.0 " <<<"$ldd_ours" ||
     die "ldd does not resolve libipvs_ffi.so.0 to $FFI_DIR: $(grep ipvs_ffi <<<"$ldd_ours" || echo none)"
 nl_left=$(echo "$imports" | grep -E '^(nl|genl|nla|nlmsg|rtnl)_' | tr '\n' ' ')
+# keepalived links -lnl-3 -lnl-genl-3 for everyone; the one libnl import left should be
+# genl_connect, from core/namespaces.o's nl_ipvs_connect(), which only libipvs.c calls.
+users=""
+for o in "$T"/keepalived/*/*.o "$T"/lib/*.o; do
+    if nm -u "$o" | awk '{print $NF}' | grep -qx nl_ipvs_connect; then users="$users ${o#"$T"/}"; fi
+done
+[ -z "$users" ] || die "objects of the lbnet build still call nl_ipvs_connect:$users"
+nm -u "$CACHE/tree/keepalived/check/libipvs.o" | awk '{print $NF}' | grep -qx nl_ipvs_connect ||
+    die "stock libipvs.o does not call nl_ipvs_connect: check is void"
 {
     echo "keepalived $VERSION, $key"
     echo "stock: $stock"
@@ -190,6 +199,8 @@ nl_left=$(echo "$imports" | grep -E '^(nl|genl|nla|nlmsg|rtnl)_' | tr '\n' ' ')
     echo "$imports" | grep '^lbnet_' | tr '\n' ' '; echo
     echo "libipvs.c's own functions: stock $n_stock, lbnet $n_ours"
     echo "libnl functions still imported by the lbnet binary (not IPVS): ${nl_left:-none}"
+    echo "  (genl_connect is referenced by core/namespaces.o's nl_ipvs_connect(), linked with that object"
+    echo "   for its other functions; no object of the lbnet build calls nl_ipvs_connect: dead code)"
     echo "ldd lbnet:"; ldd "$ours" | sed 's/ (0x.*//'
     echo "ldd stock:"; ldd "$stock" | sed 's/ (0x.*//'
 } > "$OUT/build-info.txt"

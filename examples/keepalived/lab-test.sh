@@ -18,7 +18,9 @@
 #   5 rs1 and rs2 listen again                                -> rs1, rs2 (sorry server gone)
 #   6 SIGHUP with rs1's weight changed 1 -> 5                 -> rs1 -w 5, rs2
 #   7 SIGTERM: keepalived removes its services and restores the IPVS timeouts it changed
-# The IPVS timeouts (lvs_timeouts in global_defs) are compared too, and the count of
+# The IPVS timeouts (lvs_timeouts in global_defs) are compared too; a VRRP instance on a dummy
+# link becomes master and keepalived starts the IPVS sync daemon of lvs_sync_daemon (every
+# option given), compared with `ipvsadm -L --daemon`, and stops it on SIGTERM; and the count of
 # "IPVS cmd ... error" lines of the two logs.
 #
 # Usage: lab-test.sh <keepalived-stock> <keepalived-lbnet>
@@ -55,6 +57,17 @@ write_conf() {
 global_defs {
     router_id lab
     lvs_timeouts tcp 7200 tcpfin 90 udp 240
+    lvs_sync_daemon d0 VI_1 id 5 maxlen 1400 port 8850 ttl 2 group 239.1.2.3
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface d0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        192.0.2.10/32
+    }
 }
 virtual_server 192.0.2.10 80 {
     delay_loop 1
@@ -126,6 +139,10 @@ table() { ip netns exec "ka-$1" ipvsadm -S -n | LC_ALL=C sort; }
 for n in stock lbnet; do
     ip netns add "ka-$n"
     ip -n "ka-$n" link set lo up
+    ip -n "ka-$n" link add d0 type dummy
+    # (a dummy link has no IFF_MULTICAST by default, and VRRP refuses it without unicast peers)
+    ip -n "ka-$n" link set d0 multicast on up
+    ip -n "ka-$n" addr add 198.51.100.1/24 dev d0
     for a in 10.0.1.1 10.0.1.2 10.0.1.9; do ip -n "ka-$n" addr add "$a/32" dev lo; done
     for a in fd00::1:1 fd00::1:2 fd00::1:9; do ip -n "ka-$n" -6 addr add "$a/128" dev lo nodad; done
     mkdir -p "$W/$n"
@@ -171,7 +188,7 @@ for n in stock lbnet; do TO_BEFORE[$n]=$(timeouts "$n"); done
 # --- keepalived -------------------------------------------------------------------------------
 start_ka() {
     local n=$1 bin=$2
-    ip netns exec "ka-$n" "$bin" --dont-fork --log-console --log-detail --check \
+    ip netns exec "ka-$n" "$bin" --dont-fork --log-console --log-detail \
         --use-file "$W/$n/keepalived.conf" --pid "$W/$n/keepalived.pid" \
         --checkers_pid "$W/$n/checkers.pid" --vrrp_pid "$W/$n/vrrp.pid" \
         > "$W/$n/log" 2>&1 &
@@ -184,12 +201,13 @@ ACT_T=$T0
 mark() { ACT_T=$(now); }
 # wait_step <description> <expected table>: polls both namespaces until they show it.
 wait_step() {
-    local what=$1 want=$2 n t got ok
+    local what=$1 want=$2 n t got ok polls=0
     step=$((step + 1))
     t=$(now)
     for n in stock lbnet; do
         ok=0
         while [ "$(since "$t" | cut -d. -f1)" -lt "$STEP_TIMEOUT" ]; do
+            polls=$((polls + 1))
             got=$(table "$n")
             if [ "$got" = "$want" ]; then ok=1; break; fi
             kill -0 "${KA_PID[$n]}" 2>/dev/null || [ "$want" = "" ] || break
@@ -206,7 +224,7 @@ wait_step() {
     local s l
     s=$(table stock); l=$(table lbnet)
     if [ "$s" = "$l" ]; then
-        say "step $step ($what): stock and lbnet tables equal ($(echo "$s" | grep -c . ) lines), $(since "$ACT_T") s after the action"
+        say "step $step ($what): stock and lbnet tables equal ($(echo "$s" | grep -c . ) lines), $(since "$ACT_T") s after the action, $polls polls"
     else
         say "FAIL: step $step ($what): tables differ"; diff <(echo "$s") <(echo "$l") | sed 's/^/    /'
         fail=1
@@ -224,6 +242,22 @@ for n in stock lbnet; do
     fi
 done
 say "timeouts set by lvs_timeouts: stock '$(timeouts stock)', lbnet '$(timeouts lbnet)'"
+
+# The VRRP instance becomes master alone on its dummy link, and keepalived then starts the IPVS
+# master sync daemon with the lvs_sync_daemon options (ipvs_start_daemon).
+daemons() { ip netns exec "ka-$1" ipvsadm -L --daemon; }
+t=$(now)
+for n in stock lbnet; do
+    until daemons "$n" | grep -q 'master sync daemon' || [ "$(since "$t" | cut -d. -f1)" -ge "$STEP_TIMEOUT" ]; do
+        sleep 0.2
+    done
+done
+ds=$(daemons stock); dl=$(daemons lbnet)
+say "sync daemons after VRRP master: stock '$ds', lbnet '$dl' ($(since "$t") s)"
+if ! grep -q 'master sync daemon (mcast=d0, syncid=5' <<<"$ds"; then
+    say "FAIL: stock keepalived started no master sync daemon"; fail=1
+fi
+if [ "$ds" != "$dl" ]; then say "FAIL: sync daemons differ"; fail=1; fi
 
 mark
 listen stock rs2; listen lbnet rs2
@@ -267,6 +301,9 @@ for n in stock lbnet; do
     fi
 done
 say "timeouts restored on shutdown: stock '$(timeouts stock)', lbnet '$(timeouts lbnet)'"
+ds=$(daemons stock); dl=$(daemons lbnet)
+if [ -n "$ds$dl" ]; then say "FAIL: sync daemons left after shutdown: stock '$ds', lbnet '$dl'"; fail=1; fi
+say "sync daemons after shutdown: stock '${ds:-none}', lbnet '${dl:-none}'"
 
 # --- the logs ---------------------------------------------------------------------------------
 for n in stock lbnet; do
