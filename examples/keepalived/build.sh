@@ -72,11 +72,14 @@ find_source() {
 }
 src=$(find_source)
 tmp_dl=""
+work=""
+# An interrupted or failed stock build leaves nothing behind (it never reaches the cache name).
+cleanup() { rm -rf ${tmp_dl:+"$tmp_dl"} ${work:+"$work"}; }
+trap cleanup EXIT
 if [ -z "$src" ]; then
     url=http://deb.debian.org/debian/pool/main/k/keepalived/keepalived_$VERSION.orig.tar.gz
     [ -n "$SHA256" ] || SHA256=$(cat "$REPO/examples/keepalived/keepalived-$VERSION.sha256")
     tmp_dl=$(mktemp -d)
-    trap 'rm -rf "$tmp_dl"' EXIT
     say "downloading $url"
     curl -fsSL -o "$tmp_dl/keepalived.tar.gz" "$url" || die "cannot download $url (set KEEPALIVED_SRC)"
     echo "$SHA256  $tmp_dl/keepalived.tar.gz" | sha256sum -c --quiet - || die "$url: sha256 mismatch"
@@ -117,6 +120,7 @@ else
     echo "$key" > "$work/key"
     rm -rf "$CACHE"
     mv "$work" "$CACHE"
+    work=""
     say "stock build: done in $(since "$t") s, cached in $CACHE"
 fi
 
