@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::community::{Community, LargeCommunity};
+use super::nht::{self, NhTrack, Resolution};
 use super::rule::{Rule, Target};
 use super::stats::Stats;
 use super::store::{Gw, Paths, Prefixes, NO_PATH};
@@ -159,7 +160,8 @@ pub(crate) struct State {
     prune_at: Option<Instant>,
     stale: HashSet<RouteKey>,
     first_error: Option<Error>,
-    nh_cache: HashMap<(Gw, Option<u32>), bool>,
+    /// Next-hop tracking: validated gateways with the length of the route resolving them.
+    nht: NhTrack,
     wake_needed: bool,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
@@ -220,7 +222,7 @@ impl State {
             prune_at: None,
             stale: HashSet::new(),
             first_error: None,
-            nh_cache: HashMap::new(),
+            nht: NhTrack::default(),
             wake_needed: false,
             reval_at: None,
             last_reval: None,
@@ -290,17 +292,22 @@ impl State {
     fn reachable(
         &mut self,
         handle: &RouteHandle,
-        cache: &mut HashMap<(Gw, Option<u32>), bool>,
+        cache: &mut NhTrack,
         gw: Gw,
         rule: usize,
     ) -> bool {
         let oif = self.rules[rule].vrf_oif;
         self.stats.nexthop_validations += 1;
         self.rule_stats[rule].nexthop_validations += 1;
-        let ok = match cache.get(&(gw, oif)) {
-            Some(ok) => *ok,
+        let ok = match cache.get(gw, oif) {
+            Some(r) => r.ok,
             None => {
-                let ok = match handle.lookup(gw.ip(), oif) {
+                let host = if gw.ip().is_ipv6() { 128 } else { 32 };
+                // The resolving route's length, for next-hop tracking; a host-length answer
+                // may be an old kernel's (no RTM_F_FIB_MATCH): then any route containing the
+                // gateway re-checks it.
+                let mut len = 0;
+                let ok = match handle.lookup_match(gw.ip(), oif) {
                     // The kernel only accepts a gateway it reaches directly (a connected
                     // route: fib_check_nh refuses others with "Nexthop has invalid
                     // gateway"), so a gateway resolved through another gateway, or through a
@@ -308,6 +315,9 @@ impl State {
                     // In a VRF the gateway must be found in the VRF's own table, not in a
                     // table the policy rules fall through to.
                     Ok(Some(k)) => {
+                        if k.route.dst.len() < host {
+                            len = k.route.dst.len();
+                        }
                         k.route.protocol != self.cfg.protocol
                             && (oif.is_none() || k.route.table == self.rules[rule].table)
                             && match &k.route.nexthops {
@@ -324,7 +334,7 @@ impl State {
                         false
                     }
                 };
-                cache.insert((gw, oif), ok);
+                cache.insert(gw, oif, Resolution { ok, len });
                 ok
             }
         };
@@ -345,7 +355,7 @@ impl State {
     ) -> Result<usize> {
         // With the watcher on, reachability answers are kept until a link, address or route
         // change clears them; without it, only for this call.
-        let mut cache = std::mem::take(&mut self.nh_cache);
+        let mut cache = std::mem::take(&mut self.nht);
         let mut ops = Vec::new();
         let mut metas = Vec::new();
         let now = now_secs();
@@ -443,7 +453,7 @@ impl State {
             }
         }
         if self.cfg.watch {
-            self.nh_cache = cache;
+            self.nht = cache;
         }
         self.run_ops(handle, ops, metas)
     }
@@ -697,7 +707,7 @@ impl State {
 
     /// Asks for a re-validation of every next hop, at most once per dampening window.
     pub(crate) fn request_revalidation(&mut self) {
-        self.nh_cache.clear();
+        self.nht.clear();
         let now = Instant::now();
         // At most once per dampening window, and at most every 100 ms: a re-validation dumps
         // our routes.
@@ -717,11 +727,28 @@ impl State {
         keys.iter().any(|k| self.holds(k))
     }
 
+    /// Other protocols changed the kernel routes to `dsts`: re-checks now the prefixes whose
+    /// gateway's resolution such a change can affect ([`NhTrack::affected`]), and nothing else
+    /// (no dump, no walk of the table when no tracked gateway is affected). Returns how many
+    /// prefixes were re-checked.
+    pub(crate) fn routes_changed(
+        &mut self,
+        handle: &RouteHandle,
+        dsts: &[Prefix],
+    ) -> Result<usize> {
+        let gws = self.nht.affected(dsts);
+        let deps = nht::dependents(&self.prefixes, &self.paths, &gws);
+        if !deps.is_empty() {
+            self.sync(handle, &deps, None)?;
+        }
+        Ok(deps.len())
+    }
+
     /// Re-evaluates every known prefix (next hops, rules) now.
     pub(crate) fn revalidate(&mut self, handle: &RouteHandle) -> Result<()> {
         self.reval_at = None;
         self.last_reval = Some(Instant::now());
-        self.nh_cache.clear();
+        self.nht.clear();
         // The kernel removes IPv4 routes whose device goes down without a notification
         // (fib_flush): compare what we think we have with what the kernel has, and forget
         // the missing ones so the sync below puts them back where it can.

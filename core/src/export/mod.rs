@@ -23,6 +23,7 @@
 
 mod community;
 mod engine;
+mod nht;
 mod rule;
 mod stats;
 mod store;
@@ -261,15 +262,33 @@ impl Drop for Exporter {
     }
 }
 
-/// Whether a notification can change a next hop's reachability: link, address and nexthop
-/// changes, and route changes of other protocols (ours are our own doing).
-fn relevant(kind: u16, msg: &[u8], ours: u8) -> bool {
+/// What a notification means for next-hop validation.
+#[derive(Debug, PartialEq, Eq)]
+enum Relevance {
+    /// Nothing (one of our own routes, or a message of no interest).
+    None,
+    /// Another protocol's route to this prefix changed: re-check the gateways it can affect
+    /// (next-hop tracking, [`nht`]).
+    Route(Prefix),
+    /// A link, address or nexthop-object change, or a route message that does not decode:
+    /// re-validate everything (the kernel removes IPv4 routes whose device goes down without
+    /// a notification, so only a full re-validation with a dump of our tables finds them).
+    All,
+}
+
+fn relevance(kind: u16, msg: &[u8], ours: u8) -> Relevance {
     match kind {
         RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
-            true
+            Relevance::All
         }
-        RTM_NEWROUTE | RTM_DELROUTE => codec::protocol(msg).is_none_or(|p| p != ours),
-        _ => false,
+        RTM_NEWROUTE | RTM_DELROUTE => match codec::protocol(msg) {
+            Some(p) if p == ours => Relevance::None,
+            _ => match codec::decode(msg) {
+                Ok(k) => Relevance::Route(k.route.dst),
+                Err(_) => Relevance::All,
+            },
+        },
+        _ => Relevance::None,
     }
 }
 
@@ -305,13 +324,18 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
         }
         let mut changed = false;
         let mut deleted = Vec::new();
+        let mut routes = Vec::new();
         if fds[1].revents != 0 {
             if let Some(s) = events.as_mut() {
                 loop {
                     match s.recv_raw() {
                         Ok(data) => {
                             for (h, m) in message::messages(data).flatten() {
-                                changed |= relevant(h.kind, m, ours);
+                                match relevance(h.kind, m, ours) {
+                                    Relevance::None => {}
+                                    Relevance::Route(d) => routes.push(d),
+                                    Relevance::All => changed = true,
+                                }
                                 // One of ours deleted: by us, or by the kernel under us (its
                                 // device went down); the engine tells which.
                                 if h.kind == RTM_DELROUTE && codec::protocol(m) == Some(ours) {
@@ -334,6 +358,9 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
         }
         if changed {
             st.request_revalidation();
+        } else if !routes.is_empty() {
+            // Errors are in the statistics, as below.
+            let _ = st.routes_changed(&inner.handle, &routes);
         }
         // Errors are in the statistics; the thread keeps going.
         let _ = st.run_due(&inner.handle, false);

@@ -9,7 +9,7 @@
 //!   others in a side table. An exported route's table and metric are its rule's (a reload
 //!   re-evaluates every prefix), so they are not stored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -172,6 +172,14 @@ impl Paths {
     /// The path of `id` (a live one).
     pub(super) fn get(&self, id: u32) -> &Attrs {
         &self.attrs[id as usize]
+    }
+
+    /// The ids of the live paths whose gateway satisfies `f`.
+    pub(super) fn ids_with_gw(&self, mut f: impl FnMut(&Gw) -> bool) -> HashSet<u32> {
+        let free: HashSet<u32> = self.free.iter().copied().collect();
+        (0..self.attrs.len() as u32)
+            .filter(|id| !free.contains(id) && f(&self.attrs[*id as usize].gw))
+            .collect()
     }
 
     /// Number of distinct paths held.
@@ -466,6 +474,16 @@ impl Prefixes {
         }
         for (&(p, r), &t) in &self.more {
             f(&p, r, t);
+        }
+    }
+
+    /// Calls `f(prefix, path id)` for every prefix held ([`NO_PATH`] for one without a path).
+    pub(super) fn for_each_path(&self, mut f: impl FnMut(&Prefix, u32)) {
+        for (k, s) in &self.v4 {
+            f(&p4(k), s.path);
+        }
+        for (k, s) in &self.v6 {
+            f(&p6(k), s.path);
         }
     }
 
