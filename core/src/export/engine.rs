@@ -130,14 +130,38 @@ struct Pending {
     last: Instant,
 }
 
+/// The rules a kernel operation is for: almost always one (no allocation then).
+enum Rules {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+impl Rules {
+    fn from_iter(mut it: impl Iterator<Item = u16>) -> Rules {
+        match (it.next(), it.next()) {
+            (None, _) => Rules::Many(Vec::new()),
+            (Some(a), None) => Rules::One(a),
+            (Some(a), Some(b)) => Rules::Many([a, b].into_iter().chain(it).collect()),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        let (one, many) = match self {
+            Rules::One(r) => (Some(*r), &[][..]),
+            Rules::Many(v) => (None, &v[..]),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+}
+
 enum OpMeta {
     Export {
         prefix: Prefix,
-        rules: Vec<u16>,
+        rules: Rules,
         entry: Entry,
     },
     Withdraw {
-        rules: Vec<u16>,
+        rules: Rules,
         key: RouteKey,
     },
 }
@@ -273,7 +297,7 @@ impl State {
         let metas = keys
             .into_iter()
             .map(|key| OpMeta::Withdraw {
-                rules: Vec::new(),
+                rules: Rules::Many(Vec::new()),
                 key,
             })
             .collect();
@@ -359,31 +383,39 @@ impl State {
         let mut ops = Vec::new();
         let mut metas = Vec::new();
         let now = now_secs();
+        // Buffers reused for every prefix: a sync of a full table allocates nothing per prefix
+        // in the common case (one rule).
+        let mut exports = Vec::new();
+        let mut installed: Vec<Entry> = Vec::new();
+        let mut desired: Vec<(u16, u32, u32)> = Vec::new();
+        let mut matching: Vec<usize> = Vec::new();
+        let mut done_keys: Vec<(u32, u32)> = Vec::new();
+        let mut gone: Vec<(u32, u32)> = Vec::new();
         for &p in prefixes {
-            let (path, gw_changed, exports) = self.prefixes.take_for_sync(&p);
-            let installed: Vec<Entry> = match installed_override.as_deref_mut() {
+            let (path, gw_changed) = self.prefixes.take_for_sync_into(&p, &mut exports);
+            installed.clear();
+            match installed_override.as_deref_mut() {
                 // The exports were taken out before (reload).
-                Some(m) => m.remove(&p).unwrap_or_default(),
-                None => exports
-                    .into_iter()
-                    .map(|(r, since)| Entry {
-                        table: self.rules[r as usize].table,
-                        metric: self.rules[r as usize].rule.metric,
-                        since,
-                    })
-                    .collect(),
-            };
+                Some(m) => installed.extend(m.remove(&p).unwrap_or_default()),
+                None => installed.extend(exports.iter().map(|&(r, since)| Entry {
+                    table: self.rules[r as usize].table,
+                    metric: self.rules[r as usize].rule.metric,
+                    since,
+                })),
+            }
             // (rule, table, metric) wanted now.
-            let mut desired: Vec<(u16, u32, u32)> = Vec::new();
+            desired.clear();
             let mut gw = None;
             if path != NO_PATH {
                 let a = self.paths.get(path);
                 let pgw = a.gw;
                 gw = Some(pgw);
-                let matching: Vec<usize> = (0..self.rules.len())
-                    .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large))
-                    .collect();
-                for i in matching {
+                matching.clear();
+                matching.extend(
+                    (0..self.rules.len())
+                        .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large)),
+                );
+                for &i in &matching {
                     if self.rules[i].rule.validate_nexthop
                         && !self.reachable(handle, &mut cache, pgw, i)
                     {
@@ -393,17 +425,18 @@ impl State {
                 }
             }
             // Installs and replacements, make-before-break.
-            let mut done_keys: Vec<(u32, u32)> = Vec::new();
+            done_keys.clear();
             for &(_, table, metric) in &desired {
                 if done_keys.contains(&(table, metric)) {
                     continue;
                 }
                 done_keys.push((table, metric));
-                let holders: Vec<u16> = desired
-                    .iter()
-                    .filter(|d| d.1 == table && d.2 == metric)
-                    .map(|d| d.0)
-                    .collect();
+                let holders = Rules::from_iter(
+                    desired
+                        .iter()
+                        .filter(|d| d.1 == table && d.2 == metric)
+                        .map(|d| d.0),
+                );
                 let gw = gw.expect("desired implies a path");
                 let key = RouteKey {
                     table,
@@ -414,8 +447,10 @@ impl State {
                     .iter()
                     .find(|e| e.table == table && e.metric == metric)
                 {
-                    Some(e) if !gw_changed && !self.stale.contains(&key) => {
-                        for h in holders {
+                    Some(e)
+                        if !gw_changed && (self.stale.is_empty() || !self.stale.contains(&key)) =>
+                    {
+                        for h in holders.iter() {
                             self.prefixes.add_export(&p, h, e.since);
                         }
                     }
@@ -434,7 +469,7 @@ impl State {
                 }
             }
             // Removals of what is no longer wanted.
-            let mut gone: Vec<(u32, u32)> = Vec::new();
+            gone.clear();
             for e in &installed {
                 if done_keys.contains(&(e.table, e.metric)) || gone.contains(&(e.table, e.metric)) {
                     continue;
@@ -458,10 +493,10 @@ impl State {
         self.run_ops(handle, ops, metas)
     }
 
-    fn rules_with_table(&self, table: u32) -> Vec<u16> {
-        (0..self.rules.len() as u16)
-            .filter(|&i| self.rules[i as usize].table == table)
-            .collect()
+    fn rules_with_table(&self, table: u32) -> Rules {
+        Rules::from_iter(
+            (0..self.rules.len() as u16).filter(|&i| self.rules[i as usize].table == table),
+        )
     }
 
     /// Sends `ops` pipelined and records the outcome; returns the number that succeeded. The
@@ -478,6 +513,7 @@ impl State {
         self.stats.kernel_ops += ops.len() as u64;
         let results = handle.apply(&ops)?;
         let mut ok = 0;
+        let t = SystemTime::now();
         for (res, meta) in results.into_iter().zip(metas) {
             match (res, meta) {
                 (
@@ -489,14 +525,16 @@ impl State {
                     },
                 ) => {
                     ok += 1;
-                    self.stats.export();
-                    self.stale.remove(&RouteKey {
-                        table: entry.table,
-                        dst: prefix,
-                        metric: entry.metric,
-                    });
-                    for r in rules {
-                        self.rule_stats[r as usize].export();
+                    self.stats.export_at(t);
+                    if !self.stale.is_empty() {
+                        self.stale.remove(&RouteKey {
+                            table: entry.table,
+                            dst: prefix,
+                            metric: entry.metric,
+                        });
+                    }
+                    for r in rules.iter() {
+                        self.rule_stats[r as usize].export_at(t);
                         self.rule_stats[r as usize].kernel_ops += 1;
                         self.prefixes.add_export(&prefix, r, entry.since);
                     }
@@ -508,7 +546,7 @@ impl State {
                             let msg = e.to_string();
                             self.first_error.get_or_insert(e);
                             self.stats.error(&msg);
-                            for r in rules {
+                            for r in rules.iter() {
                                 self.rule_stats[r as usize].error(&msg);
                             }
                             // Still ours in the kernel: retried at End-of-RIB or flush.
@@ -516,10 +554,12 @@ impl State {
                         }
                         _ => {
                             ok += 1;
-                            self.stale.remove(&key);
-                            self.stats.withdraw();
-                            for r in rules {
-                                self.rule_stats[r as usize].withdraw();
+                            if !self.stale.is_empty() {
+                                self.stale.remove(&key);
+                            }
+                            self.stats.withdraw_at(t);
+                            for r in rules.iter() {
+                                self.rule_stats[r as usize].withdraw_at(t);
                                 self.rule_stats[r as usize].kernel_ops += 1;
                             }
                         }
@@ -529,7 +569,7 @@ impl State {
                     let msg = e.to_string();
                     self.first_error.get_or_insert(e);
                     self.stats.error(&msg);
-                    for r in rules {
+                    for r in rules.iter() {
                         self.rule_stats[r as usize].error(&msg);
                     }
                 }

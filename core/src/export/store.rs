@@ -337,15 +337,29 @@ impl Prefixes {
 
     /// What a sync of `p` starts from, taken in one look-up: its path ([`NO_PATH`] if none),
     /// whether its gateway changed (the mark is cleared) and its exports (removed).
+    #[cfg(test)]
     pub(super) fn take_for_sync(&mut self, p: &Prefix) -> (u32, bool, Vec<(u16, u32)>) {
+        let mut out = Vec::new();
+        let (path, changed) = self.take_for_sync_into(p, &mut out);
+        (path, changed, out)
+    }
+
+    /// [`Prefixes::take_for_sync`] into `out` (cleared first), so a sync of many prefixes
+    /// reuses one buffer.
+    pub(super) fn take_for_sync_into(
+        &mut self,
+        p: &Prefix,
+        out: &mut Vec<(u16, u32)>,
+    ) -> (u32, bool) {
+        out.clear();
         let Some(s) = self.get_mut(p) else {
-            return (NO_PATH, false, Vec::new());
+            return (NO_PATH, false);
         };
         let (path, changed) = (s.path, std::mem::take(&mut s.gw_changed));
         if s.rule == NO_RULE {
-            return (path, changed, Vec::new());
+            return (path, changed);
         }
-        let mut out = vec![(std::mem::replace(&mut s.rule, NO_RULE), s.since)];
+        out.push((std::mem::replace(&mut s.rule, NO_RULE), s.since));
         if std::mem::take(&mut s.more) {
             for r in 0..self.rules {
                 if let Some(t) = self.more.remove(&(*p, r)) {
@@ -357,7 +371,7 @@ impl Prefixes {
         if path == NO_PATH {
             self.tidy(p);
         }
-        (path, changed, out)
+        (path, changed)
     }
 
     /// Removes the path of `p`; returns it ([`NO_PATH`] if none). The exports stay until the
