@@ -262,11 +262,67 @@ fn p6(k: &K6) -> Prefix {
     Prefix::from_parts(k.addr, true, k.len)
 }
 
+/// Hashing of the prefix tables: a folded 64x64->128-bit multiply per word with a random seed
+/// per table (as foldhash does), instead of SipHash. A prefix key is one or three words; the
+/// engine looks up each prefix of a batch two or three times, and SipHash was most of that.
+/// The seed is random, so which prefixes collide is not predictable from outside.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seeded(u64);
+
+impl Default for Seeded {
+    fn default() -> Seeded {
+        // RandomState's keys are random per instance; one hash of a constant is as good a seed.
+        Seeded(RandomState::new().hash_one(0x5eed_u64) | 1)
+    }
+}
+
+const FOLD: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn folded(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// The hasher of [`Seeded`].
+pub(super) struct FoldHasher(u64);
+
+impl std::hash::Hasher for FoldHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(x as u64 | 0x100);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(x as u64);
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = folded(self.0 ^ x, FOLD);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        folded(self.0, FOLD ^ 0xa076_1d64_78bd_642f)
+    }
+}
+
+impl BuildHasher for Seeded {
+    type Hasher = FoldHasher;
+    fn build_hasher(&self) -> FoldHasher {
+        FoldHasher(self.0)
+    }
+}
+
 /// Per-prefix state: path and exports. An export is (rule index, install time in Unix seconds).
 #[derive(Debug, Default)]
 pub(super) struct Prefixes {
-    v4: HashMap<K4, Slot>,
-    v6: HashMap<K6, Slot>,
+    v4: HashMap<K4, Slot, Seeded>,
+    v6: HashMap<K6, Slot, Seeded>,
     /// Exports beyond a slot's inline one (a prefix matched by several rules), by (prefix,
     /// rule); a prefix is here only while its slot has an inline export and `more` set.
     more: HashMap<(Prefix, u16), u32>,

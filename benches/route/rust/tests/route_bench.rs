@@ -562,19 +562,26 @@ fn thread_cpu_ns(tid: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The thread id of the (only) export engine thread of this process.
+/// The thread id of the (only) export engine thread of this process (it names itself once
+/// started: waited for).
 fn engine_tid() -> String {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let tid = e.file_name().to_string_lossy().to_string();
-        if std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
-            .is_ok_and(|c| c.trim() == "lbnet-export")
-        {
-            found.push(tid);
+    let t = Instant::now();
+    loop {
+        let mut found = Vec::new();
+        for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let tid = e.file_name().to_string_lossy().to_string();
+            if std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+                .is_ok_and(|c| c.trim() == "lbnet-export")
+            {
+                found.push(tid);
+            }
         }
+        if found.len() == 1 || t.elapsed() > Duration::from_secs(5) {
+            assert_eq!(found.len(), 1, "export engine threads: {found:?}");
+            return found.pop().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(found.len(), 1, "export engine threads: {found:?}");
-    found.pop().unwrap()
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
