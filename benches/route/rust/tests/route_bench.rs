@@ -141,10 +141,14 @@ fn gateways(v6: bool) -> (IpAddr, IpAddr) {
 /// How many times the core and the engine's batch are measured (best kept): 3 at 100,000
 /// routes, 1 above (`LBNET_ROUTE_BENCH_REPS` overrides).
 fn reps(case: &Case) -> usize {
+    reps_for(case.prefixes.len())
+}
+
+fn reps_for(n: usize) -> usize {
     std::env::var("LBNET_ROUTE_BENCH_REPS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if case.prefixes.len() <= 100_000 { 3 } else { 1 })
+        .unwrap_or(if n <= 100_000 { 3 } else { 1 })
 }
 
 /// User plus system CPU time of the calling thread.
@@ -496,8 +500,10 @@ fn markdown(t: &Table, cases: &[Case]) -> String {
         s,
         "Time per route in microseconds (lower is better) and, in brackets, each client's time \
          divided by lbnet core's for the same case and operation (above 1: slower than ours). \
-         The core and the engine's batch ran alternately, 3 times each at 100,000 routes and \
-         once at 1,000,000; the best run is shown. The other clients ran once.\n"
+         The core and the engine's batch ran alternately, {} times each at 100,000 routes and \
+         {} times above; the best run is shown. The other clients ran once.\n",
+        reps_for(100_000),
+        reps_for(1_000_000)
     );
     let _ = writeln!(s, "| case | operation | {} |", CLIENTS.join(" | "));
     let _ = writeln!(s, "|---|---|{}", "---|".repeat(CLIENTS.len()));
@@ -676,7 +682,7 @@ fn churn_bench(ns: &TestNs, h: &RouteHandle, oif: u32, size: u32) -> String {
             .nexthops(NextHops::Single(lbnet::route::Hop::dev(oif)));
         let mut n = 0u32;
         while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
-            let op = if n % 2 == 0 {
+            let op = if n.is_multiple_of(2) {
                 RouteOp::Add(r.clone())
             } else {
                 RouteOp::Delete(r.clone())
@@ -685,7 +691,7 @@ fn churn_bench(ns: &TestNs, h: &RouteHandle, oif: u32, size: u32) -> String {
             n += 1;
             std::thread::sleep(Duration::from_millis(50));
         }
-        if n % 2 == 1 {
+        if !n.is_multiple_of(2) {
             h.apply(&[RouteOp::Delete(r)]).unwrap();
         }
         n
