@@ -499,3 +499,104 @@ fn reserved_protocols_are_refused_and_an_administrators_route_survives() {
         assert_eq!(admin(&ns), 1);
     }
 }
+
+/// Next-hop tracking with real kernel routes: a change by another protocol re-checks exactly
+/// the routes whose gateway it can resolve (each re-check counts one next-hop validation), an
+/// unrelated change (disjoint, or less specific than the resolving route) re-checks none, and
+/// the re-checked routes follow their gateway (withdrawn when it goes, back when it returns).
+#[test]
+fn a_foreign_route_change_rechecks_only_the_routes_it_resolves() {
+    let ns = TestNs::new("nht");
+    ns.veth();
+    // Gateway A (10.1.0.2) on the connected 10.1.0.0/24; gateway B (10.6.0.2) resolved by a
+    // device route of another protocol.
+    ns.ip(&[
+        "route",
+        "add",
+        "10.6.0.0/24",
+        "dev",
+        "veth0",
+        "proto",
+        "static",
+    ]);
+    let ex = Exporter::new(cfg(&ns), &[rule("val", 100)]).unwrap();
+    let on = |gw: &str, base: u32, n: u32| -> Vec<Prefix> {
+        (0..n)
+            .map(|i| pfx(&format!("20.{base}.{i}.0/24")))
+            .inspect(|p| ex.update(*p, &path(gw, &[], &[])).unwrap())
+            .collect()
+    };
+    let a = on("10.1.0.2", 1, 50);
+    let b = on("10.6.0.2", 2, 30);
+    assert_eq!(ns.routes("100").len(), 80);
+    let validations = || ex.stats().nexthop_validations;
+    let settle = || std::thread::sleep(Duration::from_millis(400));
+    // Address events (IPv6 link-local addresses leaving duplicate address detection) still
+    // re-validate everything: let them pass first.
+    wait_until("no tentative IPv6 address", || {
+        ns.ip(&["-6", "addr", "show", "tentative"])
+            .trim()
+            .is_empty()
+    });
+    settle();
+    let (v0, ops0) = (validations(), ex.stats().kernel_ops);
+    // Unrelated changes: disjoint prefixes, and routes less specific than the resolving ones.
+    for _ in 0..5 {
+        for r in [
+            "192.0.2.0/24",
+            "10.1.0.0/16",
+            "10.6.0.0/16",
+            "2001:db8:9::/64",
+        ] {
+            ns.ip(&["route", "add", r, "dev", "veth0", "proto", "static"]);
+            ns.ip(&["route", "del", r, "dev", "veth0", "proto", "static"]);
+        }
+    }
+    settle();
+    assert_eq!(validations(), v0, "unrelated changes re-checked routes");
+    // A more specific route to B: B's 30 routes are re-checked, A's are not; nothing changes
+    // in the kernel.
+    ns.ip(&[
+        "route",
+        "add",
+        "10.6.0.2/32",
+        "dev",
+        "veth0",
+        "proto",
+        "static",
+    ]);
+    wait_until("B's routes re-checked", || validations() >= v0 + 30);
+    settle();
+    assert_eq!(validations(), v0 + 30);
+    assert_eq!(ex.stats().kernel_ops, ops0);
+    // B loses every route that resolves it: its routes are withdrawn, A's stay.
+    ns.ip(&["route", "del", "10.6.0.2/32", "dev", "veth0"]);
+    ns.ip(&["route", "del", "10.6.0.0/24", "dev", "veth0"]);
+    wait_until("B's routes withdrawn", || ns.routes("100").len() == 50);
+    let left = ns.routes("100");
+    for p in &a {
+        assert!(get(&left, &p.to_string()).is_some(), "{p} gone");
+    }
+    assert!(ex.stats().kernel_ops >= ops0 + 30);
+    // B comes back (an unresolved gateway is affected by any route containing it).
+    let v1 = validations();
+    ns.ip(&[
+        "route",
+        "add",
+        "10.6.0.0/24",
+        "dev",
+        "veth0",
+        "proto",
+        "static",
+    ]);
+    wait_until("B's routes back", || ns.routes("100").len() == 80);
+    for p in &b {
+        assert_eq!(
+            get(&ns.routes("100"), &p.to_string()).unwrap()["gateway"],
+            "10.6.0.2"
+        );
+    }
+    settle();
+    assert_eq!(validations(), v1 + 30, "only B's routes were re-checked");
+    assert_eq!(ex.stats().errors, 0, "{:?}", ex.stats().last_error_message);
+}

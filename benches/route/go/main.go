@@ -59,6 +59,39 @@ func main() {
 	}
 }
 
+// check dumps table and compares it with what a step left: every prefix of ps via gw (gw empty:
+// the table is empty). Run after every timed step, outside the clock.
+func check(h *netlink.Handle, fam, table int, ps []netip.Prefix, gw, what string) error {
+	rs, err := h.RouteListFiltered(fam, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return err
+	}
+	if gw == "" {
+		if len(rs) != 0 {
+			return fmt.Errorf("%s: %d routes left in table %d", what, len(rs), table)
+		}
+		return nil
+	}
+	if len(rs) != len(ps) {
+		return fmt.Errorf("%s: %d routes in table %d, want %d", what, len(rs), table, len(ps))
+	}
+	want := make(map[netip.Prefix]bool, len(ps))
+	for _, p := range ps {
+		want[p] = true
+	}
+	g := net.ParseIP(gw)
+	for _, r := range rs {
+		a, _ := netip.AddrFromSlice(r.Dst.IP)
+		bits, _ := r.Dst.Mask.Size()
+		p := netip.PrefixFrom(a.Unmap(), bits)
+		if !want[p] || !r.Gw.Equal(g) || r.Protocol != 186 || r.Priority != 20 {
+			return fmt.Errorf("%s: unexpected route %s via %s proto %d metric %d in table %d", what, p, r.Gw, r.Protocol, r.Priority, table)
+		}
+		delete(want, p)
+	}
+	return nil
+}
+
 func run(name string, n int, v6 bool) error {
 	runtime.LockOSThread()
 	ns, err := netns.GetFromName(name)
@@ -108,13 +141,13 @@ func run(name string, n int, v6 bool) error {
 			}
 		}
 		report(vish, step.op, time.Since(t))
-	}
-	left, err := h.RouteListFiltered(fam, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
-	if err != nil {
-		return err
-	}
-	if len(left) != 0 {
-		return fmt.Errorf("%d routes left in table %d", len(left), table)
+		want := step.gw
+		if step.del {
+			want = ""
+		}
+		if err := check(h, fam, table, ps, want, vish+" "+step.op); err != nil {
+			return err
+		}
 	}
 
 	// lbnet's Go binding, same namespace, table 500.
@@ -143,6 +176,13 @@ func run(name string, n int, v6 bool) error {
 			return fmt.Errorf("lbnet Go %s: %w", step.op, err)
 		}
 		report("lbnet Go Exporter.Apply", step.op, time.Since(t))
+		want := ""
+		if step.gw.IsValid() {
+			want = step.gw.String()
+		}
+		if err := check(h, fam, 500, ps, want, "lbnet Go "+step.op); err != nil {
+			return err
+		}
 	}
 	st, err := e.Stats("")
 	if err != nil {

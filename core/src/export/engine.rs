@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::community::{Community, LargeCommunity};
+use super::nht::{self, NhTrack, Resolution};
 use super::rule::{Rule, Target};
 use super::stats::Stats;
 use super::store::{Gw, Paths, Prefixes, NO_PATH};
@@ -129,14 +130,38 @@ struct Pending {
     last: Instant,
 }
 
+/// The rules a kernel operation is for: almost always one (no allocation then).
+enum Rules {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+impl Rules {
+    fn from_iter(mut it: impl Iterator<Item = u16>) -> Rules {
+        match (it.next(), it.next()) {
+            (None, _) => Rules::Many(Vec::new()),
+            (Some(a), None) => Rules::One(a),
+            (Some(a), Some(b)) => Rules::Many([a, b].into_iter().chain(it).collect()),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        let (one, many) = match self {
+            Rules::One(r) => (Some(*r), &[][..]),
+            Rules::Many(v) => (None, &v[..]),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+}
+
 enum OpMeta {
     Export {
         prefix: Prefix,
-        rules: Vec<u16>,
+        rules: Rules,
         entry: Entry,
     },
     Withdraw {
-        rules: Vec<u16>,
+        rules: Rules,
         key: RouteKey,
     },
 }
@@ -159,7 +184,8 @@ pub(crate) struct State {
     prune_at: Option<Instant>,
     stale: HashSet<RouteKey>,
     first_error: Option<Error>,
-    nh_cache: HashMap<(Gw, Option<u32>), bool>,
+    /// Next-hop tracking: validated gateways with the length of the route resolving them.
+    nht: NhTrack,
     wake_needed: bool,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
@@ -220,7 +246,7 @@ impl State {
             prune_at: None,
             stale: HashSet::new(),
             first_error: None,
-            nh_cache: HashMap::new(),
+            nht: NhTrack::default(),
             wake_needed: false,
             reval_at: None,
             last_reval: None,
@@ -271,7 +297,7 @@ impl State {
         let metas = keys
             .into_iter()
             .map(|key| OpMeta::Withdraw {
-                rules: Vec::new(),
+                rules: Rules::Many(Vec::new()),
                 key,
             })
             .collect();
@@ -290,17 +316,22 @@ impl State {
     fn reachable(
         &mut self,
         handle: &RouteHandle,
-        cache: &mut HashMap<(Gw, Option<u32>), bool>,
+        cache: &mut NhTrack,
         gw: Gw,
         rule: usize,
     ) -> bool {
         let oif = self.rules[rule].vrf_oif;
         self.stats.nexthop_validations += 1;
         self.rule_stats[rule].nexthop_validations += 1;
-        let ok = match cache.get(&(gw, oif)) {
-            Some(ok) => *ok,
+        let ok = match cache.get(gw, oif) {
+            Some(r) => r.ok,
             None => {
-                let ok = match handle.lookup(gw.ip(), oif) {
+                let host = if gw.ip().is_ipv6() { 128 } else { 32 };
+                // The resolving route's length, for next-hop tracking; a host-length answer
+                // may be an old kernel's (no RTM_F_FIB_MATCH): then any route containing the
+                // gateway re-checks it.
+                let mut len = 0;
+                let ok = match handle.lookup_match(gw.ip(), oif) {
                     // The kernel only accepts a gateway it reaches directly (a connected
                     // route: fib_check_nh refuses others with "Nexthop has invalid
                     // gateway"), so a gateway resolved through another gateway, or through a
@@ -308,6 +339,9 @@ impl State {
                     // In a VRF the gateway must be found in the VRF's own table, not in a
                     // table the policy rules fall through to.
                     Ok(Some(k)) => {
+                        if k.route.dst.len() < host {
+                            len = k.route.dst.len();
+                        }
                         k.route.protocol != self.cfg.protocol
                             && (oif.is_none() || k.route.table == self.rules[rule].table)
                             && match &k.route.nexthops {
@@ -324,7 +358,7 @@ impl State {
                         false
                     }
                 };
-                cache.insert((gw, oif), ok);
+                cache.insert(gw, oif, Resolution { ok, len });
                 ok
             }
         };
@@ -345,35 +379,43 @@ impl State {
     ) -> Result<usize> {
         // With the watcher on, reachability answers are kept until a link, address or route
         // change clears them; without it, only for this call.
-        let mut cache = std::mem::take(&mut self.nh_cache);
+        let mut cache = std::mem::take(&mut self.nht);
         let mut ops = Vec::new();
         let mut metas = Vec::new();
         let now = now_secs();
+        // Buffers reused for every prefix: a sync of a full table allocates nothing per prefix
+        // in the common case (one rule).
+        let mut exports = Vec::new();
+        let mut installed: Vec<Entry> = Vec::new();
+        let mut desired: Vec<(u16, u32, u32)> = Vec::new();
+        let mut matching: Vec<usize> = Vec::new();
+        let mut done_keys: Vec<(u32, u32)> = Vec::new();
+        let mut gone: Vec<(u32, u32)> = Vec::new();
         for &p in prefixes {
-            let (path, gw_changed, exports) = self.prefixes.take_for_sync(&p);
-            let installed: Vec<Entry> = match installed_override.as_deref_mut() {
+            let (path, gw_changed) = self.prefixes.take_for_sync_into(&p, &mut exports);
+            installed.clear();
+            match installed_override.as_deref_mut() {
                 // The exports were taken out before (reload).
-                Some(m) => m.remove(&p).unwrap_or_default(),
-                None => exports
-                    .into_iter()
-                    .map(|(r, since)| Entry {
-                        table: self.rules[r as usize].table,
-                        metric: self.rules[r as usize].rule.metric,
-                        since,
-                    })
-                    .collect(),
-            };
+                Some(m) => installed.extend(m.remove(&p).unwrap_or_default()),
+                None => installed.extend(exports.iter().map(|&(r, since)| Entry {
+                    table: self.rules[r as usize].table,
+                    metric: self.rules[r as usize].rule.metric,
+                    since,
+                })),
+            }
             // (rule, table, metric) wanted now.
-            let mut desired: Vec<(u16, u32, u32)> = Vec::new();
+            desired.clear();
             let mut gw = None;
             if path != NO_PATH {
                 let a = self.paths.get(path);
                 let pgw = a.gw;
                 gw = Some(pgw);
-                let matching: Vec<usize> = (0..self.rules.len())
-                    .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large))
-                    .collect();
-                for i in matching {
+                matching.clear();
+                matching.extend(
+                    (0..self.rules.len())
+                        .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large)),
+                );
+                for &i in &matching {
                     if self.rules[i].rule.validate_nexthop
                         && !self.reachable(handle, &mut cache, pgw, i)
                     {
@@ -383,17 +425,18 @@ impl State {
                 }
             }
             // Installs and replacements, make-before-break.
-            let mut done_keys: Vec<(u32, u32)> = Vec::new();
+            done_keys.clear();
             for &(_, table, metric) in &desired {
                 if done_keys.contains(&(table, metric)) {
                     continue;
                 }
                 done_keys.push((table, metric));
-                let holders: Vec<u16> = desired
-                    .iter()
-                    .filter(|d| d.1 == table && d.2 == metric)
-                    .map(|d| d.0)
-                    .collect();
+                let holders = Rules::from_iter(
+                    desired
+                        .iter()
+                        .filter(|d| d.1 == table && d.2 == metric)
+                        .map(|d| d.0),
+                );
                 let gw = gw.expect("desired implies a path");
                 let key = RouteKey {
                     table,
@@ -404,8 +447,10 @@ impl State {
                     .iter()
                     .find(|e| e.table == table && e.metric == metric)
                 {
-                    Some(e) if !gw_changed && !self.stale.contains(&key) => {
-                        for h in holders {
+                    Some(e)
+                        if !gw_changed && (self.stale.is_empty() || !self.stale.contains(&key)) =>
+                    {
+                        for h in holders.iter() {
                             self.prefixes.add_export(&p, h, e.since);
                         }
                     }
@@ -424,7 +469,7 @@ impl State {
                 }
             }
             // Removals of what is no longer wanted.
-            let mut gone: Vec<(u32, u32)> = Vec::new();
+            gone.clear();
             for e in &installed {
                 if done_keys.contains(&(e.table, e.metric)) || gone.contains(&(e.table, e.metric)) {
                     continue;
@@ -443,15 +488,15 @@ impl State {
             }
         }
         if self.cfg.watch {
-            self.nh_cache = cache;
+            self.nht = cache;
         }
         self.run_ops(handle, ops, metas)
     }
 
-    fn rules_with_table(&self, table: u32) -> Vec<u16> {
-        (0..self.rules.len() as u16)
-            .filter(|&i| self.rules[i as usize].table == table)
-            .collect()
+    fn rules_with_table(&self, table: u32) -> Rules {
+        Rules::from_iter(
+            (0..self.rules.len() as u16).filter(|&i| self.rules[i as usize].table == table),
+        )
     }
 
     /// Sends `ops` pipelined and records the outcome; returns the number that succeeded. The
@@ -468,6 +513,7 @@ impl State {
         self.stats.kernel_ops += ops.len() as u64;
         let results = handle.apply(&ops)?;
         let mut ok = 0;
+        let t = SystemTime::now();
         for (res, meta) in results.into_iter().zip(metas) {
             match (res, meta) {
                 (
@@ -479,14 +525,16 @@ impl State {
                     },
                 ) => {
                     ok += 1;
-                    self.stats.export();
-                    self.stale.remove(&RouteKey {
-                        table: entry.table,
-                        dst: prefix,
-                        metric: entry.metric,
-                    });
-                    for r in rules {
-                        self.rule_stats[r as usize].export();
+                    self.stats.export_at(t);
+                    if !self.stale.is_empty() {
+                        self.stale.remove(&RouteKey {
+                            table: entry.table,
+                            dst: prefix,
+                            metric: entry.metric,
+                        });
+                    }
+                    for r in rules.iter() {
+                        self.rule_stats[r as usize].export_at(t);
                         self.rule_stats[r as usize].kernel_ops += 1;
                         self.prefixes.add_export(&prefix, r, entry.since);
                     }
@@ -498,7 +546,7 @@ impl State {
                             let msg = e.to_string();
                             self.first_error.get_or_insert(e);
                             self.stats.error(&msg);
-                            for r in rules {
+                            for r in rules.iter() {
                                 self.rule_stats[r as usize].error(&msg);
                             }
                             // Still ours in the kernel: retried at End-of-RIB or flush.
@@ -506,10 +554,12 @@ impl State {
                         }
                         _ => {
                             ok += 1;
-                            self.stale.remove(&key);
-                            self.stats.withdraw();
-                            for r in rules {
-                                self.rule_stats[r as usize].withdraw();
+                            if !self.stale.is_empty() {
+                                self.stale.remove(&key);
+                            }
+                            self.stats.withdraw_at(t);
+                            for r in rules.iter() {
+                                self.rule_stats[r as usize].withdraw_at(t);
                                 self.rule_stats[r as usize].kernel_ops += 1;
                             }
                         }
@@ -519,7 +569,7 @@ impl State {
                     let msg = e.to_string();
                     self.first_error.get_or_insert(e);
                     self.stats.error(&msg);
-                    for r in rules {
+                    for r in rules.iter() {
                         self.rule_stats[r as usize].error(&msg);
                     }
                 }
@@ -697,7 +747,7 @@ impl State {
 
     /// Asks for a re-validation of every next hop, at most once per dampening window.
     pub(crate) fn request_revalidation(&mut self) {
-        self.nh_cache.clear();
+        self.nht.clear();
         let now = Instant::now();
         // At most once per dampening window, and at most every 100 ms: a re-validation dumps
         // our routes.
@@ -717,11 +767,28 @@ impl State {
         keys.iter().any(|k| self.holds(k))
     }
 
+    /// Other protocols changed the kernel routes to `dsts`: re-checks now the prefixes whose
+    /// gateway's resolution such a change can affect ([`NhTrack::affected`]), and nothing else
+    /// (no dump, no walk of the table when no tracked gateway is affected). Returns how many
+    /// prefixes were re-checked.
+    pub(crate) fn routes_changed(
+        &mut self,
+        handle: &RouteHandle,
+        dsts: &[Prefix],
+    ) -> Result<usize> {
+        let gws = self.nht.affected(dsts);
+        let deps = nht::dependents(&self.prefixes, &self.paths, &gws);
+        if !deps.is_empty() {
+            self.sync(handle, &deps, None)?;
+        }
+        Ok(deps.len())
+    }
+
     /// Re-evaluates every known prefix (next hops, rules) now.
     pub(crate) fn revalidate(&mut self, handle: &RouteHandle) -> Result<()> {
         self.reval_at = None;
         self.last_reval = Some(Instant::now());
-        self.nh_cache.clear();
+        self.nht.clear();
         // The kernel removes IPv4 routes whose device goes down without a notification
         // (fib_flush): compare what we think we have with what the kernel has, and forget
         // the missing ones so the sync below puts them back where it can.

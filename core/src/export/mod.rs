@@ -23,6 +23,7 @@
 
 mod community;
 mod engine;
+mod nht;
 mod rule;
 mod stats;
 mod store;
@@ -107,6 +108,7 @@ impl Exporter {
         config.check()?;
         let handle = RouteHandle::open(&config.netns)?;
         let watch = config.watch;
+        let protocol = config.protocol;
         let netns = config.netns.clone();
         let state = State::new(config, &handle, rules)?;
         // SAFETY: plain syscall; the result is checked.
@@ -137,6 +139,10 @@ impl Exporter {
                     }
                 }
             }
+            // Our own installs and replacements come back as RTM_NEWROUTE notifications, one
+            // per route: a burst of 100,000 would overflow the socket (ENOBUFS, then a full
+            // re-validation) and wake this thread for nothing. Dropped in the kernel.
+            drop_own_new_routes(&s, protocol);
             Some(s)
         } else {
             None
@@ -261,15 +267,71 @@ impl Drop for Exporter {
     }
 }
 
-/// Whether a notification can change a next hop's reachability: link, address and nexthop
-/// changes, and route changes of other protocols (ours are our own doing).
-fn relevant(kind: u16, msg: &[u8], ours: u8) -> bool {
+/// Attaches a classic BPF filter to the watch socket that drops `RTM_NEWROUTE` notifications
+/// of protocol `ours` (each broadcast skb carries one message: `nlmsg_type` at offset 4,
+/// `rtm_protocol` at 16 + 5). The kernel runs a netlink socket's filter before queueing a
+/// broadcast to it (`do_one_broadcast`). Best effort: without the filter they are read and
+/// ignored. `RTM_DELROUTE` of ours still passes: the kernel deletes our routes under us.
+fn drop_own_new_routes(s: &Socket, ours: u8) {
+    const LD_H_ABS: u16 = (libc::BPF_LD | libc::BPF_H | libc::BPF_ABS) as u16;
+    const LD_B_ABS: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16;
+    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    // BPF loads are big-endian; nlmsg_type is in host order.
+    let kind = u16::from_be_bytes(RTM_NEWROUTE.to_ne_bytes()) as u32;
+    let ins = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let prog = [
+        ins(LD_H_ABS, 0, 0, 4),
+        ins(JEQ_K, 0, 3, kind),
+        ins(LD_B_ABS, 0, 0, (message::HEADER_LEN + 5) as u32),
+        ins(JEQ_K, 0, 1, ours as u32),
+        ins(RET_K, 0, 0, 0),
+        ins(RET_K, 0, 0, u32::MAX),
+    ];
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: a valid socket and a filter program that outlives the call (the kernel copies
+    // it).
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &fprog as *const libc::sock_fprog as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        );
+    }
+}
+
+/// What a notification means for next-hop validation.
+#[derive(Debug, PartialEq, Eq)]
+enum Relevance {
+    /// Nothing (one of our own routes, or a message of no interest).
+    None,
+    /// Another protocol's route to this prefix changed: re-check the gateways it can affect
+    /// (next-hop tracking, [`nht`]).
+    Route(Prefix),
+    /// A link, address or nexthop-object change, or a route message that does not decode:
+    /// re-validate everything (the kernel removes IPv4 routes whose device goes down without
+    /// a notification, so only a full re-validation with a dump of our tables finds them).
+    All,
+}
+
+fn relevance(kind: u16, msg: &[u8], ours: u8) -> Relevance {
     match kind {
         RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
-            true
+            Relevance::All
         }
-        RTM_NEWROUTE | RTM_DELROUTE => codec::protocol(msg).is_none_or(|p| p != ours),
-        _ => false,
+        RTM_NEWROUTE | RTM_DELROUTE => match codec::protocol(msg) {
+            Some(p) if p == ours => Relevance::None,
+            _ => match codec::decode(msg) {
+                Ok(k) => Relevance::Route(k.route.dst),
+                Err(_) => Relevance::All,
+            },
+        },
+        _ => Relevance::None,
     }
 }
 
@@ -305,13 +367,18 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
         }
         let mut changed = false;
         let mut deleted = Vec::new();
+        let mut routes = Vec::new();
         if fds[1].revents != 0 {
             if let Some(s) = events.as_mut() {
                 loop {
                     match s.recv_raw() {
                         Ok(data) => {
                             for (h, m) in message::messages(data).flatten() {
-                                changed |= relevant(h.kind, m, ours);
+                                match relevance(h.kind, m, ours) {
+                                    Relevance::None => {}
+                                    Relevance::Route(d) => routes.push(d),
+                                    Relevance::All => changed = true,
+                                }
                                 // One of ours deleted: by us, or by the kernel under us (its
                                 // device went down); the engine tells which.
                                 if h.kind == RTM_DELROUTE && codec::protocol(m) == Some(ours) {
@@ -334,6 +401,9 @@ fn drive(inner: Arc<Inner>, mut events: Option<Socket>) {
         }
         if changed {
             st.request_revalidation();
+        } else if !routes.is_empty() {
+            // Errors are in the statistics, as below.
+            let _ = st.routes_changed(&inner.handle, &routes);
         }
         // Errors are in the statistics; the thread keeps going.
         let _ = st.run_due(&inner.handle, false);

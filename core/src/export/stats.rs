@@ -36,13 +36,15 @@ impl Stats {
         self.last_error_message = Some(msg.to_string());
     }
 
-    pub(crate) fn export(&mut self) {
+    /// One export at `now` (a batch reads the clock once).
+    pub(crate) fn export_at(&mut self, now: SystemTime) {
         self.exported += 1;
-        self.last_export = Some(SystemTime::now());
+        self.last_export = Some(now);
     }
 
-    pub(crate) fn withdraw(&mut self) {
+    /// One withdrawal at `now`.
+    pub(crate) fn withdraw_at(&mut self, now: SystemTime) {
         self.withdrawn += 1;
-        self.last_withdraw = Some(SystemTime::now());
+        self.last_withdraw = Some(now);
     }
 }

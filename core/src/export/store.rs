@@ -9,7 +9,7 @@
 //!   others in a side table. An exported route's table and metric are its rule's (a reload
 //!   re-evaluates every prefix), so they are not stored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -174,6 +174,14 @@ impl Paths {
         &self.attrs[id as usize]
     }
 
+    /// The ids of the live paths whose gateway satisfies `f`.
+    pub(super) fn ids_with_gw(&self, mut f: impl FnMut(&Gw) -> bool) -> HashSet<u32> {
+        let free: HashSet<u32> = self.free.iter().copied().collect();
+        (0..self.attrs.len() as u32)
+            .filter(|id| !free.contains(id) && f(&self.attrs[*id as usize].gw))
+            .collect()
+    }
+
     /// Number of distinct paths held.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
@@ -254,11 +262,67 @@ fn p6(k: &K6) -> Prefix {
     Prefix::from_parts(k.addr, true, k.len)
 }
 
+/// Hashing of the prefix tables: a folded 64x64->128-bit multiply per word with a random seed
+/// per table (as foldhash does), instead of SipHash. A prefix key is one or three words; the
+/// engine looks up each prefix of a batch two or three times, and SipHash was most of that.
+/// The seed is random, so which prefixes collide is not predictable from outside.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seeded(u64);
+
+impl Default for Seeded {
+    fn default() -> Seeded {
+        // RandomState's keys are random per instance; one hash of a constant is as good a seed.
+        Seeded(RandomState::new().hash_one(0x5eed_u64) | 1)
+    }
+}
+
+const FOLD: u64 = 0x9e37_79b9_7f4a_7c15;
+
+fn folded(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// The hasher of [`Seeded`].
+pub(super) struct FoldHasher(u64);
+
+impl std::hash::Hasher for FoldHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(x as u64 | 0x100);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(x as u64);
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = folded(self.0 ^ x, FOLD);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        folded(self.0, FOLD ^ 0xa076_1d64_78bd_642f)
+    }
+}
+
+impl BuildHasher for Seeded {
+    type Hasher = FoldHasher;
+    fn build_hasher(&self) -> FoldHasher {
+        FoldHasher(self.0)
+    }
+}
+
 /// Per-prefix state: path and exports. An export is (rule index, install time in Unix seconds).
 #[derive(Debug, Default)]
 pub(super) struct Prefixes {
-    v4: HashMap<K4, Slot>,
-    v6: HashMap<K6, Slot>,
+    v4: HashMap<K4, Slot, Seeded>,
+    v6: HashMap<K6, Slot, Seeded>,
     /// Exports beyond a slot's inline one (a prefix matched by several rules), by (prefix,
     /// rule); a prefix is here only while its slot has an inline export and `more` set.
     more: HashMap<(Prefix, u16), u32>,
@@ -329,15 +393,29 @@ impl Prefixes {
 
     /// What a sync of `p` starts from, taken in one look-up: its path ([`NO_PATH`] if none),
     /// whether its gateway changed (the mark is cleared) and its exports (removed).
+    #[cfg(test)]
     pub(super) fn take_for_sync(&mut self, p: &Prefix) -> (u32, bool, Vec<(u16, u32)>) {
+        let mut out = Vec::new();
+        let (path, changed) = self.take_for_sync_into(p, &mut out);
+        (path, changed, out)
+    }
+
+    /// [`Prefixes::take_for_sync`] into `out` (cleared first), so a sync of many prefixes
+    /// reuses one buffer.
+    pub(super) fn take_for_sync_into(
+        &mut self,
+        p: &Prefix,
+        out: &mut Vec<(u16, u32)>,
+    ) -> (u32, bool) {
+        out.clear();
         let Some(s) = self.get_mut(p) else {
-            return (NO_PATH, false, Vec::new());
+            return (NO_PATH, false);
         };
         let (path, changed) = (s.path, std::mem::take(&mut s.gw_changed));
         if s.rule == NO_RULE {
-            return (path, changed, Vec::new());
+            return (path, changed);
         }
-        let mut out = vec![(std::mem::replace(&mut s.rule, NO_RULE), s.since)];
+        out.push((std::mem::replace(&mut s.rule, NO_RULE), s.since));
         if std::mem::take(&mut s.more) {
             for r in 0..self.rules {
                 if let Some(t) = self.more.remove(&(*p, r)) {
@@ -349,7 +427,7 @@ impl Prefixes {
         if path == NO_PATH {
             self.tidy(p);
         }
-        (path, changed, out)
+        (path, changed)
     }
 
     /// Removes the path of `p`; returns it ([`NO_PATH`] if none). The exports stay until the
@@ -466,6 +544,16 @@ impl Prefixes {
         }
         for (&(p, r), &t) in &self.more {
             f(&p, r, t);
+        }
+    }
+
+    /// Calls `f(prefix, path id)` for every prefix held ([`NO_PATH`] for one without a path).
+    pub(super) fn for_each_path(&self, mut f: impl FnMut(&Prefix, u32)) {
+        for (k, s) in &self.v4 {
+            f(&p4(k), s.path);
+        }
+        for (k, s) in &self.v6 {
+            f(&p6(k), s.path);
         }
     }
 

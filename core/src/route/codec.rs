@@ -238,6 +238,18 @@ pub fn encode_dump(v6: bool, table: Option<u32>, protocol: Option<u8>, out: &mut
 /// policy rules after the l3mdev rule, may fall through to other tables when the VRF table has
 /// no unreachable default). The reply's table (`RTM_F_LOOKUP_TABLE`) says where it was found.
 pub fn encode_lookup(addr: IpAddr, oif: Option<u32>, out: &mut Vec<u8>) {
+    lookup_msg(addr, oif, false, out)
+}
+
+/// Like [`encode_lookup`], with `RTM_F_FIB_MATCH` (4.13+): the kernel answers with the FIB
+/// entry that matched (its own prefix and length, protocol, table and next hops) instead of a
+/// host route to `addr`, so the caller learns which route resolves the address. A kernel
+/// without the flag answers as to [`encode_lookup`] (a host-length prefix).
+pub fn encode_lookup_match(addr: IpAddr, oif: Option<u32>, out: &mut Vec<u8>) {
+    lookup_msg(addr, oif, true, out)
+}
+
+fn lookup_msg(addr: IpAddr, oif: Option<u32>, fib_match: bool, out: &mut Vec<u8>) {
     let mut msg = RouteMessage::default();
     msg.header.address_family = family(addr.is_ipv6());
     msg.header.destination_prefix_length = if addr.is_ipv6() { 128 } else { 32 };
@@ -251,6 +263,9 @@ pub fn encode_lookup(addr: IpAddr, oif: Option<u32>, out: &mut Vec<u8>) {
     // flag but RTM_F_FIB_MATCH ("Invalid flags for get route request").
     if addr.is_ipv4() {
         msg.header.flags |= RouteFlags::LookupTable;
+    }
+    if fib_match {
+        msg.header.flags |= RouteFlags::FibMatch;
     }
     emit(RTM_GETROUTE, NLM_F_REQUEST, &msg, out);
 }

@@ -220,6 +220,20 @@ impl RouteHandle {
     pub fn lookup(&self, addr: IpAddr, oif: Option<u32>) -> Result<Option<KernelRoute>> {
         let mut msg = Vec::new();
         codec::encode_lookup(addr, oif, &mut msg);
+        self.lookup_msg(addr, msg)
+    }
+
+    /// Like [`RouteHandle::lookup`], but answered with the route that matched
+    /// (`RTM_F_FIB_MATCH`, 4.13+): its destination is the resolving prefix (`10.1.0.0/24` for
+    /// a gateway on a connected /24), not a host route. Older kernels ignore the flag and
+    /// answer with a host-length prefix.
+    pub fn lookup_match(&self, addr: IpAddr, oif: Option<u32>) -> Result<Option<KernelRoute>> {
+        let mut msg = Vec::new();
+        codec::encode_lookup_match(addr, oif, &mut msg);
+        self.lookup_msg(addr, msg)
+    }
+
+    fn lookup_msg(&self, addr: IpAddr, mut msg: Vec<u8>) -> Result<Option<KernelRoute>> {
         let mut found = None;
         let res = self.sock.lock().request(&mut msg, |h, m| {
             if h.kind == codec::RTM_NEWROUTE {

@@ -4,6 +4,12 @@
 //! engine keeps included (the best path it holds for re-evaluation and the export state).
 //! Hash tables grow by powers of two, so 100,000 routes (131,072 buckets at most 7/8 full)
 //! and 1,000,000 routes (2,097,152 buckets, under half full) are both measured.
+//!
+//! Prefixes usually share few paths (a peer sends one path for many prefixes); the cost of
+//! distinct paths is measured too: 100,000 prefixes over 1,000 and over 100,000 distinct paths
+//! (same gateway, a community that differs). With `LBNET_ROUTE_MEM_OUT` set, every measurement
+//! is also appended to that file as `MEM|label|bytes per route|prefix and path|export` for
+//! `make bench-route`, which puts them into benches/results/route.md.
 
 #[path = "../../../../core/tests/route_util/mod.rs"]
 mod route_util;
@@ -56,14 +62,15 @@ enum Config {
     Default,
 }
 
-/// Exports `prefixes` with `path` under `rule` (in batches, as BGP UPDATE bursts come) and
-/// returns the engine's live heap growth per prefix, with the engine.
+/// Exports `prefixes` (prefix `i` with `paths[i % paths.len()]`) under `rules` (in batches, as
+/// BGP UPDATE bursts come) and returns the engine's live heap growth per prefix, with the
+/// engine.
 fn measure(
     ns: &TestNs,
     cfg: Config,
     rules: &[Rule],
     prefixes: &[Prefix],
-    path: &Path,
+    paths: &[Path],
 ) -> (f64, Exporter) {
     let config = match cfg {
         Config::Bare => ExportConfig {
@@ -80,9 +87,12 @@ fn measure(
     let ex = Exporter::new(config, rules).unwrap();
     let before = LIVE.load(Ordering::Relaxed);
     let t = Instant::now();
-    for chunk in prefixes.chunks(1000) {
-        let changes: Vec<(Prefix, Option<&Path>)> =
-            chunk.iter().map(|p| (*p, Some(path))).collect();
+    for (c, chunk) in prefixes.chunks(1000).enumerate() {
+        let changes: Vec<(Prefix, Option<&Path>)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, Some(&paths[(c * 1000 + i) % paths.len()])))
+            .collect();
         ex.apply(&changes).unwrap();
     }
     let took = t.elapsed();
@@ -107,8 +117,9 @@ fn measure(
 }
 
 /// Measures the engine's memory per route for `prefixes` (all via `gw`, a neighbour on the
-/// namespace's veth) exported by `rules` rules (each into its own table) and checks the total
-/// is under 100 bytes per exported route.
+/// namespace's veth, over `distinct` distinct paths) exported by `rules` rules (each into its
+/// own table) and checks the total is under `budget` bytes per exported route.
+#[allow(clippy::too_many_arguments)]
 fn per_route(
     label: &str,
     cfg: Config,
@@ -116,35 +127,50 @@ fn per_route(
     gw: IpAddr,
     communities: bool,
     rules: usize,
+    distinct: u32,
+    budget: f64,
 ) {
     let n = prefixes.len();
     let ns = TestNs::new("mem");
     ns.veth();
-    // Communities as BGP sends them: the same set on every path of a peer.
-    let path = if communities {
-        Path {
-            nexthop: gw,
-            communities: vec!["65000:100".parse().unwrap(), "65000:200".parse().unwrap()],
-            large_communities: vec!["65000:1:2".parse().unwrap()],
-        }
-    } else {
-        Path {
-            nexthop: gw,
-            communities: vec![],
-            large_communities: vec![],
-        }
-    };
+    // Communities as BGP sends them: the same set on every path of a peer; distinct paths
+    // differ in a third community.
+    let paths: Vec<Path> = (0..distinct)
+        .map(|k| {
+            if communities {
+                let mut c = vec!["65000:100".parse().unwrap(), "65000:200".parse().unwrap()];
+                if distinct > 1 {
+                    c.push(
+                        format!("{}:{}", 65001 + k / 65536, k % 65536)
+                            .parse()
+                            .unwrap(),
+                    );
+                }
+                Path {
+                    nexthop: gw,
+                    communities: c,
+                    large_communities: vec!["65000:1:2".parse().unwrap()],
+                }
+            } else {
+                Path {
+                    nexthop: gw,
+                    communities: vec![],
+                    large_communities: vec![],
+                }
+            }
+        })
+        .collect();
     // A rule that matches nothing: the engine only keeps the paths (its RIB).
     let mut none = Rule::new("none", Target::Table(101));
     none.communities = vec!["65000:1".parse().unwrap()];
-    let (rib_only, ex_none) = measure(&ns, cfg, &[none], prefixes, &path);
+    let (rib_only, ex_none) = measure(&ns, cfg, &[none], prefixes, &paths);
     assert_eq!(ex_none.exported_count(), 0);
     drop(ex_none);
     // Rules that export everything: RIB plus export state.
     let all: Vec<Rule> = (0..rules)
         .map(|i| Rule::new(format!("all{i}"), Target::Table(100 + 2 * i as u32)))
         .collect();
-    let (per_prefix, ex) = measure(&ns, cfg, &all, prefixes, &path);
+    let (per_prefix, ex) = measure(&ns, cfg, &all, prefixes, &paths);
     assert_eq!(ex.exported_count(), n * rules);
     assert_eq!(ex.stats().errors, 0);
     let total = per_prefix / rules as f64;
@@ -154,9 +180,23 @@ fn per_route(
          and its path, kept for re-evaluation) + {:.1} (added by the export)",
         total - rib_only
     );
+    if let Ok(out) = std::env::var("LBNET_ROUTE_MEM_OUT") {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)
+            .unwrap();
+        writeln!(
+            f,
+            "MEM|{label}|{total:.1}|{rib_only:.1}|{:.1}",
+            total - rib_only
+        )
+        .unwrap();
+    }
     assert!(rib_only > 0.0 && total > 0.0);
     assert!(
-        total < 100.0,
+        total < budget,
         "{label}: {total:.1} bytes per exported route ({rib_only:.1} prefix and path + {:.1} \
          added by the export)",
         total - rib_only
@@ -186,8 +226,19 @@ fn memory_per_exported_route() {
         gw,
         false,
         1,
+        1,
+        100.0,
     );
-    per_route("IPv4 100,000, 3 communities", Config::Bare, &p, gw, true, 1);
+    per_route(
+        "IPv4 100,000, 3 communities",
+        Config::Bare,
+        &p,
+        gw,
+        true,
+        1,
+        1,
+        100.0,
+    );
     per_route(
         "IPv4 100,000, 3 communities, dampening and watching on",
         Config::Default,
@@ -195,6 +246,8 @@ fn memory_per_exported_route() {
         gw,
         true,
         1,
+        1,
+        100.0,
     );
     // Every prefix into two tables: two exported routes per prefix.
     per_route(
@@ -204,6 +257,8 @@ fn memory_per_exported_route() {
         gw,
         true,
         2,
+        1,
+        100.0,
     );
 }
 
@@ -226,6 +281,8 @@ fn memory_per_exported_route_ipv6() {
         "2001:db8:1::2".parse().unwrap(),
         true,
         1,
+        1,
+        100.0,
     );
 }
 
@@ -239,5 +296,39 @@ fn memory_per_exported_route_1m() {
         "10.1.0.2".parse().unwrap(),
         true,
         1,
+        1,
+        100.0,
+    );
+}
+
+/// 100,000 prefixes over 1,000 and over 100,000 distinct paths (the shared-path cases above have
+/// one). A distinct path costs its interned attributes once (gateway, boxed communities,
+/// reference count, hash chain); with one per prefix that is most of the cost. The budgets
+/// are ceilings that catch a regression, not the measured values (printed, and written to
+/// benches/results/route.md by `make bench-route`).
+#[test]
+fn memory_per_exported_route_distinct_paths() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let gw = "10.1.0.2".parse().unwrap();
+    let p = v4(100_000);
+    per_route(
+        "IPv4 100,000 over 1,000 distinct paths, 3 communities",
+        Config::Bare,
+        &p,
+        gw,
+        true,
+        1,
+        1000,
+        100.0,
+    );
+    per_route(
+        "IPv4 100,000 over 100,000 distinct paths, 3 communities",
+        Config::Bare,
+        &p,
+        gw,
+        true,
+        1,
+        100_000,
+        250.0,
     );
 }
