@@ -71,6 +71,9 @@ fn write_health(path: &str, text: &str) {
     }
 }
 
+/// How often the health file and STATUS= are refreshed (when they changed).
+const HEALTH_EVERY: Duration = Duration::from_millis(100);
+
 /// Most link events written in one pipeline.
 const MAX_BATCH: usize = 1024;
 
@@ -177,11 +180,19 @@ fn run(cfg: Config) -> Result<(), String> {
     }
     notifier.send("READY=1");
     let mut last_health = String::new();
+    let mut health_at: Option<Instant> = None;
 
     loop {
         ping(&notifier, &mut last_ping);
-        let h = health(&sync, &redis, &watcher);
-        if h != last_health {
+        // The health text is rebuilt at most every HEALTH_EVERY, not per event.
+        let due = health_at.is_none_or(|t| t.elapsed() >= HEALTH_EVERY);
+        let h = if due {
+            health_at = Some(Instant::now());
+            Some(health(&sync, &redis, &watcher))
+        } else {
+            None
+        };
+        if let Some(h) = h.filter(|h| *h != last_health) {
             write_health(&cfg.service.health_file, &h);
             notifier.send(&format!(
                 "STATUS=redis {}, {}/{} ports seen, init {}",

@@ -406,7 +406,9 @@ mod tests {
     #[test]
     fn only_front_panel_and_lag_names_are_handled() {
         let mut s = PortSync::new(ports(&["Ethernet0"]), vec![], true);
-        assert!(s.on_event(&Event::Added(link(5, "veth9", true, 1500))).is_empty());
+        assert!(s
+            .on_event(&Event::Added(link(5, "veth9", true, 1500)))
+            .is_empty());
         assert!(s
             .on_event(&Event::Added(link(6, "Ethernet99", true, 1500)))
             .is_empty());
@@ -456,7 +458,10 @@ mod tests {
         let mut s = PortSync::new(ports(&["Ethernet0"]), before.clone(), false);
         assert_eq!(s.old_links(), vec!["Ethernet0".to_string()]);
         let ops = s.full_state();
-        assert!(!ops.iter().any(|o| matches!(o, Op::StateSet(..))), "{ops:?}");
+        assert!(
+            !ops.iter().any(|o| matches!(o, Op::StateSet(..))),
+            "{ops:?}"
+        );
         let old = link(2, "Ethernet0", true, 1500);
         let ops = s.on_event(&changed(old.clone(), link(2, "Ethernet0", true, 9000)));
         assert!(ops.is_empty(), "{ops:?}");

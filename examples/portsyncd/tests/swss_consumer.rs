@@ -162,8 +162,11 @@ fn producer_protocol_read_by_consumer_state_table() {
     p.apply(&[set("Ethernet4", &[("a", "1"), ("b", "2")])])
         .unwrap();
     c.wait("APPL SET Ethernet4 a=1 b=2");
-    p.apply(&[Op::ApplDel("Ethernet4".into()), set("Ethernet4", &[("c", "3")])])
-        .unwrap();
+    p.apply(&[
+        Op::ApplDel("Ethernet4".into()),
+        set("Ethernet4", &[("c", "3")]),
+    ])
+    .unwrap();
     c.wait("APPL SET Ethernet4 c=3");
     assert_eq!(r.hgetall(APPL_DB, "PORT_TABLE:Ethernet4"), f(&[("c", "3")]));
 
@@ -177,7 +180,12 @@ fn producer_protocol_read_by_consumer_state_table() {
     ps.set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
     let ops: Vec<Op> = (0..100)
-        .map(|i| Op::ApplSet(format!("Ethernet{}", 100 + i), f(&[("index", &i.to_string())])))
+        .map(|i| {
+            Op::ApplSet(
+                format!("Ethernet{}", 100 + i),
+                f(&[("index", &i.to_string())]),
+            )
+        })
         .collect();
     p.apply(&ops).unwrap();
     for i in 0..100 {
@@ -191,7 +199,10 @@ fn producer_protocol_read_by_consumer_state_table() {
     assert_eq!(published, 1);
     // Nothing left behind in the protocol's keys.
     let mut a = r.conn(APPL_DB);
-    let left: Vec<String> = redis::cmd("KEYS").arg("_PORT_TABLE:*").query(&mut a).unwrap();
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("_PORT_TABLE:*")
+        .query(&mut a)
+        .unwrap();
     assert!(left.is_empty(), "{left:?}");
     for set in ["PORT_TABLE_KEY_SET", "PORT_TABLE_DEL_SET"] {
         let n: i64 = redis::cmd("SCARD").arg(set).query(&mut a).unwrap();
@@ -256,13 +267,18 @@ fn writes(monitor: &[String]) -> Vec<Write> {
         };
         let cmd = args.first().map(|s| s.to_ascii_uppercase());
         match (db, cmd.as_deref()) {
-            (STATE_DB, Some("HSET")) if args[1].starts_with("PORT_TABLE|") => out.push(
-                Write::State(args[1]["PORT_TABLE|".len()..].into(), Some(pairs(&args[2..]))),
-            ),
+            (STATE_DB, Some("HSET")) if args[1].starts_with("PORT_TABLE|") => {
+                out.push(Write::State(
+                    args[1]["PORT_TABLE|".len()..].into(),
+                    Some(pairs(&args[2..])),
+                ))
+            }
             (STATE_DB, Some("DEL")) if args[1].starts_with("PORT_TABLE|") => {
                 out.push(Write::State(args[1]["PORT_TABLE|".len()..].into(), None))
             }
-            (APPL_DB, Some("EVALSHA")) if args.get(3).map(String::as_str) == Some("PORT_TABLE_CHANNEL@0") => {
+            (APPL_DB, Some("EVALSHA"))
+                if args.get(3).map(String::as_str) == Some("PORT_TABLE_CHANNEL@0") =>
+            {
                 // KEYS: channel, key set, del set, prefix; ARGV: "G", then op key n pairs...
                 let mut i = 8;
                 while i < args.len() {
@@ -304,20 +320,35 @@ fn every_portsyncd_write_reaches_the_swss_readers_in_order() {
         format!("admin_status={admin} mtu={mtu} netdev_oper_status={oper} state=ok")
     };
     ns.ip("link add Ethernet0 type veth peer name p0");
-    c.wait(&format!("STATE SET Ethernet0 {}", state("down", "1500", "down")));
+    c.wait(&format!(
+        "STATE SET Ethernet0 {}",
+        state("down", "1500", "down")
+    ));
     ns.ip("link add Ethernet4 type veth peer name p4");
-    c.wait(&format!("STATE SET Ethernet4 {}", state("down", "1500", "down")));
+    c.wait(&format!(
+        "STATE SET Ethernet4 {}",
+        state("down", "1500", "down")
+    ));
     c.wait("APPL SET PortInitDone lanes=0");
     ns.ip("link set p0 up");
     ns.ip("link set Ethernet0 up");
-    c.wait(&format!("STATE SET Ethernet0 {}", state("up", "1500", "up")));
+    c.wait(&format!(
+        "STATE SET Ethernet0 {}",
+        state("up", "1500", "up")
+    ));
     ns.ip("link set Ethernet0 mtu 9100");
-    c.wait(&format!("STATE SET Ethernet0 {}", state("up", "9100", "up")));
+    c.wait(&format!(
+        "STATE SET Ethernet0 {}",
+        state("up", "9100", "up")
+    ));
     configure_ports(&r, &["Ethernet0", "Ethernet4", "Ethernet8"]);
     let cfg8 = r.hgetall(CONFIG_DB, "PORT|Ethernet8");
     c.wait(&line("APPL", "SET", "Ethernet8", &cfg8));
     ns.ip("link add Ethernet8 type veth peer name p8");
-    c.wait(&format!("STATE SET Ethernet8 {}", state("down", "1500", "down")));
+    c.wait(&format!(
+        "STATE SET Ethernet8 {}",
+        state("down", "1500", "down")
+    ));
     ns.ip("link del Ethernet4");
     c.wait("STATE DEL Ethernet4");
     std::thread::sleep(Duration::from_millis(300));
@@ -364,9 +395,16 @@ fn every_portsyncd_write_reaches_the_swss_readers_in_order() {
             })
             .cloned()
             .collect();
-        assert_eq!(have.len(), want.len(), "{db} {key}: sent {want:?}, read {have:?}");
+        assert_eq!(
+            have.len(),
+            want.len(),
+            "{db} {key}: sent {want:?}, read {have:?}"
+        );
         for (i, h) in have.iter().enumerate() {
-            assert!(want[i..].contains(h), "{db} {key}: line {i} {h:?} not in {want:?}");
+            assert!(
+                want[i..].contains(h),
+                "{db} {key}: line {i} {h:?} not in {want:?}"
+            );
         }
         assert_eq!(have.last(), want.last(), "{db} {key}");
     }
@@ -382,5 +420,9 @@ fn every_portsyncd_write_reaches_the_swss_readers_in_order() {
             .count();
     }
     assert_eq!(n + 1, got.len(), "lines not matching any write: {got:?}"); // + READY
-    eprintln!("swss readers: {} writes sent, {} entries read", sent.len(), n);
+    eprintln!(
+        "swss readers: {} writes sent, {} entries read",
+        sent.len(),
+        n
+    );
 }

@@ -291,4 +291,3 @@ pub fn configure_ports(r: &RedisServer, names: &[&str]) {
         );
     }
 }
-
