@@ -39,6 +39,30 @@ bench-linkwatch: linkwatch-bench-consumers
 	nice -n 10 $(CARGO) test --release -p bench-linkwatch --test linkwatch_bench --no-run
 	LINKWATCH_BENCH_BIN=$(LINKWATCH_BENCH_BIN) LINKWATCH_BENCH_OUT=$(ROOT)/benches/results/linkwatch.md \
 	  $(CARGO) test --release -p bench-linkwatch --test linkwatch_bench -- --ignored --nocapture --test-threads=1
+	$(MAKE) bench-portsyncd
+
+# portsyncd under a flood (benches/linkwatch/rust/tests/portsyncd_bench.rs): this tree's daemon
+# and the baseline's (PORTSYNCD_BASELINE, the commit before the ProducerStateTable/pipelining
+# work; built once from `git archive` into target/portsyncd-baseline), 200 veth ports, about
+# 1 min. Rewrites the portsyncd section of benches/results/linkwatch.md (bench-linkwatch runs it
+# last, after the watcher bench).
+PORTSYNCD_BASELINE ?= 988be18
+PORTSYNCD_BASELINE_BIN := $(LINKWATCH_BENCH_BIN)/portsyncd-$(PORTSYNCD_BASELINE)
+.PHONY: bench-portsyncd
+$(PORTSYNCD_BASELINE_BIN):
+	git rev-parse --verify -q $(PORTSYNCD_BASELINE)^{commit} >/dev/null
+	rm -rf $(ROOT)/target/portsyncd-baseline-src && mkdir -p $(ROOT)/target/portsyncd-baseline-src $(LINKWATCH_BENCH_BIN)
+	git archive $(PORTSYNCD_BASELINE) | tar -x -C $(ROOT)/target/portsyncd-baseline-src
+	cd $(ROOT)/target/portsyncd-baseline-src && nice -n 10 $(CARGO) build --release -p portsyncd \
+	  --target-dir $(ROOT)/target/portsyncd-baseline
+	cp $(ROOT)/target/portsyncd-baseline/release/portsyncd $@
+bench-portsyncd: $(PORTSYNCD_BASELINE_BIN)
+	mkdir -p benches/results
+	nice -n 10 $(CARGO) build --release -p portsyncd
+	nice -n 10 $(CARGO) test --release -p bench-linkwatch --test portsyncd_bench --no-run
+	PORTSYNCD_BENCH_BINS="this tree ($$(git rev-parse --short HEAD))=$(ROOT)/target/release/portsyncd;baseline $(PORTSYNCD_BASELINE)=$(PORTSYNCD_BASELINE_BIN)" \
+	  PORTSYNCD_BENCH_OUT=$(ROOT)/benches/results/linkwatch.md \
+	  $(CARGO) test --release -p bench-linkwatch --test portsyncd_bench -- --ignored --nocapture --test-threads=1
 
 DEMO_TARGETS += demo-portsyncd
 .PHONY: demo-portsyncd
