@@ -20,19 +20,21 @@ show() {
     for p in Ethernet0 Ethernet4; do
         printf '  STATE_DB PORT_TABLE|%s: %s\n' "$p" "$(cli -n 6 hgetall "PORT_TABLE|$p" | paste -sd' ')"
     done
-    printf '  APPL_DB PortConfigDone: %s  PortInitDone: %s\n' \
-        "$(cli -n 0 hgetall PORT_TABLE:PortConfigDone | paste -sd' ')" \
-        "$(cli -n 0 hgetall PORT_TABLE:PortInitDone | paste -sd' ')"
+    # No orchagent here: APPL_DB entries wait in the producer's state hashes and key set.
+    printf '  APPL_DB (producer side) PortConfigDone: %s  PortInitDone: %s  PORT_TABLE_KEY_SET: %s\n' \
+        "$(cli -n 0 hgetall _PORT_TABLE:PortConfigDone | paste -sd' ')" \
+        "$(cli -n 0 hgetall _PORT_TABLE:PortInitDone | paste -sd' ')" \
+        "$(cli -n 0 smembers PORT_TABLE_KEY_SET | sort | paste -sd' ')"
 }
 settle() { sleep 0.3; }
 
-redis-server --port 0 --unixsocket "$SOCK" --save "" --appendonly no --dir "$DIR" >/dev/null &
+redis-server --port 0 --unixsocket "$SOCK" --save "" --appendonly no --dir "$DIR" \
+    --notify-keyspace-events AKE >/dev/null &
 RPID=$!
 for _ in $(seq 50); do cli ping >/dev/null 2>&1 && break; sleep 0.1; done
 ip netns add "$NS"
 cli -n 4 hset "PORT|Ethernet0" lanes 0,1,2,3 speed 100000 mtu 9100 >/dev/null
 cli -n 4 hset "PORT|Ethernet4" lanes 4,5,6,7 speed 100000 mtu 9100 >/dev/null
-ip -n "$NS" link add Ethernet0 type veth peer name p0
 cat >"$DIR/portsyncd.toml" <<TOML
 [redis]
 url = "unix://$SOCK"
@@ -44,7 +46,11 @@ TOML
 "$BIN" --config "$DIR/portsyncd.toml" &
 PSD=$!
 settle
-show "started: Ethernet0 exists, Ethernet4 not yet (no PortInitDone)"
+# Host interfaces are created after the start, as orchagent/syncd do (on a cold start the
+# Ethernet* links left from before are brought down and ignored, as SONiC's portsyncd does).
+ip -n "$NS" link add Ethernet0 type veth peer name p0
+settle
+show "started, Ethernet0 created, Ethernet4 not yet (no PortInitDone)"
 ip -n "$NS" link add Ethernet4 type veth peer name p4
 settle
 show "Ethernet4 created: PortInitDone written"

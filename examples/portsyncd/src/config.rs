@@ -50,8 +50,9 @@ pub struct WatchConfig {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
-    /// Treat this start as a warm restart (also detected from STATE_DB
-    /// `WARM_RESTART_ENABLE_TABLE|system` or `|swss`, field `enable` = "true").
+    /// Warm restart enabled, as STATE_DB `WARM_RESTART_ENABLE_TABLE|system` or `|swss` with
+    /// `enable` = "true" also says. As in swss-common's `WarmStart::checkWarmStart`, the start
+    /// is warm only if STATE_DB `WARM_RESTART_TABLE|portsyncd` has a `restore_count` too.
     pub warm_start: bool,
     /// File the health state is written to ("" for none).
     pub health_file: String,

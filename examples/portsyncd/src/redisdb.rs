@@ -6,7 +6,11 @@ use std::time::{Duration, Instant};
 use redis::{Client, Connection};
 
 use crate::config::RedisConfig;
-use crate::sync::{Db, Fields, Op};
+use crate::producer::{ProducerTable, SCRIPT};
+use crate::sync::{state_key, Fields, Op};
+
+/// STATE_DB key of portsyncd's warm-restart entry (`WARM_RESTART_TABLE|<app>`).
+pub const WARM_RESTART_KEY: &str = "WARM_RESTART_TABLE|portsyncd";
 
 /// A Redis connection that may be down.
 pub struct Redis {
@@ -19,12 +23,17 @@ pub struct Redis {
     pub last_error: Option<String>,
     /// Successful (re)connections so far.
     pub connects: u64,
+    /// APPL_DB PORT_TABLE's producer keys.
+    producer: ProducerTable,
+    /// SHA1 of the producer script, loaded on every connect (a restarted Redis has none).
+    producer_sha: Option<String>,
 }
 
 impl Redis {
     /// Prepares a client for `cfg.url`; does not connect yet.
     pub fn new(cfg: RedisConfig) -> Result<Redis, String> {
         let client = Client::open(cfg.url.as_str()).map_err(|e| format!("redis url: {e}"))?;
+        let appl_db = cfg.appl_db;
         Ok(Redis {
             backoff: Duration::from_millis(cfg.backoff_initial_ms),
             cfg,
@@ -33,6 +42,8 @@ impl Redis {
             next_try: Instant::now(),
             last_error: None,
             connects: 0,
+            producer: ProducerTable::new("PORT_TABLE", appl_db),
+            producer_sha: None,
         })
     }
 
@@ -60,6 +71,17 @@ impl Redis {
                     self.fail(format!("redis ping: {e}"));
                     return false;
                 }
+                match redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(SCRIPT)
+                    .query::<String>(&mut c)
+                {
+                    Ok(sha) => self.producer_sha = Some(sha),
+                    Err(e) => {
+                        self.fail(format!("redis script load: {e}"));
+                        return false;
+                    }
+                }
                 self.conn = Some(c);
                 self.backoff = Duration::from_millis(self.cfg.backoff_initial_ms);
                 self.connects += 1;
@@ -79,45 +101,62 @@ impl Redis {
 
     fn fail(&mut self, msg: String) {
         self.conn = None;
+        self.producer_sha = None;
         self.last_error = Some(msg);
         self.next_try = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.backoff_max_ms));
     }
 
-    fn db_number(&self, db: Db) -> i64 {
-        match db {
-            Db::Appl => self.cfg.appl_db,
-            Db::State => self.cfg.state_db,
-        }
-    }
-
-    /// Writes `ops` in one pipeline. On failure the connection is dropped (the caller rewrites
-    /// everything after the next connect) and the error returned.
+    /// Writes `ops` in one pipeline, in order. Consecutive APPL_DB ops go out as one call of
+    /// the producer script (the batching ProducerStateTable's batched set/del allow: one
+    /// `PUBLISH` for the batch); STATE_DB ops are plain `HSET`/`DEL` (swss::Table). On failure
+    /// the connection is dropped (the caller rewrites everything after the next connect) and
+    /// the error returned.
     pub fn apply(&mut self, ops: &[Op]) -> Result<(), String> {
         if ops.is_empty() {
             return Ok(());
         }
+        let Some(sha) = self.producer_sha.clone() else {
+            return Err("redis not connected".into());
+        };
         let mut pipe = redis::pipe();
-        let mut current = None;
-        for op in ops {
-            let db = match op {
-                Op::HSet(db, ..) | Op::Del(db, _) => *db,
-            };
-            if current != Some(db) {
-                pipe.cmd("SELECT").arg(self.db_number(db)).ignore();
-                current = Some(db);
-            }
-            match op {
-                Op::HSet(_, key, fields) => {
+        let mut db = None;
+        let mut i = 0;
+        while i < ops.len() {
+            match &ops[i] {
+                Op::ApplSet(..) | Op::ApplDel(_) => {
+                    let run = ops[i..]
+                        .iter()
+                        .take_while(|o| matches!(o, Op::ApplSet(..) | Op::ApplDel(_)))
+                        .count();
+                    if db != Some(self.cfg.appl_db) {
+                        pipe.cmd("SELECT").arg(self.cfg.appl_db).ignore();
+                        db = Some(self.cfg.appl_db);
+                    }
+                    pipe.add_command(self.producer.batch(&sha, &ops[i..i + run]))
+                        .ignore();
+                    i += run;
+                }
+                Op::StateSet(key, fields) => {
+                    if db != Some(self.cfg.state_db) {
+                        pipe.cmd("SELECT").arg(self.cfg.state_db).ignore();
+                        db = Some(self.cfg.state_db);
+                    }
                     let mut c = redis::cmd("HSET");
-                    c.arg(key);
+                    c.arg(state_key(key));
                     for (k, v) in fields {
                         c.arg(k).arg(v);
                     }
                     pipe.add_command(c).ignore();
+                    i += 1;
                 }
-                Op::Del(_, key) => {
-                    pipe.cmd("DEL").arg(key).ignore();
+                Op::StateDel(key) => {
+                    if db != Some(self.cfg.state_db) {
+                        pipe.cmd("SELECT").arg(self.cfg.state_db).ignore();
+                        db = Some(self.cfg.state_db);
+                    }
+                    pipe.cmd("DEL").arg(state_key(key)).ignore();
+                    i += 1;
                 }
             }
         }
@@ -169,20 +208,107 @@ impl Redis {
         })
     }
 
-    /// True when STATE_DB says warm restart is enabled for the system or for swss.
-    pub fn warm_restart_enabled(&mut self) -> Result<bool, String> {
+    /// swss-common's `WarmStart::checkWarmStart("portsyncd", "swss")`: warm restart is enabled
+    /// by STATE_DB `WARM_RESTART_ENABLE_TABLE|system` or `|swss` `enable` = "true" (or by
+    /// `forced`, the configuration's `warm_start`); a warm start then also needs
+    /// `WARM_RESTART_TABLE|portsyncd` `restore_count`, which it increments. Without it, or when
+    /// not enabled, the start is cold and `restore_count` is written as "0".
+    pub fn check_warm_start(&mut self, forced: bool) -> Result<bool, String> {
         let db = self.cfg.state_db;
         self.with_db(db, |c| {
+            let mut enabled = forced;
             for key in [
                 "WARM_RESTART_ENABLE_TABLE|system",
                 "WARM_RESTART_ENABLE_TABLE|swss",
             ] {
                 let v: Option<String> = redis::cmd("HGET").arg(key).arg("enable").query(c)?;
-                if v.as_deref() == Some("true") {
-                    return Ok(true);
+                enabled |= v.as_deref() == Some("true");
+            }
+            let count: Option<String> = if enabled {
+                redis::cmd("HGET")
+                    .arg(WARM_RESTART_KEY)
+                    .arg("restore_count")
+                    .query(c)?
+            } else {
+                None
+            };
+            let (warm, next) = match count.filter(|v| !v.is_empty()) {
+                // stoul in swss-common; a value that does not parse counts as 0.
+                Some(v) => (true, v.trim().parse::<u32>().unwrap_or(0).wrapping_add(1)),
+                None => (false, 0),
+            };
+            redis::cmd("HSET")
+                .arg(WARM_RESTART_KEY)
+                .arg("restore_count")
+                .arg(next.to_string())
+                .query::<()>(c)?;
+            Ok(warm)
+        })
+    }
+}
+
+/// A change of CONFIG_DB `PORT|<port>`: its fields now, `None` when the key is gone.
+pub type ConfigChange = (String, Option<Fields>);
+
+/// Watches CONFIG_DB `PORT|*` as swss-common's SubscriberStateTable does: keyspace
+/// notifications (`PSUBSCRIBE __keyspace@<db>__:PORT|*`, which need the server's
+/// `notify-keyspace-events` to include `K` and hash/generic events, as SONiC's redis.conf
+/// sets), then `HGETALL` of the key. After each (re)subscription every port is read once
+/// (SubscriberStateTable's initial dump), so nothing changed while disconnected is missed.
+/// Runs on its own thread for the life of the process; changes arrive on the returned channel.
+pub fn spawn_config_watch(cfg: RedisConfig) -> std::sync::mpsc::Receiver<ConfigChange> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut backoff = Duration::from_millis(cfg.backoff_initial_ms);
+        loop {
+            match config_watch_once(&cfg, &tx) {
+                Ok(()) => return, // the receiver is gone
+                Err(_) => {
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(cfg.backoff_max_ms));
                 }
             }
-            Ok(false)
-        })
+        }
+    });
+    rx
+}
+
+fn config_watch_once(
+    cfg: &RedisConfig,
+    tx: &std::sync::mpsc::Sender<ConfigChange>,
+) -> redis::RedisResult<()> {
+    let client = Client::open(cfg.url.as_str())?;
+    let t = Duration::from_millis(cfg.timeout_ms.max(1));
+    let mut reader = client.get_connection_with_timeout(t)?;
+    reader.set_read_timeout(Some(t))?;
+    redis::cmd("SELECT")
+        .arg(cfg.config_db)
+        .query::<()>(&mut reader)?;
+    let mut sub = client.get_connection_with_timeout(t)?;
+    let mut ps = sub.as_pubsub();
+    let prefix = format!("__keyspace@{}__:", cfg.config_db);
+    ps.psubscribe(format!("{prefix}PORT|*"))?;
+    let keys: Vec<String> = redis::cmd("KEYS").arg("PORT|*").query(&mut reader)?;
+    for k in keys {
+        let f: Fields = redis::cmd("HGETALL").arg(&k).query(&mut reader)?;
+        if let Some(p) = k.strip_prefix("PORT|") {
+            if tx.send((p.to_string(), Some(f))).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    ps.set_read_timeout(None)?;
+    loop {
+        let msg = ps.get_message()?;
+        let channel = msg.get_channel_name().to_string();
+        let Some(key) = channel.strip_prefix(&prefix) else {
+            continue;
+        };
+        let f: Fields = redis::cmd("HGETALL").arg(key).query(&mut reader)?;
+        let port = key.strip_prefix("PORT|").unwrap_or(key).to_string();
+        let change = (port, if f.is_empty() { None } else { Some(f) });
+        if tx.send(change).is_err() {
+            return Ok(());
+        }
     }
 }

@@ -1,279 +1,11 @@
 //! portsyncd end to end: a real redis-server on a private Unix socket, veth "ports" in a
 //! private network namespace, the daemon binary with a systemd notify socket.
 
-use std::collections::BTreeMap;
-use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod common;
 
-type Fields = BTreeMap<String, String>;
+use std::time::Duration;
 
-const CONFIG_DB: i64 = 4;
-const APPL_DB: i64 = 0;
-const STATE_DB: i64 = 6;
-const WAIT: Duration = Duration::from_secs(10);
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lbnet-psd-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// A redis-server of our own on a Unix socket, no persistence, killed on drop.
-struct RedisServer {
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start(dir: &Path) -> RedisServer {
-        let mut r = RedisServer {
-            dir: dir.to_path_buf(),
-            child: None,
-        };
-        r.spawn();
-        r
-    }
-    fn sock(&self) -> PathBuf {
-        self.dir.join("redis.sock")
-    }
-    fn url(&self) -> String {
-        format!("unix://{}", self.sock().display())
-    }
-    fn spawn(&mut self) {
-        let _ = std::fs::remove_file(self.sock());
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--unixsocket"])
-            .arg(self.sock())
-            .args([
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-            ])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (Debian package redis-server)");
-        self.child = Some(child);
-        wait_until(WAIT, "redis-server up", || {
-            redis::Client::open(self.url().as_str())
-                .and_then(|c| c.get_connection())
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-                .is_ok()
-        });
-    }
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-    fn conn(&self, db: i64) -> redis::Connection {
-        let mut c = redis::Client::open(self.url().as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        redis::cmd("SELECT").arg(db).query::<()>(&mut c).unwrap();
-        c
-    }
-    fn hgetall(&self, db: i64, key: &str) -> Fields {
-        redis::cmd("HGETALL")
-            .arg(key)
-            .query(&mut self.conn(db))
-            .unwrap()
-    }
-    fn exists(&self, db: i64, key: &str) -> bool {
-        redis::cmd("EXISTS")
-            .arg(key)
-            .query::<i64>(&mut self.conn(db))
-            .unwrap()
-            == 1
-    }
-    fn hset(&self, db: i64, key: &str, fields: &[(&str, &str)]) {
-        let mut c = redis::cmd("HSET");
-        c.arg(key);
-        for (k, v) in fields {
-            c.arg(*k).arg(*v);
-        }
-        c.query::<()>(&mut self.conn(db)).unwrap();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Ns(String);
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let n = format!("lbnet-psd-{tag}-{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &n])
-            .stderr(Stdio::null())
-            .status();
-        run(&["netns", "add", &n]);
-        Ns(n)
-    }
-    fn ip(&self, args: &str) {
-        let mut v = vec!["-n", self.0.as_str()];
-        v.extend(args.split_whitespace());
-        run(&v);
-    }
-    fn path(&self) -> String {
-        format!("/var/run/netns/{}", self.0)
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The daemon with a notify socket; killed on drop if still running.
-struct Daemon {
-    child: Child,
-    notes: Arc<Mutex<Vec<String>>>,
-    seen: Vec<String>,
-    health: PathBuf,
-}
-
-impl Daemon {
-    fn start(dir: &Path, redis_url: &str, ns: &Ns, extra: &str) -> Daemon {
-        let notify_path = dir.join("notify.sock");
-        let _ = std::fs::remove_file(&notify_path);
-        let notify = UnixDatagram::bind(&notify_path).unwrap();
-        notify
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        let health = dir.join("health");
-        let cfg = dir.join("portsyncd.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[redis]\nurl = \"{}\"\nbackoff_initial_ms = 50\nbackoff_max_ms = 400\n\
-                 [watch]\nnetns = \"{}\"\n[service]\nhealth_file = \"{}\"\n{extra}",
-                redis_url,
-                ns.path(),
-                health.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_portsyncd"))
-            .arg("--config")
-            .arg(&cfg)
-            .env("NOTIFY_SOCKET", &notify_path)
-            .env("WATCHDOG_USEC", "200000")
-            .spawn()
-            .unwrap();
-        // Read notifications continuously, as systemd does.
-        let notes = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&notes);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 512];
-            while Arc::strong_count(&sink) > 1 {
-                if let Ok(n) = notify.recv(&mut buf) {
-                    sink.lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                }
-            }
-        });
-        Daemon {
-            child,
-            notes,
-            seen: Vec::new(),
-            health,
-        }
-    }
-
-    fn pump(&mut self) {
-        self.seen = self.notes.lock().unwrap().clone();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-
-    fn wait_notify(&mut self, what: &str) {
-        let end = Instant::now() + WAIT;
-        loop {
-            self.pump();
-            if self.seen.iter().any(|s| s == what) {
-                return;
-            }
-            assert!(
-                Instant::now() < end,
-                "no {what} from the daemon; saw {:?}",
-                self.seen
-            );
-        }
-    }
-
-    fn health(&self) -> String {
-        std::fs::read_to_string(&self.health).unwrap_or_default()
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < end, "daemon ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn configure_ports(r: &RedisServer, names: &[&str]) {
-    for (i, n) in names.iter().enumerate() {
-        let lanes = format!("{},{}", 4 * i, 4 * i + 1);
-        r.hset(
-            CONFIG_DB,
-            &format!("PORT|{n}"),
-            &[
-                ("lanes", &lanes),
-                ("speed", "100000"),
-                ("mtu", "9100"),
-                ("admin_status", "up"),
-            ],
-        );
-    }
-}
+use common::*;
 
 #[test]
 fn cold_start_flap_mtu_delete_and_port_init_done() {
@@ -281,19 +13,29 @@ fn cold_start_flap_mtu_delete_and_port_init_done() {
     let r = RedisServer::start(&dir);
     let ns = Ns::new("cold");
     configure_ports(&r, &["Ethernet0", "Ethernet4", "Ethernet8"]);
-    ns.ip("link add Ethernet0 type veth peer name p0");
-    ns.ip("link add Ethernet4 type veth peer name p4");
     let mut d = Daemon::start(&dir, &r.url(), &ns, "");
     d.wait_notify("READY=1");
+    // The host interfaces are created after the start, as orchagent/syncd do.
+    ns.ip("link add Ethernet0 type veth peer name p0");
+    ns.ip("link add Ethernet4 type veth peer name p4");
 
-    // CONFIG_DB copied to APPL_DB, PortConfigDone with the count.
-    let e0 = r.hgetall(APPL_DB, "PORT_TABLE:Ethernet0");
+    // CONFIG_DB copied to APPL_DB through the producer protocol (no consumer here: the entries
+    // wait in the state hashes and the key set), PortConfigDone with the count.
+    let e0 = r.hgetall(APPL_DB, "_PORT_TABLE:Ethernet0");
     assert_eq!(e0, r.hgetall(CONFIG_DB, "PORT|Ethernet0"));
     assert_eq!(e0["lanes"], "0,1");
     assert_eq!(
-        r.hgetall(APPL_DB, "PORT_TABLE:PortConfigDone")["count"],
+        r.hgetall(APPL_DB, "_PORT_TABLE:PortConfigDone")["count"],
         "3"
     );
+    let keyset: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("PORT_TABLE_KEY_SET")
+        .query(&mut r.conn(APPL_DB))
+        .unwrap();
+    assert_eq!(keyset.len(), 4, "{keyset:?}");
+    wait_until(WAIT, "Ethernet0 state", || {
+        r.exists(STATE_DB, "PORT_TABLE|Ethernet0")
+    });
     let st = r.hgetall(STATE_DB, "PORT_TABLE|Ethernet0");
     assert_eq!(st["state"], "ok");
     assert_eq!(st["admin_status"], "down");
@@ -302,7 +44,7 @@ fn cold_start_flap_mtu_delete_and_port_init_done() {
     assert!(!r.exists(STATE_DB, "PORT_TABLE|Ethernet8"));
     // Ethernet8 has no netdev yet: no PortInitDone.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!r.exists(APPL_DB, "PORT_TABLE:PortInitDone"));
+    assert!(!r.exists(APPL_DB, "_PORT_TABLE:PortInitDone"));
     assert!(
         d.health().contains("port_init_done=false"),
         "{}",
@@ -311,9 +53,9 @@ fn cold_start_flap_mtu_delete_and_port_init_done() {
 
     ns.ip("link add Ethernet8 type veth peer name p8");
     wait_until(WAIT, "PortInitDone", || {
-        r.exists(APPL_DB, "PORT_TABLE:PortInitDone")
+        r.exists(APPL_DB, "_PORT_TABLE:PortInitDone")
     });
-    assert_eq!(r.hgetall(APPL_DB, "PORT_TABLE:PortInitDone")["lanes"], "0");
+    assert_eq!(r.hgetall(APPL_DB, "_PORT_TABLE:PortInitDone")["lanes"], "0");
     assert!(r.exists(STATE_DB, "PORT_TABLE|Ethernet8"));
 
     // Flap.
@@ -334,6 +76,27 @@ fn cold_start_flap_mtu_delete_and_port_init_done() {
     wait_until(WAIT, "mtu 9100", || {
         r.hgetall(STATE_DB, "PORT_TABLE|Ethernet0")["mtu"] == "9100"
     });
+
+    // Rename (sonic-swss linksync.cpp keys every write by the message's name): Ethernet8 renamed
+    // to Ethernet12 (configured later, below) is not written, and Ethernet8's entry stays.
+    ns.ip("link set Ethernet8 name Ethernet12");
+    ns.ip("link set Ethernet12 mtu 1400");
+    // Ports added to CONFIG_DB after the start are picked up (sonic-swss portsyncd.cpp:
+    // SubscriberStateTable on CONFIG_DB PORT, handlePortConfig).
+    configure_ports(&r, &["Ethernet0", "Ethernet4", "Ethernet8", "Ethernet12"]);
+    wait_until(WAIT, "Ethernet12 copied to APPL_DB", || {
+        r.exists(APPL_DB, "_PORT_TABLE:Ethernet12")
+    });
+    assert!(!r.exists(STATE_DB, "PORT_TABLE|Ethernet12"));
+    assert!(r.exists(STATE_DB, "PORT_TABLE|Ethernet8"));
+    ns.ip("link set Ethernet12 mtu 1300");
+    wait_until(WAIT, "Ethernet12 state", || {
+        r.hgetall(STATE_DB, "PORT_TABLE|Ethernet12")
+            .get("mtu")
+            .map(String::as_str)
+            == Some("1300")
+    });
+    assert!(r.exists(STATE_DB, "PORT_TABLE|Ethernet8"));
 
     // Delete: the STATE_DB entry goes; links that are not ports are never written.
     ns.ip("link add other0 type veth peer name other1");
@@ -366,12 +129,12 @@ fn redis_killed_and_restarted_gets_the_full_state_again() {
     let mut r = RedisServer::start(&dir);
     let ns = Ns::new("restart");
     configure_ports(&r, &["Ethernet0", "Ethernet4"]);
-    ns.ip("link add Ethernet0 type veth peer name p0");
-    ns.ip("link add Ethernet4 type veth peer name p4");
     let mut d = Daemon::start(&dir, &r.url(), &ns, "");
     d.wait_notify("READY=1");
+    ns.ip("link add Ethernet0 type veth peer name p0");
+    ns.ip("link add Ethernet4 type veth peer name p4");
     wait_until(WAIT, "PortInitDone", || {
-        r.exists(APPL_DB, "PORT_TABLE:PortInitDone")
+        r.exists(APPL_DB, "_PORT_TABLE:PortInitDone")
     });
 
     r.kill();
@@ -385,15 +148,15 @@ fn redis_killed_and_restarted_gets_the_full_state_again() {
     r.spawn(); // empty: no persistence
 
     wait_until(WAIT, "state rewritten", || {
-        r.exists(APPL_DB, "PORT_TABLE:PortInitDone")
+        r.exists(APPL_DB, "_PORT_TABLE:PortInitDone")
             && r.hgetall(STATE_DB, "PORT_TABLE|Ethernet0")
                 .get("mtu")
                 .map(String::as_str)
                 == Some("2000")
     });
-    assert_eq!(r.hgetall(APPL_DB, "PORT_TABLE:Ethernet0")["lanes"], "0,1");
+    assert_eq!(r.hgetall(APPL_DB, "_PORT_TABLE:Ethernet0")["lanes"], "0,1");
     assert_eq!(
-        r.hgetall(APPL_DB, "PORT_TABLE:PortConfigDone")["count"],
+        r.hgetall(APPL_DB, "_PORT_TABLE:PortConfigDone")["count"],
         "2"
     );
     assert!(!r.exists(STATE_DB, "PORT_TABLE|Ethernet4"));
@@ -412,8 +175,12 @@ fn redis_killed_and_restarted_gets_the_full_state_again() {
     assert!(d.terminate().success());
 }
 
+/// swss-common warm_restart.cpp, WarmStart::checkWarmStart (called by sonic-swss
+/// portsyncd.cpp as `checkWarmStart("portsyncd", "swss")`): the enable flag alone is not a warm
+/// start; without `WARM_RESTART_TABLE|portsyncd` `restore_count` it falls back to a cold start
+/// and writes `restore_count` = 0; with it, it is a warm start and the count is incremented.
 #[test]
-fn warm_start_skips_the_config_copy_and_port_config_done() {
+fn warm_start_needs_restore_count_and_writes_it() {
     let dir = tmpdir("warm");
     let r = RedisServer::start(&dir);
     let ns = Ns::new("warm");
@@ -423,17 +190,101 @@ fn warm_start_skips_the_config_copy_and_port_config_done() {
         "WARM_RESTART_ENABLE_TABLE|system",
         &[("enable", "true")],
     );
+    // Enabled, no restore_count: cold start (the copy and PortConfigDone are written).
+    let mut d = Daemon::start(&dir, &r.url(), &ns, "");
+    d.wait_notify("READY=1");
+    assert!(r.exists(APPL_DB, "_PORT_TABLE:PortConfigDone"));
+    assert!(r.exists(APPL_DB, "_PORT_TABLE:Ethernet0"));
+    assert_eq!(
+        r.hgetall(STATE_DB, "WARM_RESTART_TABLE|portsyncd")["restore_count"],
+        "0"
+    );
+    assert!(d.terminate().success());
+    drop(d);
+
+    // Enabled, restore_count present: warm start; the links already there are reported.
+    let mut c = r.conn(APPL_DB);
+    redis::cmd("FLUSHDB").query::<()>(&mut c).unwrap();
+    r.hset(
+        STATE_DB,
+        "WARM_RESTART_TABLE|portsyncd",
+        &[("restore_count", "3")],
+    );
     ns.ip("link add Ethernet0 type veth peer name p0");
+    ns.ip("link set Ethernet0 up");
     let mut d = Daemon::start(&dir, &r.url(), &ns, "");
     d.wait_notify("READY=1");
     wait_until(WAIT, "state entry", || {
         r.exists(STATE_DB, "PORT_TABLE|Ethernet0")
     });
     wait_until(WAIT, "PortInitDone", || {
-        r.exists(APPL_DB, "PORT_TABLE:PortInitDone")
+        r.exists(APPL_DB, "_PORT_TABLE:PortInitDone")
     });
-    assert!(!r.exists(APPL_DB, "PORT_TABLE:PortConfigDone"));
-    assert!(!r.exists(APPL_DB, "PORT_TABLE:Ethernet0"));
+    assert!(!r.exists(APPL_DB, "_PORT_TABLE:PortConfigDone"));
+    assert!(!r.exists(APPL_DB, "_PORT_TABLE:Ethernet0"));
+    assert_eq!(
+        r.hgetall(STATE_DB, "WARM_RESTART_TABLE|portsyncd")["restore_count"],
+        "4"
+    );
+    // A warm start leaves the interfaces as they are.
+    assert!(ns.flags("Ethernet0").contains(&"UP".to_string()));
+    assert!(d.terminate().success());
+
+    // Not enabled: cold start, restore_count back to 0.
+    r.hset(
+        STATE_DB,
+        "WARM_RESTART_ENABLE_TABLE|system",
+        &[("enable", "false")],
+    );
+    drop(d);
+    let mut d = Daemon::start(&dir, &r.url(), &ns, "");
+    d.wait_notify("READY=1");
+    assert!(r.exists(APPL_DB, "_PORT_TABLE:PortConfigDone"));
+    assert_eq!(
+        r.hgetall(STATE_DB, "WARM_RESTART_TABLE|portsyncd")["restore_count"],
+        "0"
+    );
+    assert!(d.terminate().success());
+}
+
+/// sonic-swss linksync.cpp, LinkSync::LinkSync: on a cold start the Ethernet* interfaces left
+/// from before are brought down (`ip link set <name> down`) and every later message about
+/// their ifindex is ignored; the interface created again (a new ifindex) is handled.
+#[test]
+fn cold_start_brings_down_and_ignores_interfaces_left_from_before() {
+    let dir = tmpdir("old");
+    let r = RedisServer::start(&dir);
+    let ns = Ns::new("old");
+    configure_ports(&r, &["Ethernet0"]);
+    ns.ip("link add Ethernet0 type veth peer name p0");
+    ns.ip("link set p0 up");
+    ns.ip("link set Ethernet0 up");
+    ns.ip("link add other0 type veth peer name other1");
+    ns.ip("link set other0 up");
+    assert!(ns.flags("Ethernet0").contains(&"UP".to_string()));
+    let mut d = Daemon::start(&dir, &r.url(), &ns, "");
+    d.wait_notify("READY=1");
+    assert!(
+        !ns.flags("Ethernet0").contains(&"UP".to_string()),
+        "{:?}",
+        ns.flags("Ethernet0")
+    );
+    assert!(ns.flags("other0").contains(&"UP".to_string()));
+    ns.ip("link set Ethernet0 mtu 2000");
+    ns.ip("link set Ethernet0 up");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!r.exists(STATE_DB, "PORT_TABLE|Ethernet0"));
+    assert!(!r.exists(APPL_DB, "_PORT_TABLE:PortInitDone"));
+    // Created again by its owner: handled.
+    ns.ip("link del Ethernet0");
+    ns.ip("link add Ethernet0 type veth peer name p0");
+    wait_until(WAIT, "state entry", || {
+        r.exists(STATE_DB, "PORT_TABLE|Ethernet0")
+    });
+    assert_eq!(r.hgetall(STATE_DB, "PORT_TABLE|Ethernet0")["mtu"], "1500");
+    wait_until(WAIT, "PortInitDone", || {
+        r.exists(APPL_DB, "_PORT_TABLE:PortInitDone")
+    });
     assert!(d.terminate().success());
 }
 
@@ -441,7 +292,6 @@ fn warm_start_skips_the_config_copy_and_port_config_done() {
 fn waits_for_redis_that_is_not_there_yet() {
     let dir = tmpdir("late");
     let ns = Ns::new("late");
-    ns.ip("link add Ethernet0 type veth peer name p0");
     // The daemon is pointed at a socket path where nothing listens yet.
     let late = dir.join("late.sock");
     let mut d = Daemon::start(&dir, &format!("unix://{}", late.display()), &ns, "");
@@ -457,6 +307,7 @@ fn waits_for_redis_that_is_not_there_yet() {
     configure_ports(&r, &["Ethernet0"]);
     std::os::unix::fs::symlink(r.sock(), &late).unwrap();
     d.wait_notify("READY=1");
+    ns.ip("link add Ethernet0 type veth peer name p0");
     wait_until(WAIT, "state entry", || {
         r.exists(STATE_DB, "PORT_TABLE|Ethernet0")
     });
