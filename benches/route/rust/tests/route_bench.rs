@@ -312,6 +312,8 @@ fn run_case(ns: &TestNs, h: &RouteHandle, oif: u32, case: &Case, table: &mut Tab
         nexthop: gw,
         communities: vec![],
         large_communities: vec![],
+        more_nexthops: vec![],
+        device: None,
     };
     let (p2, p3) = (path(gw2), path(gw3));
     for (op, p) in [

@@ -126,12 +126,16 @@ fn per_route(
             nexthop: gw,
             communities: vec!["65000:100".parse().unwrap(), "65000:200".parse().unwrap()],
             large_communities: vec!["65000:1:2".parse().unwrap()],
+            more_nexthops: vec![],
+            device: None,
         }
     } else {
         Path {
             nexthop: gw,
             communities: vec![],
             large_communities: vec![],
+            more_nexthops: vec![],
+            device: None,
         }
     };
     // A rule that matches nothing: the engine only keeps the paths (its RIB).
