@@ -417,6 +417,44 @@ fn vrf_target_resolves_its_table_and_validates_in_the_vrf() {
     assert!(ex.rule_stats()[0].1.nexthop_failures >= 1);
     // Not a VRF: refused.
     assert!(Exporter::new(cfg(&ns), &[Rule::new("x", Target::Vrf("veth0".into()))]).is_err());
+    let vt = |name: &str, table: u32| {
+        Rule::new(
+            name,
+            Target::VrfTable {
+                vrf: "vrf-blue".into(),
+                table,
+            },
+        )
+    };
+    assert!(Exporter::new(
+        cfg(&ns),
+        &[Rule::new(
+            "x",
+            Target::VrfTable {
+                vrf: "veth0".into(),
+                table: 7
+            }
+        )]
+    )
+    .is_err());
+    // VRF and table (the fork's rule with both keys): the routes go into the table, the next
+    // hop is validated in the VRF and must resolve in that table; without validation it goes
+    // in onlink on the device the VRF reaches it through.
+    drop(ex);
+    let mut noval = vt("noval", 1044);
+    noval.validate_nexthop = false;
+    let ex = Exporter::new(cfg(&ns), &[vt("same", 1042), vt("other", 1043), noval]).unwrap();
+    ex.update(pfx("198.51.104.0/24"), &path("10.1.0.2", &[], &[]))
+        .unwrap();
+    assert_eq!(
+        get(&ns.routes("1042"), "198.51.104.0/24").unwrap()["gateway"],
+        "10.1.0.2"
+    );
+    assert!(get(&ns.routes("1043"), "198.51.104.0/24").is_none());
+    let t = ns.routes("1044");
+    let r = get(&t, "198.51.104.0/24").unwrap();
+    assert_eq!(r["dev"], "veth0", "{r}");
+    assert!(r["flags"].as_array().unwrap().iter().any(|f| f == "onlink"), "{r}");
 }
 
 #[test]

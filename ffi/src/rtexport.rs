@@ -110,9 +110,11 @@ pub struct lbnet_rtexport_rule {
     pub large_communities: *const lbnet_rtexport_large_community,
     /// Number of `large_communities`.
     pub n_large_communities: usize,
-    /// VRF device name (its table is read from the link), or NULL to export into `table`.
+    /// VRF device name, or NULL to export into `table`. With `table` 0 the routes go into the
+    /// VRF's own table (read from the link); with a table, into that table, next hops being
+    /// validated in the VRF (the PureLB fork's rule with both `vrf` and `table-id`).
     pub vrf: *const c_char,
-    /// Table id when `vrf` is NULL (not 0).
+    /// Table id: required (not 0) when `vrf` is NULL; with a VRF, 0 means the VRF's table.
     pub table: u32,
     /// Metric of exported routes (20 is the usual one).
     pub metric: u32,
@@ -389,6 +391,10 @@ unsafe fn rules_from(rules: *const lbnet_rtexport_rule, n: usize) -> Result<Vec<
         .map_err(at)?;
         let vrf = unsafe { arg_opt_str(r.vrf, "vrf", VRF_MAX) }.map_err(at)?;
         let target = match vrf {
+            Some(v) if r.table != 0 => Target::VrfTable {
+                vrf: v.to_string(),
+                table: r.table,
+            },
             Some(v) => Target::Vrf(v.to_string()),
             None => Target::Table(r.table),
         };

@@ -100,8 +100,11 @@ type Rule struct {
 	// Communities and LargeCommunities are matched with OR; both empty matches every path.
 	Communities      []uint32
 	LargeCommunities []LargeCommunity
-	// VRF names a VRF device (its table is read from the link); empty means Table.
-	VRF   string
+	// VRF names a VRF device; empty means Table. With Table 0 the routes go into the VRF's
+	// own table (read from the link); with a Table, into that table, next hops being validated
+	// in the VRF and required to resolve in Table (the PureLB fork's rule with both keys).
+	VRF string
+	// Table the routes go into: required without a VRF.
 	Table uint32
 	// Metric of the exported routes.
 	Metric uint32

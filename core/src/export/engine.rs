@@ -206,6 +206,15 @@ fn resolve(handle: &RouteHandle, rules: &[Rule]) -> Result<Vec<Resolved>> {
     for r in rules {
         let (table, vrf_oif) = match &r.target {
             Target::Table(t) => (*t, None),
+            Target::VrfTable { vrf: name, table } => match handle.link(name)? {
+                (idx, Some(_)) => (*table, Some(idx)),
+                (_, None) => {
+                    return Err(Error::invalid(
+                        Origin::RouteExport(ExportOperation::Configure),
+                        format!("rule {:?}: link {name} is not a VRF", r.name),
+                    ))
+                }
+            },
             Target::Vrf(name) => match handle.link(name)? {
                 (idx, Some(t)) => (t, Some(idx)),
                 (_, None) => {
