@@ -25,6 +25,9 @@
 # enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
 # VRF, so the VRF rule exports it (validated in the VRF's context) and the main-table rule does
 # not; the CLI's --vrf filter and a next hop inside the VRF going down and back are checked too.
+# Also the fork's VPN export: both speakers have a GoBGP VRF "gblue" (RD 65001:100) and the
+# session carries l3vpn-ipv4-unicast; a route added to A's VRF arrives as a VPN path, and the
+# exporter's [vrfs.netlink-export] puts it, without the RD, into Linux VRF "green" (table 510).
 #
 # Usage: [E2E_VRF=1] e2e.sh GOBGP_EXPORT_BIN GOBGPD_BIN GOBGP_BIN   (as root)
 set -euo pipefail
@@ -86,6 +89,14 @@ if [ "$VRF" = 1 ]; then
     ip -n $B addr add 10.79.0.2/24 dev cb
     ip -n $A link set ca up
     ip -n $B link set cb up
+    ip -n $B link add green type vrf table 510
+    ip -n $B link set green up
+    ip -n $A link add ga type veth peer name gb netns $B
+    ip -n $A addr add 10.81.0.1/24 dev ga
+    ip -n $B link set gb master green
+    ip -n $B addr add 10.81.0.2/24 dev gb
+    ip -n $A link set ga up
+    ip -n $B link set gb up
 fi
 # Another daemon's route in one of our tables: nothing we do may touch it.
 ip -n $B route add 203.0.113.0/24 via 10.77.0.1 table 100 proto static
@@ -121,12 +132,35 @@ neighbor() { # neighbor ADDRESS
     [neighbors.afi-safis.mp-graceful-restart.config]
       enabled = true
 EOT
+    if [ "$VRF" = 1 ]; then cat <<EOT
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l3vpn-ipv4-unicast"
+EOT
+    fi
 }
-peer 10.77.0.1 10.77.0.2 >"$WORK/a.toml"
+gvrf() { # gvrf WITH_EXPORT: the GoBGP VRF gblue (VRF mode only)
+    [ "$VRF" = 1 ] || return 0
+    cat <<EOT
+[[vrfs]]
+  [vrfs.config]
+    name = "gblue"
+    rd = "65001:100"
+    both-rt-list = ["65001:100"]
+EOT
+    if [ "$1" = yes ]; then cat <<EOT
+  [vrfs.netlink-export]
+    enabled = true
+    linux-vrf = "green"
+EOT
+    fi
+}
+{ peer 10.77.0.1 10.77.0.2; gvrf no; } >"$WORK/a.toml"
 peer 10.80.0.1 10.80.0.2 >"$WORK/c.toml"
 exporter_config() { # exporter_config STD_METRIC WITH_STD2 [PROTOCOL [DAMPENING_MS]]
     peer 10.77.0.2 10.77.0.1
     neighbor 10.80.0.1
+    gvrf yes
     cat <<EOT
 [global.use-multiple-paths.config]
   enabled = true
@@ -187,7 +221,7 @@ tables() {
         jq -r '.[] | [(.table // "main" | tostring), .dst,
                       (.gateway // (if .nexthops then ([.nexthops[].gateway] | sort | join(",")) else "-" end)),
                       (.metric // 0 | tostring)]
-               | select(.[0] | IN("100", "200", "210", "300", "500"))
+               | select(.[0] | IN("100", "200", "210", "300", "500", "510"))
                | .[1] |= (if test("/") then . elif test(":") then . + "/128" else . + "/32" end)
                | join(" ")' | sort
 }
@@ -223,7 +257,9 @@ gobgp global rib add -a ipv6 $V6A nexthop fd00:77::1 community 65000:1
 V4D="198.51.103.0/24" EXTRA=()
 if [ "$VRF" = 1 ]; then
     gobgp global rib add -a ipv4 $V4D nexthop 10.79.0.1 community 65000:5
-    EXTRA=("500 $V4D 10.79.0.1 20")
+    # A VPN route: into GoBGP VRF gblue on A, exported by the exporter's gblue into Linux VRF green.
+    gobgp vrf gblue rib add -a ipv4 198.51.130.0/24 nexthop 10.81.0.1
+    EXTRA=("500 $V4D 10.79.0.1 20" "510 198.51.130.0/24 10.81.0.1 20")
 fi
 BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
       "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
@@ -233,7 +269,7 @@ expect "standard and large communities, IPv4 and IPv6, one route into several ta
 # pipefail, `cli ... | grep -q` fails when grep exits early and the CLI dies of SIGPIPE.
 out=$(cli netlink export)
 for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
-[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
+[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 \| 10.81.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
     fail "netlink export: want $((7 + ${#EXTRA[@]})) routes: $out"
 if [ "$VRF" = 1 ]; then
     out=$(cli netlink export --vrf blue)
@@ -243,6 +279,9 @@ if [ "$VRF" = 1 ]; then
     [ "$(jq -r .stats.NexthopFailures <<<"$stats")" -ge 1 ] ||
         fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
     echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
+    out=$(cli netlink export --vrf green)
+    grep -q "^198.51.130.0/24 .* green .*510 " <<<"$out" || fail "netlink export --vrf green lacks the VPN route: $out"
+    echo "ok: VPN path of RD 65001:100 exported into Linux VRF green"
 fi
 grep -q "^Rule: large" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks rule large"
 grep -q "65000:1:2" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks the large community"

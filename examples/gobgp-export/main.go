@@ -104,9 +104,17 @@ func checkConfig(file string) error {
 	}
 	fmt.Printf("bgp: as %d, %d neighbors; export: enabled=%v protocol=%d dampening=%v cap=%v\n",
 		bgp.Global.Config.As, len(bgp.Neighbors), ec.Enabled, cfg.Protocol, cfg.Dampening, cfg.DampeningCap)
+	vrfRules, err := ec.VRFRules()
+	if err != nil {
+		return err
+	}
 	for _, r := range rules {
 		fmt.Printf("rule %q: vrf=%q table=%d metric=%d communities=%v large=%v validate-nexthop=%v\n",
 			r.Name, r.VRF, r.Table, r.Metric, r.Communities, r.LargeCommunities, r.ValidateNexthop)
+	}
+	for name, r := range vrfRules {
+		fmt.Printf("GoBGP VRF %q: VPN paths into Linux VRF %q table=%d metric=%d validate-nexthop=%v\n",
+			name, r.VRF, r.Table, r.Metric, r.ValidateNexthop)
 	}
 	return nil
 }
@@ -184,7 +192,7 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 					fmt.Fprintln(os.Stderr, "reload BGP:", err)
 				}
 				_, rules, _ := ec.ExporterConfig() // checked by ReloadCheck
-				if err := a.Exporter().Reload(rules); err != nil {
+				if err := a.Reload(ec); err != nil {
 					fmt.Fprintln(os.Stderr, "reload export:", err)
 				} else {
 					exportConf = ec
@@ -216,6 +224,9 @@ type state struct {
 }
 
 func (s *state) exporter() *routeexport.Exporter { return s.adapter.Exporter() }
+func (s *state) vrfExporters() []*gobgpexport.VRFExporter {
+	return s.adapter.VRFExporters()
+}
 func (s *state) protocol() uint8                 { return s.proto }
 func (s *state) endOfRIB() bool                  { return s.adapter.EndOfRIBDone() }
 

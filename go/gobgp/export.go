@@ -64,6 +64,121 @@ type Config struct {
 	// one (default 300).
 	EorTimeoutSeconds *int         `toml:"eor-timeout-seconds"`
 	Rules             []RuleConfig `toml:"rules"`
+	// VRFs are the GoBGP VRFs ([[vrfs]]) of the file, with their [vrfs.netlink-export]
+	// tables: VPN paths carrying a VRF's route distinguisher go to its Linux VRF.
+	VRFs []VRFConfig `toml:"-"`
+}
+
+// VRFConfig is one [[vrfs]] entry: the GoBGP VRF's name and route distinguisher (GoBGP's own
+// keys, [vrfs.config] name and rd) and its [vrfs.netlink-export] table.
+type VRFConfig struct {
+	Name   string
+	RD     string
+	Export VRFExportConfig
+}
+
+// VRFExportConfig is [vrfs.netlink-export], with the PureLB fork's keys and meaning: when
+// enabled, the VPN paths (l3vpn-ipv4/ipv6-unicast) whose route distinguisher is the VRF's are
+// exported, without the RD, into the Linux VRF linux-vrf (default: the GoBGP VRF's name),
+// into linux-table-id if given (else the Linux VRF's own table), with metric (default 20),
+// next hops validated in the Linux VRF unless skip-nexthop-validation, filtered by
+// community-list / large-community-list (OR; empty: every path).
+type VRFExportConfig struct {
+	Enabled               bool     `toml:"enabled"`
+	LinuxVRF              string   `toml:"linux-vrf"`
+	LinuxTableID          uint32   `toml:"linux-table-id"`
+	Metric                *uint32  `toml:"metric"`
+	SkipNexthopValidation bool     `toml:"skip-nexthop-validation"`
+	Communities           []string `toml:"community-list"`
+	LargeCommunities      []string `toml:"large-community-list"`
+}
+
+// rule is the engine rule of a VRF's export.
+func (v VRFConfig) rule() (routeexport.Rule, error) {
+	linux := v.Export.LinuxVRF
+	if linux == "" {
+		linux = v.Name
+	}
+	rc := RuleConfig{Name: v.Name + "-vrf-export", VRF: linux, Table: v.Export.LinuxTableID, Metric: v.Export.Metric,
+		Communities: v.Export.Communities, LargeCommunities: v.Export.LargeCommunities}
+	validate := !v.Export.SkipNexthopValidation
+	rc.ValidateNexthop = &validate
+	_, rules, err := Config{Rules: []RuleConfig{rc}}.ExporterConfig()
+	if err != nil {
+		return routeexport.Rule{}, fmt.Errorf("[vrfs.netlink-export] of VRF %q: %w", v.Name, err)
+	}
+	return rules[0], nil
+}
+
+// rdKey is the canonical form of a route distinguisher as GoBGP prints it.
+func rdKey(s string) (string, error) {
+	rd, err := bgp.ParseRouteDistinguisher(s)
+	if err != nil {
+		return "", err
+	}
+	return rd.String(), nil
+}
+
+// exportedVRFs are the VRFs with netlink-export enabled, by canonical RD.
+func (c Config) exportedVRFs() (map[string]VRFConfig, error) {
+	out := map[string]VRFConfig{}
+	for _, v := range c.VRFs {
+		if !v.Export.Enabled {
+			continue
+		}
+		rd, err := rdKey(v.RD)
+		if err != nil {
+			return nil, fmt.Errorf("VRF %q: rd %q: %w", v.Name, v.RD, err)
+		}
+		if _, err := v.rule(); err != nil {
+			return nil, err
+		}
+		out[rd] = v
+	}
+	return out, nil
+}
+
+// VRFRules are the engine rules of the VRFs with netlink-export enabled, by GoBGP VRF name
+// (errors in those sections are reported here, as at start).
+func (c Config) VRFRules() (map[string]routeexport.Rule, error) {
+	vrfs, err := c.exportedVRFs()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]routeexport.Rule{}
+	for _, v := range vrfs {
+		out[v.Name], _ = v.rule()
+	}
+	return out, nil
+}
+
+func parseVRFs(all map[string]any) ([]VRFConfig, error) {
+	list, _ := all["vrfs"].([]any)
+	var out []VRFConfig
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		conf, _ := m["config"].(map[string]any)
+		v := VRFConfig{}
+		v.Name, _ = conf["name"].(string)
+		v.RD, _ = conf["rd"].(string)
+		if section, ok := m["netlink-export"]; ok {
+			raw, err := toml.Marshal(section)
+			if err != nil {
+				return nil, err
+			}
+			dec := toml.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&v.Export); err != nil {
+				var strict *toml.StrictMissingError
+				if errors.As(err, &strict) {
+					return nil, fmt.Errorf("[vrfs.netlink-export] of VRF %q: unknown key: %s", v.Name, strict.String())
+				}
+				return nil, fmt.Errorf("[vrfs.netlink-export] of VRF %q: %w", v.Name, err)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // ParseTOML reads the [netlink.export] section of a gobgpd TOML configuration; the other
@@ -74,10 +189,14 @@ func ParseTOML(data []byte) (Config, error) {
 	if err := toml.Unmarshal(data, &all); err != nil {
 		return Config{}, fmt.Errorf("[netlink.export]: %w", err)
 	}
+	vrfs, err := parseVRFs(all)
+	if err != nil {
+		return Config{}, err
+	}
 	netlink, _ := all["netlink"].(map[string]any)
 	section, ok := netlink["export"]
 	if !ok {
-		return Config{}, nil
+		return Config{VRFs: vrfs}, nil
 	}
 	raw, err := toml.Marshal(section)
 	if err != nil {
@@ -93,6 +212,7 @@ func ParseTOML(data []byte) (Config, error) {
 		}
 		return Config{}, fmt.Errorf("[netlink.export]: %w", err)
 	}
+	c.VRFs = vrfs
 	return c, nil
 }
 
@@ -104,6 +224,13 @@ func WithoutExportSection(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	delete(all, "netlink")
+	if list, ok := all["vrfs"].([]any); ok {
+		for _, item := range list {
+			if m, ok := item.(map[string]any); ok {
+				delete(m, "netlink-export")
+			}
+		}
+	}
 	return toml.Marshal(all)
 }
 
@@ -144,6 +271,23 @@ func ReloadCheck(old, new Config) error {
 	}
 	if oc.NetnsPath != nc.NetnsPath {
 		changed = append(changed, fmt.Sprintf("netns %q -> %q", oc.NetnsPath, nc.NetnsPath))
+	}
+	ov, err := old.exportedVRFs()
+	if err != nil {
+		return err
+	}
+	nv, err := new.exportedVRFs()
+	if err != nil {
+		return err
+	}
+	same := len(ov) == len(nv)
+	for rd, v := range ov {
+		if w, ok := nv[rd]; !ok || w.Name != v.Name {
+			same = false
+		}
+	}
+	if !same {
+		changed = append(changed, "the VRFs with netlink-export enabled")
 	}
 	if len(changed) > 0 {
 		return fmt.Errorf("%s cannot change while running (restart the daemon to apply)", strings.Join(changed, ", "))
@@ -230,8 +374,11 @@ type Adapter struct {
 	// best paths by source, and ifaces, the interfaces of unnumbered peers.
 	multipath bool
 	ribMu     sync.Mutex
-	rib       map[netip.Prefix]map[pathKey]pathEntry
+	rib       map[ribKey]map[pathKey]pathEntry
 	ifaces    map[netip.Addr]string
+	// vrfs are the engines of the VRFs with netlink-export, by canonical route distinguisher
+	// (one engine each: a prefix may be in several VRFs).
+	vrfs map[string]*VRFExporter
 
 	mu        sync.Mutex
 	eorPeers  map[netip.Addr]map[bgp.Family]bool
@@ -247,13 +394,37 @@ func Start(ctx context.Context, s *server.BgpServer, cfg Config) (*Adapter, erro
 	if err != nil {
 		return nil, err
 	}
+	vrfs, err := cfg.exportedVRFs()
+	if err != nil {
+		return nil, err
+	}
+	// Two engines exporting into one table would each sweep the other's routes at
+	// End-of-RIB: a VRF's export must not share its Linux VRF or table with a global rule.
+	for _, v := range vrfs {
+		vr, _ := v.rule()
+		for _, r := range rules {
+			if (vr.VRF != "" && r.VRF == vr.VRF) || (vr.Table != 0 && r.Table == vr.Table) {
+				return nil, fmt.Errorf("VRF %q exports into the Linux VRF/table of rule %q: give each its own", v.Name, r.Name)
+			}
+		}
+	}
 	ex, err := routeexport.New(ecfg, rules)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	a := &Adapter{exporter: ex, cancel: cancel, bgp: s, eorPeers: map[netip.Addr]map[bgp.Family]bool{},
-		rib: map[netip.Prefix]map[pathKey]pathEntry{}, ifaces: map[netip.Addr]string{}}
+		rib: map[ribKey]map[pathKey]pathEntry{}, ifaces: map[netip.Addr]string{}, vrfs: map[string]*VRFExporter{}}
+	for rd, v := range vrfs {
+		vr, _ := v.rule()
+		vex, err := routeexport.New(ecfg, []routeexport.Rule{vr})
+		if err != nil {
+			a.closeEngines()
+			cancel()
+			return nil, fmt.Errorf("VRF %q: %w", v.Name, err)
+		}
+		a.vrfs[rd] = &VRFExporter{Name: v.Name, LinuxVRF: vr.VRF, RD: rd, Exporter: vex}
+	}
 	if g, err := s.GetBgp(ctx, &api.GetBgpRequest{}); err == nil && g.Global != nil {
 		a.multipath = g.Global.UseMultiplePaths
 	}
@@ -269,10 +440,62 @@ func Start(ctx context.Context, s *server.BgpServer, cfg Config) (*Adapter, erro
 	if err != nil {
 		cancel()
 		a.timer.Stop()
-		ex.Close()
+		a.closeEngines()
 		return nil, err
 	}
 	return a, nil
+}
+
+// VRFExporter is the engine of one GoBGP VRF's netlink-export.
+type VRFExporter struct {
+	// Name is the GoBGP VRF, LinuxVRF the Linux VRF device its routes go to, RD its route
+	// distinguisher as GoBGP prints it.
+	Name, LinuxVRF, RD string
+	Exporter           *routeexport.Exporter
+}
+
+// VRFExporters are the engines of the VRFs with netlink-export enabled, sorted by name.
+func (a *Adapter) VRFExporters() []*VRFExporter {
+	out := make([]*VRFExporter, 0, len(a.vrfs))
+	for _, v := range a.vrfs {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(x, y *VRFExporter) int { return strings.Compare(x.Name, y.Name) })
+	return out
+}
+
+// Reload applies a new configuration's rules (global and per VRF) after ReloadCheck(old,
+// new) passed; every known route is re-evaluated.
+func (a *Adapter) Reload(c Config) error {
+	_, rules, err := c.ExporterConfig()
+	if err != nil {
+		return err
+	}
+	vrfs, err := c.exportedVRFs()
+	if err != nil {
+		return err
+	}
+	if err := a.exporter.Reload(rules); err != nil {
+		return err
+	}
+	for rd, v := range a.vrfs {
+		nv, ok := vrfs[rd]
+		if !ok {
+			continue
+		}
+		r, _ := nv.rule()
+		if err := v.Exporter.Reload([]routeexport.Rule{r}); err != nil {
+			return fmt.Errorf("VRF %q: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+func (a *Adapter) closeEngines() {
+	a.exporter.Close()
+	for _, v := range a.vrfs {
+		v.Exporter.Close()
+	}
 }
 
 // Exporter is the engine, for statistics, listings, Reload and Flush.
@@ -297,7 +520,7 @@ func (a *Adapter) EndOfRIBDone() bool {
 func (a *Adapter) Close() {
 	a.cancel()
 	a.timer.Stop()
-	a.exporter.Close()
+	a.closeEngines()
 }
 
 func (a *Adapter) fail(err error) {
@@ -306,16 +529,25 @@ func (a *Adapter) fail(err error) {
 	a.mu.Unlock()
 }
 
-// pathInfo extracts what the engine needs from a unicast path.
-func pathInfo(p *apiutil.Path) (prefix netip.Prefix, nexthop netip.Addr, comms []uint32, large []routeexport.LargeCommunity, ok bool) {
-	if p.Family != bgp.RF_IPv4_UC && p.Family != bgp.RF_IPv6_UC {
+// pathInfo extracts what the engine needs from a unicast path, or a VPN path (rd is then its
+// route distinguisher as GoBGP prints it and prefix is without it, as the fork does).
+func pathInfo(p *apiutil.Path) (prefix netip.Prefix, rd string, nexthop netip.Addr, comms []uint32, large []routeexport.LargeCommunity, ok bool) {
+	switch p.Family {
+	case bgp.RF_IPv4_UC, bgp.RF_IPv6_UC:
+		n, isPrefix := p.Nlri.(*bgp.IPAddrPrefix)
+		if !isPrefix {
+			return
+		}
+		prefix = n.Prefix
+	case bgp.RF_IPv4_VPN, bgp.RF_IPv6_VPN:
+		n, isVPN := p.Nlri.(*bgp.LabeledVPNIPAddrPrefix)
+		if !isVPN || n.RD == nil {
+			return
+		}
+		prefix, rd = n.Prefix, n.RD.String()
+	default:
 		return
 	}
-	n, isPrefix := p.Nlri.(*bgp.IPAddrPrefix)
-	if !isPrefix {
-		return
-	}
-	prefix = n.Prefix
 	for _, attr := range p.Attrs {
 		switch v := attr.(type) {
 		case *bgp.PathAttributeNextHop:
@@ -330,7 +562,13 @@ func pathInfo(p *apiutil.Path) (prefix netip.Prefix, nexthop netip.Addr, comms [
 			}
 		}
 	}
-	return prefix, nexthop, comms, large, prefix.IsValid()
+	return prefix, rd, nexthop, comms, large, prefix.IsValid()
+}
+
+// ribKey is a prefix in the global table (rd "") or in the VPN table of one RD.
+type ribKey struct {
+	rd     string
+	prefix netip.Prefix
 }
 
 // pathKey identifies one path of a prefix: the peer it came from (the zero address for a
@@ -450,12 +688,13 @@ func change(prefix netip.Prefix, set map[pathKey]pathEntry) routeexport.Change {
 }
 
 func (a *Adapter) onBestPath(paths []*apiutil.Path, _ time.Time) {
-	changes := make([]routeexport.Change, 0, len(paths))
+	var batches map[string][]routeexport.Change
 	if a.multipath {
-		changes = a.multipathChanges(paths, changes)
+		batches = a.multipathChanges(paths)
 	} else {
+		batches = map[string][]routeexport.Change{}
 		for _, p := range paths {
-			prefix, nh, comms, large, ok := pathInfo(p)
+			prefix, rd, nh, comms, large, ok := pathInfo(p)
 			if !ok {
 				continue
 			}
@@ -464,30 +703,42 @@ func (a *Adapter) onBestPath(paths []*apiutil.Path, _ time.Time) {
 				c.Nexthop, c.Communities, c.LargeCommunities = nh, comms, large
 				c.Device = a.deviceOf(p, nh)
 			}
-			changes = append(changes, c)
+			batches[rd] = append(batches[rd], c)
 		}
 	}
-	// One pipelined kernel batch for the whole event.
-	if err := a.exporter.Apply(changes); err != nil {
-		a.fail(err)
+	// One pipelined kernel batch per engine for the whole event. VPN paths of a route
+	// distinguisher no VRF exports are ignored.
+	for rd, changes := range batches {
+		ex := a.exporter
+		if rd != "" {
+			v, ok := a.vrfs[rd]
+			if !ok {
+				continue
+			}
+			ex = v.Exporter
+		}
+		if err := ex.Apply(changes); err != nil {
+			a.fail(err)
+		}
 	}
 }
 
 // multipathChanges applies per-path additions and withdrawals to each prefix's set and returns
-// one change per touched prefix: its whole set, or a withdrawal once the set is empty.
-func (a *Adapter) multipathChanges(paths []*apiutil.Path, changes []routeexport.Change) []routeexport.Change {
+// one change per touched prefix, by route distinguisher ("" for unicast): its whole set, or a
+// withdrawal once the set is empty.
+func (a *Adapter) multipathChanges(paths []*apiutil.Path) map[string][]routeexport.Change {
 	type info struct {
-		prefix netip.Prefix
+		prefix ribKey
 		key    pathKey
 		entry  *pathEntry
 	}
 	infos := make([]info, 0, len(paths))
 	for _, p := range paths {
-		prefix, nh, comms, large, ok := pathInfo(p)
+		prefix, rd, nh, comms, large, ok := pathInfo(p)
 		if !ok {
 			continue
 		}
-		in := info{prefix: prefix, key: pathKey{peer: p.PeerAddress, id: p.RemoteID}}
+		in := info{prefix: ribKey{rd, prefix}, key: pathKey{peer: p.PeerAddress, id: p.RemoteID}}
 		if usable(p, nh) {
 			in.entry = &pathEntry{nexthop: nh, comms: comms, large: large, device: a.deviceOf(p, nh)}
 		}
@@ -495,8 +746,8 @@ func (a *Adapter) multipathChanges(paths []*apiutil.Path, changes []routeexport.
 	}
 	a.ribMu.Lock()
 	defer a.ribMu.Unlock()
-	var touched []netip.Prefix
-	seen := map[netip.Prefix]bool{}
+	var touched []ribKey
+	seen := map[ribKey]bool{}
 	for _, in := range infos {
 		set := a.rib[in.prefix]
 		if in.entry == nil {
@@ -513,14 +764,15 @@ func (a *Adapter) multipathChanges(paths []*apiutil.Path, changes []routeexport.
 			touched = append(touched, in.prefix)
 		}
 	}
-	for _, prefix := range touched {
-		set := a.rib[prefix]
+	changes := map[string][]routeexport.Change{}
+	for _, k := range touched {
+		set := a.rib[k]
 		if len(set) == 0 {
-			delete(a.rib, prefix)
-			changes = append(changes, routeexport.Change{Prefix: prefix})
+			delete(a.rib, k)
+			changes[k.rd] = append(changes[k.rd], routeexport.Change{Prefix: k.prefix})
 			continue
 		}
-		changes = append(changes, change(prefix, set))
+		changes[k.rd] = append(changes[k.rd], change(k.prefix, set))
 	}
 	return changes
 }
@@ -530,7 +782,7 @@ func (a *Adapter) multipathChanges(paths []*apiutil.Path, changes []routeexport.
 func (a *Adapter) PathSet(prefix netip.Prefix) []netip.Addr {
 	a.ribMu.Lock()
 	defer a.ribMu.Unlock()
-	set := a.rib[prefix]
+	set := a.rib[ribKey{"", prefix}]
 	if len(set) == 0 {
 		return nil
 	}
@@ -590,5 +842,10 @@ func (a *Adapter) endOfRIB() {
 	a.mu.Unlock()
 	if _, err := a.exporter.EndOfRIB(); err != nil {
 		a.fail(fmt.Errorf("end of RIB: %w", err))
+	}
+	for _, v := range a.vrfs {
+		if _, err := v.Exporter.EndOfRIB(); err != nil {
+			a.fail(fmt.Errorf("end of RIB, VRF %q: %w", v.Name, err))
+		}
 	}
 }
