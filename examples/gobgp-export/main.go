@@ -227,8 +227,8 @@ func (s *state) exporter() *routeexport.Exporter { return s.adapter.Exporter() }
 func (s *state) vrfExporters() []*gobgpexport.VRFExporter {
 	return s.adapter.VRFExporters()
 }
-func (s *state) protocol() uint8                 { return s.proto }
-func (s *state) endOfRIB() bool                  { return s.adapter.EndOfRIBDone() }
+func (s *state) protocol() uint8 { return s.proto }
+func (s *state) endOfRIB() bool  { return s.adapter.EndOfRIBDone() }
 
 func (s *state) rules() []routeexport.Rule {
 	s.mu.Lock()
