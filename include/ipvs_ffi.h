@@ -1032,9 +1032,11 @@ typedef struct lbnet_rtexport_rule {
     const struct lbnet_rtexport_large_community *large_communities;
     // Number of `large_communities`.
     size_t n_large_communities;
-    // VRF device name (its table is read from the link), or NULL to export into `table`.
+    // VRF device name, or NULL to export into `table`. With `table` 0 the routes go into the
+    // VRF's own table (read from the link); with a table, into that table, next hops being
+    // validated in the VRF (the PureLB fork's rule with both `vrf` and `table-id`).
     const char *vrf;
-    // Table id when `vrf` is NULL (not 0).
+    // Table id: required (not 0) when `vrf` is NULL; with a VRF, 0 means the VRF's table.
     uint32_t table;
     // Metric of exported routes (20 is the usual one).
     uint32_t metric;

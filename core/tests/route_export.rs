@@ -454,7 +454,10 @@ fn vrf_target_resolves_its_table_and_validates_in_the_vrf() {
     let t = ns.routes("1044");
     let r = get(&t, "198.51.104.0/24").unwrap();
     assert_eq!(r["dev"], "veth0", "{r}");
-    assert!(r["flags"].as_array().unwrap().iter().any(|f| f == "onlink"), "{r}");
+    assert!(
+        r["flags"].as_array().unwrap().iter().any(|f| f == "onlink"),
+        "{r}"
+    );
 }
 
 #[test]

@@ -427,7 +427,9 @@ impl State {
             if path != NO_PATH {
                 let a = self.paths.get(path);
                 let dev = (a.oif != 0).then_some(a.oif);
-                let gws: Vec<Gw> = std::iter::once(a.gw).chain(a.more.iter().copied()).collect();
+                let gws: Vec<Gw> = std::iter::once(a.gw)
+                    .chain(a.more.iter().copied())
+                    .collect();
                 let matching: Vec<usize> = (0..self.rules.len())
                     .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large))
                     .collect();
@@ -449,7 +451,10 @@ impl State {
                         {
                             // A link-local next hop is only meaningful on its peer's link,
                             // which the path names: it is not looked up (as the fork).
-                            hops.push(Hop { oif: dev, ..Hop::via(g.ip()) });
+                            hops.push(Hop {
+                                oif: dev,
+                                ..Hop::via(g.ip())
+                            });
                         }
                     }
                     if hops.is_empty() {

@@ -573,6 +573,22 @@ mod tests {
     }
 
     #[test]
+    fn multipath_sets_and_devices_are_distinct_paths() {
+        let mut ps = Paths::default();
+        let (a, b) = (gw("10.0.0.1"), gw("10.0.0.2"));
+        let single = ps.intern_hops(a, &[], 0, &[], &[]);
+        let two = ps.intern_hops(a, &[b], 0, &[], &[]);
+        let dev = ps.intern_hops(a, &[], 3, &[], &[]);
+        assert!(single != two && two != dev && single != dev);
+        assert_eq!(ps.intern_hops(a, &[b], 0, &[], &[]), two);
+        assert_eq!(&*ps.get(two).more, &[b]);
+        assert_eq!(ps.get(dev).oif, 3);
+        ps.release(two);
+        ps.release(two);
+        assert_eq!(ps.len(), 2);
+    }
+
+    #[test]
     fn chains_of_equal_hashes() {
         // Force collisions: every path in one chain, removed from its head, middle and tail.
         let mut ps = Paths::default();
@@ -582,6 +598,8 @@ mod tests {
                 let id = ps.attrs.len() as u32;
                 ps.attrs.push(Attrs {
                     gw: g,
+                    more: Box::default(),
+                    oif: 0,
                     communities: Box::default(),
                     large: Box::default(),
                     refs: 1,
