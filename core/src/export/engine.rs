@@ -427,15 +427,14 @@ impl State {
             if path != NO_PATH {
                 let a = self.paths.get(path);
                 let dev = (a.oif != 0).then_some(a.oif);
-                let gws: Vec<Gw> = std::iter::once(a.gw)
-                    .chain(a.more.iter().copied())
-                    .collect();
+                // No allocation for the common single next hop (an empty slice's to_vec).
+                let (gw0, more) = (a.gw, a.more.to_vec());
                 let matching: Vec<usize> = (0..self.rules.len())
                     .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large))
                     .collect();
                 for i in matching {
-                    let mut hops = Vec::with_capacity(gws.len());
-                    for &g in &gws {
+                    let mut hops = Vec::with_capacity(1 + more.len());
+                    for g in std::iter::once(gw0).chain(more.iter().copied()) {
                         let link_local = is_link_local(g.ip());
                         if !self.rules[i].rule.validate_nexthop {
                             // As the PureLB fork: an unvalidated next hop goes in `onlink`,
@@ -492,7 +491,7 @@ impl State {
                     }
                     _ => {
                         ops.push(RouteOp::Replace(
-                            self.route_with_hops(key, hops_of[di].clone()),
+                            self.route_with_hops(key, std::mem::take(&mut hops_of[di])),
                         ));
                         metas.push(OpMeta::Export {
                             prefix: p,
