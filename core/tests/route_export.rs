@@ -138,7 +138,9 @@ fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
     assert_eq!(e.errno(), libc::ENETUNREACH, "{e}");
     assert!(ns.routes("100").is_empty());
     let st = ex.rule_stats();
-    assert_eq!(st[0].1.nexthop_failures, 1);
+    // At least once: the watcher may re-validate already (asynchronous link and address
+    // notifications of the veth set-up arrive late under the kernel lab's TCG).
+    assert!(st[0].1.nexthop_failures >= 1, "{:?}", st[0].1);
     // Validation off: the kernel itself refuses the unreachable gateway; its error is kept.
     assert_eq!(st[1].1.errors, 1);
     assert!(

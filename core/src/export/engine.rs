@@ -171,7 +171,9 @@ pub(crate) struct State {
     prune_at: Option<Instant>,
     stale: HashSet<RouteKey>,
     first_error: Option<Error>,
-    nh_cache: HashMap<(Gw, Option<u32>), bool>,
+    /// Reachability by (gateway, VRF device, table): the table matters only in a VRF, where
+    /// the answer must come from the rule's table (0 for plain lookups).
+    nh_cache: HashMap<(Gw, Option<u32>, u32), bool>,
     /// Interface indexes of the devices paths name ([`Path::device`]); cleared when a link
     /// changes (with `nh_cache`).
     dev_cache: HashMap<String, u32>,
@@ -348,14 +350,16 @@ impl State {
     fn reachable(
         &mut self,
         handle: &RouteHandle,
-        cache: &mut HashMap<(Gw, Option<u32>), bool>,
+        cache: &mut HashMap<(Gw, Option<u32>, u32), bool>,
         gw: Gw,
         rule: usize,
     ) -> bool {
         let oif = self.rules[rule].vrf_oif;
         self.stats.nexthop_validations += 1;
         self.rule_stats[rule].nexthop_validations += 1;
-        let ok = match cache.get(&(gw, oif)) {
+        // Two rules in one VRF with different tables (Target::VrfTable) differ in the answer.
+        let key = (gw, oif, oif.map_or(0, |_| self.rules[rule].table));
+        let ok = match cache.get(&key) {
             Some(ok) => *ok,
             None => {
                 let ok = match handle.lookup(gw.ip(), oif) {
@@ -382,7 +386,7 @@ impl State {
                         false
                     }
                 };
-                cache.insert((gw, oif), ok);
+                cache.insert(key, ok);
                 ok
             }
         };
