@@ -800,7 +800,7 @@ func (a *Adapter) onEor(p *apiutil.Path, _ time.Time) {
 	}
 	a.mu.Unlock()
 	// End-of-RIB once every configured peer has sent one for each unicast family it has
-	// enabled (any family if it lists none).
+	// enabled, and each VPN family when a VRF exports (any family if it lists none).
 	all := true
 	_ = a.bgp.ListPeer(context.Background(), &api.ListPeerRequest{}, func(peer *api.Peer) {
 		if peer.Conf == nil {
@@ -819,10 +819,12 @@ func (a *Adapter) onEor(p *apiutil.Path, _ time.Time) {
 				continue
 			}
 			f := af.Config.Family
-			if f.Safi != api.Family_SAFI_UNICAST {
+			// Unicast families, and the VPN families when a VRF exports (its engine sweeps
+			// at End-of-RIB too, so its paths must have been re-learnt).
+			if f.Safi != api.Family_SAFI_UNICAST && (f.Safi != api.Family_SAFI_MPLS_VPN || len(a.vrfs) == 0) {
 				continue
 			}
-			if (f.Afi == api.Family_AFI_IP && !seen[bgp.RF_IPv4_UC]) || (f.Afi == api.Family_AFI_IP6 && !seen[bgp.RF_IPv6_UC]) {
+			if (f.Afi == api.Family_AFI_IP || f.Afi == api.Family_AFI_IP6) && !seen[bgp.NewFamily(uint16(f.Afi), uint8(f.Safi))] {
 				all = false
 			}
 		}
