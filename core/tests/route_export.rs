@@ -141,8 +141,9 @@ fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
     // At least once: the watcher may re-validate already (asynchronous link and address
     // notifications of the veth set-up arrive late under the kernel lab's TCG).
     assert!(st[0].1.nexthop_failures >= 1, "{:?}", st[0].1);
-    // Validation off: the kernel itself refuses the unreachable gateway; its error is kept.
-    assert_eq!(st[1].1.errors, 1);
+    // Validation off: the kernel itself refuses the unreachable gateway (no route covers it,
+    // so there is no device to put it onlink on); its error is kept (at least once, as above).
+    assert!(st[1].1.errors >= 1, "{:?}", st[1].1);
     assert!(
         st[1]
             .1
