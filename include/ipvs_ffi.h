@@ -1001,6 +1001,9 @@ void lbnet_ipvs_service_entry_list_free(struct lbnet_ipvs_service_entry_list *li
 // million prefixes).
 #define LBNET_RTEXPORT_CHANGES_MAX (1 << 24)
 
+// Most further next hops one change carries ([`lbnet_rtexport_change::more_nexthops`]).
+#define LBNET_RTEXPORT_NEXTHOPS_MAX 256
+
 // An export engine (opaque). Create with [`lbnet_rtexport_open`], release with
 // [`lbnet_rtexport_free`]. Safe to use from several threads at once.
 typedef struct lbnet_rtexport lbnet_rtexport;
@@ -1029,9 +1032,11 @@ typedef struct lbnet_rtexport_rule {
     const struct lbnet_rtexport_large_community *large_communities;
     // Number of `large_communities`.
     size_t n_large_communities;
-    // VRF device name (its table is read from the link), or NULL to export into `table`.
+    // VRF device name, or NULL to export into `table`. With `table` 0 the routes go into the
+    // VRF's own table (read from the link); with a table, into that table, next hops being
+    // validated in the VRF (the PureLB fork's rule with both `vrf` and `table-id`).
     const char *vrf;
-    // Table id when `vrf` is NULL (not 0).
+    // Table id: required (not 0) when `vrf` is NULL; with a VRF, 0 means the VRF's table.
     uint32_t table;
     // Metric of exported routes (20 is the usual one).
     uint32_t metric;
@@ -1081,6 +1086,15 @@ typedef struct lbnet_rtexport_change {
     const struct lbnet_rtexport_large_community *large_communities;
     // Number of `large_communities`.
     size_t n_large_communities;
+    // Next hops of the prefix's other equal-cost best paths (BGP multipath), at most
+    // [`LBNET_RTEXPORT_NEXTHOPS_MAX`]; with any, the kernel route is a multipath route over
+    // `nexthop` and these. NULL with 0 for a single path.
+    const struct lbnet_addr *more_nexthops;
+    // Number of `more_nexthops`.
+    size_t n_more_nexthops;
+    // Output device of the next hops (NUL-terminated interface name), required for an IPv6
+    // link-local next hop (the unnumbered peer's interface); NULL lets the kernel resolve it.
+    const char *device;
 } lbnet_rtexport_change;
 
 // Statistics, global or of one rule. Times are nanoseconds since the Unix epoch, 0 for never.

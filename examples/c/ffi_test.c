@@ -1343,7 +1343,21 @@ static void test_rtexport_args(void) {
         cc.communities = &comm;
         cc.n_communities = huge[i];
         RC(lbnet_rtexport_apply(ex, &cc, 1), -EINVAL);
+        cc = c;
+        cc.more_nexthops = &nh;
+        cc.n_more_nexthops = huge[i];
+        RC(lbnet_rtexport_apply(ex, &cc, 1), -EINVAL);
+        CHECK(strstr(last(), "more_nexthops") != NULL);
     }
+    /* More next hops than LBNET_RTEXPORT_NEXTHOPS_MAX; an over-long device name. */
+    lbnet_rtexport_change mc = c;
+    mc.more_nexthops = &nh;
+    mc.n_more_nexthops = LBNET_RTEXPORT_NEXTHOPS_MAX + 1;
+    RC(lbnet_rtexport_apply(ex, &mc, 1), -EINVAL);
+    mc = c;
+    mc.device = "a-name-longer-than-ifnamsiz";
+    RC(lbnet_rtexport_apply(ex, &mc, 1), -EINVAL);
+    CHECK(strstr(last(), "device") != NULL);
     /* The largest count allowed, change 0 invalid: refused at change 0. */
     RC(lbnet_rtexport_apply(ex, &badc, LBNET_RTEXPORT_CHANGES_MAX), -EINVAL);
     CHECK(strstr(last(), "changes[0]") != NULL);

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	gobgpexport "github.com/lbnet/lbnet/go/gobgp"
 	"github.com/lbnet/lbnet/go/routeexport"
 )
 
@@ -71,6 +72,8 @@ type ruleStat struct {
 // daemonState is what the control socket reads from the running daemon.
 type daemonState interface {
 	exporter() *routeexport.Exporter
+	// vrfExporters are the engines of the GoBGP VRFs with netlink-export (VPN paths).
+	vrfExporters() []*gobgpexport.VRFExporter
 	rules() []routeexport.Rule
 	protocol() uint8
 	endOfRIB() bool
@@ -109,6 +112,16 @@ func handle(st daemonState, req request) reply {
 		if err != nil {
 			return reply{Error: err.Error()}
 		}
+		for _, v := range st.vrfExporters() {
+			vr, err := v.Exporter.Routes()
+			if err != nil {
+				return reply{Error: err.Error()}
+			}
+			for _, r := range vr {
+				vrfOf[r.Rule] = v.LinuxVRF
+			}
+			routes = append(routes, vr...)
+		}
 		out := []routeInfo{}
 		for _, r := range routes {
 			if req.VRF != "" && vrfOf[r.Rule] != req.VRF {
@@ -137,6 +150,13 @@ func handle(st daemonState, req request) reply {
 		n, err := ex.Flush()
 		if err != nil {
 			return reply{Error: err.Error()}
+		}
+		for _, v := range st.vrfExporters() {
+			m, err := v.Exporter.Flush()
+			if err != nil {
+				return reply{Error: err.Error()}
+			}
+			n += m
 		}
 		return reply{Flushed: n}
 	default:

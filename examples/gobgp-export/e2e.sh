@@ -4,6 +4,15 @@
 #
 #   lbe2e-a-PID  stock gobgpd (GoBGP v4 release), routes injected with the stock `gobgp` CLI
 #   lbe2e-b-PID  gobgp-export (GoBGP embedded + lbnet's export engine), the tables under test
+#   lbe2e-c-PID  a second stock gobgpd, so that a prefix can have two equal paths
+#
+# The exporter runs GoBGP with use-multiple-paths: a prefix announced by both speakers is one
+# multipath route over both next hops; a poller checks that withdrawing one path, then the
+# other, takes the route from 2 to 1 to 0 next hops with no moment without a route between.
+# Next hops as the PureLB fork handles them: with validate-nexthop = false a next hop covered
+# only by a route through a gateway is installed onlink. SIGHUP with a changed route-protocol
+# or dampening-interval is refused with a logged reason and the old configuration keeps
+# running; a reserved route-protocol is refused at load, naming the key.
 #
 # One iBGP session carries IPv4 and IPv6 unicast with graceful restart (so End-of-RIB is sent).
 # Every step ends with an exact comparison of the kernel tables (protocol 186 routes of tables
@@ -16,6 +25,9 @@
 # enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
 # VRF, so the VRF rule exports it (validated in the VRF's context) and the main-table rule does
 # not; the CLI's --vrf filter and a next hop inside the VRF going down and back are checked too.
+# Also the fork's VPN export: both speakers have a GoBGP VRF "gblue" (RD 65001:100) and the
+# session carries l3vpn-ipv4-unicast; a route added to A's VRF arrives as a VPN path, and the
+# exporter's [vrfs.netlink-export] puts it, without the RD, into Linux VRF "green" (table 510).
 #
 # Usage: [E2E_VRF=1] e2e.sh GOBGP_EXPORT_BIN GOBGPD_BIN GOBGP_BIN   (as root)
 set -euo pipefail
@@ -27,7 +39,7 @@ SCALE=${E2E_TIME_SCALE:-1}
 # The dampening window in ms (E2E_DAMPENING_MS; default 100 x SCALE). The lab passed once with
 # 1 s but dampened only 1 of the 80 flap updates, so its target sets 3 s.
 DAMPENING_MS=${E2E_DAMPENING_MS:-$((100 * SCALE))}
-A=lbe2e-a-$$ B=lbe2e-b-$$
+A=lbe2e-a-$$ B=lbe2e-b-$$ C=lbe2e-c-$$
 WORK=$(mktemp -d /tmp/gobgp-e2e.XXXXXX)
 SOCK=$WORK/ctl.sock
 PIDS=()
@@ -37,15 +49,25 @@ cleanup() {
     wait 2>/dev/null || true
     ip netns del $A 2>/dev/null || true
     ip netns del $B 2>/dev/null || true
+    ip netns del $C 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 ip netns del $A 2>/dev/null || true
 ip netns del $B 2>/dev/null || true
+ip netns del $C 2>/dev/null || true
 ip netns add $A
 ip netns add $B
+ip netns add $C
 ip -n $A link set lo up
 ip -n $B link set lo up
+ip -n $C link set lo up
+# The second speaker's link.
+ip -n $C link add vc type veth peer name vd netns $B
+ip -n $C addr add 10.80.0.1/24 dev vc
+ip -n $B addr add 10.80.0.2/24 dev vd
+ip -n $C link set vc up
+ip -n $B link set vd up
 # The BGP link (also the next hop of most routes) and a second link whose far end is the next
 # hop of one route, so it can go down without taking the session with it.
 ip -n $A link add va type veth peer name vb netns $B
@@ -67,6 +89,14 @@ if [ "$VRF" = 1 ]; then
     ip -n $B addr add 10.79.0.2/24 dev cb
     ip -n $A link set ca up
     ip -n $B link set cb up
+    ip -n $B link add green type vrf table 510
+    ip -n $B link set green up
+    ip -n $A link add ga type veth peer name gb netns $B
+    ip -n $A addr add 10.81.0.1/24 dev ga
+    ip -n $B link set gb master green
+    ip -n $B addr add 10.81.0.2/24 dev gb
+    ip -n $A link set ga up
+    ip -n $B link set gb up
 fi
 # Another daemon's route in one of our tables: nothing we do may touch it.
 ip -n $B route add 203.0.113.0/24 via 10.77.0.1 table 100 proto static
@@ -77,9 +107,14 @@ peer() { # peer ROUTER_ID NEIGHBOR
   as = 65001
   router-id = "$1"
   port = 179
+EOT
+    neighbor "$2"
+}
+neighbor() { # neighbor ADDRESS
+    cat <<EOT
 [[neighbors]]
   [neighbors.config]
-    neighbor-address = "$2"
+    neighbor-address = "$1"
     peer-as = 65001
   [neighbors.timers.config]
     connect-retry = 1
@@ -97,15 +132,42 @@ peer() { # peer ROUTER_ID NEIGHBOR
     [neighbors.afi-safis.mp-graceful-restart.config]
       enabled = true
 EOT
+    if [ "$VRF" = 1 ]; then cat <<EOT
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l3vpn-ipv4-unicast"
+EOT
+    fi
 }
-peer 10.77.0.1 10.77.0.2 >"$WORK/a.toml"
-exporter_config() { # exporter_config STD_METRIC WITH_STD2
-    peer 10.77.0.2 10.77.0.1
+gvrf() { # gvrf WITH_EXPORT: the GoBGP VRF gblue (VRF mode only)
+    [ "$VRF" = 1 ] || return 0
     cat <<EOT
+[[vrfs]]
+  [vrfs.config]
+    name = "gblue"
+    rd = "65001:100"
+    both-rt-list = ["65001:100"]
+EOT
+    if [ "$1" = yes ]; then cat <<EOT
+  [vrfs.netlink-export]
+    enabled = true
+    linux-vrf = "green"
+EOT
+    fi
+}
+{ peer 10.77.0.1 10.77.0.2; gvrf no; } >"$WORK/a.toml"
+peer 10.80.0.1 10.80.0.2 >"$WORK/c.toml"
+exporter_config() { # exporter_config STD_METRIC WITH_STD2 [PROTOCOL [DAMPENING_MS]]
+    peer 10.77.0.2 10.77.0.1
+    neighbor 10.80.0.1
+    gvrf yes
+    cat <<EOT
+[global.use-multiple-paths.config]
+  enabled = true
 [netlink.export]
   enabled = true
-  route-protocol = 186
-  dampening-interval = $DAMPENING_MS
+  route-protocol = ${3:-186}
+  dampening-interval = ${4:-$DAMPENING_MS}
   eor-timeout-seconds = 60
   [[netlink.export.rules]]
     name = "all"
@@ -140,6 +202,8 @@ exporter_config 30 no >"$WORK/b.toml"
 
 ip netns exec $A "$GOBGPD" -f "$WORK/a.toml" -t toml --api-hosts 127.0.0.1:50051 >"$WORK/a.log" 2>&1 &
 PIDS+=($!)
+ip netns exec $C "$GOBGPD" -f "$WORK/c.toml" -t toml --api-hosts 127.0.0.1:50051 >"$WORK/c.log" 2>&1 &
+PIDS+=($!)
 start_exporter() {
     ip netns exec $B "$EXPORT" -f "$WORK/b.toml" -api "$SOCK" -stats 0 >>"$WORK/b.log" 2>&1 &
     EXPORTER=$!
@@ -147,14 +211,17 @@ start_exporter() {
 }
 start_exporter
 gobgp() { ip netns exec $A "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
+gobgpc() { ip netns exec $C "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
 cli() { "$EXPORT" -api "$SOCK" "$@"; }
 
 # The kernel's view: "table prefix via metric" for every protocol-186 route of the test tables.
 # jq, not python3: under the lab's TCG a python3 start takes some 25 s, jq's a few ms.
 tables() {
     { ip -n $B -4 -j route show table all proto 186; ip -n $B -6 -j route show table all proto 186; } |
-        jq -r '.[] | [(.table // "main" | tostring), .dst, (.gateway // "-"), (.metric // 0 | tostring)]
-               | select(.[0] | IN("100", "200", "210", "300", "500"))
+        jq -r '.[] | [(.table // "main" | tostring), .dst,
+                      (.gateway // (if .nexthops then ([.nexthops[].gateway] | sort | join(",")) else "-" end)),
+                      (.metric // 0 | tostring)]
+               | select(.[0] | IN("100", "200", "210", "300", "500", "510"))
                | .[1] |= (if test("/") then . elif test(":") then . + "/128" else . + "/32" end)
                | join(" ")' | sort
 }
@@ -175,6 +242,8 @@ expect() { # expect WHAT LINE... : wait up to 20 s (times SCALE) for exactly the
 }
 for _ in $(seq $((100 * SCALE))); do gobgp global >/dev/null 2>&1 && break; sleep 0.1; done
 gobgp global >/dev/null || fail "gobgpd did not start: $(cat "$WORK/a.log")"
+for _ in $(seq $((100 * SCALE))); do gobgpc global >/dev/null 2>&1 && break; sleep 0.1; done
+gobgpc global >/dev/null || fail "second gobgpd did not start: $(cat "$WORK/c.log")"
 # minus PATTERN LINE...: the lines that do not contain PATTERN, into the array MINUS.
 # (No process substitution anywhere: the lab's initramfs has no /dev/fd.)
 minus() { local p=$1; shift; mapfile -t MINUS <<<"$(printf '%s\n' "$@" | grep -vF -- "$p")"; }
@@ -188,7 +257,9 @@ gobgp global rib add -a ipv6 $V6A nexthop fd00:77::1 community 65000:1
 V4D="198.51.103.0/24" EXTRA=()
 if [ "$VRF" = 1 ]; then
     gobgp global rib add -a ipv4 $V4D nexthop 10.79.0.1 community 65000:5
-    EXTRA=("500 $V4D 10.79.0.1 20")
+    # A VPN route: into GoBGP VRF gblue on A, exported by the exporter's gblue into Linux VRF green.
+    gobgp vrf gblue rib add -a ipv4 198.51.130.0/24 nexthop 10.81.0.1
+    EXTRA=("500 $V4D 10.79.0.1 20" "510 198.51.130.0/24 10.81.0.1 20")
 fi
 BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10.78.0.1 20" "100 $V6A fd00:77::1 20"
       "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
@@ -198,7 +269,7 @@ expect "standard and large communities, IPv4 and IPv6, one route into several ta
 # pipefail, `cli ... | grep -q` fails when grep exits early and the CLI dies of SIGPIPE.
 out=$(cli netlink export)
 for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
-[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
+[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 \| 10.81.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
     fail "netlink export: want $((7 + ${#EXTRA[@]})) routes: $out"
 if [ "$VRF" = 1 ]; then
     out=$(cli netlink export --vrf blue)
@@ -208,6 +279,9 @@ if [ "$VRF" = 1 ]; then
     [ "$(jq -r .stats.NexthopFailures <<<"$stats")" -ge 1 ] ||
         fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
     echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
+    out=$(cli netlink export --vrf green)
+    grep -q "^198.51.130.0/24 .* green .*510 " <<<"$out" || fail "netlink export --vrf green lacks the VPN route: $out"
+    echo "ok: VPN path of RD 65001:100 exported into Linux VRF green"
 fi
 grep -q "^Rule: large" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks rule large"
 grep -q "65000:1:2" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks the large community"
@@ -215,6 +289,31 @@ exported=$(stat Exported)
 [ "$exported" -ge 7 ] || fail "stats: exported $exported < 7"
 grep -q "Total Exported: *2" <<<"$(cli netlink export stats std)" || fail "stats of rule std: $(cli netlink export stats std)"
 echo "ok: CLI netlink export, rules, stats"
+
+# Multipath: both speakers announce M (equal paths: the exporter's GoBGP has
+# use-multiple-paths). One multipath route over both next hops; A withdraws, then C: a poller
+# records the route's next-hop count every 10 ms, which must read 2, then 1, then 0, never 0
+# before the last path went.
+M="198.51.120.0/24"
+gobgp global rib add -a ipv4 $M nexthop 10.77.0.1
+gobgpc global rib add -a ipv4 $M nexthop 10.80.0.1
+expect "multipath: two speakers, one route over both next hops" "${BASE[@]}" "100 $M 10.77.0.1,10.80.0.1 20"
+nhcount() { ip -n $B -j route show table 100 $M | jq -r 'map(if .nexthops then (.nexthops | length) else 1 end) | add // 0'; }
+rm -f "$WORK/stop-mp"
+( while [ ! -e "$WORK/stop-mp" ]; do nhcount >>"$WORK/mp"; sleep 0.01; done ) &
+MPPOLL=$!
+sleep 0.3
+gobgp global rib del -a ipv4 $M
+expect "multipath: one path withdrawn, the route stays with the other" "${BASE[@]}" "100 $M 10.80.0.1 20"
+sleep 0.3
+gobgpc global rib del -a ipv4 $M
+expect "multipath: the last path withdrawn, the route goes" "${BASE[@]}"
+sleep 0.3
+touch "$WORK/stop-mp"
+wait $MPPOLL
+seq_seen=$(uniq "$WORK/mp" | tr '\n' ' ')
+[ "$seq_seen" = "2 1 0 " ] || fail "multipath: next-hop counts seen $seq_seen, want 2 1 0"
+echo "ok: multipath route went 2 -> 1 -> 0 next hops ($(wc -l <"$WORK/mp") polls), never absent while a path remained"
 
 gobgp global rib del -a ipv4 $V4B
 expect "withdrawal removes the route from every table" "${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4C 10.78.0.1 20" \
@@ -231,6 +330,49 @@ RELOADED=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4
           "300 $V4B 10.77.0.1 20")
 expect "reload: metric change moves the route, a new rule exports into its table" "${RELOADED[@]}"
 grep -q "^Rule: std2" <<<"$(cli netlink export rules)" || fail "rules after reload lack std2"
+
+# validate-nexthop = false (rule std2): a next hop that only a route through a gateway covers
+# is installed onlink on that route's device, as the PureLB fork does; the validated rule
+# "all" withholds it.
+ONL="198.51.121.0/24"
+ip -n $B route add 10.90.0.0/16 via 10.77.0.1
+gobgp global rib add -a ipv4 $ONL nexthop 10.90.0.1 community 65000:9
+expect "validation off: onlink route, validated rules withhold it" "${RELOADED[@]}" "210 $ONL 10.90.0.1 20"
+r=$(ip -n $B -j route show table 210 $ONL)
+[ "$(jq -r '.[0].dev' <<<"$r")" = vb ] && jq -e '.[0].flags | index("onlink")' <<<"$r" >/dev/null ||
+    fail "validation off: want onlink on vb: $r"
+echo "ok: unvalidated next hop installed onlink dev vb"
+gobgp global rib del -a ipv4 $ONL
+ip -n $B route del 10.90.0.0/16
+expect "onlink route withdrawn" "${RELOADED[@]}"
+
+# Keys the running engine cannot change: SIGHUP is refused with the reason in the log, the
+# daemon keeps running on the old configuration (same tables, still reloadable).
+cp "$WORK/b.toml" "$WORK/b.good"
+for change in "40 yes 187" "40 yes 186 $((DAMPENING_MS + 50))" "40 yes 3"; do
+    # shellcheck disable=SC2086
+    exporter_config $change >"$WORK/b.toml"
+    n=$(grep -c "reload refused" "$WORK/b.log" || true)
+    kill -HUP $EXPORTER
+    for _ in $(seq $((100 * SCALE))); do
+        [ "$(grep -c "reload refused" "$WORK/b.log" || true)" -gt "$n" ] && break; sleep 0.1
+    done
+    line=$(grep "reload refused" "$WORK/b.log" | tail -n 1)
+    case $change in
+    *" 187") grep -q "route-protocol 186 -> 187" <<<"$line" || fail "SIGHUP with a new route-protocol: $line" ;;
+    *" 3") grep -q "route-protocol = 3" <<<"$line" || fail "SIGHUP with route-protocol 3: $line" ;;
+    *) grep -q "dampening-interval" <<<"$line" || fail "SIGHUP with a new dampening-interval: $line" ;;
+    esac
+    kill -0 $EXPORTER || fail "exporter died on a refused reload"
+    expect "refused reload ($line) keeps the old configuration" "${RELOADED[@]}"
+done
+# At load, a reserved protocol is an error naming the key.
+exporter_config 40 yes 3 >"$WORK/bad.toml"
+if out=$("$EXPORT" -check -f "$WORK/bad.toml" 2>&1); then fail "route-protocol = 3 accepted at load: $out"; fi
+grep -q "route-protocol = 3" <<<"$out" || fail "load error does not name route-protocol: $out"
+echo "ok: route-protocol = 3 refused at load: $out"
+cp "$WORK/b.good" "$WORK/b.toml"
+kill -HUP $EXPORTER
 
 # The next hop of V4C goes away and comes back.
 ip -n $B link set nb down

@@ -5,7 +5,9 @@
 //	gobgp-export -f gobgpd.toml
 //
 // SIGHUP re-reads the file: BGP changes go to GoBGP, export rules are reloaded and every known
-// route is re-evaluated. SIGINT/SIGTERM stop the speaker and leave the exported routes in place
+// route is re-evaluated. A file with an error, or one changing route-protocol,
+// dampening-interval, dampening-cap or netns (fixed while the engine runs), is refused as a
+// whole with the reason on stderr, and the daemon keeps running on the old configuration. SIGINT/SIGTERM stop the speaker and leave the exported routes in place
 // (a restart keeps them until End-of-RIB); with -flush-on-exit they are removed first.
 package main
 
@@ -102,9 +104,17 @@ func checkConfig(file string) error {
 	}
 	fmt.Printf("bgp: as %d, %d neighbors; export: enabled=%v protocol=%d dampening=%v cap=%v\n",
 		bgp.Global.Config.As, len(bgp.Neighbors), ec.Enabled, cfg.Protocol, cfg.Dampening, cfg.DampeningCap)
+	vrfRules, err := ec.VRFRules()
+	if err != nil {
+		return err
+	}
 	for _, r := range rules {
 		fmt.Printf("rule %q: vrf=%q table=%d metric=%d communities=%v large=%v validate-nexthop=%v\n",
 			r.Name, r.VRF, r.Table, r.Metric, r.Communities, r.LargeCommunities, r.ValidateNexthop)
+	}
+	for name, r := range vrfRules {
+		fmt.Printf("GoBGP VRF %q: VPN paths into Linux VRF %q table=%d metric=%d validate-nexthop=%v\n",
+			name, r.VRF, r.Table, r.Metric, r.ValidateNexthop)
 	}
 	return nil
 }
@@ -162,18 +172,30 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 			}
 		case s2 := <-sig:
 			if s2 == syscall.SIGHUP {
-				if next, err := readBGP(file); err != nil {
-					fmt.Fprintln(os.Stderr, "reload:", err)
-				} else if current, err = config.UpdateConfig(ctx, s, current, next); err != nil {
+				// The whole file is checked before anything is applied: a bad export section, or
+				// a change of a key the running engine cannot take (route-protocol, dampening,
+				// netns), refuses the reload and the daemon keeps its old configuration.
+				next, err := readBGP(file)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "reload refused, keeping the old configuration:", err)
+					continue
+				}
+				ec, err := readExport(file)
+				if err == nil {
+					err = gobgpexport.ReloadCheck(exportConf, ec)
+				}
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "reload refused, keeping the old configuration: [netlink.export]:", err)
+					continue
+				}
+				if current, err = config.UpdateConfig(ctx, s, current, next); err != nil {
 					fmt.Fprintln(os.Stderr, "reload BGP:", err)
 				}
-				if ec, err := readExport(file); err != nil {
-					fmt.Fprintln(os.Stderr, "reload export:", err)
-				} else if _, rules, err := ec.ExporterConfig(); err != nil {
-					fmt.Fprintln(os.Stderr, "reload export:", err)
-				} else if err := a.Exporter().Reload(rules); err != nil {
+				_, rules, _ := ec.ExporterConfig() // checked by ReloadCheck
+				if err := a.Reload(ec); err != nil {
 					fmt.Fprintln(os.Stderr, "reload export:", err)
 				} else {
+					exportConf = ec
 					st.setRules(rules)
 					fmt.Printf("reloaded %d export rules\n", len(rules))
 				}
@@ -202,8 +224,11 @@ type state struct {
 }
 
 func (s *state) exporter() *routeexport.Exporter { return s.adapter.Exporter() }
-func (s *state) protocol() uint8                 { return s.proto }
-func (s *state) endOfRIB() bool                  { return s.adapter.EndOfRIBDone() }
+func (s *state) vrfExporters() []*gobgpexport.VRFExporter {
+	return s.adapter.VRFExporters()
+}
+func (s *state) protocol() uint8 { return s.proto }
+func (s *state) endOfRIB() bool  { return s.adapter.EndOfRIBDone() }
 
 func (s *state) rules() []routeexport.Rule {
 	s.mu.Lock()

@@ -66,6 +66,8 @@ pub const LBNET_RTEXPORT_CHANGES_MAX: usize = 1 << 24;
 
 /// Longest rule name in bytes (without the NUL).
 const NAME_MAX: usize = 255;
+/// Most further next hops one change carries ([`lbnet_rtexport_change::more_nexthops`]).
+pub const LBNET_RTEXPORT_NEXTHOPS_MAX: usize = 256;
 /// Longest VRF device name (`IFNAMSIZ` - 1).
 const VRF_MAX: usize = 15;
 /// [`lbnet_rtexport_apply`] hands the engine this many changes at a time (each batch goes to the
@@ -108,9 +110,11 @@ pub struct lbnet_rtexport_rule {
     pub large_communities: *const lbnet_rtexport_large_community,
     /// Number of `large_communities`.
     pub n_large_communities: usize,
-    /// VRF device name (its table is read from the link), or NULL to export into `table`.
+    /// VRF device name, or NULL to export into `table`. With `table` 0 the routes go into the
+    /// VRF's own table (read from the link); with a table, into that table, next hops being
+    /// validated in the VRF (the PureLB fork's rule with both `vrf` and `table-id`).
     pub vrf: *const c_char,
-    /// Table id when `vrf` is NULL (not 0).
+    /// Table id: required (not 0) when `vrf` is NULL; with a VRF, 0 means the VRF's table.
     pub table: u32,
     /// Metric of exported routes (20 is the usual one).
     pub metric: u32,
@@ -164,6 +168,15 @@ pub struct lbnet_rtexport_change {
     pub large_communities: *const lbnet_rtexport_large_community,
     /// Number of `large_communities`.
     pub n_large_communities: usize,
+    /// Next hops of the prefix's other equal-cost best paths (BGP multipath), at most
+    /// [`LBNET_RTEXPORT_NEXTHOPS_MAX`]; with any, the kernel route is a multipath route over
+    /// `nexthop` and these. NULL with 0 for a single path.
+    pub more_nexthops: *const lbnet_addr,
+    /// Number of `more_nexthops`.
+    pub n_more_nexthops: usize,
+    /// Output device of the next hops (NUL-terminated interface name), required for an IPv6
+    /// link-local next hop (the unnumbered peer's interface); NULL lets the kernel resolve it.
+    pub device: *const c_char,
 }
 
 /// Statistics, global or of one rule. Times are nanoseconds since the Unix epoch, 0 for never.
@@ -246,6 +259,8 @@ struct PathRef<'a> {
     nexthop: IpAddr,
     communities: &'a [u32],
     large: &'a [lbnet_rtexport_large_community],
+    more: Vec<IpAddr>,
+    device: Option<&'a str>,
 }
 
 impl PathRef<'_> {
@@ -254,6 +269,8 @@ impl PathRef<'_> {
             nexthop: self.nexthop,
             communities: communities(self.communities),
             large_communities: large_communities(self.large),
+            more_nexthops: self.more.clone(),
+            device: self.device.map(str::to_string),
         }
     }
 }
@@ -299,6 +316,8 @@ unsafe fn path_ref<'a>(
                 "large_communities",
             )
         }?,
+        more: Vec::new(),
+        device: None,
     })
 }
 
@@ -313,7 +332,7 @@ unsafe fn change_ref<'a>(
         return Ok((prefix, None));
     }
     // SAFETY: the change's arrays come from the caller with their counts.
-    let path = unsafe {
+    let mut path = unsafe {
         path_ref(
             c.nexthop,
             c.communities,
@@ -323,6 +342,23 @@ unsafe fn change_ref<'a>(
         )
     }
     .map_err(at)?;
+    // SAFETY: as above; the count is checked against the bound before anything is read.
+    let more = unsafe {
+        bounded(
+            c.more_nexthops,
+            c.n_more_nexthops,
+            LBNET_RTEXPORT_NEXTHOPS_MAX,
+            "more_nexthops",
+        )
+    }
+    .map_err(at)?;
+    path.more = more
+        .iter()
+        .map(|a| a.to_ip("more_nexthops"))
+        .collect::<Result<_, _>>()
+        .map_err(at)?;
+    // SAFETY: NULL or NUL-terminated, from the caller.
+    path.device = unsafe { arg_opt_str(c.device, "device", VRF_MAX) }.map_err(at)?;
     Ok((prefix, Some(path)))
 }
 
@@ -355,6 +391,10 @@ unsafe fn rules_from(rules: *const lbnet_rtexport_rule, n: usize) -> Result<Vec<
         .map_err(at)?;
         let vrf = unsafe { arg_opt_str(r.vrf, "vrf", VRF_MAX) }.map_err(at)?;
         let target = match vrf {
+            Some(v) if r.table != 0 => Target::VrfTable {
+                vrf: v.to_string(),
+                table: r.table,
+            },
             Some(v) => Target::Vrf(v.to_string()),
             None => Target::Table(r.table),
         };
@@ -834,6 +874,9 @@ mod tests {
             n_communities: 0,
             large_communities: std::ptr::null(),
             n_large_communities: 0,
+            more_nexthops: std::ptr::null(),
+            n_more_nexthops: 0,
+            device: std::ptr::null(),
         }
     }
     fn opts() -> lbnet_rtexport_options {

@@ -274,3 +274,176 @@ func TestBestPathsAndEndOfRIBFromGoBGP(t *testing.T) {
 		t.Fatalf("flush: %d %v", n, err)
 	}
 }
+
+func TestRouteProtocolGuardAndTableSemantics(t *testing.T) {
+	for _, p := range []string{"0", "1", "2", "3", "4", "255", "256", "-1"} {
+		c, err := ParseTOML([]byte("[netlink.export]\nroute-protocol = " + p + "\n"))
+		if err != nil {
+			t.Fatalf("route-protocol %s: parse: %v", p, err)
+		}
+		if _, _, err := c.ExporterConfig(); err == nil || !strings.Contains(err.Error(), "route-protocol = "+p) {
+			t.Fatalf("route-protocol %s accepted or error without the key: %v", p, err)
+		}
+	}
+	c, err := ParseTOML([]byte(`
+[netlink.export]
+  route-protocol = 5
+  [[netlink.export.rules]]
+    name = "main"
+  [[netlink.export.rules]]
+    name = "both"
+    vrf = "blue"
+    table-id = 600
+  [[netlink.export.rules]]
+    name = "vrf"
+    vrf = "blue"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, rules, err := c.ExporterConfig()
+	if err != nil || cfg.Protocol != 5 {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	if rules[0].Table != 254 || rules[0].VRF != "" {
+		t.Fatalf("no vrf, no table-id: want the main table: %+v", rules[0])
+	}
+	if rules[1].Table != 600 || rules[1].VRF != "blue" {
+		t.Fatalf("vrf and table-id: want both kept: %+v", rules[1])
+	}
+	if rules[2].Table != 0 || rules[2].VRF != "blue" {
+		t.Fatalf("vrf alone: want the VRF's table: %+v", rules[2])
+	}
+}
+
+func TestReloadCheck(t *testing.T) {
+	parse := func(s string) Config {
+		c, err := ParseTOML([]byte("[netlink.export]\n" + s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	old := parse("route-protocol = 200\ndampening-interval = 100\n[[netlink.export.rules]]\nname = \"a\"\ntable-id = 100\n")
+	// Rules may change; the default protocol and dampening spelt out are no change.
+	if err := ReloadCheck(old, parse("route-protocol = 200\n[[netlink.export.rules]]\nname = \"b\"\ntable-id = 101\n")); err != nil {
+		t.Fatal(err)
+	}
+	for key, s := range map[string]string{
+		"route-protocol":     "route-protocol = 201\n",
+		"dampening-interval": "route-protocol = 200\ndampening-interval = 300\n",
+		"dampening-cap":      "route-protocol = 200\ndampening-cap = 5000\n",
+		"netns":              "route-protocol = 200\nnetns = \"/run/netns/x\"\n",
+	} {
+		if err := ReloadCheck(old, parse(s)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Fatalf("%s change: %v", key, err)
+		}
+	}
+	if err := ReloadCheck(old, parse("route-protocol = 3\n")); err == nil || !strings.Contains(err.Error(), "route-protocol = 3") {
+		t.Fatalf("reserved protocol on reload: %v", err)
+	}
+}
+
+// The adapter's multipath bookkeeping: paths of one prefix from several peers are one set;
+// withdrawing one leaves the others; GoBGP's invalid-next-hop flag and unspecified next hops
+// count as withdrawals; link-local next hops carry their peer's interface (the address zone).
+func TestMultipathSets(t *testing.T) {
+	a := &Adapter{multipath: true, rib: map[ribKey]map[pathKey]pathEntry{}, ifaces: map[netip.Addr]string{}}
+	pfx := netip.MustParsePrefix("198.51.100.0/24")
+	from := func(p *apiutil.Path, peer string) *apiutil.Path {
+		p.PeerAddress = netip.MustParseAddr(peer)
+		return p
+	}
+	ch := a.multipathChanges([]*apiutil.Path{
+		from(path(t, "198.51.100.0/24", "10.0.0.2", []uint32{1}, false), "10.0.0.2"),
+		from(path(t, "198.51.100.0/24", "10.0.0.1", []uint32{2}, false), "10.0.0.1"),
+	})[""]
+	if len(ch) != 1 || ch[0].Nexthop.String() != "10.0.0.1" || fmt.Sprint(ch[0].MoreNexthops) != "[10.0.0.2]" ||
+		len(ch[0].Communities) != 2 {
+		t.Fatalf("two paths: %+v", ch)
+	}
+	if got := fmt.Sprint(a.PathSet(pfx)); got != "[10.0.0.1 10.0.0.2]" {
+		t.Fatalf("path set: %s", got)
+	}
+	ch = a.multipathChanges([]*apiutil.Path{from(path(t, "198.51.100.0/24", "10.0.0.1", nil, true), "10.0.0.1")})[""]
+	if len(ch) != 1 || ch[0].Nexthop.String() != "10.0.0.2" || len(ch[0].MoreNexthops) != 0 {
+		t.Fatalf("one withdrawn: %+v", ch)
+	}
+	inv := from(path(t, "198.51.100.0/24", "10.0.0.2", nil, false), "10.0.0.2")
+	inv.IsNexthopInvalid = true
+	ch = a.multipathChanges([]*apiutil.Path{inv})[""]
+	if len(ch) != 1 || ch[0].Nexthop.IsValid() || a.PathSet(pfx) != nil {
+		t.Fatalf("invalid next hop: want a withdrawal: %+v", ch)
+	}
+	ch = a.multipathChanges([]*apiutil.Path{from(path(t, "198.51.100.0/24", "0.0.0.0", nil, false), "10.0.0.3")})[""]
+	if len(ch) != 1 || ch[0].Nexthop.IsValid() {
+		t.Fatalf("unspecified next hop: want a withdrawal: %+v", ch)
+	}
+	ch = a.multipathChanges([]*apiutil.Path{from(path(t, "2001:db8::/32", "fe80::1", nil, false), "fe80::1%eth7")})[""]
+	if len(ch) != 1 || ch[0].Device != "eth7" {
+		t.Fatalf("link-local next hop: want the peer's interface: %+v", ch)
+	}
+	// A VPN path goes to its route distinguisher's batch, without the RD in the prefix.
+	rd, _ := bgp.ParseRouteDistinguisher("65001:100")
+	vpn, err := bgp.NewLabeledVPNIPAddrPrefix(netip.MustParsePrefix("198.51.100.0/24"), *bgp.NewMPLSLabelStack(), rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := bgp.NewPathAttributeMpReachNLRI(bgp.RF_IPv4_VPN, []bgp.PathNLRI{{NLRI: vpn}}, netip.MustParseAddr("10.0.0.9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp := &apiutil.Path{Family: bgp.RF_IPv4_VPN, Nlri: vpn, Attrs: []bgp.PathAttributeInterface{mp}, PeerAddress: netip.MustParseAddr("10.0.0.9")}
+	all := a.multipathChanges([]*apiutil.Path{vp})
+	if v := all["65001:100"]; len(all) != 1 || len(v) != 1 || v[0].Prefix != pfx || v[0].Nexthop.String() != "10.0.0.9" {
+		t.Fatalf("VPN path: %+v", all)
+	}
+}
+
+func TestVRFExportConfig(t *testing.T) {
+	data := []byte(`
+[global.config]
+  as = 65000
+[[vrfs]]
+  [vrfs.config]
+    name = "blue"
+    rd = "65001:100"
+    both-rt-list = ["65001:100"]
+  [vrfs.netlink-export]
+    enabled = true
+    linux-vrf = "vrf-blue"
+    metric = 50
+    skip-nexthop-validation = true
+[[vrfs]]
+  [vrfs.config]
+    name = "red"
+    rd = "65001:200"
+[netlink.export]
+  enabled = true
+`)
+	c, err := ParseTOML(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vrfs, err := c.exportedVRFs()
+	if err != nil || len(vrfs) != 1 {
+		t.Fatalf("%+v %v", vrfs, err)
+	}
+	r, err := vrfs["65001:100"].rule()
+	if err != nil || r.VRF != "vrf-blue" || r.Table != 0 || r.Metric != 50 || r.ValidateNexthop || r.Name != "blue-vrf-export" {
+		t.Fatalf("rule %+v %v", r, err)
+	}
+	rest, err := WithoutExportSection(data)
+	if err != nil || strings.Contains(string(rest), "netlink") || !strings.Contains(string(rest), "65001:100") {
+		t.Fatalf("without export sections: %s %v", rest, err)
+	}
+	if _, err := ParseTOML([]byte("[[vrfs]]\n[vrfs.config]\nname = \"b\"\n[vrfs.netlink-export]\nlinux-table = 5\n")); err == nil ||
+		!strings.Contains(err.Error(), "linux-table") {
+		t.Fatalf("misspelt VRF key accepted: %v", err)
+	}
+	// Turning a VRF's export on is a restart, not a reload.
+	off, _ := ParseTOML([]byte("[netlink.export]\nenabled = true\n"))
+	if err := ReloadCheck(off, c); err == nil || !strings.Contains(err.Error(), "VRFs") {
+		t.Fatalf("VRF export set change on reload: %v", err)
+	}
+}

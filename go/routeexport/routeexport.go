@@ -100,8 +100,11 @@ type Rule struct {
 	// Communities and LargeCommunities are matched with OR; both empty matches every path.
 	Communities      []uint32
 	LargeCommunities []LargeCommunity
-	// VRF names a VRF device (its table is read from the link); empty means Table.
-	VRF   string
+	// VRF names a VRF device; empty means Table. With Table 0 the routes go into the VRF's
+	// own table (read from the link); with a Table, into that table, next hops being validated
+	// in the VRF and required to resolve in Table (the PureLB fork's rule with both keys).
+	VRF string
+	// Table the routes go into: required without a VRF.
 	Table uint32
 	// Metric of the exported routes.
 	Metric uint32
@@ -174,6 +177,21 @@ func (a *cargs) comms(v []uint32) (*C.uint32_t, C.size_t) {
 	}
 	a.pin.Pin(&v[0])
 	return (*C.uint32_t)(unsafe.Pointer(&v[0])), C.size_t(len(v))
+}
+
+// addrs copies v into C memory (freed with the other arguments).
+func (a *cargs) addrs(v []netip.Addr) (*C.struct_lbnet_addr, C.size_t) {
+	if len(v) == 0 {
+		return nil, 0
+	}
+	sz := C.size_t(unsafe.Sizeof(C.struct_lbnet_addr{}))
+	p := C.calloc(C.size_t(len(v)), sz)
+	a.frees = append(a.frees, p)
+	out := unsafe.Slice((*C.struct_lbnet_addr)(p), len(v))
+	for i, x := range v {
+		capi.PutAddr(unsafe.Pointer(&out[i]), x)
+	}
+	return (*C.struct_lbnet_addr)(p), C.size_t(len(v))
 }
 
 func (a *cargs) large(v []LargeCommunity) (*C.lbnet_rtexport_large_community, C.size_t) {
@@ -305,6 +323,13 @@ type Change struct {
 	Nexthop          netip.Addr
 	Communities      []uint32
 	LargeCommunities []LargeCommunity
+	// MoreNexthops are the next hops of the prefix's other equal-cost best paths (BGP
+	// multipath): with any, the kernel route is a multipath route (RTA_MULTIPATH) over
+	// Nexthop and these. At most 256.
+	MoreNexthops []netip.Addr
+	// Device is the output interface of the next hops, required for an IPv6 link-local next
+	// hop (the kernel refuses one without RTA_OIF); "" lets the kernel resolve it.
+	Device string
 }
 
 // Apply applies many changes at once; their kernel operations go pipelined. Every change is
@@ -323,6 +348,10 @@ func (e *Exporter) Apply(changes []Change) error {
 		if ch.Nexthop.IsValid() {
 			c.communities, c.n_communities = a.comms(ch.Communities)
 			c.large_communities, c.n_large_communities = a.large(ch.LargeCommunities)
+			c.more_nexthops, c.n_more_nexthops = a.addrs(ch.MoreNexthops)
+			if ch.Device != "" {
+				c.device = a.str("device", ch.Device)
+			}
 		}
 	}
 	return e.with(a, func(p *C.lbnet_rtexport) C.int {

@@ -13,7 +13,7 @@ use crate::error::{Error, ExportOperation, Origin, Result};
 use crate::netns::NetNs;
 use crate::route::handle::{RouteFilter, RouteHandle, RouteOp};
 use crate::route::prefix::Prefix;
-use crate::route::spec::{NextHops, Route, RouteKey, RTPROT_BGP};
+use crate::route::spec::{Hop, NextHops, Route, RouteKey, RTPROT_BGP};
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -80,11 +80,23 @@ impl ExportConfig {
     }
 }
 
-/// A best path for a prefix, as BGP hands it over.
+/// A best path for a prefix, as BGP hands it over; with BGP multipath, the prefix's set of
+/// equal-cost best paths (`nexthop` and `more_nexthops`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {
     /// The BGP next hop (an IPv6 next hop for an IPv4 prefix is installed with `RTA_VIA`).
+    /// `0.0.0.0` and `::` are refused, as the PureLB fork refuses them.
     pub nexthop: IpAddr,
+    /// Next hops of the other equal-cost best paths (BGP multipath, GoBGP's
+    /// `use-multiple-paths`): with any, the kernel route is a multipath route (`RTA_MULTIPATH`,
+    /// weight 1 each) over `nexthop` and these; duplicates are dropped. Empty: a single-hop
+    /// route.
+    pub more_nexthops: Vec<IpAddr>,
+    /// Output device name for the next hops, required for an IPv6 link-local next hop (the
+    /// kernel refuses a link-local gateway without `RTA_OIF`: "Egress device not specified");
+    /// the BGP session's interface for an unnumbered peer. `None`: the kernel resolves the
+    /// device from the gateway.
+    pub device: Option<String>,
     /// Standard communities of the path.
     pub communities: Vec<Community>,
     /// Large communities of the path.
@@ -184,11 +196,21 @@ pub(crate) struct State {
     prune_at: Option<Instant>,
     stale: HashSet<RouteKey>,
     first_error: Option<Error>,
-    /// Next-hop tracking: validated gateways with the length of the route resolving them.
+    /// Next-hop tracking: validated gateways by (gateway, context) with the length of the
+    /// route resolving them (the context includes the rule's table in a VRF).
     nht: NhTrack,
+    /// Interface indexes of the devices paths name ([`Path::device`]); cleared when a link
+    /// changes (with `nht`).
+    dev_cache: HashMap<String, u32>,
     wake_needed: bool,
     reval_at: Option<Instant>,
     last_reval: Option<Instant>,
+}
+
+/// Whether `a` is an IPv6 link-local address (fe80::/10): meaningful only on one link, so a
+/// route via it needs an output device.
+fn is_link_local(a: IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// Gives a map's room back when it holds under a quarter of it (after a burst).
@@ -211,6 +233,15 @@ fn resolve(handle: &RouteHandle, rules: &[Rule]) -> Result<Vec<Resolved>> {
     for r in rules {
         let (table, vrf_oif) = match &r.target {
             Target::Table(t) => (*t, None),
+            Target::VrfTable { vrf: name, table } => match handle.link(name)? {
+                (idx, Some(_)) => (*table, Some(idx)),
+                (_, None) => {
+                    return Err(Error::invalid(
+                        Origin::RouteExport(ExportOperation::Configure),
+                        format!("rule {:?}: link {name} is not a VRF", r.name),
+                    ))
+                }
+            },
             Target::Vrf(name) => match handle.link(name)? {
                 (idx, Some(t)) => (t, Some(idx)),
                 (_, None) => {
@@ -247,6 +278,7 @@ impl State {
             stale: HashSet::new(),
             first_error: None,
             nht: NhTrack::default(),
+            dev_cache: HashMap::new(),
             wake_needed: false,
             reval_at: None,
             last_reval: None,
@@ -282,6 +314,33 @@ impl State {
             r = r.via(g.ip());
         }
         r
+    }
+
+    /// The route for `key` over `hops` (one: a plain gateway route; more: `RTA_MULTIPATH`).
+    fn route_with_hops(&self, key: RouteKey, hops: Vec<Hop>) -> Route {
+        let r = self.route_for(key, None);
+        match hops.len() {
+            0 => r,
+            1 => r.nexthops(NextHops::Single(hops.into_iter().next().expect("one hop"))),
+            _ => r.nexthops(NextHops::Multipath(hops)),
+        }
+    }
+
+    /// The output device of `gw` for an `onlink` hop: the device of the kernel's route to it
+    /// (looked up in the rule's VRF), else the VRF device itself, else none (the kernel then
+    /// refuses `onlink`: "Nexthop device required for onlink").
+    fn onlink_dev(&self, handle: &RouteHandle, gw: Gw, rule: usize) -> Option<u32> {
+        let oif = self.rules[rule].vrf_oif;
+        if let Ok(Some(k)) = handle.lookup(gw.ip(), oif) {
+            match &k.route.nexthops {
+                NextHops::Single(h) if h.oif.is_some() => return h.oif,
+                NextHops::Multipath(hs) if hs.first().is_some_and(|h| h.oif.is_some()) => {
+                    return hs[0].oif
+                }
+                _ => {}
+            }
+        }
+        oif
     }
 
     /// Deletes the stale routes not held by an export; returns how many went.
@@ -323,7 +382,9 @@ impl State {
         let oif = self.rules[rule].vrf_oif;
         self.stats.nexthop_validations += 1;
         self.rule_stats[rule].nexthop_validations += 1;
-        let ok = match cache.get(gw, oif) {
+        // Two rules in one VRF with different tables (Target::VrfTable) differ in the answer.
+        let ctx = (oif, oif.map_or(0, |_| self.rules[rule].table));
+        let ok = match cache.get(gw, ctx) {
             Some(r) => r.ok,
             None => {
                 let host = if gw.ip().is_ipv6() { 128 } else { 32 };
@@ -358,7 +419,7 @@ impl State {
                         false
                     }
                 };
-                cache.insert(gw, oif, Resolution { ok, len });
+                cache.insert(gw, ctx, Resolution { ok, len });
                 ok
             }
         };
@@ -403,30 +464,53 @@ impl State {
                     since,
                 })),
             }
-            // (rule, table, metric) wanted now.
+            // (rule, table, metric) wanted now, and each one's hops.
             desired.clear();
-            let mut gw = None;
+            let mut hops_of: Vec<Vec<Hop>> = Vec::new();
             if path != NO_PATH {
                 let a = self.paths.get(path);
-                let pgw = a.gw;
-                gw = Some(pgw);
+                let dev = (a.oif != 0).then_some(a.oif);
+                // No allocation for the common single next hop (an empty slice's to_vec).
+                let (gw0, more) = (a.gw, a.more.to_vec());
                 matching.clear();
                 matching.extend(
                     (0..self.rules.len())
                         .filter(|&i| self.rules[i].rule.matches(&a.communities, &a.large)),
                 );
                 for &i in &matching {
-                    if self.rules[i].rule.validate_nexthop
-                        && !self.reachable(handle, &mut cache, pgw, i)
-                    {
+                    let mut hops = Vec::with_capacity(1 + more.len());
+                    for g in std::iter::once(gw0).chain(more.iter().copied()) {
+                        let link_local = is_link_local(g.ip());
+                        if !self.rules[i].rule.validate_nexthop {
+                            // As the PureLB fork: an unvalidated next hop goes in `onlink`,
+                            // so the kernel takes a gateway no connected route covers.
+                            let oif = dev.or_else(|| self.onlink_dev(handle, g, i));
+                            hops.push(Hop {
+                                oif,
+                                onlink: oif.is_some(),
+                                ..Hop::via(g.ip())
+                            });
+                        } else if (link_local && dev.is_some())
+                            || self.reachable(handle, &mut cache, g, i)
+                        {
+                            // A link-local next hop is only meaningful on its peer's link,
+                            // which the path names: it is not looked up (as the fork).
+                            hops.push(Hop {
+                                oif: dev,
+                                ..Hop::via(g.ip())
+                            });
+                        }
+                    }
+                    if hops.is_empty() {
                         continue;
                     }
                     desired.push((i as u16, self.rules[i].table, self.rules[i].rule.metric));
+                    hops_of.push(hops);
                 }
             }
             // Installs and replacements, make-before-break.
             done_keys.clear();
-            for &(_, table, metric) in &desired {
+            for (di, &(_, table, metric)) in desired.iter().enumerate() {
                 if done_keys.contains(&(table, metric)) {
                     continue;
                 }
@@ -437,7 +521,6 @@ impl State {
                         .filter(|d| d.1 == table && d.2 == metric)
                         .map(|d| d.0),
                 );
-                let gw = gw.expect("desired implies a path");
                 let key = RouteKey {
                     table,
                     dst: p,
@@ -455,7 +538,9 @@ impl State {
                         }
                     }
                     _ => {
-                        ops.push(RouteOp::Replace(self.route_for(key, Some(gw))));
+                        ops.push(RouteOp::Replace(
+                            self.route_with_hops(key, std::mem::take(&mut hops_of[di])),
+                        ));
                         metas.push(OpMeta::Export {
                             prefix: p,
                             rules: holders,
@@ -622,7 +707,7 @@ impl State {
         !dampened
     }
 
-    fn record(&mut self, p: Prefix, path: Option<&Path>) -> Result<()> {
+    fn record(&mut self, handle: &RouteHandle, p: Prefix, path: Option<&Path>) -> Result<()> {
         let Some(path) = path else {
             let old = self.prefixes.remove_path(&p);
             if old != NO_PATH {
@@ -630,25 +715,63 @@ impl State {
             }
             return Ok(());
         };
-        if p.is_ipv6() && !path.nexthop.is_ipv6() {
+        let update = Origin::RouteExport(ExportOperation::Update);
+        for nh in std::iter::once(&path.nexthop).chain(&path.more_nexthops) {
+            if p.is_ipv6() && !nh.is_ipv6() {
+                return Err(Error::invalid(
+                    update,
+                    format!("{p}: an IPv6 prefix cannot have IPv4 next hop {nh}"),
+                ));
+            }
+            if nh.is_unspecified() {
+                return Err(Error::invalid(
+                    update,
+                    format!("{p}: next hop {nh} is unspecified"),
+                ));
+            }
+        }
+        let oif = match &path.device {
+            None => 0,
+            Some(name) => match self.dev_cache.get(name) {
+                Some(i) => *i,
+                None => {
+                    let (i, _) = handle.link(name)?;
+                    self.dev_cache.insert(name.clone(), i);
+                    i
+                }
+            },
+        };
+        if oif == 0
+            && std::iter::once(&path.nexthop)
+                .chain(&path.more_nexthops)
+                .any(|nh| is_link_local(*nh))
+        {
             return Err(Error::invalid(
-                Origin::RouteExport(ExportOperation::Update),
-                format!(
-                    "{p}: an IPv6 prefix cannot have IPv4 next hop {}",
-                    path.nexthop
-                ),
+                update,
+                format!("{p}: a link-local next hop needs the peer's interface (no device given)"),
             ));
         }
         let gw = Gw::new(path.nexthop);
+        let mut more: Vec<Gw> = path
+            .more_nexthops
+            .iter()
+            .map(|a| Gw::new(*a))
+            .filter(|g| *g != gw)
+            .collect();
+        more.sort_unstable();
+        more.dedup();
         let id = self
             .paths
-            .intern(gw, &path.communities, &path.large_communities);
+            .intern_hops(gw, &more, oif, &path.communities, &path.large_communities);
         // A new path (entries left from a withdrawal still in the dampening window carry an
-        // older gateway) or a new gateway: every kernel route of the prefix is replaced.
+        // older gateway) or new next hops: every kernel route of the prefix is replaced.
         let paths = &self.paths;
-        let old = self
-            .prefixes
-            .set_path(&p, id, |old| old == NO_PATH || paths.get(old).gw != gw);
+        let old = self.prefixes.set_path(&p, id, |old| {
+            old == NO_PATH || {
+                let o = paths.get(old);
+                o.gw != gw || o.oif != oif || *o.more != *more
+            }
+        });
         if old != NO_PATH {
             self.paths.release(old);
         }
@@ -668,7 +791,7 @@ impl State {
         let mut first = None;
         let mut now_list = Vec::new();
         for (p, path) in changes {
-            if let Err(e) = self.record(*p, *path) {
+            if let Err(e) = self.record(handle, *p, *path) {
                 self.stats.error(&e.to_string());
                 first.get_or_insert(e);
                 continue;
@@ -748,6 +871,7 @@ impl State {
     /// Asks for a re-validation of every next hop, at most once per dampening window.
     pub(crate) fn request_revalidation(&mut self) {
         self.nht.clear();
+        self.dev_cache.clear();
         let now = Instant::now();
         // At most once per dampening window, and at most every 100 ms: a re-validation dumps
         // our routes.

@@ -1,8 +1,14 @@
 //! The BGP export engine: best paths in, kernel routes out, by rules.
 //!
 //! * Rules ([`Rule`]) match paths by standard and large communities (OR; empty lists match
-//!   everything) and send them to a VRF (its table read from the VRF link) or a table id, with
-//!   a metric (default 20) and optional next-hop validation (default on).
+//!   everything) and send them to a VRF (its table read from the VRF link), a table id, or a
+//!   table id with next hops validated in a VRF ([`Target::VrfTable`]), with a metric
+//!   (default 20) and optional next-hop validation (default on; off, routes go in `onlink` on
+//!   the device the kernel's route to the next hop uses).
+//! * A path may carry the next hops of the prefix's other equal-cost paths
+//!   ([`Path::more_nexthops`], BGP multipath): the route is then one `RTA_MULTIPATH` route over
+//!   all of them, replaced in place when the set changes. An IPv6 link-local next hop needs the
+//!   peer's device ([`Path::device`]); `0.0.0.0` and `::` are refused.
 //! * State is kept per (prefix, rule); a path matching several rules goes into each table; a
 //!   withdrawal removes it from all; a change of a rule's metric or table removes the old
 //!   kernel route (the metric is part of the kernel's key).

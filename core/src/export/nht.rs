@@ -28,31 +28,36 @@ pub(super) struct Resolution {
     pub(super) len: u8,
 }
 
-/// Validated gateways by (gateway, VRF device), with their resolving route's length.
+/// The routing context a gateway is validated in: the VRF device (None: no VRF) and the table
+/// the answer must come from (0 outside a VRF; in a VRF two rules with different tables,
+/// `Target::VrfTable`, differ in the answer).
+pub(super) type Ctx = (Option<u32>, u32);
+
+/// Validated gateways by (gateway, context), with their resolving route's length.
 #[derive(Debug, Default)]
 pub(super) struct NhTrack {
-    map: HashMap<(Gw, Option<u32>), Resolution>,
+    map: HashMap<(Gw, Ctx), Resolution>,
     /// The last entry looked up: a batch of prefixes mostly shares one gateway.
-    last: Option<((Gw, Option<u32>), Resolution)>,
+    last: Option<((Gw, Ctx), Resolution)>,
 }
 
 impl NhTrack {
-    /// The recorded resolution of `gw` in the context of VRF device `oif`, if any.
-    pub(super) fn get(&mut self, gw: Gw, oif: Option<u32>) -> Option<Resolution> {
+    /// The recorded resolution of `gw` in context `ctx`, if any.
+    pub(super) fn get(&mut self, gw: Gw, ctx: Ctx) -> Option<Resolution> {
         if let Some((k, r)) = self.last {
-            if k == (gw, oif) {
+            if k == (gw, ctx) {
                 return Some(r);
             }
         }
-        let r = self.map.get(&(gw, oif)).copied()?;
-        self.last = Some(((gw, oif), r));
+        let r = self.map.get(&(gw, ctx)).copied()?;
+        self.last = Some(((gw, ctx), r));
         Some(r)
     }
 
     /// Records a validation.
-    pub(super) fn insert(&mut self, gw: Gw, oif: Option<u32>, r: Resolution) {
-        self.map.insert((gw, oif), r);
-        self.last = Some(((gw, oif), r));
+    pub(super) fn insert(&mut self, gw: Gw, ctx: Ctx, r: Resolution) {
+        self.map.insert((gw, ctx), r);
+        self.last = Some(((gw, ctx), r));
     }
 
     /// Forgets everything (a full re-validation follows).
@@ -170,10 +175,10 @@ mod tests {
         let mut t = NhTrack::default();
         // 10.1.0.2 resolved by the connected 10.1.0.0/24; 10.2.0.2 unresolved; 2001:db8:1::2 by
         // a /64; 10.1.0.3 in a VRF context by the /24.
-        t.insert(gw("10.1.0.2"), None, Resolution { ok: true, len: 24 });
-        t.insert(gw("10.2.0.2"), None, Resolution { ok: false, len: 0 });
-        t.insert(gw("2001:db8:1::2"), None, Resolution { ok: true, len: 64 });
-        t.insert(gw("10.1.0.3"), Some(7), Resolution { ok: true, len: 24 });
+        t.insert(gw("10.1.0.2"), (None, 0), Resolution { ok: true, len: 24 });
+        t.insert(gw("10.2.0.2"), (None, 0), Resolution { ok: false, len: 0 });
+        t.insert(gw("2001:db8:1::2"), (None, 0), Resolution { ok: true, len: 64 });
+        t.insert(gw("10.1.0.3"), (Some(7), 0), Resolution { ok: true, len: 24 });
         // Disjoint routes, and a less specific one containing a resolved gateway: nothing.
         let none = t.affected(&[
             pfx("192.0.2.0/24"),
@@ -188,7 +193,7 @@ mod tests {
             HashSet::from([gw("10.2.0.2")])
         );
         assert_eq!(t.len(), 3);
-        assert!(t.get(gw("10.2.0.2"), None).is_none());
+        assert!(t.get(gw("10.2.0.2"), (None, 0)).is_none());
         // The resolving /24 itself: both gateways it resolves, in every context.
         assert_eq!(
             t.affected(&[pfx("10.1.0.0/24")]),

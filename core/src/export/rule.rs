@@ -16,6 +16,15 @@ pub enum Target {
     Vrf(String),
     /// A table id; next hops are validated with a plain lookup (main table and policy rules).
     Table(u32),
+    /// A VRF and a table id, as the PureLB fork's rule with both `vrf` and `table-id`: the
+    /// routes go into `table`; next hops are validated in the VRF (lookup with the VRF device
+    /// as `oif`) and must be found in `table`.
+    VrfTable {
+        /// VRF device name.
+        vrf: String,
+        /// Table the routes go into (not 0).
+        table: u32,
+    },
 }
 
 /// One export rule.
@@ -76,13 +85,13 @@ impl Rule {
                 ));
             }
             match &r.target {
-                Target::Table(0) => {
+                Target::Table(0) | Target::VrfTable { table: 0, .. } => {
                     return Err(Error::invalid(
                         CONFIGURE,
                         format!("rule {:?}: table 0", r.name),
                     ))
                 }
-                Target::Vrf(v) if v.is_empty() => {
+                Target::Vrf(v) | Target::VrfTable { vrf: v, .. } if v.is_empty() => {
                     return Err(Error::invalid(
                         CONFIGURE,
                         format!("rule {:?}: empty VRF name", r.name),

@@ -24,7 +24,7 @@ const NO_RULE: u16 = u16::MAX;
 const NIL: u32 = u32::MAX;
 
 /// Compact address: 16 bytes plus a family flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(super) struct Gw {
     b: [u8; 16],
     v6: bool,
@@ -59,6 +59,11 @@ impl Gw {
 pub(super) struct Attrs {
     /// The BGP next hop.
     pub(super) gw: Gw,
+    /// Further next hops of equal-cost paths (BGP multipath), sorted, without `gw`: the route
+    /// is a multipath route over `gw` and these.
+    pub(super) more: Box<[Gw]>,
+    /// Output device of the next hops (a link-local IPv6 next hop's peer interface), 0: none.
+    pub(super) oif: u32,
     /// Standard communities.
     pub(super) communities: Box<[Community]>,
     /// Large communities.
@@ -95,25 +100,57 @@ impl Default for Paths {
 
 impl Paths {
     /// The id of this path, with one more reference (a new id if no prefix has it yet).
+    #[cfg(test)]
     pub(super) fn intern(&mut self, gw: Gw, comms: &[Community], large: &[LargeCommunity]) -> u32 {
+        self.intern_hops(gw, &[], 0, comms, large)
+    }
+
+    /// [`Paths::intern`] for a path with further equal-cost next hops `more` (sorted, without
+    /// `gw`) and an output device `oif` (0: none).
+    pub(super) fn intern_hops(
+        &mut self,
+        gw: Gw,
+        more: &[Gw],
+        oif: u32,
+        comms: &[Community],
+        large: &[LargeCommunity],
+    ) -> u32 {
         if let Some(a) = self.attrs.get_mut(self.last as usize) {
-            if a.refs > 0 && a.gw == gw && *a.communities == *comms && *a.large == *large {
+            if a.refs > 0
+                && a.gw == gw
+                && a.oif == oif
+                && *a.more == *more
+                && *a.communities == *comms
+                && *a.large == *large
+            {
                 a.refs += 1;
                 return self.last;
             }
         }
-        let id = self.lookup(gw, comms, large);
+        let id = self.lookup(gw, more, oif, comms, large);
         self.last = id;
         id
     }
 
-    fn lookup(&mut self, gw: Gw, comms: &[Community], large: &[LargeCommunity]) -> u32 {
-        let hash = self.hasher.hash_one((gw, comms, large));
+    fn lookup(
+        &mut self,
+        gw: Gw,
+        more: &[Gw],
+        oif: u32,
+        comms: &[Community],
+        large: &[LargeCommunity],
+    ) -> u32 {
+        let hash = self.hasher.hash_one((gw, more, oif, comms, large));
         let head = self.heads.get(&hash).copied().unwrap_or(NIL);
         let mut id = head;
         while id != NIL {
             let a = &mut self.attrs[id as usize];
-            if a.gw == gw && *a.communities == *comms && *a.large == *large {
+            if a.gw == gw
+                && a.oif == oif
+                && *a.more == *more
+                && *a.communities == *comms
+                && *a.large == *large
+            {
                 a.refs += 1;
                 return id;
             }
@@ -121,6 +158,8 @@ impl Paths {
         }
         let a = Attrs {
             gw,
+            more: more.into(),
+            oif,
             communities: comms.into(),
             large: large.into(),
             refs: 1,
@@ -152,6 +191,7 @@ impl Paths {
         let (hash, next) = (a.hash, a.next);
         a.communities = Box::default();
         a.large = Box::default();
+        a.more = Box::default();
         let head = self.heads[&hash];
         if head == id {
             if next == NIL {
@@ -621,6 +661,22 @@ mod tests {
     }
 
     #[test]
+    fn multipath_sets_and_devices_are_distinct_paths() {
+        let mut ps = Paths::default();
+        let (a, b) = (gw("10.0.0.1"), gw("10.0.0.2"));
+        let single = ps.intern_hops(a, &[], 0, &[], &[]);
+        let two = ps.intern_hops(a, &[b], 0, &[], &[]);
+        let dev = ps.intern_hops(a, &[], 3, &[], &[]);
+        assert!(single != two && two != dev && single != dev);
+        assert_eq!(ps.intern_hops(a, &[b], 0, &[], &[]), two);
+        assert_eq!(&*ps.get(two).more, &[b]);
+        assert_eq!(ps.get(dev).oif, 3);
+        ps.release(two);
+        ps.release(two);
+        assert_eq!(ps.len(), 2);
+    }
+
+    #[test]
     fn chains_of_equal_hashes() {
         // Force collisions: every path in one chain, removed from its head, middle and tail.
         let mut ps = Paths::default();
@@ -630,6 +686,8 @@ mod tests {
                 let id = ps.attrs.len() as u32;
                 ps.attrs.push(Attrs {
                     gw: g,
+                    more: Box::default(),
+                    oif: 0,
                     communities: Box::default(),
                     large: Box::default(),
                     refs: 1,

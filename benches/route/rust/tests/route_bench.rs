@@ -289,6 +289,8 @@ fn run_case(ns: &TestNs, h: &RouteHandle, oif: u32, case: &Case, table: &mut Tab
         nexthop: gw,
         communities: vec![],
         large_communities: vec![],
+        more_nexthops: vec![],
+        device: None,
     };
     let (p2, p3) = (path(gw2), path(gw3));
     let engine_thread = ex.as_ref().map(|_| engine_tid());
@@ -623,6 +625,8 @@ fn churn_bench(ns: &TestNs, h: &RouteHandle, oif: u32, size: u32) -> String {
         nexthop: gw,
         communities: vec![],
         large_communities: vec![],
+        more_nexthops: vec![],
+        device: None,
     };
     let t = Instant::now();
     for chunk in case.prefixes.chunks(10_000) {

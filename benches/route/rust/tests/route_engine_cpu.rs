@@ -50,6 +50,8 @@ fn run(n: u32, batch: usize) {
         nexthop: gw.parse().unwrap(),
         communities: vec!["65000:100".parse().unwrap()],
         large_communities: vec![],
+        more_nexthops: vec![],
+        device: None,
     };
     let (p2, p3) = (path("10.1.0.2"), path("10.1.0.3"));
     for (op, p) in [

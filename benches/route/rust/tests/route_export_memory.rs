@@ -150,12 +150,16 @@ fn per_route(
                     nexthop: gw,
                     communities: c,
                     large_communities: vec!["65000:1:2".parse().unwrap()],
+                    more_nexthops: vec![],
+                    device: None,
                 }
             } else {
                 Path {
                     nexthop: gw,
                     communities: vec![],
                     large_communities: vec![],
+                    more_nexthops: vec![],
+                    device: None,
                 }
             }
         })
