@@ -77,7 +77,7 @@ else
 fi
 # The kernel holds every service and destination of the table (by address as ipvsadm prints it).
 grep -q -- '-A -u \[2001:db8::\]:53 ' "$out/ipvsadm.rust" || bad "the kernel table has no UDP service [2001:db8::]:53"
-grep -q -- '-a -t \[2001:db8::80\]:80 -r \[2001:db8:2::\]:80 ' "$out/ipvsadm.rust" || bad "the kernel table has no destination [2001:db8:2::]:80"
+grep -q -- '-a -t \[2001:db8::80\]:80 -r \[2001:db8::\]:80 ' "$out/ipvsadm.rust" || bad "the kernel table has no destination [2001:db8::]:80 of [2001:db8::80]:80"
 [ "$(grep -c -- '^-A' "$out/ipvsadm.rust")" = "$(grep -vc ' | dest ' "$out/readback.want")" ] ||
     bad "the kernel table has $(grep -c -- '^-A' "$out/ipvsadm.rust") services, the tool added $(grep -vc ' | dest ' "$out/readback.want")"
 [ "$(grep -c -- '^-a' "$out/ipvsadm.rust")" = "$(grep -c '| dest ' "$out/readback.want")" ] ||

@@ -6,8 +6,8 @@
 //
 // With -want it prints, without touching the kernel, the lines a correct backend must print:
 // the table it adds, in the same format. Seesaw's ipvs_test_tool has no IPv6 address whose last
-// twelve bytes are zero; this table has such service and destination addresses (2001:db8::,
-// 2001:db8:2::), which stock Seesaw reads back as IPv4 (see go/seesaw/README.md).
+// twelve bytes are zero; this table has 2001:db8:: as a service address and as a destination
+// address, which stock Seesaw reads back as IPv4 (see go/seesaw/README.md).
 //
 // It needs root and IPVS in the kernel; it flushes the IPVS table of the current network
 // namespace first and leaves the table it made (the caller may list it with ipvsadm -S -n).
@@ -47,7 +47,7 @@ func table() []ipvs.Service {
 		{Address: net.ParseIP("2001:db8::"), Protocol: syscall.IPPROTO_UDP, Port: 53, Scheduler: "wrr",
 			Destinations: dests(ipvs.DFForwardMasq, 53, 2, "2001:db8::12", "2001:db8::13")},
 		{Address: net.ParseIP("2001:db8::80"), Protocol: syscall.IPPROTO_TCP, Port: 80, Scheduler: "rr",
-			Destinations: dests(ipvs.DFForwardTunnel, 80, 1, "2001:db8:2::", "2001:db8::81")},
+			Destinations: dests(ipvs.DFForwardTunnel, 80, 1, "2001:db8::", "2001:db8::81")},
 		{Address: net.ParseIP("0.0.0.0"), FirewallMark: 1, Scheduler: "wlc",
 			Destinations: dests(ipvs.DFForwardRoute, 0, 1, "192.0.2.21", "192.0.2.22")},
 		{Address: net.ParseIP("::"), FirewallMark: 2, Scheduler: "lc",
