@@ -25,6 +25,10 @@
 #      Go version, the libnl packages' versions and the readback tool's source; when that key
 #      is cached the stock tree is not built again.
 #
+# When $SEESAW_WORK was built and checked from the same inputs (Seesaw's origin, Go, libnl,
+# libipvs_ffi.so, ipvs_ffi.h, every file under go/ and examples/seesaw/) it is kept as it is;
+# SEESAW_REBUILD=1 rebuilds anyway.
+#
 # Seesaw's own unit tests are run by mk/seesaw.mk on these trees (host) and by
 # examples/seesaw/lab-test.sh (kernel lab). Needs: go, libnl-3-dev and libnl-genl-3-dev (stock
 # build), and libipvs_ffi built (`make build`: target/release/libipvs_ffi.so).
@@ -96,6 +100,19 @@ else
 fi
 say "Seesaw source: $origin ($src)"
 grep -q '^module github.com/google/seesaw$' "$src/go.mod" || die "$src is not the github.com/google/seesaw module"
+
+# Everything below depends only on these inputs: when $WORK was built from the same ones and
+# passed, it is kept (SEESAW_REBUILD=1 rebuilds anyway). `make test-kernels` builds once, not
+# once per kernel line.
+inputs=$( { echo "$origin"; go version; go env GOFLAGS; dpkg-query -W libnl-3-dev libnl-genl-3-dev 2>/dev/null || true
+            sha256sum "$REPO/target/release/libipvs_ffi.so" "$REPO/include/ipvs_ffi.h"
+            cd "$REPO" && find go examples/seesaw -type f ! -name '*~' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+          } | sha256sum | cut -c1-32)
+if [ "${SEESAW_REBUILD:-0}" != 1 ] && [ -f "$WORK/bin/OK" ] && [ "$(cat "$WORK/bin/OK")" = "$inputs" ] &&
+    [ -d "$WORK/seesaw" ] && [ -d "$WORK/stock" ]; then
+    say "up to date: $WORK was built and checked from the same inputs ($inputs; SEESAW_REBUILD=1 rebuilds)"
+    exit 0
+fi
 
 rm -rf "$WORK"
 mkdir -p "$WORK/bin/stock"
@@ -187,7 +204,9 @@ else
     fi
 fi
 for t in ipvs_test_tool lbnet_ipvs_readback; do
-    ldd "$WORK/bin/stock/$t" | grep -q 'libnl-genl-3' || die "stock $t does not link libnl-genl-3: the ldd check above would be meaningless"
+    libs=$(ldd "$WORK/bin/stock/$t")
+    grep -q 'libnl-genl-3' <<<"$libs" || die "stock $t does not link libnl-genl-3: the ldd check above would be meaningless"
 done
 say "built: $(cd "$WORK/bin" && echo * stock/*)"
+echo "$inputs" > "$WORK/bin/OK"
 say "OK"
