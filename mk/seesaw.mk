@@ -7,7 +7,8 @@
 #                         no seesaw/netlink in go list -deps); the stock tree built without the tag
 #   make test-seesaw      seesaw-build, then on the host: Seesaw's own ipvs and netlink tests on
 #                         the stock tree (libnl), and with -tags rust_ipvs Seesaw's own tests of
-#                         every package under engine/, ncc/ and ipvs/ that has tests
+#                         every package under engine/ and ncc/ that has tests (the ipvs
+#                         package's, which need IPVS, run in test-lab-seesaw)
 #   make test-lab-seesaw  in the kernel lab (one boot, examples/seesaw/lab-test.sh): Seesaw's
 #                         test_tools/ipvs_test_tool stock and rust_ipvs, logs compared; the
 #                         readback comparison against the documented stock errors; Seesaw's ipvs
@@ -26,8 +27,8 @@ seesaw-build: build
 test-seesaw: seesaw-build
 	cd $(SEESAW_WORK)/stock && $(GO) test ./ipvs ./netlink
 	@cd $(SEESAW_WORK)/seesaw; \
-	  pkgs=$$($(GO) list -tags rust_ipvs -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./engine/... ./ncc/... ./ipvs/); \
-	  echo "test-seesaw: packages with tests, -tags rust_ipvs:" $$pkgs; \
+	  pkgs=$$($(GO) list -tags rust_ipvs -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./engine/... ./ncc/...); \
+	  echo "test-seesaw: packages under engine/ and ncc/ with tests, -tags rust_ipvs (ipvs/: in the lab):" $$pkgs; \
 	  grep -qx 'github.com/google/seesaw/engine' <<<"$$pkgs" || { echo "test-seesaw: FAIL: engine has no tests?"; exit 1; }; \
 	  set -x; $(GO) test -count=1 -tags rust_ipvs $$pkgs
 
