@@ -25,9 +25,9 @@
 #      Go version, the libnl packages' versions and the readback tool's source; when that key
 #      is cached the stock tree is not built again.
 #
-# When $SEESAW_WORK was built and checked from the same inputs (Seesaw's origin, Go, libnl,
-# libipvs_ffi.so, ipvs_ffi.h, every file under go/ and examples/seesaw/) it is kept as it is;
-# SEESAW_REBUILD=1 rebuilds anyway.
+# When $SEESAW_WORK was built and checked from the same inputs (the pinned Seesaw's origin, Go,
+# libnl, libipvs_ffi.so, ipvs_ffi.h, every file under go/ and examples/seesaw/) it is kept as it
+# is; SEESAW_REBUILD=1, or a SEESAW_SRC checkout, rebuilds.
 #
 # Seesaw's own unit tests are run by mk/seesaw.mk on these trees (host) and by
 # examples/seesaw/lab-test.sh (kernel lab). Needs: go, libnl-3-dev and libnl-genl-3-dev (stock
@@ -108,7 +108,8 @@ inputs=$( { echo "$origin"; go version; go env GOFLAGS; dpkg-query -W libnl-3-de
             sha256sum "$REPO/target/release/libipvs_ffi.so" "$REPO/include/ipvs_ffi.h"
             cd "$REPO" && find go examples/seesaw -type f ! -name '*~' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
           } | sha256sum | cut -c1-32)
-if [ "${SEESAW_REBUILD:-0}" != 1 ] && [ -f "$WORK/bin/OK" ] && [ "$(cat "$WORK/bin/OK")" = "$inputs" ] &&
+# (A SEESAW_SRC checkout may change under the same path: always rebuilt.)
+if [ "${SEESAW_REBUILD:-0}" != 1 ] && [ -n "$cache_key" ] && [ -f "$WORK/bin/OK" ] && [ "$(cat "$WORK/bin/OK")" = "$inputs" ] &&
     [ -d "$WORK/seesaw" ] && [ -d "$WORK/stock" ]; then
     say "up to date: $WORK was built and checked from the same inputs ($inputs; SEESAW_REBUILD=1 rebuilds)"
     exit 0
