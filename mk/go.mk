@@ -1,21 +1,17 @@
-# Go bindings (go/: module github.com/lbnet/lbnet/go) and the Seesaw build (examples/seesaw/).
-# Owned by the go area.
+# Go bindings (go/: module github.com/lbnet/lbnet/go). Owned by the go area. The real Seesaw on
+# lbnet (examples/seesaw/) is in mk/seesaw.mk.
 #
 #   make test-go-host   gofmt + go vet + go test -race of every Go package on the host (the
 #                       kernel tests skip loudly there: the host has no IPVS; the no-IPVS error
 #                       path is tested instead), and go/ipvs's allocation test without -race
-#   make seesaw-build   examples/seesaw/build.sh: Seesaw built with -tags rust_ipvs, deps checked
-#   make test-lab-go    the race-enabled test binaries of go/ipvs (and one without the race
-#                       detector for the allocation count) and of Seesaw's ipvs package,
-#                       and the Seesaw IPVS scenario, run in the kernel lab (one boot)
+#   make test-lab-go    the race-enabled test binary of go/ipvs (and one without the race
+#                       detector for the allocation count), run in the kernel lab (one boot)
 
 GO ?= go
 GO_LAB_RUN ?= $(ROOT)/lab/run
 GO_OUT := $(ROOT)/target/go
-SEESAW_WORK ?= $(ROOT)/target/seesaw
-export SEESAW_WORK
 
-.PHONY: test-go-host seesaw-build test-lab-go
+.PHONY: test-go-host test-lab-go
 
 test-go-host: build
 	@out=$$(cd go && gofmt -l . && cd ../examples/seesaw && gofmt -l .); \
@@ -24,14 +20,11 @@ test-go-host: build
 	cd go && $(GO) test -race -count=1 ./...
 	cd go && $(GO) test -count=1 -run Allocation ./ipvs
 
-seesaw-build: build
-	examples/seesaw/build.sh
-
-test-lab-go: build seesaw-build
+test-lab-go: build
 	mkdir -p $(GO_OUT)
 	cd go && $(GO) test -c -race -o $(GO_OUT)/ipvs.test ./ipvs
 	cd go && $(GO) test -c -o $(GO_OUT)/ipvs-norace.test ./ipvs
-	$(GO_LAB_RUN) $(ROOT)/go/lab-test.sh $(GO_OUT) $(SEESAW_WORK)/bin
+	$(GO_LAB_RUN) $(ROOT)/go/lab-test.sh $(GO_OUT)
 
 TEST_TARGETS += test-go-host test-lab-go
 LAB_TEST_TARGETS += test-lab-go
