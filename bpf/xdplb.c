@@ -25,6 +25,27 @@
 
 #include "xdplb.h"
 
+/* ICMP headers of RFC 792 and RFC 4443, written here because <linux/icmp.h> pulls in libc's
+ * socket headers, which do not build for the BPF target. */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMPV6_PKT_TOOBIG 2
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 unused;
+	__be16 mtu;
+};
+
+struct icmp6hdr {
+	__u8 icmp6_type;
+	__u8 icmp6_code;
+	__sum16 icmp6_cksum;
+	__be32 icmp6_mtu;
+};
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
@@ -258,6 +279,134 @@ static __always_inline int encap(struct xdp_md *ctx, const struct backend *be,
 	return 0;
 }
 
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
+/* Answers an oversize IPv4 packet with ICMP "fragmentation needed" (type 3, code 4, RFC 792 /
+ * RFC 1191) carrying `mtu`, from the VIP to the client, back out of the interface (XDP_TX), as
+ * Katran's send_icmp4_too_big does: the client's packet is cut to its first ICMP4_QUOTE bytes
+ * (bpf_xdp_adjust_tail, 4.18+) and an Ethernet, IPv4 and ICMP header are put in front of it
+ * (bpf_xdp_adjust_head). The ICMP checksum is bpf_csum_diff over header and quote. */
+static __always_inline int icmp4_too_big(struct xdp_md *ctx, __u16 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *orig = (void *)(eth + 1), *iph;
+	struct icmphdr *icmp;
+	unsigned char smac[ETH_ALEN], dmac[ETH_ALEN];
+	struct iphdr h = {};
+	__u32 saddr, daddr;
+	int len = data_end - data;
+
+	if (data + sizeof(*eth) + ICMP4_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(smac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(dmac, eth->h_dest, ETH_ALEN);
+	saddr = orig->saddr;
+	daddr = orig->daddr;
+	if (bpf_xdp_adjust_tail(ctx, (int)(sizeof(*eth) + ICMP4_QUOTE) - len))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct iphdr) + sizeof(struct icmphdr))))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	iph = (void *)(eth + 1);
+	icmp = (void *)(iph + 1);
+	if ((void *)(icmp + 1) + ICMP4_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, dmac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	h.version = 4;
+	h.ihl = 5;
+	h.tot_len = bpf_htons(sizeof(*iph) + sizeof(*icmp) + ICMP4_QUOTE);
+	h.ttl = 64;
+	h.protocol = IPPROTO_ICMP;
+	h.saddr = daddr;
+	h.daddr = saddr;
+	ipv4_csum(&h);
+	__builtin_memcpy(iph, &h, sizeof(h));
+	icmp->type = ICMP_DEST_UNREACH;
+	icmp->code = ICMP_FRAG_NEEDED;
+	icmp->checksum = 0;
+	icmp->unused = 0;
+	icmp->mtu = bpf_htons(mtu);
+	icmp->checksum = csum_fold64(
+		(__u32)bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + ICMP4_QUOTE, 0));
+	count(CNT_ICMP_TOO_BIG, 1);
+	return XDP_TX;
+}
+
+/* The IPv6 pseudo-header of RFC 8200 section 8.1, for the ICMPv6 checksum. */
+struct pseudo6 {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	__be32 len;
+	__be32 nexthdr;
+};
+
+/* Answers an oversize IPv6 packet with ICMPv6 "packet too big" (type 2, RFC 4443) carrying
+ * `mtu`, from the VIP to the client, by XDP_TX, as Katran's send_icmp6_too_big does: the
+ * client's packet cut to ICMP6_QUOTE bytes behind new Ethernet, IPv6 and ICMPv6 headers. */
+static __always_inline int icmp6_too_big(struct xdp_md *ctx, __u32 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct ipv6hdr *orig = (void *)(eth + 1), *ip6;
+	struct icmp6hdr *icmp;
+	unsigned char smac[ETH_ALEN], dmac[ETH_ALEN];
+	struct pseudo6 ph = {};
+	struct ipv6hdr h = {};
+	int len = data_end - data;
+	__u32 sum;
+
+	if (data + sizeof(*eth) + ICMP6_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(smac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(dmac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(&ph.saddr, &orig->daddr, 16);
+	__builtin_memcpy(&ph.daddr, &orig->saddr, 16);
+	ph.len = bpf_htonl(sizeof(struct icmp6hdr) + ICMP6_QUOTE);
+	ph.nexthdr = bpf_htonl(IPPROTO_ICMPV6);
+	if (bpf_xdp_adjust_tail(ctx, (int)(sizeof(*eth) + ICMP6_QUOTE) - len))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr))))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip6 = (void *)(eth + 1);
+	icmp = (void *)(ip6 + 1);
+	if ((void *)(icmp + 1) + ICMP6_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, dmac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IPV6);
+	h.version = 6;
+	h.payload_len = bpf_htons(sizeof(*icmp) + ICMP6_QUOTE);
+	h.nexthdr = IPPROTO_ICMPV6;
+	h.hop_limit = 64;
+	__builtin_memcpy(&h.saddr, &ph.saddr, 16);
+	__builtin_memcpy(&h.daddr, &ph.daddr, 16);
+	__builtin_memcpy(ip6, &h, sizeof(h));
+	icmp->icmp6_type = ICMPV6_PKT_TOOBIG;
+	icmp->icmp6_code = 0;
+	icmp->icmp6_cksum = 0;
+	icmp->icmp6_mtu = bpf_htonl(mtu);
+	sum = (__u32)bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
+	sum = (__u32)bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + ICMP6_QUOTE, sum);
+	icmp->icmp6_cksum = csum_fold64(sum);
+	count(CNT_ICMP_TOO_BIG, 1);
+	return XDP_TX;
+}
+
 SEC("xdp")
 int xdplb(struct xdp_md *ctx)
 {
@@ -271,7 +420,8 @@ int xdplb(struct xdp_md *ctx)
 	struct lb_config *cfg;
 	struct backend *be = 0;
 	__u32 inner_len, zero = 0, *slot, *cached, bidx, idx;
-	__u8 inner_proto, tos, new_conn = 0;
+	__u8 inner_proto, tos, new_conn = 0, df = 0;
+	__u32 max_pkt, overhead;
 	void *l4;
 
 	count(CNT_RX, 1);
@@ -298,6 +448,7 @@ int xdplb(struct xdp_md *ctx)
 		vk.family = FAMILY_V4;
 		inner_proto = IPPROTO_IPIP;
 		tos = iph->tos;
+		df = !!(iph->frag_off & bpf_htons(0x4000));
 		l4 = iph + 1;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -402,6 +553,18 @@ int xdplb(struct xdp_md *ctx)
 			vs->drops++;
 		count(CNT_DROP_NO_SOURCE, 1);
 		return XDP_DROP;
+	}
+	/* Oversize: the outer packet would not fit the tunnel path's MTU (cfg->max_pkt). IPv6 and
+	 * IPv4 with DF get a "too big" answer with the MTU left for the inner packet; IPv4
+	 * without DF goes to the kernel, which may fragment it (XDP cannot). */
+	max_pkt = cfg->max_pkt ? cfg->max_pkt : DEFAULT_MAX_PKT;
+	overhead = be->family == FAMILY_V4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	if (inner_len + overhead > max_pkt) {
+		if (vk.family == FAMILY_V6)
+			return icmp6_too_big(ctx, max_pkt - overhead);
+		if (df)
+			return icmp4_too_big(ctx, max_pkt - overhead);
+		return pass(CNT_PASS_TOO_BIG);
 	}
 	if (encap(ctx, be, cfg, inner_len, inner_proto, tos)) {
 		if (vs)

@@ -298,3 +298,143 @@ fn decap_program_restores_the_inner_frame() {
     let out = dec.test_run(&plain, 1).unwrap();
     assert_eq!((out.action, out.packet), (XDP_PASS, plain));
 }
+
+/// A client's IPv4 TCP frame of `ip_len` bytes (IP length) with DF set or not.
+fn big_v4(src: &str, dst: &str, dport: u16, ip_len: usize, df: bool) -> Vec<u8> {
+    let payload = vec![0xa5u8; ip_len - 40];
+    let seg = l4(6, ip(src), ip(dst), 40000, dport, &payload);
+    let pkt = if df {
+        ipv4_df(v4(src), v4(dst), 6, &seg)
+    } else {
+        ipv4(v4(src), v4(dst), 6, 0, 0, &seg)
+    };
+    assert_eq!(pkt.len(), ip_len);
+    eth(LB_MAC, CLIENT_MAC, 0x0800, &pkt)
+}
+
+/// ICMP "fragmentation needed" as RFC 792 / 1191 lay it out, built here byte by byte: from the
+/// VIP to the client, IP ID 0, TTL 64, no DF, quoting the first 84 bytes of the client's packet.
+fn expect_frag_needed(pkt: &[u8], mtu: u16) -> Vec<u8> {
+    let orig = &pkt[14..];
+    let mut icmp = vec![3u8, 4, 0, 0, 0, 0];
+    icmp.extend_from_slice(&mtu.to_be_bytes());
+    icmp.extend_from_slice(&orig[..84]);
+    let ck = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&ck.to_be_bytes());
+    let mut h = vec![0x45, 0];
+    h.extend_from_slice(&((20 + icmp.len()) as u16).to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0, 0, 64, 1, 0, 0]);
+    h.extend_from_slice(&orig[16..20]); // the VIP
+    h.extend_from_slice(&orig[12..16]); // the client
+    let ck = checksum(&h);
+    h[10..12].copy_from_slice(&ck.to_be_bytes());
+    h.extend_from_slice(&icmp);
+    eth(CLIENT_MAC, LB_MAC, 0x0800, &h)
+}
+
+/// ICMPv6 "packet too big" (RFC 4443): from the VIP to the client, hop limit 64, quoting the
+/// first 248 bytes of the client's packet; checksum over the RFC 8200 pseudo-header.
+fn expect_too_big6(pkt: &[u8], mtu: u32) -> Vec<u8> {
+    let orig = &pkt[14..];
+    let src = Ipv6Addr::from(<[u8; 16]>::try_from(&orig[24..40]).unwrap());
+    let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&orig[8..24]).unwrap());
+    let mut icmp = vec![2u8, 0, 0, 0];
+    icmp.extend_from_slice(&mtu.to_be_bytes());
+    icmp.extend_from_slice(&orig[..248]);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src.octets());
+    pseudo.extend_from_slice(&dst.octets());
+    pseudo.extend_from_slice(&(icmp.len() as u32).to_be_bytes());
+    pseudo.extend_from_slice(&[0, 0, 0, 58]);
+    let ck = !fold(sum16(&pseudo) + sum16(&icmp));
+    icmp[2..4].copy_from_slice(&ck.to_be_bytes());
+    eth(CLIENT_MAC, LB_MAC, 0x86dd, &ipv6(src, dst, 58, 0, &icmp))
+}
+
+#[test]
+fn oversize_ipv4_with_df_gets_fragmentation_needed() {
+    let lb = balancer();
+    // 1,500 + 20 (IP-in-IP) > 1,500: answered with MTU 1,480.
+    let pkt = big_v4("198.19.0.5", "198.18.0.10", 80, 1500, true);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    assert_eq!(out.packet, expect_frag_needed(&pkt, 1480));
+    assert_eq!(verify_ip(&out.packet[14..]), 2); // IPv4 header, ICMP
+    assert_eq!(out.packet.len(), 14 + 20 + 8 + 84);
+    // 4in6 (IPv6 backend, 40 bytes of tunnel header): 1,461 is too big, MTU 1,460.
+    let pkt = big_v4("198.19.0.7", "198.18.0.11", 443, 1461, true);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(
+        (out.action, out.packet),
+        (XDP_TX, expect_frag_needed(&pkt, 1460))
+    );
+    // Exactly fitting: 1,480 + 20 = 1,500 is encapsulated.
+    let pkt = big_v4("198.19.0.5", "198.18.0.10", 80, 1480, true);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    assert_eq!(out.packet.len(), 14 + 1500);
+    assert_eq!(verify_ip(&out.packet[14..]), 3);
+    assert_eq!(lb.counter(Counter::IcmpTooBig).unwrap(), 2);
+}
+
+#[test]
+fn oversize_ipv4_without_df_goes_to_the_kernel() {
+    let lb = balancer();
+    let pkt = big_v4("198.19.0.5", "198.18.0.10", 80, 1500, false);
+    assert_pass(&lb, &pkt, "oversize without DF");
+    assert_eq!(lb.counter(Counter::PassTooBig).unwrap(), 1);
+    assert_eq!(lb.counter(Counter::IcmpTooBig).unwrap(), 0);
+}
+
+#[test]
+fn oversize_ipv6_gets_packet_too_big() {
+    let lb = balancer();
+    let payload = vec![0x5au8; 1461 - 40 - 8];
+    let seg = l4(
+        17,
+        ip("2001:db8:ff::5"),
+        ip("2001:db8::10"),
+        5353,
+        53,
+        &payload,
+    );
+    let pkt = eth(
+        LB_MAC,
+        CLIENT_MAC,
+        0x86dd,
+        &ipv6(v6("2001:db8:ff::5"), v6("2001:db8::10"), 17, 0, &seg),
+    );
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    assert_eq!(out.packet, expect_too_big6(&pkt, 1460));
+    assert_eq!(verify_ip(&out.packet[14..]), 1); // ICMPv6
+    assert_eq!(out.packet.len(), 14 + 40 + 8 + 248);
+    assert_eq!(lb.counter(Counter::IcmpTooBig).unwrap(), 1);
+}
+
+#[test]
+fn the_maximum_packet_size_is_configurable() {
+    let mut lb = balancer();
+    let e = lb.set_max_packet_size(1000).unwrap_err();
+    assert_eq!(e.kind(), lbnet::ErrorKind::OutOfRange);
+    lb.set_max_packet_size(9000).unwrap();
+    let pkt = big_v4("198.19.0.5", "198.18.0.10", 80, 1500, true);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(out.action, XDP_TX);
+    assert_eq!(
+        out.packet,
+        expect_ipip(&pkt, v4("198.18.0.1"), v4("198.18.1.1"))
+    );
+    // A smaller path MTU: 1,400 leaves 1,380 for the inner packet.
+    lb.set_max_packet_size(1400).unwrap();
+    let pkt = big_v4("198.19.0.5", "198.18.0.10", 80, 1381, true);
+    let out = lb.test_run(&pkt, 1).unwrap();
+    assert_eq!(
+        (out.action, out.packet),
+        (XDP_TX, expect_frag_needed(&pkt, 1380))
+    );
+    // set_config keeps the maximum.
+    lb.set_config(Some(v4("198.18.0.1")), None, Some(GW_MAC))
+        .unwrap();
+    assert_eq!(lb.config().unwrap().max_pkt, 1400);
+}

@@ -12,7 +12,7 @@ use aya::programs::links::{FdLink, PinnedLink};
 
 use super::abi::{
     addr_words, words_addr, BackendEntry, Counter, LbConfig, VipKey, VipMeta, VipStatsEntry,
-    BACKEND_VALID, RING_SIZE,
+    BACKEND_VALID, CFG_FLOW_SRC, RING_SIZE,
 };
 use super::batch;
 use super::maglev::{build_ring, MaglevBackend};
@@ -374,12 +374,71 @@ impl XdpLb {
         src6: Option<Ipv6Addr>,
         gw_mac: Option<[u8; 6]>,
     ) -> Result<()> {
+        let old = self.read_config()?;
         let cfg = LbConfig {
             src4: src4.map(|a| addr_words(a.into()).0[0]).unwrap_or(0),
             src6: src6.map(|a| addr_words(a.into()).0).unwrap_or([0; 4]),
             gw_mac: gw_mac.unwrap_or([0; 6]),
-            pad: [0; 2],
+            ..old
         };
+        self.write_config(cfg)
+    }
+
+    /// Sets the largest outer IP packet the path to the backends carries (its MTU), 1,280 or
+    /// more (0 restores the default, 1,500). A packet whose encapsulation would exceed it is
+    /// answered, as Katran does, with ICMP "fragmentation needed" (IPv4 with DF) or ICMPv6
+    /// "packet too big" (RFC 1191 / RFC 8201) carrying `max - 20` (IPv4 backend) or
+    /// `max - 40` (IPv6 backend), sent back to the client from the VIP by `XDP_TX`; an IPv4
+    /// packet without DF goes to the kernel (`XDP_PASS`, counter `pass_too_big`), since XDP
+    /// cannot fragment.
+    pub fn set_max_packet_size(&mut self, max: u16) -> Result<()> {
+        if max != 0 && max < 1280 {
+            return Err(Error::new(
+                UPDATE,
+                ErrorKind::OutOfRange,
+                format!("max packet size {max} is below IPv6's minimum MTU, 1280"),
+            ));
+        }
+        let cfg = LbConfig {
+            max_pkt: max,
+            ..self.read_config()?
+        };
+        self.write_config(cfg)
+    }
+
+    /// Derives the outer source address of every tunnel packet from the client's address and
+    /// port, as Katran does (`create_encap_ipv4_src` / `create_encap_ipv6_src`), so that the
+    /// backends' RSS and the network's ECMP spread the tunnelled flows: an IPv4 outer source
+    /// keeps the first 16 bits of the configured IPv4 source and takes its last 16 from the
+    /// client's address xor its port; an IPv6 outer source keeps the first 96 bits of the
+    /// configured IPv6 source and takes its last 32 from the last 32 of the client's address
+    /// (the whole address for an IPv4 client) xor the port. `false` sends every packet from
+    /// the configured address itself. Replies from backends go to the client directly, so the
+    /// derived sources need no route back unless ICMP errors about tunnel packets should reach
+    /// the balancer.
+    pub fn set_flow_source(&mut self, per_flow: bool) -> Result<()> {
+        let old = self.read_config()?;
+        let flags = if per_flow {
+            old.flags | CFG_FLOW_SRC
+        } else {
+            old.flags & !CFG_FLOW_SRC
+        };
+        self.write_config(LbConfig { flags, ..old })
+    }
+
+    /// The configuration entry as the program reads it.
+    pub fn config(&mut self) -> Result<LbConfig> {
+        self.read_config()
+    }
+
+    fn read_config(&mut self) -> Result<LbConfig> {
+        self.maps
+            .config()?
+            .get(&0, 0)
+            .map_err(|e| map_err(READ, "read config", e))
+    }
+
+    fn write_config(&mut self, cfg: LbConfig) -> Result<()> {
         self.maps
             .config()?
             .set(0, cfg, 0)
