@@ -72,6 +72,13 @@ struct vip_stats {
 /* Largest outer IP packet when lb_config.max_pkt is 0 (a 1,500-byte Ethernet MTU). */
 #define DEFAULT_MAX_PKT 1500
 
+/* Per-backend counters (per CPU), indexed by backend slot: packets and bytes (inner IP length)
+ * sent to the backend. 16 bytes. */
+struct backend_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
 /* Global configuration, one entry at index 0. 32 bytes. */
 struct lb_config {
 	__u32 src4;       /* outer IPv4 source for IP-in-IP; 0 = not configured */
@@ -104,6 +111,7 @@ enum lb_counter {
 	CNT_DROP_ADJUST,     /* bpf_xdp_adjust_head failed */
 	CNT_ICMP_TOO_BIG,    /* oversize packets answered with ICMP frag needed / ICMPv6 too big */
 	CNT_PASS_TOO_BIG,    /* oversize IPv4 packets without DF, left to the kernel (it fragments) */
+	CNT_LRU_FALLBACK,    /* LAYOUT_LRU_PER_CPU: a CPU without its own table used the fallback */
 	CNT_MAX_USED,
 	CNT_SLOTS = 16,
 };

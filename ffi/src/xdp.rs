@@ -590,7 +590,7 @@ pub extern "C" fn lbnet_xdp_counter_count() -> usize {
 }
 
 /// The global counters' names, NUL-terminated, in `Counter::ALL` order.
-const COUNTER_NAMES: [&str; 15] = [
+const COUNTER_NAMES: [&str; 16] = [
     "rx\0",
     "tx\0",
     "tx_bytes\0",
@@ -606,6 +606,7 @@ const COUNTER_NAMES: [&str; 15] = [
     "drop_adjust_head\0",
     "icmp_too_big\0",
     "pass_too_big\0",
+    "lru_fallback\0",
 ];
 
 /// Stores in `*name` the name of global counter `i` ("rx", "tx", "drop_no_backend", ...), a
@@ -754,11 +755,11 @@ mod tests {
                 );
                 assert!(last().contains("at most 65537"), "{}", last());
             }
-            assert_eq!(lbnet_xdp_counter_count(), 15);
+            assert_eq!(lbnet_xdp_counter_count(), 16);
             let mut name = std::ptr::null();
             assert_eq!(lbnet_xdp_counter_name(9, &mut name), 0);
             assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "drop_no_backend");
-            assert_eq!(lbnet_xdp_counter_name(15, &mut name), -libc::ERANGE);
+            assert_eq!(lbnet_xdp_counter_name(16, &mut name), -libc::ERANGE);
             assert_eq!(
                 lbnet_xdp_counter_name(0, std::ptr::null_mut()),
                 -libc::EINVAL
@@ -863,9 +864,9 @@ mod tests {
             let mut st = lbnet_xdp_vip_counters::default();
             assert_eq!(lbnet_xdp_vip_stats(lb, &v, &mut st), 0);
             assert_eq!(st.packets, 0);
-            let mut c = [0u64; 15];
+            let mut c = [0u64; 16];
             assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 2), -libc::ERANGE);
-            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 15), 0);
+            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 16), 0);
 
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), 0);
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), -libc::ENOENT);

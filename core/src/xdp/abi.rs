@@ -63,6 +63,24 @@ pub struct BackendEntry {
     pub weight: u32,
 }
 
+/// `struct flow_key`: the connection table's key, the client's 5-tuple in network order.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    /// Client address; IPv4 in `src[0]`.
+    pub src: [u32; 4],
+    /// VIP address; IPv4 in `dst[0]`.
+    pub dst: [u32; 4],
+    /// Client port.
+    pub sport: u16,
+    /// VIP port.
+    pub dport: u16,
+    /// `IPPROTO_TCP` or `IPPROTO_UDP`.
+    pub proto: u8,
+    /// Padding, zero.
+    pub pad: [u8; 3],
+}
+
 /// `struct vip_stats`: per-VIP counters of one CPU.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,6 +93,16 @@ pub struct VipStatsEntry {
     pub lru_misses: u64,
     /// Packets to the VIP that were dropped.
     pub drops: u64,
+}
+
+/// `struct backend_stats`: per-backend counters of one CPU.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackendStatsEntry {
+    /// Packets sent to the backend.
+    pub packets: u64,
+    /// Bytes (inner IP length) of those packets.
+    pub bytes: u64,
 }
 
 /// `struct lb_config`.
@@ -112,9 +140,15 @@ unsafe impl aya::Pod for BackendEntry {}
 unsafe impl aya::Pod for VipStatsEntry {}
 // SAFETY: as above.
 unsafe impl aya::Pod for LbConfig {}
+// SAFETY: as above.
+unsafe impl aya::Pod for FlowKey {}
+// SAFETY: as above.
+unsafe impl aya::Pod for BackendStatsEntry {}
 
 const _: () = assert!(std::mem::size_of::<VipKey>() == 20);
 const _: () = assert!(std::mem::size_of::<VipMeta>() == 8);
+const _: () = assert!(std::mem::size_of::<FlowKey>() == 40);
+const _: () = assert!(std::mem::size_of::<BackendStatsEntry>() == 16);
 const _: () = assert!(std::mem::size_of::<BackendEntry>() == 24);
 const _: () = assert!(std::mem::size_of::<VipStatsEntry>() == 32);
 const _: () = assert!(std::mem::size_of::<LbConfig>() == 32);
@@ -154,11 +188,14 @@ pub enum Counter {
     IcmpTooBig,
     /// Oversize IPv4 packets without DF, left to the kernel (`XDP_PASS`), which may fragment.
     PassTooBig,
+    /// LRU-per-CPU layout: packets of a CPU that had no table of its own and used the shared
+    /// fallback table (0 unless a CPU came online after load).
+    LruFallback,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 15] = [
+    pub const ALL: [Counter; 16] = [
         Counter::Rx,
         Counter::Tx,
         Counter::TxBytes,
@@ -174,6 +211,7 @@ impl Counter {
         Counter::DropAdjustHead,
         Counter::IcmpTooBig,
         Counter::PassTooBig,
+        Counter::LruFallback,
     ];
 
     /// A stable lower-case name for display.
@@ -194,6 +232,7 @@ impl Counter {
             Counter::DropAdjustHead => "drop_adjust_head",
             Counter::IcmpTooBig => "icmp_too_big",
             Counter::PassTooBig => "pass_too_big",
+            Counter::LruFallback => "lru_fallback",
         }
     }
 }

@@ -11,13 +11,13 @@ use aya::maps::{PerCpuArray, PerCpuValues};
 use aya::programs::links::{FdLink, PinnedLink};
 
 use super::abi::{
-    addr_words, words_addr, BackendEntry, Counter, LbConfig, VipKey, VipMeta, VipStatsEntry,
-    BACKEND_VALID, CFG_FLOW_SRC, RING_SIZE,
+    addr_words, words_addr, BackendEntry, BackendStatsEntry, Counter, LbConfig, VipKey, VipMeta,
+    VipStatsEntry, BACKEND_VALID, CFG_FLOW_SRC, RING_SIZE,
 };
 use super::batch;
 use super::maglev::{build_ring, MaglevBackend};
 use super::maps::{map_err, Maps};
-use super::program::{AttachMode, LoadOptions, LoadedProgram, TestRunOutput};
+use super::program::{AttachMode, ConnLayout, LoadOptions, LoadedProgram, TestRunOutput};
 use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 
 const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
@@ -152,6 +152,15 @@ pub struct VipStats {
     pub drops: u64,
 }
 
+/// Counters of one backend, summed over CPUs: what the program sent to it (`XDP_TX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackendStats {
+    /// Packets sent to the backend.
+    pub packets: u64,
+    /// Bytes (the inner IP packets' length, without the tunnel header) of those packets.
+    pub bytes: u64,
+}
+
 /// What a ring update wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RingUpdate {
@@ -192,9 +201,19 @@ pub struct XdpLb {
 
 impl XdpLb {
     /// Loads and verifies the embedded program and creates its maps; nothing is attached yet.
+    /// The connection-table layout is the one the running kernel supports best
+    /// ([`ConnLayout::probe`]).
     pub fn load(opts: &LoadOptions) -> Result<XdpLb> {
-        let mut program = LoadedProgram::load(opts)?;
+        Self::load_layout(opts, ConnLayout::probe())
+    }
+
+    /// Like [`XdpLb::load`] with the given connection-table layout (tests run every layout the
+    /// kernel supports). For [`ConnLayout::LruPerCpu`] one LRU table of
+    /// `opts.conn_table_size` entries is created per possible CPU.
+    pub fn load_layout(opts: &LoadOptions, layout: ConnLayout) -> Result<XdpLb> {
+        let mut program = LoadedProgram::load_layout(opts, layout)?;
         let maps = Maps::take(&mut program.ebpf)?;
+        maps.fill_conn_tables(opts.conn_table_size)?;
         let max_backends = maps.max_backends()? as usize;
         Ok(XdpLb {
             program: Some(program),
@@ -288,6 +307,12 @@ impl XdpLb {
             max_vips,
             backend_used,
         })
+    }
+
+    /// The connection-table layout of this data plane (read from its maps, so an adopted one
+    /// says what its loader chose).
+    pub fn conn_layout(&self) -> ConnLayout {
+        self.maps.conn_layout()
     }
 
     /// Runs the program on one packet with `BPF_PROG_TEST_RUN` against the live maps. Needs an
@@ -574,6 +599,29 @@ impl XdpLb {
         Ok(s)
     }
 
+    /// Every backend of `vip` (sorted by address, as in [`XdpLb::vips`]) with its counters,
+    /// summed over CPUs (Katran's per-real packets and bytes). A backend's counters start at
+    /// zero when it is added and survive weight changes and drains; a removed and re-added
+    /// backend starts again at zero. `ENOENT` for an unknown VIP.
+    pub fn backend_stats(&self, vip: &Vip) -> Result<Vec<(Backend, BackendStats)>> {
+        let state = self.vips.get(vip).ok_or_else(|| not_found(vip))?;
+        let map = self.maps.backend_stats()?;
+        let mut out = Vec::with_capacity(state.backends.len());
+        for (&slot, b) in &state.backends {
+            let values = map
+                .get(&slot, 0)
+                .map_err(|e| map_err(READ, "read backend_stats", e))?;
+            let mut s = BackendStats::default();
+            for v in values.iter() {
+                s.packets += v.packets;
+                s.bytes += v.bytes;
+            }
+            out.push((*b, s));
+        }
+        out.sort_by_key(|(b, _)| b.addr);
+        Ok(out)
+    }
+
     /// Global counters, summed over CPUs.
     pub fn counters(&self) -> Result<Vec<(Counter, u64)>> {
         let stats = self.maps.stats()?;
@@ -707,6 +755,14 @@ impl XdpLb {
             .ok_or_else(|| {
                 Error::from_kernel(UPDATE, libc::ENOSPC, "no free backend slot", None)
             })?;
+        // A recycled slot's counters belong to its previous backend.
+        let n = aya::util::nr_cpus().map_err(|(_, e)| Error::from_io(UPDATE, "count CPUs", &e))?;
+        let zeros = PerCpuValues::try_from(vec![BackendStatsEntry::default(); n])
+            .map_err(|e| Error::from_io(UPDATE, "per-CPU values", &e))?;
+        self.maps
+            .backend_stats_mut()?
+            .set(slot as u32, zeros, 0)
+            .map_err(|e| map_err(UPDATE, "reset backend_stats", e))?;
         self.backend_used[slot] = true;
         Ok(slot as u32)
     }
