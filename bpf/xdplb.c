@@ -200,6 +200,10 @@ static __always_inline __u32 flow_hash(const struct flow_key *f)
 	return h;
 }
 
+/* The loops over CPUs count in 64 bits: a 32-bit counter spilled to the stack is not tracked
+ * by verifiers before Linux 5.13 (only 64-bit spills keep a register's bounds), and 5.10's
+ * then rejects the loop as infinite. */
+
 /* Where a packet's flow was found in the connection table. */
 struct conn_ref {
 	__u32 *own;  /* this CPU's value for the flow, if it has one */
@@ -211,7 +215,7 @@ struct conn_ref {
 /* The backend recorded for `flow` by any CPU (bpf_map_lookup_percpu_elem, Linux 5.19+), or 0. */
 static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
 {
-	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	for (__u64 cpu = 0; cpu < MAX_CPUS; cpu++) {
 		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
 
 		if (!v) /* cpu >= nr_cpu_ids */
@@ -258,7 +262,7 @@ static __always_inline void conn_record(struct conn_ref *r, const struct flow_ke
 		bpf_map_update_elem(&conns, flow, &bidx, BPF_ANY);
 		return;
 	}
-	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	for (__u64 cpu = 0; cpu < MAX_CPUS; cpu++) {
 		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
 
 		if (!v)
@@ -286,7 +290,8 @@ static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
 {
 	__u32 *v;
 
-	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	for (__u64 i = 0; i < MAX_CPUS; i++) {
+		__u32 cpu = i;
 		void *m = bpf_map_lookup_elem(&conns, &cpu);
 
 		if (!m)
@@ -336,7 +341,8 @@ static __always_inline void conn_record(struct conn_ref *r, const struct flow_ke
 	bpf_map_update_elem(lru, flow, &bidx, BPF_ANY);
 	if (!r->seen && !maybe_seen)
 		return;
-	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	for (__u64 i = 0; i < MAX_CPUS; i++) {
+		__u32 cpu = i;
 		void *m = bpf_map_lookup_elem(&conns, &cpu);
 
 		if (!m)

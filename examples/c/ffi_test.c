@@ -1732,6 +1732,10 @@ static void test_xdp_args(lbnet_xdp *lb) {
     RC(lbnet_xdp_list_backends(NULL, &v, bs, 2, &n), -EINVAL);
     RC(lbnet_xdp_list_backends(lb, NULL, bs, 2, &n), -EINVAL);
     RC(lbnet_xdp_list_backends(lb, &v, bs, 2, NULL), -EINVAL);
+    lbnet_xdp_backend_counters bcs[2];
+    RC(lbnet_xdp_backend_stats(NULL, &v, bcs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_backend_stats(lb, NULL, bcs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_backend_stats(lb, &v, bcs, 2, NULL), -EINVAL);
     RC(lbnet_xdp_vip_stats(NULL, &v, &st), -EINVAL);
     RC(lbnet_xdp_vip_stats(lb, NULL, &st), -EINVAL);
     RC(lbnet_xdp_vip_stats(lb, &v, NULL), -EINVAL);
@@ -1855,6 +1859,20 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
     memset(&st, 0xff, sizeof st);
     OK(lbnet_xdp_vip_stats(lb, &v, &st));
     CHECK(st.packets == 0 && st.bytes == 0 && st.drops == 0);
+    /* Per-backend counters: in list_backends' order, zero before any traffic. */
+    lbnet_xdp_backend_counters bc[4];
+    memset(bc, 0xff, sizeof bc);
+    RC(lbnet_xdp_backend_stats(lb, &v, bc, 2, &n), -ERANGE);
+    CHECK(n == 3);
+    RC(lbnet_xdp_backend_stats(lb, &v, NULL, 3, &n), -EINVAL);
+    OK(lbnet_xdp_backend_stats(lb, &v, bc, 4, &n));
+    CHECK(n == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(memcmp(&bc[i].addr, &out[i].addr, sizeof bc[i].addr) == 0 && bc[i].packets == 0 &&
+              bc[i].bytes == 0);
+    OK(lbnet_xdp_backend_stats(lb, &v6, bc, 4, &n));
+    CHECK(n == 0);
+    RC(lbnet_xdp_backend_stats(lb, &v3, bc, 4, &n), -ENOENT);
     RC(lbnet_xdp_vip_stats(lb, &v3, &st), -ENOENT);
     uint64_t cs[16];
     RC(lbnet_xdp_counters(lb, cs, 15), -ERANGE);

@@ -156,4 +156,9 @@ if grep -q "Socket errors\|Non-2xx" "$OUT/wrk-restart.txt"; then
     exit 1
 fi
 "$CTL" "${LB[@]}" stats | tee "$OUT/stats.txt"
+# Per-backend counters: every backend of both VIPs was sent packets and bytes.
+for b in 198.18.0.11 198.18.0.12 198.18.0.13 2001:db8::11 2001:db8::12 2001:db8::13; do
+    grep -q "^  backend $b packets [1-9][0-9]* bytes [1-9]" "$OUT/stats.txt" ||
+        { echo "FAIL: no per-backend counters for $b" >&2; exit 1; }
+done
 echo "xdp-lab: all checks passed"

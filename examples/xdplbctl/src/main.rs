@@ -35,7 +35,7 @@ usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
   weight tcp|udp ADDR:PORT BACKEND WEIGHT
   drain tcp|udp ADDR:PORT BACKEND  weight 0: no new flows, tracked flows stay
   list                             VIPs, backends, weights and ring slots
-  stats                            global and per-VIP counters
+  stats                            global, per-VIP and per-backend counters
   decap attach IFACE [--netns PATH] [--native] [--pin FILE] [--pass-only]
   decap sources IFACE [--pin FILE] outer source addresses the decap program has seen
   decap detach IFACE [--pin FILE]  backend side: strip the tunnel header in XDP (for kernels
@@ -154,6 +154,12 @@ fn run(mut args: Vec<String>) -> Result<()> {
                     "{}: packets {} bytes {} new_flows {} drops {}",
                     info.vip, s.packets, s.bytes, s.lru_misses, s.drops
                 );
+                for (b, bs) in lb.backend_stats(&info.vip)? {
+                    println!(
+                        "  backend {} packets {} bytes {}",
+                        b.addr, bs.packets, bs.bytes
+                    );
+                }
             }
             Ok(())
         }
