@@ -424,6 +424,54 @@ fn a_full_table_keeps_the_live_set_on_its_backends() {
     }
 }
 
+/// The LRU-per-CPU layout's fallback: a CPU without a table of its own (here CPU 0's removed,
+/// as for a CPU that came online after load) keeps its flows in the shared fallback table,
+/// where other CPUs find them too.
+#[test]
+fn a_cpu_without_its_own_table_uses_the_fallback_table() {
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
+    assert!(
+        cpus >= 2,
+        "this test needs two CPUs, the machine has {cpus}"
+    );
+    let (mut lb, vip) = setup(
+        ConnLayout::LruPerCpu,
+        &[("10.0.0.1", 1), ("10.0.0.2", 1), ("10.0.0.3", 1)],
+    );
+    lb.remove_conn_table(0).unwrap();
+    let flows = 200u32;
+    let first: Vec<Ipv4Addr> = (0..flows).map(|f| backend_of(&lb, f)).collect(); // CPU 0
+    assert_eq!(lb.counter(Counter::LruFallback).unwrap(), flows as u64);
+    assert_eq!(lb.counter(Counter::LruMiss).unwrap(), flows as u64);
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    lb.drain(&vip, ip("10.0.0.3")).unwrap();
+    for f in 0..flows {
+        assert_eq!(backend_of(&lb, f), first[f as usize], "flow {f} on CPU 0");
+    }
+    pin_to_cpu(1);
+    for f in 0..flows {
+        assert_eq!(backend_of(&lb, f), first[f as usize], "flow {f} on CPU 1");
+    }
+    assert_eq!(
+        lb.counter(Counter::LruMiss).unwrap(),
+        flows as u64,
+        "all hits"
+    );
+    assert_eq!(lb.counter(Counter::LruFallback).unwrap(), 2 * flows as u64);
+    assert!(first
+        .iter()
+        .any(|b| *b != "10.0.0.2".parse::<Ipv4Addr>().unwrap()));
+    // The other layout has no per-CPU tables.
+    if ConnLayout::supported().contains(&ConnLayout::PerCpuElem) {
+        let (mut other, _) = setup(ConnLayout::PerCpuElem, &[("10.0.0.1", 1)]);
+        assert_eq!(
+            other.remove_conn_table(0).unwrap_err().errno(),
+            libc::EINVAL
+        );
+    }
+}
+
 /// The probe agrees with the kernel's version: `bpf_map_lookup_percpu_elem` came in 5.19.
 #[test]
 fn the_layout_probe_follows_the_kernel_version() {

@@ -315,6 +315,14 @@ impl XdpLb {
         self.maps.conn_layout()
     }
 
+    /// [`ConnLayout::LruPerCpu`] only: removes CPU `cpu`'s own connection table, so that its
+    /// packets use the shared fallback table (counter `lru_fallback`), as a CPU that came
+    /// online after the tables were created does; flows recorded in it are lost. For tests of
+    /// that path. `EINVAL` in the other layout or for a CPU beyond the table array.
+    pub fn remove_conn_table(&mut self, cpu: u32) -> Result<()> {
+        self.maps.remove_conn_table(cpu)
+    }
+
     /// Runs the program on one packet with `BPF_PROG_TEST_RUN` against the live maps. Needs an
     /// instance that loaded the program (not an adopted one).
     pub fn test_run(&self, packet: &[u8], repeat: u32) -> Result<TestRunOutput> {

@@ -267,3 +267,18 @@ pub fn create_lru_hash(
     // SAFETY: the kernel returned a new file descriptor that nothing else owns.
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(r as i32) })
 }
+
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+
+/// Deletes index `key` of a map keyed by `u32` (`BPF_MAP_DELETE_ELEM`): for an array of maps,
+/// empties the slot.
+pub fn delete_u32(map: BorrowedFd<'_>, key: u32) -> Result<()> {
+    let mut attr = ElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        key: &key as *const u32 as u64,
+        ..Default::default()
+    };
+    bpf(BPF_MAP_DELETE_ELEM, &mut attr).map_err(|e| {
+        Error::from_kernel(UPDATE, e, format!("BPF_MAP_DELETE_ELEM index {key}"), None)
+    })
+}

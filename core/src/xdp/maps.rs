@@ -157,6 +157,17 @@ impl Maps {
         }
     }
 
+    /// LRU-per-CPU layout: empties CPU `cpu`'s slot of `conns` (its table is freed).
+    pub(crate) fn remove_conn_table(&self, cpu: u32) -> Result<()> {
+        let Map::ArrayOfMaps(outer) = &self.conns else {
+            return Err(Error::invalid(
+                UPDATE,
+                "the percpu-elem connection table has no per-CPU tables",
+            ));
+        };
+        super::batch::delete_u32(outer.fd().as_fd(), cpu)
+    }
+
     /// LRU-per-CPU layout: creates one LRU hash of `size` entries per slot of `conns` (one per
     /// possible CPU) and puts it there. The outer map holds the only lasting reference to each
     /// (pinning `conns` keeps them alive after this process).
