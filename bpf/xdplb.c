@@ -200,9 +200,9 @@ static __always_inline __u32 flow_hash(const struct flow_key *f)
 	return h;
 }
 
-/* The loops over CPUs count in 64 bits: a 32-bit counter spilled to the stack is not tracked
- * by verifiers before Linux 5.13 (only 64-bit spills keep a register's bounds), and 5.10's
- * then rejects the loop as infinite. */
+/* The loops over CPUs count in 64 bits: Linux 5.10's verifier does not track a 32-bit counter
+ * spilled to the stack (only 64-bit spills keep a register's bounds) and rejected such a loop
+ * as infinite (seen in the lab; 6.1 and later accepted it). */
 
 /* Where a packet's flow was found in the connection table. */
 struct conn_ref {
