@@ -25,6 +25,35 @@
 
 #include "xdplb.h"
 
+/* Connection-table layouts, one object file each (core/build.rs), picked at load time by a
+ * feature probe (lbnet::xdp::ConnLayout). */
+#define LAYOUT_PERCPU_ELEM 1 /* LRU_PERCPU_HASH + bpf_map_lookup_percpu_elem: Linux 5.19+ */
+#define LAYOUT_LRU_PER_CPU 2 /* ARRAY_OF_MAPS of LRU_HASH, one per CPU, + fallback: 4.12+ */
+#ifndef CONN_LAYOUT
+#define CONN_LAYOUT LAYOUT_PERCPU_ELEM
+#endif
+
+/* ICMP headers of RFC 792 and RFC 4443, written here because <linux/icmp.h> pulls in libc's
+ * socket headers, which do not build for the BPF target. */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMPV6_PKT_TOOBIG 2
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 unused;
+	__be16 mtu;
+};
+
+struct icmp6hdr {
+	__u8 icmp6_type;
+	__u8 icmp6_code;
+	__sum16 icmp6_cksum;
+	__be32 icmp6_mtu;
+};
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
@@ -49,12 +78,40 @@ struct {
 	__type(value, struct backend);
 } backends SEC(".maps");
 
+#if CONN_LAYOUT == LAYOUT_PERCPU_ELEM
+/* One LRU hash, one value slot per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, CONN_TABLE_SIZE);
 	__type(key, struct flow_key);
 	__type(value, __u32);
 } conns SEC(".maps");
+#else
+/* One LRU hash per CPU (Katran's lru_mapping), indexed by CPU number, filled by the control
+ * plane, and a shared one for a CPU that has none (Katran's fallback_cache). */
+/* Sizes rather than types: clang emits struct flow_key to BTF only as a forward declaration
+ * here, whose size aya cannot take. */
+struct conn_lru {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CONN_TABLE_SIZE);
+	__uint(key_size, sizeof(struct flow_key));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MAX_CPUS);
+	__type(key, __u32);
+	__array(values, struct conn_lru);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CONN_TABLE_SIZE);
+	__uint(key_size, sizeof(struct flow_key));
+	__uint(value_size, sizeof(__u32));
+} conns_fallback SEC(".maps");
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -62,6 +119,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vip_stats);
 } vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct backend_stats);
+} backend_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -136,10 +200,22 @@ static __always_inline __u32 flow_hash(const struct flow_key *f)
 	return h;
 }
 
+/* The loops over CPUs count in 64 bits: Linux 5.10's verifier does not track a 32-bit counter
+ * spilled to the stack (only 64-bit spills keep a register's bounds) and rejected such a loop
+ * as infinite (seen in the lab; 6.1 and later accepted it). */
+
+/* Where a packet's flow was found in the connection table. */
+struct conn_ref {
+	__u32 *own;  /* this CPU's value for the flow, if it has one */
+	void *lru;   /* LAYOUT_LRU_PER_CPU: this CPU's table */
+	__u8 seen;   /* the flow is in the table (on some CPU) */
+};
+
+#if CONN_LAYOUT == LAYOUT_PERCPU_ELEM
 /* The backend recorded for `flow` by any CPU (bpf_map_lookup_percpu_elem, Linux 5.19+), or 0. */
 static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
 {
-	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	for (__u64 cpu = 0; cpu < MAX_CPUS; cpu++) {
 		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
 
 		if (!v) /* cpu >= nr_cpu_ids */
@@ -150,16 +226,43 @@ static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
 	return 0;
 }
 
+/* The backend of an established flow (0 = none): this CPU's slot, else any other CPU's (a
+ * flow first seen on another CPU: no RSS affinity, e.g. veth). */
+static __always_inline __u32 conn_lookup(struct conn_ref *r, const struct flow_key *flow)
+{
+	__u32 b;
+
+	r->own = bpf_map_lookup_elem(&conns, flow);
+	if (!r->own)
+		return 0;
+	r->seen = 1;
+	b = *r->own;
+	return b ? b : other_cpu_backend(flow);
+}
+
+/* Keeps an established flow's backend in this CPU's slot. */
+static __always_inline void conn_keep(struct conn_ref *r, const struct flow_key *flow, __u32 bidx)
+{
+	if (r->own)
+		*r->own = bidx;
+}
+
 /* Records the backend of a flow. A new entry gets this CPU's slot (the kernel zeroes the other
  * CPUs' slots). An existing entry (a reused 5-tuple, or a flow whose backend went away) gets
- * every CPU's slot, so that no CPU keeps sending the flow to the old backend. */
-static __always_inline void record_flow(const struct flow_key *flow, __u32 bidx, __u32 *existing)
+ * every CPU's slot, so that no CPU keeps sending the flow to the old backend. `maybe_seen`:
+ * the flow was not looked up (a SYN) and may exist. */
+static __always_inline void conn_record(struct conn_ref *r, const struct flow_key *flow,
+					__u32 bidx, int maybe_seen)
 {
+	__u32 *existing = r->own;
+
+	if (!existing && maybe_seen)
+		existing = bpf_map_lookup_elem(&conns, flow);
 	if (!existing) {
 		bpf_map_update_elem(&conns, flow, &bidx, BPF_ANY);
 		return;
 	}
-	for (__u32 cpu = 0; cpu < MAX_CPUS; cpu++) {
+	for (__u64 cpu = 0; cpu < MAX_CPUS; cpu++) {
 		__u32 *v = bpf_map_lookup_percpu_elem(&conns, flow, cpu);
 
 		if (!v)
@@ -167,6 +270,92 @@ static __always_inline void record_flow(const struct flow_key *flow, __u32 bidx,
 		*v = bidx;
 	}
 }
+#else
+/* This CPU's table (bpf_get_smp_processor_id indexes conns), or the shared fallback table
+ * when the control plane gave this CPU none (counted: lru_fallback). */
+static __always_inline void *own_lru(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *m = bpf_map_lookup_elem(&conns, &cpu);
+
+	if (m)
+		return m;
+	count(CNT_LRU_FALLBACK, 1);
+	return &conns_fallback;
+}
+
+/* The backend recorded for `flow` in any CPU's table or the fallback, or 0. The control plane
+ * fills CPUs 0..n-1 without gaps, so the first empty index ends the search. */
+static __always_inline __u32 other_cpu_backend(const struct flow_key *flow)
+{
+	__u32 *v;
+
+	for (__u64 i = 0; i < MAX_CPUS; i++) {
+		__u32 cpu = i;
+		void *m = bpf_map_lookup_elem(&conns, &cpu);
+
+		if (!m)
+			break;
+		v = bpf_map_lookup_elem(m, flow);
+		if (v && *v)
+			return *v;
+	}
+	v = bpf_map_lookup_elem(&conns_fallback, flow);
+	return v ? *v : 0;
+}
+
+static __always_inline __u32 conn_lookup(struct conn_ref *r, const struct flow_key *flow)
+{
+	__u32 b;
+
+	r->lru = own_lru();
+	r->own = bpf_map_lookup_elem(r->lru, flow);
+	if (r->own) {
+		r->seen = 1;
+		return *r->own;
+	}
+	b = other_cpu_backend(flow);
+	if (b)
+		r->seen = 1;
+	return b;
+}
+
+/* Keeps an established flow's backend in this CPU's table (copied there when it was found in
+ * another CPU's). */
+static __always_inline void conn_keep(struct conn_ref *r, const struct flow_key *flow, __u32 bidx)
+{
+	if (r->own)
+		*r->own = bidx;
+	else if (r->lru)
+		bpf_map_update_elem(r->lru, flow, &bidx, BPF_ANY);
+}
+
+/* Records the backend of a flow in this CPU's table; a flow that is (or may be) in other
+ * CPUs' tables gets the new backend there too, as in the per-CPU-slot layout. */
+static __always_inline void conn_record(struct conn_ref *r, const struct flow_key *flow,
+					__u32 bidx, int maybe_seen)
+{
+	void *lru = r->lru ? r->lru : own_lru();
+	__u32 *v;
+
+	bpf_map_update_elem(lru, flow, &bidx, BPF_ANY);
+	if (!r->seen && !maybe_seen)
+		return;
+	for (__u64 i = 0; i < MAX_CPUS; i++) {
+		__u32 cpu = i;
+		void *m = bpf_map_lookup_elem(&conns, &cpu);
+
+		if (!m)
+			break;
+		v = bpf_map_lookup_elem(m, flow);
+		if (v)
+			*v = bidx;
+	}
+	v = bpf_map_lookup_elem(&conns_fallback, flow);
+	if (v)
+		*v = bidx;
+}
+#endif
 
 static __always_inline __u16 csum_fold(__u32 sum)
 {
@@ -187,12 +376,40 @@ static __always_inline void ipv4_csum(struct iphdr *iph)
 	iph->check = csum_fold(sum);
 }
 
+/* The per-flow outer IPv4 source (CFG_FLOW_SRC), Katran's create_encap_ipv4_src with the
+ * configured source's first 16 bits as the prefix: octet 2 is the client's octet 2 (of its
+ * IPv4 address, or of the last 32 bits of its IPv6 address) xor the port's low byte, octet 3
+ * its octet 3 xor the port's high byte. */
+static __always_inline __u32 flow_src4(const struct lb_config *cfg, const struct flow_key *f,
+				       __u8 client_family)
+{
+	__u32 client = bpf_ntohl(client_family == FAMILY_V4 ? f->src[0] : f->src[3]);
+	__u32 port = bpf_ntohs(f->sport);
+	__u32 suffix = (client ^ (((port & 0xff) << 8) | (port >> 8))) & 0xffff;
+
+	return (cfg->src4 & bpf_htonl(0xffff0000)) | bpf_htonl(suffix);
+}
+
+/* The per-flow outer IPv6 source, Katran's create_encap_ipv6_src with the configured source's
+ * first 96 bits as the prefix: the last 32 bits are the client's last 32 (its whole IPv4
+ * address) with the port xored into their first 16. */
+static __always_inline void flow_src6(__u32 *out, const struct lb_config *cfg,
+				      const struct flow_key *f, __u8 client_family)
+{
+	__u32 client = client_family == FAMILY_V4 ? f->src[0] : f->src[3];
+
+	out[0] = cfg->src6[0];
+	out[1] = cfg->src6[1];
+	out[2] = cfg->src6[2];
+	out[3] = client ^ bpf_htonl((__u32)bpf_ntohs(f->sport) << 16);
+}
+
 /* Puts an outer header of the backend's family in front of the packet and fills the Ethernet
  * header. inner_len is the length of the inner IP packet, inner_proto IPPROTO_IPIP or
  * IPPROTO_IPV6, tos the inner DSCP/ECN byte. */
 static __always_inline int encap(struct xdp_md *ctx, const struct backend *be,
-				 const struct lb_config *cfg, __u32 inner_len, __u8 inner_proto,
-				 __u8 tos)
+				 const struct lb_config *cfg, const struct flow_key *flow,
+				 __u8 client_family, __u32 inner_len, __u8 inner_proto, __u8 tos)
 {
 	unsigned char old_src[ETH_ALEN], old_dst[ETH_ALEN];
 	void *data = (void *)(long)ctx->data;
@@ -234,7 +451,7 @@ static __always_inline int encap(struct xdp_md *ctx, const struct backend *be,
 		h.tot_len = bpf_htons(inner_len + sizeof(struct iphdr));
 		h.ttl = 64;
 		h.protocol = inner_proto;
-		h.saddr = cfg->src4;
+		h.saddr = cfg->flags & CFG_FLOW_SRC ? flow_src4(cfg, flow, client_family) : cfg->src4;
 		h.daddr = be->addr[0];
 		ipv4_csum(&h);
 		__builtin_memcpy(iph, &h, sizeof(h));
@@ -251,11 +468,142 @@ static __always_inline int encap(struct xdp_md *ctx, const struct backend *be,
 		h.payload_len = bpf_htons(inner_len);
 		h.nexthdr = inner_proto;
 		h.hop_limit = 64;
-		__builtin_memcpy(&h.saddr, cfg->src6, 16);
+		if (cfg->flags & CFG_FLOW_SRC)
+			flow_src6((__u32 *)&h.saddr, cfg, flow, client_family);
+		else
+			__builtin_memcpy(&h.saddr, cfg->src6, 16);
 		__builtin_memcpy(&h.daddr, be->addr, 16);
 		__builtin_memcpy(ip6, &h, sizeof(h));
 	}
 	return 0;
+}
+
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
+/* Answers an oversize IPv4 packet with ICMP "fragmentation needed" (type 3, code 4, RFC 792 /
+ * RFC 1191) carrying `mtu`, from the VIP to the client, back out of the interface (XDP_TX), as
+ * Katran's send_icmp4_too_big does: the client's packet is cut to its first ICMP4_QUOTE bytes
+ * (bpf_xdp_adjust_tail, 4.18+) and an Ethernet, IPv4 and ICMP header are put in front of it
+ * (bpf_xdp_adjust_head). The ICMP checksum is bpf_csum_diff over header and quote. */
+static __always_inline int icmp4_too_big(struct xdp_md *ctx, __u16 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *orig = (void *)(eth + 1), *iph;
+	struct icmphdr *icmp;
+	unsigned char smac[ETH_ALEN], dmac[ETH_ALEN];
+	struct iphdr h = {};
+	__u32 saddr, daddr;
+	int len = data_end - data;
+
+	if (data + sizeof(*eth) + ICMP4_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(smac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(dmac, eth->h_dest, ETH_ALEN);
+	saddr = orig->saddr;
+	daddr = orig->daddr;
+	if (bpf_xdp_adjust_tail(ctx, (int)(sizeof(*eth) + ICMP4_QUOTE) - len))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct iphdr) + sizeof(struct icmphdr))))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	iph = (void *)(eth + 1);
+	icmp = (void *)(iph + 1);
+	if ((void *)(icmp + 1) + ICMP4_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, dmac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	h.version = 4;
+	h.ihl = 5;
+	h.tot_len = bpf_htons(sizeof(*iph) + sizeof(*icmp) + ICMP4_QUOTE);
+	h.ttl = 64;
+	h.protocol = IPPROTO_ICMP;
+	h.saddr = daddr;
+	h.daddr = saddr;
+	ipv4_csum(&h);
+	__builtin_memcpy(iph, &h, sizeof(h));
+	icmp->type = ICMP_DEST_UNREACH;
+	icmp->code = ICMP_FRAG_NEEDED;
+	icmp->checksum = 0;
+	icmp->unused = 0;
+	icmp->mtu = bpf_htons(mtu);
+	icmp->checksum = csum_fold64(
+		(__u32)bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + ICMP4_QUOTE, 0));
+	count(CNT_ICMP_TOO_BIG, 1);
+	return XDP_TX;
+}
+
+/* The IPv6 pseudo-header of RFC 8200 section 8.1, for the ICMPv6 checksum. */
+struct pseudo6 {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	__be32 len;
+	__be32 nexthdr;
+};
+
+/* Answers an oversize IPv6 packet with ICMPv6 "packet too big" (type 2, RFC 4443) carrying
+ * `mtu`, from the VIP to the client, by XDP_TX, as Katran's send_icmp6_too_big does: the
+ * client's packet cut to ICMP6_QUOTE bytes behind new Ethernet, IPv6 and ICMPv6 headers. */
+static __always_inline int icmp6_too_big(struct xdp_md *ctx, __u32 mtu)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct ipv6hdr *orig = (void *)(eth + 1), *ip6;
+	struct icmp6hdr *icmp;
+	unsigned char smac[ETH_ALEN], dmac[ETH_ALEN];
+	struct pseudo6 ph = {};
+	struct ipv6hdr h = {};
+	int len = data_end - data;
+	__u32 sum;
+
+	if (data + sizeof(*eth) + ICMP6_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(smac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(dmac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(&ph.saddr, &orig->daddr, 16);
+	__builtin_memcpy(&ph.daddr, &orig->saddr, 16);
+	ph.len = bpf_htonl(sizeof(struct icmp6hdr) + ICMP6_QUOTE);
+	ph.nexthdr = bpf_htonl(IPPROTO_ICMPV6);
+	if (bpf_xdp_adjust_tail(ctx, (int)(sizeof(*eth) + ICMP6_QUOTE) - len))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr))))
+		return count(CNT_DROP_ADJUST, 1) + XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip6 = (void *)(eth + 1);
+	icmp = (void *)(ip6 + 1);
+	if ((void *)(icmp + 1) + ICMP6_QUOTE > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, dmac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IPV6);
+	h.version = 6;
+	h.payload_len = bpf_htons(sizeof(*icmp) + ICMP6_QUOTE);
+	h.nexthdr = IPPROTO_ICMPV6;
+	h.hop_limit = 64;
+	__builtin_memcpy(&h.saddr, &ph.saddr, 16);
+	__builtin_memcpy(&h.daddr, &ph.daddr, 16);
+	__builtin_memcpy(ip6, &h, sizeof(h));
+	icmp->icmp6_type = ICMPV6_PKT_TOOBIG;
+	icmp->icmp6_code = 0;
+	icmp->icmp6_cksum = 0;
+	icmp->icmp6_mtu = bpf_htonl(mtu);
+	sum = (__u32)bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
+	sum = (__u32)bpf_csum_diff(0, 0, (void *)icmp, sizeof(*icmp) + ICMP6_QUOTE, sum);
+	icmp->icmp6_cksum = csum_fold64(sum);
+	count(CNT_ICMP_TOO_BIG, 1);
+	return XDP_TX;
 }
 
 SEC("xdp")
@@ -270,8 +618,11 @@ int xdplb(struct xdp_md *ctx)
 	struct vip_stats *vs;
 	struct lb_config *cfg;
 	struct backend *be = 0;
-	__u32 inner_len, zero = 0, *slot, *cached, bidx, idx;
-	__u8 inner_proto, tos, new_conn = 0;
+	struct conn_ref ref = {};
+	struct backend_stats *bs;
+	__u32 inner_len, zero = 0, *slot, bidx, idx;
+	__u8 inner_proto, tos, new_conn = 0, df = 0;
+	__u32 max_pkt, overhead;
 	void *l4;
 
 	count(CNT_RX, 1);
@@ -298,6 +649,7 @@ int xdplb(struct xdp_md *ctx)
 		vk.family = FAMILY_V4;
 		inner_proto = IPPROTO_IPIP;
 		tos = iph->tos;
+		df = !!(iph->frag_off & bpf_htons(0x4000));
 		l4 = iph + 1;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -354,20 +706,15 @@ int xdplb(struct xdp_md *ctx)
 		vs->bytes += inner_len;
 	}
 
-	/* Established flow: keep its backend while that backend exists (drained or not). The
-	 * table is per CPU; a flow first seen on another CPU (no RSS affinity, e.g. veth) is
-	 * found in that CPU's slot and copied into ours. */
-	cached = new_conn ? 0 : bpf_map_lookup_elem(&conns, &flow);
-	if (cached) {
-		bidx = *cached;
-		if (!bidx)
-			bidx = other_cpu_backend(&flow);
+	/* Established flow: keep its backend while that backend exists (drained or not). */
+	if (!new_conn) {
+		bidx = conn_lookup(&ref, &flow);
 		if (bidx) {
 			be = bpf_map_lookup_elem(&backends, &bidx);
 			if (be && !(be->flags & BACKEND_VALID))
 				be = 0;
 			if (be)
-				*cached = bidx;
+				conn_keep(&ref, &flow, bidx);
 		}
 	}
 	if (!be) {
@@ -391,7 +738,7 @@ int xdplb(struct xdp_md *ctx)
 			count(CNT_DROP_BAD_BACKEND, 1);
 			return XDP_DROP;
 		}
-		record_flow(&flow, bidx, new_conn ? bpf_map_lookup_elem(&conns, &flow) : cached);
+		conn_record(&ref, &flow, bidx, new_conn);
 	}
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
@@ -403,10 +750,27 @@ int xdplb(struct xdp_md *ctx)
 		count(CNT_DROP_NO_SOURCE, 1);
 		return XDP_DROP;
 	}
-	if (encap(ctx, be, cfg, inner_len, inner_proto, tos)) {
+	/* Oversize: the outer packet would not fit the tunnel path's MTU (cfg->max_pkt). IPv6 and
+	 * IPv4 with DF get a "too big" answer with the MTU left for the inner packet; IPv4
+	 * without DF goes to the kernel, which may fragment it (XDP cannot). */
+	max_pkt = cfg->max_pkt ? cfg->max_pkt : DEFAULT_MAX_PKT;
+	overhead = be->family == FAMILY_V4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+	if (inner_len + overhead > max_pkt) {
+		if (vk.family == FAMILY_V6)
+			return icmp6_too_big(ctx, max_pkt - overhead);
+		if (df)
+			return icmp4_too_big(ctx, max_pkt - overhead);
+		return pass(CNT_PASS_TOO_BIG);
+	}
+	if (encap(ctx, be, cfg, &flow, vk.family, inner_len, inner_proto, tos)) {
 		if (vs)
 			vs->drops++;
 		return XDP_DROP;
+	}
+	bs = bpf_map_lookup_elem(&backend_stats, &bidx);
+	if (bs) {
+		bs->packets++;
+		bs->bytes += inner_len;
 	}
 	count(CNT_TX, 1);
 	count(CNT_TX_BYTES, inner_len);

@@ -66,13 +66,33 @@ struct vip_stats {
 	__u64 drops;
 };
 
-/* Global configuration, one entry at index 0. 28 bytes. */
+/* lb_config.flags */
+#define CFG_FLOW_SRC 1 /* per-flow outer source (see flow_src4/flow_src6 in xdplb.c) */
+
+/* Largest outer IP packet when lb_config.max_pkt is 0 (a 1,500-byte Ethernet MTU). */
+#define DEFAULT_MAX_PKT 1500
+
+/* Per-backend counters (per CPU), indexed by backend slot: packets and bytes (inner IP length)
+ * sent to the backend. 16 bytes. */
+struct backend_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Global configuration, one entry at index 0. 32 bytes. */
 struct lb_config {
 	__u32 src4;       /* outer IPv4 source for IP-in-IP; 0 = not configured */
 	__u32 src6[4];    /* outer IPv6 source for IPv6 tunnels; :: = not configured */
 	__u8 gw_mac[6];   /* next-hop MAC; all zero = send back to the packet's source MAC */
-	__u8 pad[2];
+	__u16 max_pkt;    /* largest outer IP packet (the tunnel path's MTU); 0 = DEFAULT_MAX_PKT */
+	__u32 flags;      /* CFG_* */
 };
+
+/* ICMP "too big" answers: the client's packet is cut to this many bytes of its IP packet and
+ * quoted after the ICMP header (Katran's sizes: the IPv4 header and 64 bytes, RFC 792; 248
+ * bytes of the IPv6 packet). */
+#define ICMP4_QUOTE 84
+#define ICMP6_QUOTE 248
 
 /* Global counters (per CPU), indices into the `stats` array. */
 enum lb_counter {
@@ -89,6 +109,9 @@ enum lb_counter {
 	CNT_DROP_BAD_BACKEND,/* ring points to an invalid backend */
 	CNT_DROP_NO_SOURCE,  /* no outer source address configured for the family */
 	CNT_DROP_ADJUST,     /* bpf_xdp_adjust_head failed */
+	CNT_ICMP_TOO_BIG,    /* oversize packets answered with ICMP frag needed / ICMPv6 too big */
+	CNT_PASS_TOO_BIG,    /* oversize IPv4 packets without DF, left to the kernel (it fragments) */
+	CNT_LRU_FALLBACK,    /* LAYOUT_LRU_PER_CPU: a CPU without its own table used the fallback */
 	CNT_MAX_USED,
 	CNT_SLOTS = 16,
 };

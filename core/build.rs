@@ -12,24 +12,27 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed={}", bpf.display());
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
-    for (src, obj) in [
-        ("xdplb.c", "xdplb.o"),
-        ("baselines.c", "baselines.o"),
-        ("decap.c", "decap.o"),
+    // xdplb.c twice: one object per connection-table layout (CONN_LAYOUT in xdplb.c).
+    for (src, obj, defs) in [
+        ("xdplb.c", "xdplb.o", "-DCONN_LAYOUT=1"),
+        ("xdplb.c", "xdplb_lru.o", "-DCONN_LAYOUT=2"),
+        ("baselines.c", "baselines.o", ""),
+        ("decap.c", "decap.o", ""),
     ] {
         println!("cargo:rerun-if-changed={}", bpf.join(src).display());
-        compile(&bpf, &bpf.join(src), &out_dir.join(obj));
+        compile(&bpf, &bpf.join(src), &out_dir.join(obj), defs);
     }
     println!("cargo:rerun-if-changed={}", bpf.join("xdplb.h").display());
 }
 
-fn compile(include: &std::path::Path, src: &std::path::Path, out: &std::path::Path) {
+fn compile(include: &std::path::Path, src: &std::path::Path, out: &std::path::Path, defs: &str) {
     let clang = env::var("BPF_CLANG").unwrap_or_else(|_| "clang".into());
     // Debian keeps asm/types.h under the multiarch directory, which -target bpf does not search.
     let multiarch = format!("-I/usr/include/{}-linux-gnu", env::consts::ARCH);
     let status = Command::new(&clang)
         .args(["-O2", "-g", "-Wall", "-Werror", "-target", "bpf", "-c"])
         .arg(&multiarch)
+        .args(defs.split_whitespace())
         .arg("-I")
         .arg(include)
         .arg(src)

@@ -1590,6 +1590,16 @@ typedef struct lbnet_xdp_backend {
     uint32_t slots;
 } lbnet_xdp_backend;
 
+// Counters of one backend, summed over CPUs: what the program sent to it.
+typedef struct lbnet_xdp_backend_counters {
+    // The backend (tunnel destination).
+    struct lbnet_addr addr;
+    // Packets sent to the backend.
+    uint64_t packets;
+    // Bytes (inner IP length, without the tunnel header) of those packets.
+    uint64_t bytes;
+} lbnet_xdp_backend_counters;
+
 // Per-VIP counters, summed over CPUs.
 typedef struct lbnet_xdp_vip_counters {
     // Packets to the VIP.
@@ -1751,6 +1761,26 @@ int lbnet_xdp_list_vips(struct lbnet_xdp *lb, struct lbnet_xdp_vip *out, size_t 
 int lbnet_xdp_list_backends(struct lbnet_xdp *lb,
                             const struct lbnet_xdp_vip *vip,
                             struct lbnet_xdp_backend *out,
+                            size_t cap,
+                            size_t *n);
+
+// Reads the counters of every backend of `vip` (packets and bytes the program sent to it,
+// summed over CPUs; Katran's per-real counters), sorted by address as
+// [`lbnet_xdp_list_backends`] lists them. `*n` is set to the number of backends; they are
+// copied to `out` when `cap` holds them all. A backend's counters start at zero when it is
+// added and survive weight changes and drains.
+//
+// Returns 0; `-ERANGE` when `cap` is too small (`*n` says how many are needed); `-EINVAL`
+// (NULL handle, VIP or `n`; NULL `out` with backends to copy; bad VIP); `-ENOENT` for an
+// unknown VIP.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle; `vip` is NULL or readable; `out` is NULL or writable for
+// `cap` entries; `n` is NULL or writable.
+int lbnet_xdp_backend_stats(struct lbnet_xdp *lb,
+                            const struct lbnet_xdp_vip *vip,
+                            struct lbnet_xdp_backend_counters *out,
                             size_t cap,
                             size_t *n);
 

@@ -5,6 +5,8 @@
 APT_PACKAGES += clang llvm libbpf-dev ethtool wrk g++ curl
 
 TEST_TARGETS += test-xdp test-xdp-lab test-xdp-topology test-xdp-katran
+# make test-kernels runs the XDP kernel tests on every lab kernel line (5.10, 6.1, 6.12).
+LAB_TEST_TARGETS += test-xdp-lab
 DEMO_TARGETS += demo-xdp
 BENCH_TARGETS += bench-xdp
 
@@ -39,7 +41,8 @@ test-xdp-katran:
 	KATRAN_BPF_OBJ=$$(benches/xdp/katran/build-bpf.sh) && export KATRAN_BPF_OBJ && \
 	$(CARGO) test --release -p bench-xdp --test katran
 
-# The same kernel tests inside the kernel lab (Debian 6.1: an older verifier than the host's).
+# The same kernel tests inside the kernel lab, on the line LAB_KERNEL names (default 6.1): older
+# verifiers than the host's, and before 5.19 the LRU-per-CPU connection table only.
 test-xdp-lab:
 	@if [ -x lab/run ]; then examples/xdp-lab/kernel-lab-tests.sh lab/run; \
 	else echo "test-xdp-lab: lab/run is not there (lab area not merged); not run" >&2; fi

@@ -1746,6 +1746,10 @@ static void test_xdp_args(lbnet_xdp *lb) {
     RC(lbnet_xdp_list_backends(NULL, &v, bs, 2, &n), -EINVAL);
     RC(lbnet_xdp_list_backends(lb, NULL, bs, 2, &n), -EINVAL);
     RC(lbnet_xdp_list_backends(lb, &v, bs, 2, NULL), -EINVAL);
+    lbnet_xdp_backend_counters bcs[2];
+    RC(lbnet_xdp_backend_stats(NULL, &v, bcs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_backend_stats(lb, NULL, bcs, 2, &n), -EINVAL);
+    RC(lbnet_xdp_backend_stats(lb, &v, bcs, 2, NULL), -EINVAL);
     RC(lbnet_xdp_vip_stats(NULL, &v, &st), -EINVAL);
     RC(lbnet_xdp_vip_stats(lb, NULL, &st), -EINVAL);
     RC(lbnet_xdp_vip_stats(lb, &v, NULL), -EINVAL);
@@ -1753,13 +1757,13 @@ static void test_xdp_args(lbnet_xdp *lb) {
     RC(lbnet_xdp_counters(lb, NULL, 32), -EINVAL);
     RC(lbnet_xdp_counter_name(0, NULL), -EINVAL);
     size_t count = lbnet_xdp_counter_count();
-    CHECK(count == 13);
+    CHECK(count == 16);
     RC(lbnet_xdp_counter_name(count, &name), -ERANGE);
     RC(lbnet_xdp_counter_name(SIZE_MAX, &name), -ERANGE);
     OK(lbnet_xdp_counter_name(0, &name));
     CHECK(strcmp(name, "rx") == 0);
     OK(lbnet_xdp_counter_name(count - 1, &name));
-    CHECK(strcmp(name, "drop_adjust_head") == 0);
+    CHECK(strcmp(name, "lru_fallback") == 0);
 
     /* Options. */
     lbnet_xdp_options o;
@@ -1869,16 +1873,30 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
     memset(&st, 0xff, sizeof st);
     OK(lbnet_xdp_vip_stats(lb, &v, &st));
     CHECK(st.packets == 0 && st.bytes == 0 && st.drops == 0);
+    /* Per-backend counters: in list_backends' order, zero before any traffic. */
+    lbnet_xdp_backend_counters bc[4];
+    memset(bc, 0xff, sizeof bc);
+    RC(lbnet_xdp_backend_stats(lb, &v, bc, 2, &n), -ERANGE);
+    CHECK(n == 3);
+    RC(lbnet_xdp_backend_stats(lb, &v, NULL, 3, &n), -EINVAL);
+    OK(lbnet_xdp_backend_stats(lb, &v, bc, 4, &n));
+    CHECK(n == 3);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(memcmp(&bc[i].addr, &out[i].addr, sizeof bc[i].addr) == 0 && bc[i].packets == 0 &&
+              bc[i].bytes == 0);
+    OK(lbnet_xdp_backend_stats(lb, &v6, bc, 4, &n));
+    CHECK(n == 0);
+    RC(lbnet_xdp_backend_stats(lb, &v3, bc, 4, &n), -ENOENT);
     RC(lbnet_xdp_vip_stats(lb, &v3, &st), -ENOENT);
-    uint64_t cs[13];
-    RC(lbnet_xdp_counters(lb, cs, 12), -ERANGE);
-    OK(lbnet_xdp_counters(lb, cs, 13));
+    uint64_t cs[16];
+    RC(lbnet_xdp_counters(lb, cs, 15), -ERANGE);
+    OK(lbnet_xdp_counters(lb, cs, 16));
     CHECK(cs[0] == 0);
-    /* A huge capacity is only a bound: 13 values are written. */
-    uint64_t big[16];
+    /* A huge capacity is only a bound: 16 values are written. */
+    uint64_t big[17];
     memset(big, 0xab, sizeof big);
     OK(lbnet_xdp_counters(lb, big, (size_t)1 << 40));
-    CHECK(big[12] == 0 && big[13] == 0xababababababababull);
+    CHECK(big[15] == 0 && big[16] == 0xababababababababull);
 
     /* Attach to a veth in a fresh namespace, pin, adopt, detach. */
     char name[64], path[128], pin[160], pinparent[64];

@@ -252,7 +252,8 @@ static void fuzz_xdp(struct input *in) {
     lbnet_addr a, a6;
     lbnet_xdp_vip vs[4];
     lbnet_xdp_vip_counters st;
-    uint64_t cs[16];
+    uint64_t cs[17];
+    lbnet_xdp_backend_counters bc[4];
     size_t n;
     unsigned char mac[6];
     switch (byte(in) % 10) {
@@ -291,11 +292,12 @@ static void fuzz_xdp(struct input *in) {
         CALL(lbnet_xdp_list_vips(xdp, vs, byte(in) % 5, &n));
         take(in, &v, sizeof v);
         CALL(lbnet_xdp_list_backends(xdp, &v, bs, byte(in) % 5, &n));
+        CALL(lbnet_xdp_backend_stats(xdp, &v, bc, byte(in) % 5, &n));
         break;
     case 5: {
         const char *name;
-        CALL(lbnet_xdp_counters(xdp, cs, byte(in) % 17));
-        CALL(lbnet_xdp_counter_name(byte(in) % 16, &name));
+        CALL(lbnet_xdp_counters(xdp, cs, byte(in) % 18));
+        CALL(lbnet_xdp_counter_name(byte(in) % 17, &name));
         if (lbnet_xdp_counter_count() == 0) abort();
         break;
     }

@@ -42,8 +42,11 @@ ip -n "${P}sw" link add br0 address 02:00:00:00:fe:01 type bridge
 ip -n "${P}sw" link set br0 up
 ip -n "${P}sw" addr add 198.18.0.254/24 dev br0
 ip -n "${P}sw" addr add 2001:db8::fe/64 dev br0 nodad
+# Tunnel packets come from per-flow sources in 198.18.0.0/16 (--flow-src on), most of them
+# off the router's /24: no reverse-path filter.
 ip netns exec "${P}sw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-    net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.br0.send_redirects=0
+    net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.br0.send_redirects=0 \
+    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br0.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 # The router's routes to the VIPs are never used (the balancer tunnels to backend addresses).
 port() { # ns ifname v4 v6 mac
     ip -n "${P}sw" link add "s-$1" type veth peer name "$2" netns "$P$1" address "$5"
@@ -76,7 +79,7 @@ ip -n "${P}cl" -6 route add 2001:db8:ffff::/48 via 2001:db8::1
 
 LB=(-p "$PIN/lb0")
 "$CTL" "${LB[@]}" attach lb0 --netns "/var/run/netns/${P}lb" --native \
-    --src4 198.18.0.1 --src6 2001:db8::1 --gw-mac 02:00:00:00:fe:01
+    --src4 198.18.0.1 --src6 2001:db8::1 --gw-mac 02:00:00:00:fe:01 --flow-src on
 "$CTL" "${LB[@]}" vip add tcp "$VIP4:80"
 "$CTL" "${LB[@]}" vip add tcp "[$VIP6]:80"
 "$CTL" "${LB[@]}" backends tcp "$VIP4:80" 198.18.0.11=1 198.18.0.12=2 198.18.0.13=1
@@ -101,6 +104,18 @@ for b, w in want.items():
     assert abs(share - w) <= 0.1 * w, f"{b}: {share:.3f} vs {w} ({c})"
     print(f"{b}: {c[b]} ({share:.3f}, want {w})")
 PY
+
+echo "== per-flow outer sources: every backend got its flows from many tunnel sources"
+for b in be1 be2 be3; do
+    "$CTL" decap sources "${b}0" --pin "$PIN/decap-$b" >"$OUT/sources-$b.txt"
+    n4=$(grep -c '^198\.18\.' "$OUT/sources-$b.txt" || true)
+    n6=$(grep -c '^2001:db8::' "$OUT/sources-$b.txt" || true)
+    echo "$b: $n4 IPv4 and $n6 IPv6 outer sources"
+    # 3,000+ IPv4 connections with distinct client ports: hundreds of sources per backend;
+    # 30 IPv6 connections over three backends: a few each.
+    [ "$n4" -ge 100 ] || { echo "FAIL: $b saw $n4 IPv4 outer sources" >&2; exit 1; }
+    [ "$n6" -ge 2 ] || { echo "FAIL: $b saw $n6 IPv6 outer sources" >&2; exit 1; }
+done
 
 echo "== wrk, 10 s, 2 threads, 50 connections"
 C wrk -t2 -c50 -d10s --latency "http://$VIP4/" | tee "$OUT/wrk.txt"
@@ -141,4 +156,9 @@ if grep -q "Socket errors\|Non-2xx" "$OUT/wrk-restart.txt"; then
     exit 1
 fi
 "$CTL" "${LB[@]}" stats | tee "$OUT/stats.txt"
+# Per-backend counters: every backend of both VIPs was sent packets and bytes.
+for b in 198.18.0.11 198.18.0.12 198.18.0.13 2001:db8::11 2001:db8::12 2001:db8::13; do
+    grep -q "^  backend $b packets [1-9][0-9]* bytes [1-9]" "$OUT/stats.txt" ||
+        { echo "FAIL: no per-backend counters for $b" >&2; exit 1; }
+done
 echo "xdp-lab: all checks passed"

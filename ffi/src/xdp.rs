@@ -99,6 +99,18 @@ pub struct lbnet_xdp_backend {
     pub slots: u32,
 }
 
+/// Counters of one backend, summed over CPUs: what the program sent to it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct lbnet_xdp_backend_counters {
+    /// The backend (tunnel destination).
+    pub addr: lbnet_addr,
+    /// Packets sent to the backend.
+    pub packets: u64,
+    /// Bytes (inner IP length, without the tunnel header) of those packets.
+    pub bytes: u64,
+}
+
 /// Per-VIP counters, summed over CPUs.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -526,6 +538,47 @@ pub unsafe extern "C" fn lbnet_xdp_list_backends(
     })
 }
 
+/// Reads the counters of every backend of `vip` (packets and bytes the program sent to it,
+/// summed over CPUs; Katran's per-real counters), sorted by address as
+/// [`lbnet_xdp_list_backends`] lists them. `*n` is set to the number of backends; they are
+/// copied to `out` when `cap` holds them all. A backend's counters start at zero when it is
+/// added and survive weight changes and drains.
+///
+/// Returns 0; `-ERANGE` when `cap` is too small (`*n` says how many are needed); `-EINVAL`
+/// (NULL handle, VIP or `n`; NULL `out` with backends to copy; bad VIP); `-ENOENT` for an
+/// unknown VIP.
+///
+/// # Safety
+///
+/// `lb` is NULL or a live handle; `vip` is NULL or readable; `out` is NULL or writable for
+/// `cap` entries; `n` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lbnet_xdp_backend_stats(
+    lb: *mut lbnet_xdp,
+    vip: *const lbnet_xdp_vip,
+    out: *mut lbnet_xdp_backend_counters,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let ((h, vip), n) = unsafe { (handle_vip(lb, vip)?, arg_mut(n, "n")?) };
+        let list: Vec<lbnet_xdp_backend_counters> = h
+            .inner
+            .lock()
+            .backend_stats(&vip)?
+            .into_iter()
+            .map(|(b, s)| lbnet_xdp_backend_counters {
+                addr: lbnet_addr::from_ip(b.addr),
+                packets: s.packets,
+                bytes: s.bytes,
+            })
+            .collect();
+        // SAFETY: out is NULL or valid for cap elements.
+        unsafe { copy_out(&list, out, cap, n) }
+    })
+}
+
 /// Sets `*n` to the number of items and copies them to `out` if `cap` holds them.
 ///
 /// # Safety
@@ -590,7 +643,7 @@ pub extern "C" fn lbnet_xdp_counter_count() -> usize {
 }
 
 /// The global counters' names, NUL-terminated, in `Counter::ALL` order.
-const COUNTER_NAMES: [&str; 13] = [
+const COUNTER_NAMES: [&str; 16] = [
     "rx\0",
     "tx\0",
     "tx_bytes\0",
@@ -604,6 +657,9 @@ const COUNTER_NAMES: [&str; 13] = [
     "drop_bad_backend\0",
     "drop_no_source\0",
     "drop_adjust_head\0",
+    "icmp_too_big\0",
+    "pass_too_big\0",
+    "lru_fallback\0",
 ];
 
 /// Stores in `*name` the name of global counter `i` ("rx", "tx", "drop_no_backend", ...), a
@@ -752,11 +808,11 @@ mod tests {
                 );
                 assert!(last().contains("at most 65537"), "{}", last());
             }
-            assert_eq!(lbnet_xdp_counter_count(), 13);
+            assert_eq!(lbnet_xdp_counter_count(), 16);
             let mut name = std::ptr::null();
             assert_eq!(lbnet_xdp_counter_name(9, &mut name), 0);
             assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "drop_no_backend");
-            assert_eq!(lbnet_xdp_counter_name(13, &mut name), -libc::ERANGE);
+            assert_eq!(lbnet_xdp_counter_name(16, &mut name), -libc::ERANGE);
             assert_eq!(
                 lbnet_xdp_counter_name(0, std::ptr::null_mut()),
                 -libc::EINVAL
@@ -861,9 +917,66 @@ mod tests {
             let mut st = lbnet_xdp_vip_counters::default();
             assert_eq!(lbnet_xdp_vip_stats(lb, &v, &mut st), 0);
             assert_eq!(st.packets, 0);
-            let mut c = [0u64; 13];
+
+            // Per-backend counters: three packets through the program (BPF_PROG_TEST_RUN), all
+            // to 10.0.1.1 (10.0.1.2 is drained).
+            let mut bc = [lbnet_xdp_backend_counters::default(); 2];
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, &v, bc.as_mut_ptr(), 2, &mut n),
+                0
+            );
+            assert_eq!((n, bc[0].packets, bc[1].packets), (2, 0, 0));
+            let mut pkt = vec![0u8; 54];
+            pkt[12..14].copy_from_slice(&[0x08, 0x00]);
+            pkt[14] = 0x45;
+            pkt[16..18].copy_from_slice(&40u16.to_be_bytes());
+            pkt[22] = 64;
+            pkt[23] = 6;
+            pkt[26..30].copy_from_slice(&[198, 19, 0, 1]);
+            pkt[30..34].copy_from_slice(&[198, 18, 0, 10]);
+            pkt[34..36].copy_from_slice(&40000u16.to_be_bytes());
+            pkt[36..38].copy_from_slice(&80u16.to_be_bytes());
+            pkt[46] = 0x50;
+            pkt[47] = 0x10;
+            for _ in 0..3 {
+                assert_eq!((*lb).inner.lock().test_run(&pkt, 1).unwrap().action, 3);
+            }
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, &v, bc.as_mut_ptr(), 2, &mut n),
+                0
+            );
+            assert_eq!(
+                (bc[0].addr, bc[0].packets, bc[0].bytes),
+                (a("10.0.1.1"), 3, 120)
+            );
+            assert_eq!(
+                (bc[1].addr, bc[1].packets, bc[1].bytes),
+                (a("10.0.1.2"), 0, 0)
+            );
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, &v, bc.as_mut_ptr(), 1, &mut n),
+                -libc::ERANGE
+            );
+            assert_eq!(n, 2);
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, &v, bc.as_mut_ptr(), 2, std::ptr::null_mut()),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, &v, std::ptr::null_mut(), 2, &mut n),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, std::ptr::null(), bc.as_mut_ptr(), 2, &mut n),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                lbnet_xdp_backend_stats(lb, &vip4("10.9.9.9", 1), bc.as_mut_ptr(), 2, &mut n),
+                -libc::ENOENT
+            );
+            let mut c = [0u64; 16];
             assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 2), -libc::ERANGE);
-            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 13), 0);
+            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 16), 0);
 
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), 0);
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), -libc::ENOENT);

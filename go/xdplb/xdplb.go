@@ -67,6 +67,12 @@ type VipStats struct {
 	Packets, Bytes, NewFlows, Drops uint64
 }
 
+// BackendStats are one backend's counters, summed over CPUs: what the data plane sent to it.
+type BackendStats struct {
+	Addr           netip.Addr
+	Packets, Bytes uint64 // Bytes: inner IP length, without the tunnel header
+}
+
 // Options configure Open (struct lbnet_xdp_options); the zero value loads a fresh data plane
 // with the library's default capacities (32 VIPs, 4096 backend slots, 65,536 tracked flows).
 type Options struct {
@@ -303,6 +309,24 @@ func (lb *LB) Stats(v Vip) (VipStats, error) {
 	var s C.struct_lbnet_xdp_vip_counters
 	err := lb.call("xdplb.Stats", func(h *C.struct_lbnet_xdp) C.int { return C.lbnet_xdp_vip_stats(h, &c, &s) })
 	return VipStats{uint64(s.packets), uint64(s.bytes), uint64(s.lru_misses), uint64(s.drops)}, err
+}
+
+// BackendStats returns the counters of every backend of v (packets and bytes sent to it),
+// sorted by address as Backends lists them. A backend's counters start at zero when it is
+// added and survive weight changes and drains. lbnet_xdp_backend_stats.
+func (lb *LB) BackendStats(v Vip) ([]BackendStats, error) {
+	c := cVip(v)
+	var out []BackendStats
+	err := lb.call("xdplb.BackendStats", func(h *C.struct_lbnet_xdp) C.int {
+		buf, rc := listInto(func(o *C.struct_lbnet_xdp_backend_counters, cap C.size_t, n *C.size_t) C.int {
+			return C.lbnet_xdp_backend_stats(h, &c, o, cap, n)
+		})
+		for i := range buf {
+			out = append(out, BackendStats{Addr: getAddr(&buf[i].addr), Packets: uint64(buf[i].packets), Bytes: uint64(buf[i].bytes)})
+		}
+		return C.int(rc)
+	})
+	return out, err
 }
 
 // counterNames are the library's global counter names, read once.

@@ -80,11 +80,23 @@ func TestVipsBackendsDrainAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c["drop_no_backend"]; !ok || len(c) != 13 {
+	if _, ok := c["drop_no_backend"]; !ok || len(c) != 16 {
 		t.Fatalf("counters %v", c)
 	}
 	if s, err := lb.Stats(vip); err != nil || s.Packets != 0 {
 		t.Fatalf("stats %+v %v", s, err)
+	}
+	bst, err := lb.BackendStats(vip)
+	if err != nil || len(bst) != len(bs) {
+		t.Fatalf("backend stats %+v %v (backends %+v)", bst, err, bs)
+	}
+	for i, x := range bst {
+		if x.Addr != bs[i].Addr || x.Packets != 0 || x.Bytes != 0 {
+			t.Fatalf("backend stats %d: %+v, backends %+v", i, x, bs)
+		}
+	}
+	if _, err := lb.BackendStats(Vip{Addr: netip.MustParseAddr("10.9.9.9"), Port: 1, Proto: TCP}); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("backend stats of an unknown VIP: want ENOENT, got %v", err)
 	}
 	if err := lb.SetBackends(vip, nil); err != nil {
 		t.Fatal(err)

@@ -63,6 +63,24 @@ pub struct BackendEntry {
     pub weight: u32,
 }
 
+/// `struct flow_key`: the connection table's key, the client's 5-tuple in network order.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    /// Client address; IPv4 in `src[0]`.
+    pub src: [u32; 4],
+    /// VIP address; IPv4 in `dst[0]`.
+    pub dst: [u32; 4],
+    /// Client port.
+    pub sport: u16,
+    /// VIP port.
+    pub dport: u16,
+    /// `IPPROTO_TCP` or `IPPROTO_UDP`.
+    pub proto: u8,
+    /// Padding, zero.
+    pub pad: [u8; 3],
+}
+
 /// `struct vip_stats`: per-VIP counters of one CPU.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +95,16 @@ pub struct VipStatsEntry {
     pub drops: u64,
 }
 
+/// `struct backend_stats`: per-backend counters of one CPU.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackendStatsEntry {
+    /// Packets sent to the backend.
+    pub packets: u64,
+    /// Bytes (inner IP length) of those packets.
+    pub bytes: u64,
+}
+
 /// `struct lb_config`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,9 +115,20 @@ pub struct LbConfig {
     pub src6: [u32; 4],
     /// Next-hop MAC; all zero sends the packet back to its source MAC.
     pub gw_mac: [u8; 6],
-    /// Padding.
-    pub pad: [u8; 2],
+    /// Largest outer IP packet (the tunnel path's MTU), host order; 0 = [`DEFAULT_MAX_PKT`].
+    pub max_pkt: u16,
+    /// [`CFG_FLOW_SRC`] or 0.
+    pub flags: u32,
 }
+
+/// `CFG_FLOW_SRC`: the outer source is derived per flow from the client's address and port.
+pub const CFG_FLOW_SRC: u32 = 1;
+/// `DEFAULT_MAX_PKT`: the largest outer IP packet when none is configured (1,500).
+pub const DEFAULT_MAX_PKT: u16 = 1500;
+/// `ICMP4_QUOTE`: bytes of the client's IPv4 packet quoted in a "fragmentation needed".
+pub const ICMP4_QUOTE: usize = 84;
+/// `ICMP6_QUOTE`: bytes of the client's IPv6 packet quoted in a "packet too big".
+pub const ICMP6_QUOTE: usize = 248;
 
 // SAFETY: plain-old-data structs without padding holes (asserted below) and valid for any bytes.
 unsafe impl aya::Pod for VipKey {}
@@ -101,12 +140,18 @@ unsafe impl aya::Pod for BackendEntry {}
 unsafe impl aya::Pod for VipStatsEntry {}
 // SAFETY: as above.
 unsafe impl aya::Pod for LbConfig {}
+// SAFETY: as above.
+unsafe impl aya::Pod for FlowKey {}
+// SAFETY: as above.
+unsafe impl aya::Pod for BackendStatsEntry {}
 
 const _: () = assert!(std::mem::size_of::<VipKey>() == 20);
 const _: () = assert!(std::mem::size_of::<VipMeta>() == 8);
+const _: () = assert!(std::mem::size_of::<FlowKey>() == 40);
+const _: () = assert!(std::mem::size_of::<BackendStatsEntry>() == 16);
 const _: () = assert!(std::mem::size_of::<BackendEntry>() == 24);
 const _: () = assert!(std::mem::size_of::<VipStatsEntry>() == 32);
-const _: () = assert!(std::mem::size_of::<LbConfig>() == 28);
+const _: () = assert!(std::mem::size_of::<LbConfig>() == 32);
 
 /// Global counters, the indices of the `stats` array (`enum lb_counter` in `xdplb.h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,13 +181,21 @@ pub enum Counter {
     DropBadBackend,
     /// Dropped: no outer source address configured for the backend's family.
     DropNoSource,
-    /// Dropped: `bpf_xdp_adjust_head` failed (no headroom).
+    /// Dropped: `bpf_xdp_adjust_head` / `bpf_xdp_adjust_tail` failed (no headroom).
     DropAdjustHead,
+    /// Oversize packets (the outer packet would exceed the configured maximum) answered with
+    /// ICMP "fragmentation needed" (IPv4 with DF) or ICMPv6 "packet too big" (`XDP_TX`).
+    IcmpTooBig,
+    /// Oversize IPv4 packets without DF, left to the kernel (`XDP_PASS`), which may fragment.
+    PassTooBig,
+    /// LRU-per-CPU layout: packets of a CPU that had no table of its own and used the shared
+    /// fallback table (0 unless a CPU came online after load).
+    LruFallback,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 13] = [
+    pub const ALL: [Counter; 16] = [
         Counter::Rx,
         Counter::Tx,
         Counter::TxBytes,
@@ -156,6 +209,9 @@ impl Counter {
         Counter::DropBadBackend,
         Counter::DropNoSource,
         Counter::DropAdjustHead,
+        Counter::IcmpTooBig,
+        Counter::PassTooBig,
+        Counter::LruFallback,
     ];
 
     /// A stable lower-case name for display.
@@ -174,6 +230,9 @@ impl Counter {
             Counter::DropBadBackend => "drop_bad_backend",
             Counter::DropNoSource => "drop_no_source",
             Counter::DropAdjustHead => "drop_adjust_head",
+            Counter::IcmpTooBig => "icmp_too_big",
+            Counter::PassTooBig => "pass_too_big",
+            Counter::LruFallback => "lru_fallback",
         }
     }
 }

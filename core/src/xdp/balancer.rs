@@ -11,13 +11,13 @@ use aya::maps::{PerCpuArray, PerCpuValues};
 use aya::programs::links::{FdLink, PinnedLink};
 
 use super::abi::{
-    addr_words, words_addr, BackendEntry, Counter, LbConfig, VipKey, VipMeta, VipStatsEntry,
-    BACKEND_VALID, RING_SIZE,
+    addr_words, words_addr, BackendEntry, BackendStatsEntry, Counter, LbConfig, VipKey, VipMeta,
+    VipStatsEntry, BACKEND_VALID, CFG_FLOW_SRC, RING_SIZE,
 };
 use super::batch;
 use super::maglev::{build_ring, MaglevBackend};
 use super::maps::{map_err, Maps};
-use super::program::{AttachMode, LoadOptions, LoadedProgram, TestRunOutput};
+use super::program::{AttachMode, ConnLayout, LoadOptions, LoadedProgram, TestRunOutput};
 use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 
 const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
@@ -152,6 +152,15 @@ pub struct VipStats {
     pub drops: u64,
 }
 
+/// Counters of one backend, summed over CPUs: what the program sent to it (`XDP_TX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BackendStats {
+    /// Packets sent to the backend.
+    pub packets: u64,
+    /// Bytes (the inner IP packets' length, without the tunnel header) of those packets.
+    pub bytes: u64,
+}
+
 /// What a ring update wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RingUpdate {
@@ -192,9 +201,19 @@ pub struct XdpLb {
 
 impl XdpLb {
     /// Loads and verifies the embedded program and creates its maps; nothing is attached yet.
+    /// The connection-table layout is the one the running kernel supports best
+    /// ([`ConnLayout::probe`]).
     pub fn load(opts: &LoadOptions) -> Result<XdpLb> {
-        let mut program = LoadedProgram::load(opts)?;
+        Self::load_layout(opts, ConnLayout::probe())
+    }
+
+    /// Like [`XdpLb::load`] with the given connection-table layout (tests run every layout the
+    /// kernel supports). For [`ConnLayout::LruPerCpu`] one LRU table of
+    /// `opts.conn_table_size` entries is created per possible CPU.
+    pub fn load_layout(opts: &LoadOptions, layout: ConnLayout) -> Result<XdpLb> {
+        let mut program = LoadedProgram::load_layout(opts, layout)?;
         let maps = Maps::take(&mut program.ebpf)?;
+        maps.fill_conn_tables(opts.conn_table_size)?;
         let max_backends = maps.max_backends()? as usize;
         Ok(XdpLb {
             program: Some(program),
@@ -290,6 +309,20 @@ impl XdpLb {
         })
     }
 
+    /// The connection-table layout of this data plane (read from its maps, so an adopted one
+    /// says what its loader chose).
+    pub fn conn_layout(&self) -> ConnLayout {
+        self.maps.conn_layout()
+    }
+
+    /// [`ConnLayout::LruPerCpu`] only: removes CPU `cpu`'s own connection table, so that its
+    /// packets use the shared fallback table (counter `lru_fallback`), as a CPU that came
+    /// online after the tables were created does; flows recorded in it are lost. For tests of
+    /// that path. `EINVAL` in the other layout or for a CPU beyond the table array.
+    pub fn remove_conn_table(&mut self, cpu: u32) -> Result<()> {
+        self.maps.remove_conn_table(cpu)
+    }
+
     /// Runs the program on one packet with `BPF_PROG_TEST_RUN` against the live maps. Needs an
     /// instance that loaded the program (not an adopted one).
     pub fn test_run(&self, packet: &[u8], repeat: u32) -> Result<TestRunOutput> {
@@ -374,12 +407,71 @@ impl XdpLb {
         src6: Option<Ipv6Addr>,
         gw_mac: Option<[u8; 6]>,
     ) -> Result<()> {
+        let old = self.read_config()?;
         let cfg = LbConfig {
             src4: src4.map(|a| addr_words(a.into()).0[0]).unwrap_or(0),
             src6: src6.map(|a| addr_words(a.into()).0).unwrap_or([0; 4]),
             gw_mac: gw_mac.unwrap_or([0; 6]),
-            pad: [0; 2],
+            ..old
         };
+        self.write_config(cfg)
+    }
+
+    /// Sets the largest outer IP packet the path to the backends carries (its MTU), 1,280 or
+    /// more (0 restores the default, 1,500). A packet whose encapsulation would exceed it is
+    /// answered, as Katran does, with ICMP "fragmentation needed" (IPv4 with DF) or ICMPv6
+    /// "packet too big" (RFC 1191 / RFC 8201) carrying `max - 20` (IPv4 backend) or
+    /// `max - 40` (IPv6 backend), sent back to the client from the VIP by `XDP_TX`; an IPv4
+    /// packet without DF goes to the kernel (`XDP_PASS`, counter `pass_too_big`), since XDP
+    /// cannot fragment.
+    pub fn set_max_packet_size(&mut self, max: u16) -> Result<()> {
+        if max != 0 && max < 1280 {
+            return Err(Error::new(
+                UPDATE,
+                ErrorKind::OutOfRange,
+                format!("max packet size {max} is below IPv6's minimum MTU, 1280"),
+            ));
+        }
+        let cfg = LbConfig {
+            max_pkt: max,
+            ..self.read_config()?
+        };
+        self.write_config(cfg)
+    }
+
+    /// Derives the outer source address of every tunnel packet from the client's address and
+    /// port, as Katran does (`create_encap_ipv4_src` / `create_encap_ipv6_src`), so that the
+    /// backends' RSS and the network's ECMP spread the tunnelled flows: an IPv4 outer source
+    /// keeps the first 16 bits of the configured IPv4 source and takes its last 16 from the
+    /// client's address xor its port; an IPv6 outer source keeps the first 96 bits of the
+    /// configured IPv6 source and takes its last 32 from the last 32 of the client's address
+    /// (the whole address for an IPv4 client) xor the port. `false` sends every packet from
+    /// the configured address itself. Replies from backends go to the client directly, so the
+    /// derived sources need no route back unless ICMP errors about tunnel packets should reach
+    /// the balancer.
+    pub fn set_flow_source(&mut self, per_flow: bool) -> Result<()> {
+        let old = self.read_config()?;
+        let flags = if per_flow {
+            old.flags | CFG_FLOW_SRC
+        } else {
+            old.flags & !CFG_FLOW_SRC
+        };
+        self.write_config(LbConfig { flags, ..old })
+    }
+
+    /// The configuration entry as the program reads it.
+    pub fn config(&mut self) -> Result<LbConfig> {
+        self.read_config()
+    }
+
+    fn read_config(&mut self) -> Result<LbConfig> {
+        self.maps
+            .config()?
+            .get(&0, 0)
+            .map_err(|e| map_err(READ, "read config", e))
+    }
+
+    fn write_config(&mut self, cfg: LbConfig) -> Result<()> {
         self.maps
             .config()?
             .set(0, cfg, 0)
@@ -515,6 +607,29 @@ impl XdpLb {
         Ok(s)
     }
 
+    /// Every backend of `vip` (sorted by address, as in [`XdpLb::vips`]) with its counters,
+    /// summed over CPUs (Katran's per-real packets and bytes). A backend's counters start at
+    /// zero when it is added and survive weight changes and drains; a removed and re-added
+    /// backend starts again at zero. `ENOENT` for an unknown VIP.
+    pub fn backend_stats(&self, vip: &Vip) -> Result<Vec<(Backend, BackendStats)>> {
+        let state = self.vips.get(vip).ok_or_else(|| not_found(vip))?;
+        let map = self.maps.backend_stats()?;
+        let mut out = Vec::with_capacity(state.backends.len());
+        for (&slot, b) in &state.backends {
+            let values = map
+                .get(&slot, 0)
+                .map_err(|e| map_err(READ, "read backend_stats", e))?;
+            let mut s = BackendStats::default();
+            for v in values.iter() {
+                s.packets += v.packets;
+                s.bytes += v.bytes;
+            }
+            out.push((*b, s));
+        }
+        out.sort_by_key(|(b, _)| b.addr);
+        Ok(out)
+    }
+
     /// Global counters, summed over CPUs.
     pub fn counters(&self) -> Result<Vec<(Counter, u64)>> {
         let stats = self.maps.stats()?;
@@ -648,6 +763,14 @@ impl XdpLb {
             .ok_or_else(|| {
                 Error::from_kernel(UPDATE, libc::ENOSPC, "no free backend slot", None)
             })?;
+        // A recycled slot's counters belong to its previous backend.
+        let n = aya::util::nr_cpus().map_err(|(_, e)| Error::from_io(UPDATE, "count CPUs", &e))?;
+        let zeros = PerCpuValues::try_from(vec![BackendStatsEntry::default(); n])
+            .map_err(|e| Error::from_io(UPDATE, "per-CPU values", &e))?;
+        self.maps
+            .backend_stats_mut()?
+            .set(slot as u32, zeros, 0)
+            .map_err(|e| map_err(UPDATE, "reset backend_stats", e))?;
         self.backend_used[slot] = true;
         Ok(slot as u32)
     }

@@ -216,3 +216,69 @@ pub fn read_range_u32(map: BorrowedFd<'_>, start: u32, out: &mut [u32]) -> Resul
     }
     Ok(())
 }
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
+
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
+}
+
+/// Creates a `BPF_MAP_TYPE_LRU_HASH` map (Linux 4.10+) named `name` (at most 15 bytes, Linux
+/// 4.15+) and returns its file descriptor: the per-CPU connection tables that the control
+/// plane puts into the program's array of maps (`LAYOUT_LRU_PER_CPU` in `bpf/xdplb.c`).
+pub fn create_lru_hash(
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    name: &str,
+) -> Result<std::os::fd::OwnedFd> {
+    let mut attr = MapCreateAttr {
+        map_type: BPF_MAP_TYPE_LRU_HASH,
+        key_size,
+        value_size,
+        max_entries,
+        ..Default::default()
+    };
+    let n = name.len().min(15);
+    attr.map_name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    // SAFETY: attr is a valid bpf_attr prefix for BPF_MAP_CREATE.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_MAP_CREATE,
+            &mut attr as *mut MapCreateAttr as *mut libc::c_void,
+            std::mem::size_of::<MapCreateAttr>() as libc::c_uint,
+        )
+    };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error::from_io(UPDATE, "create LRU hash map", &e));
+    }
+    // SAFETY: the kernel returned a new file descriptor that nothing else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(r as i32) })
+}
+
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+
+/// Deletes index `key` of a map keyed by `u32` (`BPF_MAP_DELETE_ELEM`): for an array of maps,
+/// empties the slot.
+pub fn delete_u32(map: BorrowedFd<'_>, key: u32) -> Result<()> {
+    let mut attr = ElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        key: &key as *const u32 as u64,
+        ..Default::default()
+    };
+    bpf(BPF_MAP_DELETE_ELEM, &mut attr).map_err(|e| {
+        Error::from_kernel(UPDATE, e, format!("BPF_MAP_DELETE_ELEM index {key}"), None)
+    })
+}

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 
-use super::abi::{BackendEntry, LbConfig, VipKey, VipMeta, VipStatsEntry, RING_SIZE};
+use super::abi::{
+    BackendEntry, BackendStatsEntry, FlowKey, LbConfig, VipKey, VipMeta, VipStatsEntry, RING_SIZE,
+};
 use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 
 const ADOPT: Origin = Origin::Xdp(XdpOperation::Adopt);
@@ -13,14 +15,17 @@ const UPDATE: Origin = Origin::Xdp(XdpOperation::Update);
 const READ: Origin = Origin::Xdp(XdpOperation::Read);
 
 /// Names of the maps in `bpf/xdplb.c`; also their file names under the pin directory.
-pub const MAP_NAMES: [&str; 7] = [
+/// `conns_fallback` exists only in the [`super::program::ConnLayout::LruPerCpu`] layout.
+pub const MAP_NAMES: [&str; 9] = [
     "vips",
     "ring",
     "backends",
     "conns",
+    "conns_fallback",
     "vip_stats",
     "stats",
     "config",
+    "backend_stats",
 ];
 
 /// Open handles to every map of one data plane.
@@ -30,7 +35,10 @@ pub struct Maps {
     pub(crate) ring: Map,
     pub(crate) backends: Map,
     pub(crate) conns: Map,
+    /// The shared fallback table of the LRU-per-CPU layout.
+    pub(crate) conns_fallback: Option<Map>,
     pub(crate) vip_stats: Map,
+    pub(crate) backend_stats: Map,
     pub(crate) stats: Map,
     pub(crate) config: Map,
 }
@@ -56,6 +64,7 @@ pub(crate) fn map_err(origin: Origin, context: &str, e: impl std::error::Error +
 impl Maps {
     /// Takes the maps out of a loaded object.
     pub(crate) fn take(ebpf: &mut aya::Ebpf) -> Result<Maps> {
+        let conns_fallback = ebpf.take_map("conns_fallback");
         let mut take = |name: &str| {
             ebpf.take_map(name).ok_or_else(|| {
                 Error::malformed(
@@ -69,7 +78,9 @@ impl Maps {
             ring: take("ring")?,
             backends: take("backends")?,
             conns: take("conns")?,
+            conns_fallback,
             vip_stats: take("vip_stats")?,
+            backend_stats: take("backend_stats")?,
             stats: take("stats")?,
             config: take("config")?,
         })
@@ -95,7 +106,13 @@ impl Maps {
             ring: open("ring")?,
             backends: open("backends")?,
             conns: open("conns")?,
+            conns_fallback: if dir.join("conns_fallback").exists() {
+                Some(open("conns_fallback")?)
+            } else {
+                None
+            },
             vip_stats: open("vip_stats")?,
+            backend_stats: open("backend_stats")?,
             stats: open("stats")?,
             config: open("config")?,
         })
@@ -115,16 +132,67 @@ impl Maps {
         Ok(())
     }
 
-    fn named(&self) -> [(&'static str, &Map); 7] {
-        [
+    fn named(&self) -> Vec<(&'static str, &Map)> {
+        let mut v = vec![
             ("vips", &self.vips),
             ("ring", &self.ring),
             ("backends", &self.backends),
             ("conns", &self.conns),
             ("vip_stats", &self.vip_stats),
+            ("backend_stats", &self.backend_stats),
             ("stats", &self.stats),
             ("config", &self.config),
-        ]
+        ];
+        if let Some(f) = &self.conns_fallback {
+            v.push(("conns_fallback", f));
+        }
+        v
+    }
+
+    /// The connection-table layout these maps have (from the type of `conns`).
+    pub(crate) fn conn_layout(&self) -> super::program::ConnLayout {
+        match self.conns {
+            Map::ArrayOfMaps(_) => super::program::ConnLayout::LruPerCpu,
+            _ => super::program::ConnLayout::PerCpuElem,
+        }
+    }
+
+    /// LRU-per-CPU layout: empties CPU `cpu`'s slot of `conns` (its table is freed).
+    pub(crate) fn remove_conn_table(&self, cpu: u32) -> Result<()> {
+        let Map::ArrayOfMaps(outer) = &self.conns else {
+            return Err(Error::invalid(
+                UPDATE,
+                "the percpu-elem connection table has no per-CPU tables",
+            ));
+        };
+        super::batch::delete_u32(outer.fd().as_fd(), cpu)
+    }
+
+    /// LRU-per-CPU layout: creates one LRU hash of `size` entries per slot of `conns` (one per
+    /// possible CPU) and puts it there. The outer map holds the only lasting reference to each
+    /// (pinning `conns` keeps them alive after this process).
+    pub(crate) fn fill_conn_tables(&self, size: u32) -> Result<()> {
+        let Map::ArrayOfMaps(outer) = &self.conns else {
+            return Ok(());
+        };
+        let slots = outer
+            .info()
+            .map_err(|e| map_err(UPDATE, "conns map info", e))?
+            .max_entries();
+        for cpu in 0..slots {
+            let inner = super::batch::create_lru_hash(
+                std::mem::size_of::<FlowKey>() as u32,
+                4,
+                size,
+                "xdplb_conn_cpu",
+            )?;
+            super::batch::update_each_u32(
+                outer.fd().as_fd(),
+                &[cpu],
+                &[std::os::fd::AsRawFd::as_raw_fd(&inner) as u32],
+            )?;
+        }
+        Ok(())
     }
 
     pub(crate) fn vips(&mut self) -> Result<HashMap<&mut MapData, VipKey, VipMeta>> {
@@ -141,6 +209,18 @@ impl Maps {
 
     pub(crate) fn vip_stats(&self) -> Result<PerCpuArray<&MapData, VipStatsEntry>> {
         PerCpuArray::try_from(&self.vip_stats).map_err(|e| map_err(READ, "vip_stats map", e))
+    }
+
+    pub(crate) fn backend_stats(&self) -> Result<PerCpuArray<&MapData, BackendStatsEntry>> {
+        PerCpuArray::try_from(&self.backend_stats)
+            .map_err(|e| map_err(READ, "backend_stats map", e))
+    }
+
+    pub(crate) fn backend_stats_mut(
+        &mut self,
+    ) -> Result<PerCpuArray<&mut MapData, BackendStatsEntry>> {
+        PerCpuArray::try_from(&mut self.backend_stats)
+            .map_err(|e| map_err(UPDATE, "backend_stats map", e))
     }
 
     pub(crate) fn stats(&self) -> Result<PerCpuArray<&MapData, u64>> {

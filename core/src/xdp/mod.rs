@@ -3,7 +3,8 @@
 //! The data plane is `bpf/xdplb.c`, compiled by clang in `core/build.rs` and embedded
 //! ([`program::XDPLB_OBJECT`]). It matches TCP/UDP packets to IPv4/IPv6 VIPs, picks a backend
 //! through the VIP's Maglev ring (65,537 slots, computed here in [`maglev`]), keeps flows on
-//! their backend with a per-CPU LRU connection table, and sends packets back out encapsulated
+//! their backend with a per-CPU LRU connection table (laid out by what the kernel offers:
+//! [`ConnLayout`]), and sends packets back out encapsulated
 //! (IP-in-IP or IPv6) with `XDP_TX`; everything else is `XDP_PASS`.
 //!
 //! [`XdpLb`] is the control plane: load, attach (generic or native mode, through a BPF link,
@@ -21,8 +22,10 @@ pub mod program;
 
 pub use abi::Counter;
 pub use balancer::{
-    default_pin_dir, Backend, Proto, RingUpdate, Vip, VipInfo, VipStats, XdpLb, LINK_PIN,
+    default_pin_dir, Backend, BackendStats, Proto, RingUpdate, Vip, VipInfo, VipStats, XdpLb,
+    LINK_PIN,
 };
 pub use program::{
-    AttachMode, LoadOptions, LoadedProgram, TestRunOutput, BASELINES_OBJECT, XDPLB_OBJECT,
+    AttachMode, ConnLayout, LoadOptions, LoadedProgram, TestRunOutput, BASELINES_OBJECT,
+    XDPLB_LRU_PER_CPU_OBJECT, XDPLB_OBJECT,
 };

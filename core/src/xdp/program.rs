@@ -10,8 +10,67 @@ use crate::error::{Error, ErrorKind, Origin, Result, XdpOperation};
 const LOAD: Origin = Origin::Xdp(XdpOperation::Load);
 const ATTACH: Origin = Origin::Xdp(XdpOperation::Attach);
 
-/// The object file `core/build.rs` compiled from `bpf/xdplb.c`.
+/// The object file `core/build.rs` compiled from `bpf/xdplb.c` with the
+/// [`ConnLayout::PerCpuElem`] connection table (Linux 5.19+).
 pub static XDPLB_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xdplb.o"));
+
+/// The object compiled from `bpf/xdplb.c` with the [`ConnLayout::LruPerCpu`] connection table
+/// (any kernel with XDP links, 5.9+).
+pub static XDPLB_LRU_PER_CPU_OBJECT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/xdplb_lru.o"));
+
+/// How the connection table (flow -> backend, an LRU) is laid out. Both keep a flow on its
+/// backend when its packets arrive on another CPU than its first (no RSS affinity, e.g. veth
+/// or generic XDP), and both write a changed backend to every CPU's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnLayout {
+    /// One `BPF_MAP_TYPE_LRU_PERCPU_HASH`; another CPU's value is read with the
+    /// `bpf_map_lookup_percpu_elem` helper, which Linux has since 5.19.
+    PerCpuElem,
+    /// One `BPF_MAP_TYPE_LRU_HASH` per CPU in a `BPF_MAP_TYPE_ARRAY_OF_MAPS` indexed by
+    /// `bpf_get_smp_processor_id()`, created and filled by the control plane at load, plus a
+    /// shared fallback LRU for a CPU without one (Katran's `lru_mapping` and `fallback_cache`);
+    /// another CPU's table is searched by index. Works on every kernel this crate attaches to.
+    LruPerCpu,
+}
+
+impl ConnLayout {
+    /// The layout for the running kernel: [`ConnLayout::PerCpuElem`] when an XDP program may
+    /// call `bpf_map_lookup_percpu_elem` (probed by loading a two-instruction program, as
+    /// libbpf's `libbpf_probe_bpf_helper` does), else [`ConnLayout::LruPerCpu`].
+    pub fn probe() -> ConnLayout {
+        use aya::programs::ProgramType;
+        use aya::sys::{is_helper_supported, BpfHelper};
+        match is_helper_supported(ProgramType::Xdp, BpfHelper::BPF_FUNC_map_lookup_percpu_elem) {
+            Ok(true) => ConnLayout::PerCpuElem,
+            _ => ConnLayout::LruPerCpu,
+        }
+    }
+
+    /// Every layout the running kernel can load, [`ConnLayout::LruPerCpu`] first.
+    pub fn supported() -> Vec<ConnLayout> {
+        match Self::probe() {
+            ConnLayout::PerCpuElem => vec![ConnLayout::LruPerCpu, ConnLayout::PerCpuElem],
+            ConnLayout::LruPerCpu => vec![ConnLayout::LruPerCpu],
+        }
+    }
+
+    /// The embedded object of this layout.
+    pub fn object(self) -> &'static [u8] {
+        match self {
+            ConnLayout::PerCpuElem => XDPLB_OBJECT,
+            ConnLayout::LruPerCpu => XDPLB_LRU_PER_CPU_OBJECT,
+        }
+    }
+
+    /// A stable lower-case name: `percpu-elem` or `lru-per-cpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnLayout::PerCpuElem => "percpu-elem",
+            ConnLayout::LruPerCpu => "lru-per-cpu",
+        }
+    }
+}
 
 /// Baseline programs compiled from `bpf/baselines.c`: `xdp_pass` and `xdp_macswap`.
 pub static BASELINES_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/baselines.o"));
@@ -69,13 +128,32 @@ pub struct LoadedProgram {
 }
 
 impl LoadedProgram {
-    /// Loads the embedded object with the given capacities and verifies the program.
+    /// Loads the embedded object of the layout [`ConnLayout::probe`] picks, with the given
+    /// capacities, and verifies the program.
     pub fn load(opts: &LoadOptions) -> Result<LoadedProgram> {
-        Self::load_object(XDPLB_OBJECT, PROGRAM_NAME, opts)
+        Self::load_layout(opts, ConnLayout::probe())
+    }
+
+    /// Loads the embedded object of `layout` (a kernel without what it needs refuses it:
+    /// [`ConnLayout::PerCpuElem`] before Linux 5.19 is `NotAvailable` or the verifier's
+    /// `EINVAL`). For [`ConnLayout::LruPerCpu`] the per-CPU tables are not created here but
+    /// by [`crate::xdp::XdpLb::load_layout`]; until then every CPU uses the fallback table.
+    pub fn load_layout(opts: &LoadOptions, layout: ConnLayout) -> Result<LoadedProgram> {
+        Self::load_inner(layout.object(), PROGRAM_NAME, opts, Some(layout))
     }
 
     /// Loads another XDP object (e.g. a benchmark baseline) with program `name`.
     pub fn load_object(object: &[u8], name: &str, opts: &LoadOptions) -> Result<LoadedProgram> {
+        let layout = (name == PROGRAM_NAME).then_some(ConnLayout::PerCpuElem);
+        Self::load_inner(object, name, opts, layout)
+    }
+
+    fn load_inner(
+        object: &[u8],
+        name: &str,
+        opts: &LoadOptions,
+        layout: Option<ConnLayout>,
+    ) -> Result<LoadedProgram> {
         if opts.max_vips == 0 || opts.max_backends < 2 || opts.conn_table_size == 0 {
             return Err(Error::invalid(
                 LOAD,
@@ -95,13 +173,24 @@ impl LoadedProgram {
             .checked_mul(RING_SIZE)
             .ok_or_else(|| Error::new(LOAD, ErrorKind::OutOfRange, "xdp load: too many VIPs"))?;
         let mut loader = EbpfLoader::new();
-        if name == PROGRAM_NAME {
+        let cpus = aya::util::nr_cpus()
+            .map_err(|(_, e)| Error::from_io(LOAD, "count possible CPUs", &e))?
+            as u32;
+        if let Some(layout) = layout {
             loader
                 .map_max_entries("vips", opts.max_vips)
                 .map_max_entries("vip_stats", opts.max_vips)
                 .map_max_entries("ring", ring)
                 .map_max_entries("backends", opts.max_backends)
-                .map_max_entries("conns", opts.conn_table_size);
+                .map_max_entries("backend_stats", opts.max_backends);
+            match layout {
+                ConnLayout::PerCpuElem => loader.map_max_entries("conns", opts.conn_table_size),
+                // One slot per possible CPU; the inner template keeps the header's size (the
+                // kernel does not compare an inner hash map's max_entries, Linux 5.10+).
+                ConnLayout::LruPerCpu => loader
+                    .map_max_entries("conns", cpus.max(1))
+                    .map_max_entries("conns_fallback", opts.conn_table_size),
+            };
         }
         let mut ebpf = loader
             .load(object)

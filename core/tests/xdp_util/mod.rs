@@ -115,6 +115,16 @@ pub fn ipv4(
     h
 }
 
+/// An IPv4 header with DF set and IP ID 0 in front of `payload`, with checksum.
+pub fn ipv4_df(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let mut h = ipv4(src, dst, proto, 0, 0x4000, payload);
+    h[4..6].copy_from_slice(&[0, 0]);
+    h[10..12].copy_from_slice(&[0, 0]);
+    let ck = checksum(&h[..20]);
+    h[10..12].copy_from_slice(&ck.to_be_bytes());
+    h
+}
+
 /// An IPv6 header in front of `payload`, traffic class `tc`, flow label 0.
 pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, next: u8, tc: u8, payload: &[u8]) -> Vec<u8> {
     let mut h = vec![0x60 | (tc >> 4), (tc & 0xf) << 4, 0, 0];
@@ -196,6 +206,18 @@ pub fn verify_ip(pkt: &[u8]) -> usize {
 fn verify_payload(proto: u8, src: IpAddr, dst: IpAddr, p: &[u8]) -> usize {
     match proto {
         4 | 41 => verify_ip(p),
+        1 => {
+            assert_eq!(fold(sum16(p)), 0xffff, "ICMP checksum");
+            1
+        }
+        58 => {
+            assert_eq!(
+                fold(pseudo_sum(src, dst, proto, p.len()) + sum16(p)),
+                0xffff,
+                "ICMPv6 checksum"
+            );
+            1
+        }
         6 | 17 => {
             assert_eq!(
                 fold(pseudo_sum(src, dst, proto, p.len()) + sum16(p)),

@@ -19,19 +19,25 @@ const ARG: Origin = Origin::Caller(CallerOperation::Argument);
 const USAGE: &str = "\
 usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
 
-  attach IFACE [--netns PATH] [--native] [--max-vips N] [--src4 ADDR] [--src6 ADDR] [--gw-mac MAC]
+  attach IFACE [--netns PATH] [--native] [--max-vips N] [CONFIG FLAGS]
                                    load, attach to IFACE, pin under /sys/fs/bpf/lbnet/IFACE
   detach                           detach and remove the pins
-  config [--src4 ADDR] [--src6 ADDR] [--gw-mac MAC]
-                                   tunnel source addresses and next-hop MAC
+  config [--src4 ADDR] [--src6 ADDR] [--gw-mac MAC] [--flow-src on|off] [--max-pkt N]
+                                   tunnel source addresses and next-hop MAC (given together:
+                                   one left out is unset); --flow-src on derives each flow's
+                                   outer source from the client's address and port (Katran's
+                                   scheme: first 16 bits of --src4, first 96 of --src6 kept);
+                                   --max-pkt: largest outer IP packet (default 1500), bigger
+                                   ones are answered with ICMP too big
   vip add|del tcp|udp ADDR:PORT    add or remove a VIP ([v6]:port for IPv6)
   backends tcp|udp ADDR:PORT [BACKEND[=WEIGHT] ...]
                                    replace a VIP's backends (weight 1 by default)
   weight tcp|udp ADDR:PORT BACKEND WEIGHT
   drain tcp|udp ADDR:PORT BACKEND  weight 0: no new flows, tracked flows stay
   list                             VIPs, backends, weights and ring slots
-  stats                            global and per-VIP counters
+  stats                            global, per-VIP and per-backend counters
   decap attach IFACE [--netns PATH] [--native] [--pin FILE] [--pass-only]
+  decap sources IFACE [--pin FILE] outer source addresses the decap program has seen
   decap detach IFACE [--pin FILE]  backend side: strip the tunnel header in XDP (for kernels
                                    without ipip/ip6_tunnel); pinned at /sys/fs/bpf/lbnet/decap-IFACE;
                                    --pass-only attaches an XDP_PASS program instead (gives a veth
@@ -148,6 +154,12 @@ fn run(mut args: Vec<String>) -> Result<()> {
                     "{}: packets {} bytes {} new_flows {} drops {}",
                     info.vip, s.packets, s.bytes, s.lru_misses, s.drops
                 );
+                for (b, bs) in lb.backend_stats(&info.vip)? {
+                    println!(
+                        "  backend {} packets {} bytes {}",
+                        b.addr, bs.packets, bs.bytes
+                    );
+                }
             }
             Ok(())
         }
@@ -222,12 +234,19 @@ fn decap(mut args: Vec<String>) -> Result<()> {
             Ok(())
         }
         "detach" => decap::detach_decap_pinned(&pin),
+        "sources" => {
+            for (a, n) in decap::decap_sources(&pin)? {
+                println!("{a} {n}");
+            }
+            Ok(())
+        }
         _ => Err(usage()),
     }
 }
 
 fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
     let (mut s4, mut s6, mut mac) = (None, None, None);
+    let (mut flow_src, mut max_pkt) = (None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let val = it.next().ok_or_else(usage)?;
@@ -235,13 +254,32 @@ fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
             "--src4" => s4 = Some(val.parse().map_err(|_| Error::invalid(ARG, "bad --src4"))?),
             "--src6" => s6 = Some(val.parse().map_err(|_| Error::invalid(ARG, "bad --src6"))?),
             "--gw-mac" => mac = Some(parse_mac(val)?),
+            "--flow-src" => {
+                flow_src = Some(match val.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(Error::invalid(ARG, "--flow-src: on or off")),
+                })
+            }
+            "--max-pkt" => {
+                max_pkt = Some(
+                    u16::try_from(parse_num(val)?)
+                        .map_err(|_| Error::invalid(ARG, "--max-pkt: at most 65535"))?,
+                )
+            }
             _ => return Err(usage()),
         }
     }
-    if s4.is_none() && s6.is_none() && mac.is_none() {
-        return Ok(());
+    if s4.is_some() || s6.is_some() || mac.is_some() {
+        lb.set_config(s4, s6, mac)?;
     }
-    lb.set_config(s4, s6, mac)
+    if let Some(on) = flow_src {
+        lb.set_flow_source(on)?;
+    }
+    if let Some(max) = max_pkt {
+        lb.set_max_packet_size(max)?;
+    }
+    Ok(())
 }
 
 fn parse_num(s: &str) -> Result<u32> {

@@ -89,6 +89,21 @@ fn attach_configure_list_drain_detach() {
     assert!(line("10.0.1.2").contains("weight 0"), "{list}");
     let stats = ok(&pin, &["stats"]);
     assert!(stats.contains("drop_no_backend"), "{stats}");
+    assert!(stats.contains("icmp_too_big"), "{stats}");
+    // Per-backend counters (no traffic here: zero; the xdp-lab topology checks real ones).
+    assert!(
+        stats.contains("  backend 10.0.1.1 packets 0 bytes 0"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("  backend 10.0.1.2 packets 0 bytes 0"),
+        "{stats}"
+    );
+    ok(&pin, &["config", "--flow-src", "on", "--max-pkt", "1400"]);
+    let (good, text) = ctl(&pin, &["config", "--max-pkt", "1000"]);
+    assert!(!good && text.contains("1280"), "{text}");
+    let (good, _) = ctl(&pin, &["config", "--flow-src", "maybe"]);
+    assert!(!good);
     // The program is attached in the namespace: ip link shows it.
     let out = Command::new("ip")
         .args(["-n", &ns.0, "link", "show", "v0"])
