@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # mk/libipvs-ipvsadm.sh build|layout: ipvsadm 1.31, unmodified, against libipvs_ffi.so.
 #
-# build OUT_DIR LIB_DIR: compiles ipvsadm 1.31's objects once into the peer cache
+# build OUT_DIR LIB_DIR: builds ipvsadm 1.31 once into the peer cache (its objects, and the
+#   program with its own libipvs over libnl, OUT_DIR/libnl/ipvsadm: the reference) in
 #   ${LBNET_PEER_CACHE:-$HOME/.cache/lbnet-peers}/ipvsadm-1.31/ (built in a temporary directory,
-#   then renamed into place, so an interrupted build is never taken as done), then links them in
-#   OUT_DIR with libipvs replaced by LIB_DIR/libipvs_ffi.so through the Makefile's own variables
+#   then renamed into place, so an interrupted build is never taken as done), then links the
+#   objects into OUT_DIR/bin/ipvsadm with libipvs replaced by libipvs_ffi.so (copied from LIB_DIR
+#   to OUT_DIR/lib) through the Makefile's own variables
 #   (`make ipvsadm STATIC_LIBS= LIBS="-lpopt -L.. -Wl,-rpath,.. -lipvs_ffi"`, no source edit), and
 #   checks with ldd that the program links libipvs_ffi and no libnl.
 # layout OUT_DIR INCLUDE_DIR: static-asserts every size/offset of lbnet/libipvs.h against
@@ -43,7 +45,9 @@ ensure_cache() {
     src=$(tarball)
     echo "libipvs-ipvsadm: building ipvsadm $VERSION objects from $src into $CACHE" >&2
     tar -xzf "$src" -C "$tmp" --strip-components=1
-    nice make -s -C "$tmp" ipvsadm.o config_stream.o dynamic_array.o >&2
+    # Upstream's own build (its libipvs over libnl): the reference ours must match exactly.
+    nice make -s -C "$tmp" >&2
+    mv "$tmp/ipvsadm" "$tmp/ipvsadm.libnl"
     touch "$tmp/.built"
     rm -rf "$CACHE"
     mv "$tmp" "$CACHE"
@@ -58,10 +62,15 @@ build)
     mkdir -p "$out"
     cp -a "$CACHE/." "$out/src"
     rm -f "$out/src/ipvsadm"
+    # The library next to the program (rpath $ORIGIN/../lib), so the pair can be copied (the lab
+    # runs them from its tmpfs: library lookups over 9p cost more than the commands).
+    mkdir -p "$out/bin" "$out/lib" "$out/libnl"
+    cp "$lib/libipvs_ffi.so" "$out/lib/libipvs_ffi.so.0"
+    ln -s libipvs_ffi.so.0 "$out/lib/libipvs_ffi.so"
     make -s -C "$out/src" ipvsadm STATIC_LIBS= \
-        LIBS="-lpopt -L$lib -Wl,-rpath,$lib -lipvs_ffi" >&2
-    mkdir -p "$out/bin"
+        LIBS="-lpopt -L$out/lib -Wl,-rpath,'\$\$ORIGIN/../lib' -lipvs_ffi" >&2
     mv "$out/src/ipvsadm" "$out/bin/ipvsadm"
+    cp "$out/src/ipvsadm.libnl" "$out/libnl/ipvsadm"
     deps=$(ldd "$out/bin/ipvsadm")
     echo "$deps" | grep -q 'libipvs_ffi.so' || { echo "ipvsadm does not link libipvs_ffi:" >&2; echo "$deps" >&2; exit 1; }
     if echo "$deps" | grep -q 'libnl'; then echo "ipvsadm still links libnl:" >&2; echo "$deps" >&2; exit 1; fi

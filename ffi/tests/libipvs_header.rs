@@ -94,11 +94,17 @@ fn libipvs_header_declares_the_whole_api() {
         "struct in6_addr in6;",
     ];
     let missing: Vec<_> = names.iter().filter(|n| !h.contains(*n)).collect();
-    assert!(missing.is_empty(), "not in the generated header: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not in the generated header: {missing:?}"
+    );
 }
 
 fn compile(compiler: &str, lang_flags: &[&str], src_name: &str) {
-    let dir = std::env::temp_dir().join(format!("lbnet-libipvs-header-{}-{compiler}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "lbnet-libipvs-header-{}-{compiler}",
+        std::process::id()
+    ));
     let inc = dir.join("include/lbnet");
     std::fs::create_dir_all(&inc).unwrap();
     std::fs::write(inc.join("libipvs.h"), generate()).unwrap();

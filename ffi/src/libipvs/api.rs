@@ -224,12 +224,9 @@ fn service_of(s: &ip_vs_service_user) -> Result<Service, c_int> {
 }
 
 fn dest_of(key: &ServiceKey, d: &ip_vs_dest_user) -> Result<Destination, c_int> {
-    let af = if d.af == 0 {
-        key.af()
-    } else {
-        family(d.af)?
-    };
-    let forward = ForwardMethod::from_raw(d.conn_flags & IP_VS_CONN_F_FWD_MASK).ok_or(libc::EINVAL)?;
+    let af = if d.af == 0 { key.af() } else { family(d.af)? };
+    let forward =
+        ForwardMethod::from_raw(d.conn_flags & IP_VS_CONN_F_FWD_MASK).ok_or(libc::EINVAL)?;
     let tunnel_type = match u8::try_from(d.tun_type).ok().and_then(TunnelType::from_raw) {
         Some(t) => t,
         None if forward != ForwardMethod::Tunnel => TunnelType::Ipip,
@@ -329,8 +326,8 @@ fn alloc(size: usize) -> Result<*mut c_void, c_int> {
 fn store_info(version: u32, size: u32) {
     let ours = std::ptr::addr_of_mut!(ipvs_info);
     // SAFETY: dlsym with RTLD_DEFAULT finds the definition the program's references use.
-    let theirs = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"ipvs_info".as_ptr()) }
-        as *mut ip_vs_getinfo;
+    let theirs =
+        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"ipvs_info".as_ptr()) } as *mut ip_vs_getinfo;
     for p in [ours, theirs] {
         if !p.is_null() {
             // SAFETY: p points at an ip_vs_getinfo (ours, or the program's copy of it).
@@ -564,7 +561,11 @@ pub unsafe extern "C" fn ipvs_start_daemon(dm: *mut ipvs_daemon_t) -> c_int {
     int_call(|| {
         // SAFETY: per the contract.
         let d = unsafe { read(dm) }?;
-        let mut sd = SyncDaemon::new(daemon_state(d.state)?, &name_of(&d.mcast_ifn), d.syncid as u32);
+        let mut sd = SyncDaemon::new(
+            daemon_state(d.state)?,
+            &name_of(&d.mcast_ifn),
+            d.syncid as u32,
+        );
         if d.sync_maxlen != 0 {
             sd.sync_maxlen = Some(d.sync_maxlen as u16);
         }
@@ -731,7 +732,10 @@ pub unsafe extern "C" fn ipvs_get_dests(svc: *mut ipvs_service_entry_t) -> *mut 
 /// # Safety
 /// `d1` and `d2` are NULL (compared equal) or point at destination entries.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_cmp_dests(d1: *mut ipvs_dest_entry_t, d2: *mut ipvs_dest_entry_t) -> c_int {
+pub unsafe extern "C" fn ipvs_cmp_dests(
+    d1: *mut ipvs_dest_entry_t,
+    d2: *mut ipvs_dest_entry_t,
+) -> c_int {
     if d1.is_null() || d2.is_null() {
         return 0;
     }
@@ -855,18 +859,34 @@ pub extern "C" fn ipvs_strerror(err: c_int) -> *const c_char {
     let func = FUNC.load(Ordering::Relaxed);
     let table: &[(Option<Func>, c_int, &'static CStr)] = &[
         (Some(F::AddService), libc::EEXIST, c"Service already exists"),
-        (Some(F::AddService), libc::ENOENT, c"Scheduler or persistence engine not found"),
+        (
+            Some(F::AddService),
+            libc::ENOENT,
+            c"Scheduler or persistence engine not found",
+        ),
         (Some(F::UpdateService), libc::ESRCH, c"No such service"),
-        (Some(F::UpdateService), libc::ENOENT, c"Scheduler or persistence engine not found"),
+        (
+            Some(F::UpdateService),
+            libc::ENOENT,
+            c"Scheduler or persistence engine not found",
+        ),
         (Some(F::DelService), libc::ESRCH, c"No such service"),
         (Some(F::ZeroService), libc::ESRCH, c"No such service"),
         (Some(F::AddDest), libc::ESRCH, c"Service not defined"),
-        (Some(F::AddDest), libc::EEXIST, c"Destination already exists"),
+        (
+            Some(F::AddDest),
+            libc::EEXIST,
+            c"Destination already exists",
+        ),
         (Some(F::UpdateDest), libc::ESRCH, c"Service not defined"),
         (Some(F::UpdateDest), libc::ENOENT, c"No such destination"),
         (Some(F::DelDest), libc::ESRCH, c"Service not defined"),
         (Some(F::DelDest), libc::ENOENT, c"No such destination"),
-        (Some(F::StartDaemon), libc::EEXIST, c"Daemon has already run"),
+        (
+            Some(F::StartDaemon),
+            libc::EEXIST,
+            c"Daemon has already run",
+        ),
         (Some(F::StopDaemon), libc::ESRCH, c"No daemon is running"),
         (Some(F::GetDests), libc::ESRCH, c"No such service"),
         (Some(F::GetService), libc::ESRCH, c"No such service"),
