@@ -205,7 +205,7 @@ fn svc_key(s: &ip_vs_service_user) -> Result<ServiceKey, c_int> {
     key_of(s.fwmark, s.af, s.protocol, &s.addr, s.port)
 }
 
-fn service_of(s: &ip_vs_service_user) -> Result<Service, c_int> {
+pub(crate) fn service_of(s: &ip_vs_service_user) -> Result<Service, c_int> {
     let key = svc_key(s)?;
     let pe = name_of(&s.pe_name);
     Ok(Service {
@@ -259,7 +259,7 @@ fn stats64_of(s: Option<&Stats>) -> ip_vs_stats64 {
 }
 
 /// A listed service as libipvs's `ipvs_services_parse_cb` fills it.
-fn entry_of(s: &Service) -> ip_vs_service_entry {
+pub(crate) fn entry_of(s: &Service) -> ip_vs_service_entry {
     // SAFETY: the struct is plain integers and bytes; all-zero is valid.
     let mut e: ip_vs_service_entry = unsafe { std::mem::zeroed() };
     let af = s.key.af();
@@ -913,4 +913,10 @@ pub extern "C" fn ipvs_strerror(err: c_int) -> *const c_char {
     }
     // SAFETY: strerror returns a string owned by libc.
     unsafe { libc::strerror(err) }
+}
+
+/// The private conversions, for the unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::{entry_of, service_of};
 }

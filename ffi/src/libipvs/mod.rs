@@ -16,3 +16,6 @@ pub mod types;
 
 pub use api::*;
 pub use types::*;
+
+#[cfg(test)]
+mod tests;
