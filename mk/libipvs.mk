@@ -20,6 +20,8 @@ LIBIPVS_IPVSADM := $(LIBIPVS_OUT)/ipvsadm
 # Random sequences: seeds and steps per seed (4 x 500 = 2,000 steps by default).
 LIBIPVS_SEEDS ?= 1,2,3,4
 LIBIPVS_STEPS ?= 500
+# e.g. --ref $(LIBIPVS_IPVSADM)/libnl/ipvsadm: a third namespace with upstream 1.31 over libnl
+LIBIPVS_COMPARE_ARGS ?=
 LIBIPVS_BENCH_SERVICES ?= 10000
 LIBIPVS_BENCH_DESTS_PER ?= 5
 LIBIPVS_BENCH_OUT ?= $(ROOT)/benches/results/ipvs.md
@@ -47,7 +49,7 @@ test-libipvs: libipvs-ipvsadm
 
 test-lab-libipvs: libipvs-ipvsadm
 	LAB_TIMEOUT=$${LAB_TIMEOUT:-3000} $(LAB) python3 $(ROOT)/examples/ipvsadm/compare.py \
-		/usr/sbin/ipvsadm $(LIBIPVS_IPVSADM)/libnl/ipvsadm $(LIBIPVS_IPVSADM)/bin/ipvsadm \
+		/usr/sbin/ipvsadm $(LIBIPVS_IPVSADM)/bin/ipvsadm $(LIBIPVS_COMPARE_ARGS) \
 		--seeds $(LIBIPVS_SEEDS) --steps $(LIBIPVS_STEPS)
 	@echo "test-lab-libipvs: passed"
 
