@@ -12,7 +12,9 @@
 # (mk/libipvs-ipvsadm.sh); the relink against the current library is done every time (< 1 s).
 
 APT_PACKAGES += libpopt-dev libnl-3-dev libnl-genl-3-dev ipvsadm python3 curl
-TEST_TARGETS += test-libipvs test-lab-libipvs
+# test-lab-libipvs is not in TEST_TARGETS yet: its 2,000 steps (two ipvsadm runs each in the TCG
+# lab) did not finish in a measured run; see the issue note. It is in LAB_TEST_TARGETS.
+TEST_TARGETS += test-libipvs
 LAB_TEST_TARGETS += test-lab-libipvs
 BENCH_TARGETS += bench-libipvs
 LIBIPVS_OUT := $(ROOT)/target/libipvs
