@@ -18,6 +18,8 @@
 pub mod addr;
 pub mod common;
 pub mod ipvs;
+/// cbindgen:ignore
+pub mod libipvs;
 pub mod linkwatch;
 pub mod rtexport;
 pub mod xdp;

@@ -48,6 +48,8 @@ struct Inner {
     requests: u64,
     /// The request being sent, encoded in place and reused by every call.
     req: Vec<u8>,
+    /// Requests are sent without [`Request::check`] ([`Handle::set_kernel_judges`]).
+    unchecked: bool,
 }
 
 /// Capacity of the request buffer kept between calls (the largest IPVS request is ~150 bytes).
@@ -142,8 +144,12 @@ impl Inner {
         if self.req.capacity() > REQ_KEEP {
             self.req = Vec::new();
         }
-        req.encode(0, &mut self.req)
-            .map_err(|e| for_command(e, req.command(), &what()))?;
+        if self.unchecked {
+            req.encode_as_given(0, &mut self.req);
+        } else {
+            req.encode(0, &mut self.req)
+                .map_err(|e| for_command(e, req.command(), &what()))?;
+        }
         self.with_family(|inner, id| {
             Header::set_kind(&mut inner.req, id);
             inner.requests += 1;
@@ -187,6 +193,7 @@ impl Handle {
                 family: None,
                 requests: 0,
                 req: Vec::with_capacity(256),
+                unchecked: false,
             }),
         })
     }
@@ -195,6 +202,15 @@ impl Handle {
     /// the kernel has no IPVS.
     pub fn family_id(&self) -> Result<u16> {
         self.inner.lock().family()
+    }
+
+    /// With `true`, requests go to the kernel as given, without the checks this crate makes
+    /// before sending ([`Request::check`]: timeouts above [`Timeouts::MAX`], empty or long names,
+    /// flags no `IP_VS_SVC_F_*` defines, ...), so the kernel's own answer (its errno) decides,
+    /// as with libipvs. The ffi crate's libipvs API (`ipvs_*`) needs this to fail and succeed
+    /// exactly where ipvsadm's libipvs does. Off by default.
+    pub fn set_kernel_judges(&self, yes: bool) {
+        self.inner.lock().unchecked = yes;
     }
 
     /// Number of round trips this handle has made to the kernel, for measuring: one per

@@ -361,6 +361,15 @@ impl Request<'_> {
     #[inline]
     pub fn encode(&self, family_id: u16, out: &mut Vec<u8>) -> Result<()> {
         self.check()?;
+        self.encode_as_given(family_id, out);
+        Ok(())
+    }
+
+    /// [`Request::encode`] without [`Request::check`]: the kernel alone judges the request (what
+    /// libipvs does; the `ipvs_*` C API of the ffi crate relies on it to return the kernel's
+    /// errno for every input ipvsadm can send).
+    #[inline]
+    pub fn encode_as_given(&self, family_id: u16, out: &mut Vec<u8>) {
         out.reserve(160);
         let start = Header {
             kind: family_id,
@@ -371,7 +380,6 @@ impl Request<'_> {
         out.extend_from_slice(&[self.command(), attr::FAMILY_VERSION, 0, 0]);
         self.write(out);
         Header::finish(out, start);
-        Ok(())
     }
 }
 
