@@ -177,8 +177,16 @@ mod tests {
         // a /64; 10.1.0.3 in a VRF context by the /24.
         t.insert(gw("10.1.0.2"), (None, 0), Resolution { ok: true, len: 24 });
         t.insert(gw("10.2.0.2"), (None, 0), Resolution { ok: false, len: 0 });
-        t.insert(gw("2001:db8:1::2"), (None, 0), Resolution { ok: true, len: 64 });
-        t.insert(gw("10.1.0.3"), (Some(7), 0), Resolution { ok: true, len: 24 });
+        t.insert(
+            gw("2001:db8:1::2"),
+            (None, 0),
+            Resolution { ok: true, len: 64 },
+        );
+        t.insert(
+            gw("10.1.0.3"),
+            (Some(7), 0),
+            Resolution { ok: true, len: 24 },
+        );
         // Disjoint routes, and a less specific one containing a resolved gateway: nothing.
         let none = t.affected(&[
             pfx("192.0.2.0/24"),
