@@ -41,9 +41,15 @@ class Side:
         shutil.rmtree(dest, ignore_errors=True)
         os.makedirs(f"{dest}/bin")
         shutil.copy2(binary, f"{dest}/bin/ipvsadm")
+        # Only our library from the binary's $ORIGIN/../lib: for /usr/sbin/ipvsadm that
+        # directory is /usr/lib, whose copy over the lab's 9p does not finish.
         lib = os.path.join(os.path.dirname(os.path.abspath(binary)), "..", "lib")
-        if os.path.isdir(lib):
-            shutil.copytree(lib, f"{dest}/lib", symlinks=True)
+        ours = sorted(f for f in os.listdir(lib) if f.startswith("libipvs_ffi.so")) \
+            if os.path.isdir(lib) else []
+        if ours:
+            os.makedirs(f"{dest}/lib")
+            for f in ours:
+                shutil.copy2(os.path.join(lib, f), f"{dest}/lib/{f}", follow_symlinks=False)
         self.binary = f"{dest}/bin/ipvsadm"
         self.ns = f"lbnet-bench-{name}"
         subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
