@@ -292,17 +292,26 @@ impl State {
     }
 
     fn take_stock(&mut self, handle: &RouteHandle) -> Result<()> {
+        let ours = self.kernel_routes(handle)?;
+        self.stale.extend(ours);
+        Ok(())
+    }
+
+    /// The keys of the routes of our protocol the kernel holds in the rules' tables (one dump
+    /// per table).
+    fn kernel_routes(&self, handle: &RouteHandle) -> Result<HashSet<RouteKey>> {
         let tables: HashSet<u32> = self.rules.iter().map(|r| r.table).collect();
+        let mut keys = HashSet::new();
         for t in tables {
             for k in handle.dump(&RouteFilter {
                 ipv6: None,
                 table: Some(t),
                 protocol: Some(self.cfg.protocol),
             })? {
-                self.stale.insert(k.route.key());
+                keys.insert(k.route.key());
             }
         }
-        Ok(())
+        Ok(keys)
     }
 
     fn route_for(&self, key: RouteKey, gw: Option<Gw>) -> Route {
@@ -917,17 +926,7 @@ impl State {
         // (fib_flush): compare what we think we have with what the kernel has, and forget
         // the missing ones so the sync below puts them back where it can.
         if self.prefixes.exports_len() > 0 {
-            let tables: HashSet<u32> = self.rules.iter().map(|r| r.table).collect();
-            let mut present = HashSet::new();
-            for t in tables {
-                for k in handle.dump(&RouteFilter {
-                    ipv6: None,
-                    table: Some(t),
-                    protocol: Some(self.cfg.protocol),
-                })? {
-                    present.insert(k.route.key());
-                }
-            }
+            let present = self.kernel_routes(handle)?;
             let rules = &self.rules;
             self.prefixes.retain_exports(|p, r, _| {
                 present.contains(&RouteKey {
