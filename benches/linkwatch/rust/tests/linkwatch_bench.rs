@@ -31,6 +31,7 @@
 //!
 //! `make bench-linkwatch`
 
+mod bench_util;
 #[path = "../../../../core/tests/linkwatch_util/mod.rs"]
 mod linkwatch_util;
 
@@ -44,13 +45,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bench_util::{mono_ns, set_up};
 use lbnet::linkwatch::{Event, LinkWatcher, WatchOptions, DEFAULT_WATCH_RCVBUF};
-use lbnet::netlink::message::{Header, HEADER_LEN};
 use lbnet::netlink::{Socket, SocketOptions};
 use lbnet::netns::NetNs;
 use linkwatch_util::{as_ip, Consumer, Ns};
-use netlink_packet_core::Emitable;
-use netlink_packet_route::link::{LinkFlags, LinkHeader, LinkMessage};
 
 /// Links the writer toggles.
 const LINKS: usize = 8;
@@ -62,18 +61,6 @@ const FLOOD: usize = 20_000;
 /// The line of the results file after which hand-written notes are kept across runs.
 const NOTES_MARKER: &str =
     "<!-- notes below this line are kept when the bench rewrites the file -->";
-
-/// CLOCK_MONOTONIC in nanoseconds (the clock every client stamps with).
-fn mono_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec to write into.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    assert_eq!(rc, 0);
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
 
 fn batch(ns: &Ns, script: &str) {
     let mut child = Command::new("ip")
@@ -88,32 +75,6 @@ fn batch(ns: &Ns, script: &str) {
         .write_all(script.as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
-}
-
-/// `RTM_NEWLINK` setting or clearing `IFF_UP` on `index`.
-fn set_up(index: u32, up: bool) -> Vec<u8> {
-    let mut m = LinkMessage::default();
-    m.header = LinkHeader {
-        index,
-        flags: if up {
-            LinkFlags::Up
-        } else {
-            LinkFlags::empty()
-        },
-        change_mask: LinkFlags::Up,
-        ..LinkHeader::default()
-    };
-    let mut buf = vec![0u8; HEADER_LEN + m.buffer_len()];
-    Header {
-        length: buf.len() as u32,
-        kind: 16,
-        flags: 0,
-        seq: 0,
-        pid: 0,
-    }
-    .write(&mut buf);
-    m.emit(&mut buf[HEADER_LEN..]);
-    buf
 }
 
 /// One change made by the writer.

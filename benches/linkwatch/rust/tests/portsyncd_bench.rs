@@ -20,6 +20,7 @@
 //! daemon and the baseline's). `PORTSYNCD_BENCH_OUT`: the Markdown file whose portsyncd section
 //! (between [`BEGIN`] and [`END`]) is replaced, or appended when absent.
 
+mod bench_util;
 #[path = "../../../../core/tests/linkwatch_util/mod.rs"]
 mod linkwatch_util;
 
@@ -30,11 +31,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lbnet::netlink::message::{Header, HEADER_LEN};
+use bench_util::{mono_ns, set_up};
 use lbnet::netlink::{Socket, SocketOptions};
 use linkwatch_util::Ns;
-use netlink_packet_core::Emitable;
-use netlink_packet_route::link::{LinkFlags, LinkHeader, LinkMessage};
 
 const PORTS: usize = 200;
 const PACED: usize = 1_000;
@@ -45,43 +44,6 @@ pub const BEGIN: &str =
     "<!-- portsyncd bench: begin (make bench-linkwatch rewrites this section) -->";
 /// End of that section.
 pub const END: &str = "<!-- portsyncd bench: end -->";
-
-fn mono_ns() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec to write into.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    assert_eq!(rc, 0);
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
-
-/// `RTM_NEWLINK` setting or clearing `IFF_UP` on `index`.
-fn set_up(index: u32, up: bool) -> Vec<u8> {
-    let mut m = LinkMessage::default();
-    m.header = LinkHeader {
-        index,
-        flags: if up {
-            LinkFlags::Up
-        } else {
-            LinkFlags::empty()
-        },
-        change_mask: LinkFlags::Up,
-        ..LinkHeader::default()
-    };
-    let mut buf = vec![0u8; HEADER_LEN + m.buffer_len()];
-    Header {
-        length: buf.len() as u32,
-        kind: 16,
-        flags: 0,
-        seq: 0,
-        pid: 0,
-    }
-    .write(&mut buf);
-    m.emit(&mut buf[HEADER_LEN..]);
-    buf
-}
 
 struct RedisServer {
     dir: PathBuf,
