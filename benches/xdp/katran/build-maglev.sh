@@ -10,20 +10,9 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-tarball=${KATRAN_BPF_TARBALL:-}
-if [ -z "$tarball" ]; then
-	for d in ${LBNET_PEERS_DIR:-} "$root/../shared/peers" "$root/../../shared/peers"; do
-		for f in "$d"/katran-bpf-*.tar.gz; do [ -f "$f" ] && tarball=$f; done
-		[ -n "$tarball" ] && break
-	done
-fi
-if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
-	echo "build-maglev.sh: no Katran tarball (set KATRAN_BPF_TARBALL or put katran-bpf-<commit>.tar.gz in ../shared/peers)" >&2
-	exit 1
-fi
-commit=$(basename "$tarball" .tar.gz | sed 's/^katran-bpf-//')
+. "$here/peer.sh"
+katran_peer build-maglev.sh
 tool_hash=$(sha256sum "$here/maglev_tool.cpp" | cut -c1-12)
-cache=${LBNET_PEER_CACHE:-$HOME/.cache/lbnet-peers}
 dest=$cache/katran-maglev-$commit-$tool_hash
 if [ ! -x "$dest/maglev_tool" ]; then
 	mkdir -p "$cache"
