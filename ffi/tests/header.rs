@@ -5,6 +5,8 @@
 //!
 //! `make header` (which runs this test with `LBNET_WRITE_HEADER=1`) rewrites the file.
 
+mod header_util;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -172,28 +174,7 @@ fn generate() -> String {
 
 #[test]
 fn header_is_up_to_date() {
-    let fresh = generate();
-    let path = header_path();
-    if std::env::var_os("LBNET_WRITE_HEADER").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &fresh).expect("write include/ipvs_ffi.h");
-        eprintln!("wrote {}", path.display());
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    if committed != fresh {
-        let line = committed
-            .lines()
-            .zip(fresh.lines())
-            .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(fresh.lines().count()) + 1,
-                |i| i + 1,
-            );
-        panic!(
-            "header is stale: run make header ({} differs from the generated header at line {line})",
-            path.display()
-        );
-    }
+    header_util::check_or_write(&header_path(), &generate());
 }
 
 /// One prefix per area: every function, type and constant of the header is named with its

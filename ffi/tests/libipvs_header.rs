@@ -4,6 +4,8 @@
 //! `LBNET_WRITE_HEADER=1`) rewrites it. It also compiles the header as C11 and C++ and checks
 //! that it declares every function and type of ipvsadm 1.31's libipvs.h.
 
+mod header_util;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -32,28 +34,7 @@ fn generate() -> String {
 
 #[test]
 fn libipvs_header_is_up_to_date() {
-    let fresh = generate();
-    let path = header_path();
-    if std::env::var_os("LBNET_WRITE_HEADER").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &fresh).expect("write include/lbnet/libipvs.h");
-        eprintln!("wrote {}", path.display());
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    if committed != fresh {
-        let line = committed
-            .lines()
-            .zip(fresh.lines())
-            .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(fresh.lines().count()) + 1,
-                |i| i + 1,
-            );
-        panic!(
-            "header is stale: run make header ({} differs from the generated header at line {line})",
-            path.display()
-        );
-    }
+    header_util::check_or_write(&header_path(), &generate());
 }
 
 /// Every function, typedef and the data symbol of ipvsadm 1.31's libipvs.h are declared.
