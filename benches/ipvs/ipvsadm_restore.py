@@ -3,8 +3,17 @@
 each given ipvsadm binary, each in its own network namespace, in this one boot of the kernel
 lab: wall time of the restore into an empty table, then of the same restore onto the full
 table (every line refused: the error path), and the outcome compared: `ipvsadm -S -n` of every
-namespace equal, and stdout/stderr/exit status of each restore equal. Prints RESULT lines for
-the make target (mk/libipvs.mk) that writes benches/results/ipvs.md.
+namespace equal, and stdout/stderr/exit status of each restore equal. The restore into the
+empty table must succeed whole (exit 0, no stderr) and every namespace's table must then hold
+exactly SERVICES services and SERVICES x DESTS_PER destinations: a half-built table fails the
+bench instead of being reported. Prints RESULT lines for the make target (mk/libipvs.mk) that
+writes benches/results/ipvs.md.
+
+Each namespace gets `lo` up: the kernel refuses an IPv4 destination (EINVAL, "address not
+unicast") when inet_addr_type() cannot classify it as RTN_UNICAST/RTN_LOCAL
+(ip_vs_new_dest), and in a fresh namespace, with no address on `lo`, there is no local
+routing table yet, so every IPv4 address is classed RTN_BROADCAST. IPv6 destinations are not
+affected (ipv6_addr_type() is table-free).
 
 usage (root, in the lab): ipvsadm_restore.py NAME=BINARY... [--services 10000] [--dests-per 5]
 """
@@ -54,6 +63,7 @@ class Side:
         self.ns = f"lbnet-bench-{name}"
         subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
         self.fd = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)
 
     def run(self, args, stdin=None):
@@ -80,7 +90,8 @@ def main():
     sides = [Side(*s.split("=", 1)) for s in a.sides]
     print(f"RESULT file services={a.services} dests={a.services * a.dests_per} lines={nlines}",
           flush=True)
-    ok = True
+    ok = True  # every side's outcome the same
+    complete = True  # the file restored whole into the empty table, refused whole onto the full one
     outs = {}
     try:
         for phase in ("empty", "full"):
@@ -99,10 +110,29 @@ def main():
                     print(f"DIFFER: -R ({phase} table) of {name} and {first[0]}: exit "
                           f"{res[0]} vs {first[1][0]}, stderr {res[2][:300]!r} vs "
                           f"{first[1][2][:300]!r}", file=sys.stderr)
+        # The restore into the empty table must have built all of it, and the one onto the
+        # full table must have refused every line.
+        for phase, want_rc, want_err in (("empty", 0, 0), ("full", None, nlines)):
+            for name, (rc, _, err) in outs[phase]:
+                nerr = err.count(b"\n")
+                if (want_rc is not None and rc != want_rc) or nerr != want_err:
+                    complete = False
+                    print(f"INCOMPLETE: -R ({phase} table) of {name}: exit {rc}, "
+                          f"{nerr} stderr lines (want {want_err}); first: "
+                          f"{err[:300]!r}", file=sys.stderr)
         sums = []
+        want = (a.services, a.services * a.dests_per)
         for s in sides:
             _, (rc, out, err) = s.run(["-S", "-n"])
+            lines = out.split(b"\n")
+            got = (sum(l.startswith(b"-A ") for l in lines), sum(l.startswith(b"-a ") for l in lines))
             sums.append((s.name, hashlib.sha256(out).hexdigest()[:16], out.count(b"\n")))
+            print(f"RESULT table side={s.name} services={got[0]} dests={got[1]}", flush=True)
+            if rc != 0 or got != want:
+                complete = False
+                print(f"INCOMPLETE: the table of {s.name} holds {got[0]} services and {got[1]} "
+                      f"destinations (ipvsadm -S -n exit {rc}), the file {want[0]} and "
+                      f"{want[1]}", file=sys.stderr)
         print("RESULT tables " + " ".join(f"{n}={h}/{c}lines" for n, h, c in sums), flush=True)
         if len({h for _, h, _ in sums}) != 1:
             ok = False
@@ -113,7 +143,8 @@ def main():
         for s in sides:
             s.close()
     print(f"RESULT outcome {'same' if ok else 'DIFFERENT'}")
-    return 0 if ok else 1
+    print(f"RESULT complete {'yes' if complete else 'NO'}")
+    return 0 if ok and complete else 1
 
 
 if __name__ == "__main__":
