@@ -30,6 +30,7 @@ import time
 
 CLONE_NEWNET = 0x40000000
 CHECK_EVERY = 10
+DEST_HIT = 0.75  # share of -e/-d that name a destination -a created (the rest: random, mostly misses)
 SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
               "mh", "twos", "bogus"]
 libc = ctypes.CDLL(None, use_errno=True)
@@ -105,13 +106,39 @@ class Gen:
     def __init__(self, seed):
         self.r = random.Random(seed)
         self.known = []  # services that -A created (picked often, so that most commands apply)
+        # Destinations that -a created, as (service, ["-r", addr]) exactly as the -a spelt them:
+        # -e and -d pick one of these most of the time (DEST_HIT), so that edits and deletes
+        # run their success paths too, not only "No such destination".
+        self.dests = []
+        self.last = None  # (service, dest) of the command just generated, for added()
 
     def added(self, cmd):
-        """Called with each command that succeeded."""
-        if cmd and cmd[0] == "-A":
+        """Called with each command that succeeded (what -R restores is what the table held)."""
+        if not cmd:
+            return
+        svc, dest = self.last or (None, None)
+        if cmd[0] == "-A":
             s = cmd[1:3] + (["-6"] if "-6" in cmd else [])
             if s not in self.known:
                 self.known.append(s)
+        elif cmd[0] == "-a" and svc is not None and (svc, dest) not in self.dests:
+            self.dests.append((svc, dest))
+        elif cmd[0] == "-d" and svc is not None:
+            self.dests = [d for d in self.dests if d != (svc, dest)]
+        elif cmd[0] == "-D" and svc is not None:
+            self.dests = [d for d in self.dests if d[0] != svc]
+        elif cmd[0] == "-C":
+            self.dests = []
+
+    def existing_dest(self):
+        """(service, dest) for -e/-d: one that -a created, DEST_HIT of the time when there is
+        one (it may have gone since by a path not tracked, e.g. -D spelt differently: a miss),
+        else a random service and destination (mostly misses)."""
+        if self.dests and self.maybe(DEST_HIT):
+            svc, dest = self.r.choice(self.dests)
+            return list(svc), list(dest)
+        s = self.svc()
+        return s, self.dest(s)
 
     def pick(self, *xs):
         return self.r.choice(xs)
@@ -238,6 +265,7 @@ class Gen:
     def command(self):
         r = self.r
         k = r.randrange(1000)
+        self.last = None
         if k < 200:
             s = self.svc()
             return ["-A"] + s + self.svc_opts(s)
@@ -245,16 +273,22 @@ class Gen:
             s = self.svc()
             return ["-E"] + s + self.svc_opts(s)
         if k < 300:
-            return ["-D"] + self.svc()
+            s = self.svc()
+            self.last = (tuple(s), None)
+            return ["-D"] + s
         if k < 540:
             s = self.svc()
-            return ["-a"] + s + self.dest(s) + self.dest_opts()
+            d = self.dest(s)
+            self.last = (tuple(s), tuple(d))
+            return ["-a"] + s + d + self.dest_opts()
         if k < 620:
-            s = self.svc()
-            return ["-e"] + s + self.dest(s) + self.dest_opts()
+            s, d = self.existing_dest()
+            self.last = (tuple(s), tuple(d))
+            return ["-e"] + s + d + self.dest_opts()
         if k < 680:
-            s = self.svc()
-            return ["-d"] + s + self.dest(s)
+            s, d = self.existing_dest()
+            self.last = (tuple(s), tuple(d))
+            return ["-d"] + s + d
         if k < 710:
             return ["-Z"] + (self.svc() if self.maybe(0.6) else [])
         if k < 850:
