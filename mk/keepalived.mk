@@ -4,8 +4,10 @@
 #
 #   make keepalived-lbnet       build stock keepalived (cached by version under
 #                               $${LBNET_PEER_CACHE:-~/.cache/lbnet-peers}/keepalived-2.2.7) and
-#                               the lbnet variant into target/keepalived; nm/ar/ldd checks that
-#                               the IPVS path is ours (target/keepalived/build-info.txt)
+#                               the lbnet variant into target/keepalived, relinked from a tree
+#                               configured --disable-libnl (cached as keepalived-2.2.7-nolibnl);
+#                               nm/ar/ldd/strings checks that the IPVS path is ours and that it
+#                               links no libnl (target/keepalived/build-info.txt)
 #   make test-keepalived-lab    one lab boot: stock and lbnet keepalived side by side in two
 #                               network namespaces, same virtual_server configuration (IPv4 and
 #                               IPv6, TCP_CHECK, sorry_server), `ipvsadm -S -n` compared after
@@ -17,7 +19,8 @@
 KEEPALIVED_OUT := $(ROOT)/target/keepalived
 LAB_RUN ?= $(ROOT)/lab/run
 
-# keepalived's configure needs libnl (IPVS over libnl in the stock build), OpenSSL and libmagic;
+# keepalived's configure needs libnl for the stock build (IPVS over libnl; the lbnet build is
+# configured --disable-libnl and links none), OpenSSL and libmagic;
 # the lab test runs python3 listeners as real servers and compares with ipvsadm.
 APT_PACKAGES += libnl-3-dev libnl-genl-3-dev libssl-dev libmagic-dev curl python3 ipvsadm
 TEST_TARGETS += test-keepalived-lab

@@ -15,7 +15,7 @@ APT_PACKAGES += libpopt-dev libnl-3-dev libnl-genl-3-dev ipvsadm python3 curl
 # test-lab-libipvs: 2,000 steps (4 seeds x 500), each command through both ipvsadm builds, in
 # one lab boot: 324 s of lab time measured on 2026-12-06 (5.6 min with the boot, machine loaded);
 # 1832 s (31.5 min) on a second run that day with the host's load average at 25-31 (7 helpers'
-# builds and qemu on 2 cores): the same number of ipvsadm runs, so the difference is the host.
+# builds and qemu on 2 cores), with the same 2,000 steps and 204 table checks; not re-measured on a quiet host.
 TEST_TARGETS += test-libipvs test-lab-libipvs
 LAB_TEST_TARGETS += test-lab-libipvs
 BENCH_TARGETS += bench-libipvs

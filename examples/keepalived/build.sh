@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Builds keepalived 2.2.7 twice, from the same unmodified sources and the same configuration:
+# Builds keepalived 2.2.7 twice, from the same unmodified sources:
 #
 #   stock  keepalived as upstream builds it (`./configure --enable-lvs`, `make`): its IPVS
 #          calls go through its own copy of libipvs (keepalived/check/libipvs.c) on libnl;
-#   lbnet  the same objects, with check/libipvs.o left out of the internal libcheck.a and
+#   lbnet  keepalived configured `--enable-lvs --disable-libnl` (so nothing of it links libnl),
+#          with check/libipvs.o left out of the internal libcheck.a and
 #          examples/keepalived/libipvs_lbnet.c (keepalived's libipvs API over lbnet's C ABI,
 #          compiled against this configured tree's own headers) plus libipvs_ffi.so linked in
 #          its place, through make variables only:
+#            make -C keepalived/check check_data.o check_parser.o \
+#                 CPPFLAGS="<configure's> -DLIBIPVS_USE_NL"
 #            make -C keepalived/check libcheck.a \
 #                 am_libcheck_a_OBJECTS="<keepalived's list without libipvs.o>"
 #            make -C keepalived keepalived LIBS="libipvs_lbnet.o -L<ffi> -Wl,-rpath,<ffi> -lipvs_ffi"
+#          LIBIPVS_USE_NL: configure defines it when libipvs talks netlink (with libnl), and
+#          keepalived's configuration parser (check_data.c, check_parser.c; nothing else in
+#          check/ reads it but libipvs.c, which is gone) refuses every IPv6 virtual and real
+#          server without it ("IPVS does not support IPv6 in this build"), because libipvs's
+#          setsockopt fallback cannot carry IPv6. Our libipvs talks netlink and carries IPv6, so
+#          those two objects are compiled with it defined, as in the stock build; the other
+#          objects that read it (core/namespaces.c, core/libnl_link.c, core/nftables.c) would
+#          include libnl's headers or open libnl sockets with it, and are left as configured.
 #
-# The configured and built stock tree is cached by version (and source hash and configure
-# options) under ${LBNET_PEER_CACHE:-$HOME/.cache/lbnet-peers}/keepalived-<version>/; it is
-# built in a temporary directory and renamed into place, so an interrupted build is never
-# taken as done. The lbnet variant is relinked on every run (seconds) in a copy of that tree
-# under the output directory, so the cache is never modified.
+# Each configured and built tree is cached by version (and source hash and configure options)
+# under ${LBNET_PEER_CACHE:-$HOME/.cache/lbnet-peers}/: keepalived-<version>/ (stock) and
+# keepalived-<version>-nolibnl/ (what the lbnet variant is relinked from); each is built in a
+# temporary directory and renamed into place, so an interrupted build is never taken as done.
+# The lbnet variant is relinked on every run (seconds) in a copy of the nolibnl tree under the
+# output directory, so the cache is never modified.
 #
 # keepalived's sources, in order: KEEPALIVED_SRC (a tarball or an unpacked tree);
 # shared/peers/keepalived_<version>.orig.tar.gz beside the project's main checkout; Debian's
@@ -28,13 +40,14 @@
 #     stock binary has them (so the check means something);
 #   - the lbnet binary defines keepalived's libipvs entry points and imports lbnet_ipvs_* from
 #     libipvs_ffi.so, which ldd resolves to the tree's library;
-#   - no libipvs entry point of the lbnet binary calls into libnl (genl_ctrl_resolve,
-#     nl_send_auto, nl_recvmsgs_default are not imported at all).
-# What libnl remains in the lbnet binary (keepalived links -lnl-3 -lnl-genl-3 for everyone) is
-# printed in build-info.txt.
+#   - the lbnet binary imports no libnl function at all and ldd shows no libnl (the stock binary
+#     imports genl_ctrl_resolve, nl_send_auto, nl_recvmsgs_default... and links libnl-3 and
+#     libnl-genl-3, so the check means something);
+#   - the lbnet binary has none of the "IPv6 is not supported by this build" refusals of the
+#     parser, which the nolibnl tree's own binary has (LIBIPVS_USE_NL took effect).
 #
-# Needs: gcc, make, libnl-3-dev, libnl-genl-3-dev, libssl-dev, libmagic-dev (keepalived's
-# configure), and libipvs_ffi built (`make ffi-lib`).
+# Needs: gcc, make, libnl-3-dev, libnl-genl-3-dev (the stock build), libssl-dev, libmagic-dev
+# (keepalived's configure), and libipvs_ffi built (`make ffi-lib`).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -42,9 +55,11 @@ OUT=${1:-$REPO/target/keepalived}
 VERSION=2.2.7
 SHA256=${KEEPALIVED_SHA256:-}
 CONFIGURE_OPTS="--enable-lvs"
+NOLIBNL_OPTS="--enable-lvs --disable-libnl"
 FFI_DIR=${LBNET_FFI_LIBDIR:-$REPO/target/release}
 CACHE_ROOT=${LBNET_PEER_CACHE:-$HOME/.cache/lbnet-peers}
 CACHE=$CACHE_ROOT/keepalived-$VERSION
+NOLIBNL_CACHE=$CACHE_ROOT/keepalived-$VERSION-nolibnl
 say() { echo "keepalived-build: $*"; }
 die() { echo "keepalived-build: FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
@@ -92,12 +107,17 @@ else
     src_id="sha256:$(sha256sum "$src" | cut -d' ' -f1)"
 fi
 say "keepalived $VERSION from $src ($src_id)"
-key="version=$VERSION source=$src_id configure=$CONFIGURE_OPTS gcc=$(gcc -dumpfullversion)"
-
-# --- the cached stock build -----------------------------------------------------------------
-if [ -f "$CACHE/key" ] && [ "$(cat "$CACHE/key")" = "$key" ] && [ -x "$CACHE/keepalived-stock" ]; then
-    say "stock build: cached in $CACHE"
-else
+# --- the cached builds ------------------------------------------------------------------------
+# build_cached DIR "CONFIGURE OPTIONS" CONFIGURE_LOG_LINE: configures and builds keepalived into
+# DIR (DIR/tree, DIR/keepalived-stock: the binary as that configuration builds it, DIR/key)
+# unless DIR holds that build already; fails unless configure.log has CONFIGURE_LOG_LINE.
+build_cached() {
+    local dir=$1 opts=$2 want=$3 key t
+    key="version=$VERSION source=$src_id configure=$opts gcc=$(gcc -dumpfullversion)"
+    if [ -f "$dir/key" ] && [ "$(cat "$dir/key")" = "$key" ] && [ -x "$dir/keepalived-stock" ]; then
+        say "build ($opts): cached in $dir"
+        return
+    fi
     t=$(now)
     mkdir -p "$CACHE_ROOT"
     work=$(mktemp -d "$CACHE_ROOT/.keepalived-$VERSION.XXXXXX")
@@ -108,32 +128,38 @@ else
         tar -xzf "$src" -C "$work/tree" --strip-components=1
     fi
     [ -f "$work/tree/keepalived/check/libipvs.c" ] || die "$src is not a keepalived tree"
-    say "stock build: ./configure $CONFIGURE_OPTS (log: $work/configure.log)"
-    (cd "$work/tree" && nice ./configure $CONFIGURE_OPTS) > "$work/configure.log" 2>&1 ||
+    say "build: ./configure $opts (log: $work/configure.log)"
+    (cd "$work/tree" && nice ./configure $opts) > "$work/configure.log" 2>&1 ||
         { tail -30 "$work/configure.log" >&2; die "configure failed"; }
-    grep -q "IPVS use libnl *: Yes" "$work/configure.log" ||
-        die "configure did not enable IPVS over libnl (install libnl-3-dev libnl-genl-3-dev)"
-    say "stock build: make -j2"
+    grep -Eq "$want" "$work/configure.log" ||
+        die "configure $opts: no line '$want' in $work/configure.log"
+    say "build ($opts): make -j2"
     nice make -C "$work/tree" -j2 > "$work/make.log" 2>&1 ||
         { tail -30 "$work/make.log" >&2; die "make failed"; }
     cp "$work/tree/keepalived/keepalived" "$work/keepalived-stock"
     echo "$key" > "$work/key"
-    rm -rf "$CACHE"
-    mv "$work" "$CACHE"
+    rm -rf "$dir"
+    mv "$work" "$dir"
     work=""
-    say "stock build: done in $(since "$t") s, cached in $CACHE"
-fi
+    say "build ($opts): done in $(since "$t") s, cached in $dir"
+}
+# Stock: IPVS over libnl (needs libnl-3-dev and libnl-genl-3-dev).
+build_cached "$CACHE" "$CONFIGURE_OPTS" "IPVS use libnl *: Yes"
+key=$(cat "$CACHE/key")
+# The tree the lbnet variant is relinked from: no libnl anywhere.
+build_cached "$NOLIBNL_CACHE" "$NOLIBNL_OPTS" "IPVS use libnl *: No"
 
 # --- the lbnet build --------------------------------------------------------------------------
 t=$(now)
 mkdir -p "$OUT"
 rm -rf "$OUT/tree"
-cp -a "$CACHE/tree" "$OUT/tree"
+cp -a "$NOLIBNL_CACHE/tree" "$OUT/tree"
 T=$OUT/tree
 CHECK=$T/keepalived/check
 mkvar() { make -s -C "$1" --no-print-directory --eval "lbnet-print-var: ; @echo \$($2)" lbnet-print-var; }
 ka_cflags=$(mkvar "$CHECK" KA_CFLAGS)
 ka_cppflags=$(mkvar "$CHECK" KA_CPPFLAGS)
+cppflags=$(mkvar "$CHECK" CPPFLAGS)
 # keepalived's own flags (all its warnings), as an error.
 gcc -DHAVE_CONFIG_H $ka_cppflags -I"$T/lib" -I"$T/keepalived/include" -I"$REPO/include" \
     $ka_cflags -Werror -c "$REPO/examples/keepalived/libipvs_lbnet.c" -o "$OUT/libipvs_lbnet.o"
@@ -141,13 +167,16 @@ objs=$(mkvar "$CHECK" am_libcheck_a_OBJECTS)
 new_objs=$(echo "$objs" | tr ' ' '\n' | grep -v '^libipvs\.o$' | tr '\n' ' ')
 [ "$(echo "$objs" | wc -w)" = "$(( $(echo "$new_objs" | wc -w) + 1 ))" ] ||
     die "libipvs.o not found once in keepalived's libcheck objects: $objs"
-# Out with libipvs.o, the archive holding it and the binary linked from it.
-rm -f "$CHECK/libipvs.o" "$CHECK/libcheck.a" "$T/keepalived/keepalived"
+# Out with libipvs.o, the archive holding it, the binary linked from it, and the two parser
+# objects compiled without LIBIPVS_USE_NL (see the top).
+rm -f "$CHECK/libipvs.o" "$CHECK/libcheck.a" "$T/keepalived/keepalived" \
+    "$CHECK/check_data.o" "$CHECK/check_parser.o"
 libs="$OUT/libipvs_lbnet.o -L$FFI_DIR -Wl,-rpath,$FFI_DIR -lipvs_ffi"
-say "lbnet build: make am_libcheck_a_OBJECTS=\"$new_objs\" LIBS=\"$libs\""
-# Only the two targets that change, in their own directories: the tree's top-level make would
+say "lbnet build: make check_data.o check_parser.o CPPFLAGS=\"$cppflags -DLIBIPVS_USE_NL\"; make am_libcheck_a_OBJECTS=\"$new_objs\" LIBS=\"$libs\""
+# Only the targets that change, in their own directories: the tree's top-level make would
 # regenerate lib/git-commit.h through the absolute path the cached tree was configured in.
-{ nice make -C "$CHECK" libcheck.a am_libcheck_a_OBJECTS="$new_objs" &&
+{ nice make -C "$CHECK" check_data.o check_parser.o CPPFLAGS="$cppflags -DLIBIPVS_USE_NL" &&
+  nice make -C "$CHECK" libcheck.a am_libcheck_a_OBJECTS="$new_objs" &&
   nice make -C "$T/keepalived" keepalived LIBS="$libs"; } > "$OUT/make-lbnet.log" 2>&1 ||
     { tail -30 "$OUT/make-lbnet.log" >&2; die "make of the lbnet variant failed"; }
 [ ! -e "$CHECK/libipvs.o" ] || die "make rebuilt check/libipvs.o"
@@ -185,26 +214,33 @@ done
 ldd_ours=$(ldd "$ours")
 grep -q "libipvs_ffi.so.0 => $FFI_DIR/libipvs_ffi.so.0 " <<<"$ldd_ours" ||
     die "ldd does not resolve libipvs_ffi.so.0 to $FFI_DIR: $(grep ipvs_ffi <<<"$ldd_ours" || echo none)"
-nl_left=$(echo "$imports" | grep -E '^(nl|genl|nla|nlmsg|rtnl)_' | tr '\n' ' ')
-# keepalived links -lnl-3 -lnl-genl-3 for everyone; the one libnl import left should be
-# genl_connect, from core/namespaces.o's nl_ipvs_connect(), which only libipvs.c calls.
-users=""
-for o in "$T"/keepalived/*/*.o "$T"/lib/*.o; do
-    if nm -u "$o" | awk '{print $NF}' | grep -qx nl_ipvs_connect; then users="$users ${o#"$T"/}"; fi
-done
-[ -z "$users" ] || die "objects of the lbnet build still call nl_ipvs_connect:$users"
-nm -u "$CACHE/tree/keepalived/check/libipvs.o" | awk '{print $NF}' | grep -qx nl_ipvs_connect ||
-    die "stock libipvs.o does not call nl_ipvs_connect: check is void"
+# No libnl at all: no import of any libnl function, and ldd shows no libnl (the stock binary
+# links both libnl-3 and libnl-genl-3, so the check means something).
+nl_left=$(echo "$imports" | grep -E '^(nl|genl|nla|nlmsg|rtnl)_' | tr '\n' ' ' || true)
+[ -z "$nl_left" ] || die "lbnet binary still imports libnl functions: $nl_left"
+if grep -q 'libnl' <<<"$ldd_ours"; then die "lbnet binary links libnl: $(grep libnl <<<"$ldd_ours")"; fi
+ldd_stock=$(ldd "$stock")
+grep -q 'libnl-3' <<<"$ldd_stock" && grep -q 'libnl-genl-3' <<<"$ldd_stock" ||
+    die "ldd of the stock binary shows no libnl-3/libnl-genl-3: the check above is void"
+# The parser takes IPv6 virtual and real servers: none of its "not supported by this build"
+# refusals is in the lbnet binary, while the nolibnl tree's own binary has them.
+refusal='IPVS does not support IPv6 in this build|IPVS with IPv6 is not supported by this build'
+strings_ours=$(strings "$ours")
+strings_plain=$(strings "$NOLIBNL_CACHE/keepalived-stock")
+if grep -Eq "$refusal" <<<"$strings_ours"; then
+    die "lbnet binary still refuses IPv6 services (check_data.o/check_parser.o without LIBIPVS_USE_NL)"
+fi
+grep -Eq "$refusal" <<<"$strings_plain" ||
+    die "the nolibnl tree's own binary has no IPv6 refusal: the check above is void"
 {
-    echo "keepalived $VERSION, $key"
+    echo "keepalived $VERSION, stock: $key"
+    echo "lbnet relinked from: $(cat "$NOLIBNL_CACHE/key")"
     echo "stock: $stock"
     echo "lbnet: $ours"
     echo "lbnet_ipvs_* functions imported by the lbnet binary: $n_lbnet"
     echo "$imports" | grep '^lbnet_' | tr '\n' ' '; echo
     echo "libipvs.c's own functions: stock $n_stock, lbnet $n_ours"
-    echo "libnl functions still imported by the lbnet binary (not IPVS): ${nl_left:-none}"
-    echo "  (genl_connect is referenced by core/namespaces.o's nl_ipvs_connect(), linked with that object"
-    echo "   for its other functions; no object of the lbnet build calls nl_ipvs_connect: dead code)"
+    echo "libnl functions imported by the lbnet binary: none; libnl in its ldd: none"
     echo "ldd lbnet:"; ldd "$ours" | sed 's/ (0x.*//'
     echo "ldd stock:"; ldd "$stock" | sed 's/ (0x.*//'
 } > "$OUT/build-info.txt"

@@ -163,21 +163,31 @@ set_addr(struct lbnet_addr *out, uint16_t af, const union nf_inet_addr *a)
 		memcpy(out->addr, &a->ip, 4);
 }
 
+/* lbnet's service key from keepalived's fields: a fwmark service is named by its mark and
+ * family alone (the kernel looks a fwmark service up by mark and family only), any other by
+ * protocol, address and port (`port_be` in network order, as keepalived keeps it). */
+static void
+set_service_key(struct lbnet_ipvs_service *o, uint16_t af, uint32_t fwmark, uint16_t protocol,
+		const union nf_inet_addr *addr, uint16_t port_be)
+{
+	memset(o, 0, sizeof(*o));
+	o->af = af;
+	o->fwmark = fwmark;
+	if (!fwmark) {
+		o->protocol = protocol;
+		o->port = ntohs(port_be);
+		set_addr(&o->addr, af, addr);
+	} else
+		o->addr.af = af;
+}
+
 /* keepalived's service rule as lbnet's service. The port is in network order in keepalived's
  * struct; the IPv4 persistence netmask too (the kernel reads IPVS_SVC_ATTR_NETMASK as a be32),
  * while for IPv6 it is a prefix length. false (errno EINVAL) for a name too long for the kernel. */
 static bool
 to_service(const ipvs_service_t *s, struct lbnet_ipvs_service *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->af = s->af;
-	o->fwmark = s->user.fwmark;
-	if (!s->user.fwmark) {
-		o->protocol = s->user.protocol;
-		o->port = ntohs(s->user.port);
-		set_addr(&o->addr, s->af, &s->nf_addr);
-	} else
-		o->addr.af = s->af;
+	set_service_key(o, s->af, s->user.fwmark, s->user.protocol, &s->nf_addr, s->user.port);
 	if (!copy_name(o->sched_name, sizeof(o->sched_name), s->user.sched_name, sizeof(s->user.sched_name)) ||
 	    !copy_name(o->pe_name, sizeof(o->pe_name), s->pe_name, sizeof(s->pe_name))) {
 		errno = EINVAL;
@@ -214,6 +224,19 @@ to_dest(const ipvs_dest_t *d, struct lbnet_ipvs_dest *o)
 #endif
 }
 
+/* Every entry point starts here: records `op` for ipvs_strerror(), then gives the handle, or
+ * NULL with errno set (EINVAL when `args_ok` is false: a NULL argument). */
+static struct lbnet_ipvs *
+begin(enum last_op op, bool args_ok)
+{
+	last_op = op;
+	if (!args_ok) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return get_handle();
+}
+
 int
 ipvs_init(void)
 {
@@ -221,8 +244,7 @@ ipvs_init(void)
 	struct lbnet_ipvs *h;
 	int rc;
 
-	last_op = OP_INIT;
-	if (!(h = get_handle()))
+	if (!(h = begin(OP_INIT, true)))
 		return -1;
 	rc = lbnet_ipvs_get_info(h, &info);
 	if (rc < 0) {
@@ -239,36 +261,42 @@ ipvs_flush(void)
 {
 	struct lbnet_ipvs *h;
 
-	last_op = OP_FLUSH;
-	if (!(h = get_handle()))
+	if (!(h = begin(OP_FLUSH, true)))
 		return -1;
 	return result(lbnet_ipvs_flush(h));
 }
 
+/* The add/update/delete of a service (`dest` unused, may be NULL) or of one of its real
+ * servers: keepalived's structs converted, then one lbnet call. */
 static int
-service_op(enum last_op op, ipvs_service_t *svc)
+rule_op(enum last_op op, ipvs_service_t *svc, ipvs_dest_t *dest)
 {
+	bool with_dest = op == OP_ADD_DEST || op == OP_UPDATE_DEST || op == OP_DEL_DEST;
 	struct lbnet_ipvs_service s;
+	struct lbnet_ipvs_dest d;
 	struct lbnet_ipvs *h;
 
-	last_op = op;
-	if (!svc) {
-		errno = EINVAL;
+	if (!(h = begin(op, svc && (dest || !with_dest))) || !to_service(svc, &s))
 		return -1;
-	}
-	if (!to_service(svc, &s) || !(h = get_handle()))
-		return -1;
+	if (with_dest)
+		to_dest(dest, &d);
 	switch (op) {
 	case OP_ADD_SERVICE:	return result(lbnet_ipvs_add_service(h, &s));
 	case OP_UPDATE_SERVICE:	return result(lbnet_ipvs_update_service(h, &s));
 	case OP_DEL_SERVICE:	return result(lbnet_ipvs_delete_service(h, &s));
+	case OP_ADD_DEST:	return result(lbnet_ipvs_add_dest(h, &s, &d));
+	case OP_UPDATE_DEST:	return result(lbnet_ipvs_update_dest(h, &s, &d));
+	case OP_DEL_DEST:	return result(lbnet_ipvs_delete_dest(h, &s, &d));
 	default:		errno = EINVAL; return -1;
 	}
 }
 
-int ipvs_add_service(ipvs_service_t *svc) { return service_op(OP_ADD_SERVICE, svc); }
-int ipvs_update_service(ipvs_service_t *svc) { return service_op(OP_UPDATE_SERVICE, svc); }
-int ipvs_del_service(ipvs_service_t *svc) { return service_op(OP_DEL_SERVICE, svc); }
+int ipvs_add_service(ipvs_service_t *svc) { return rule_op(OP_ADD_SERVICE, svc, NULL); }
+int ipvs_update_service(ipvs_service_t *svc) { return rule_op(OP_UPDATE_SERVICE, svc, NULL); }
+int ipvs_del_service(ipvs_service_t *svc) { return rule_op(OP_DEL_SERVICE, svc, NULL); }
+int ipvs_add_dest(ipvs_service_t *svc, ipvs_dest_t *dest) { return rule_op(OP_ADD_DEST, svc, dest); }
+int ipvs_update_dest(ipvs_service_t *svc, ipvs_dest_t *dest) { return rule_op(OP_UPDATE_DEST, svc, dest); }
+int ipvs_del_dest(ipvs_service_t *svc, ipvs_dest_t *dest) { return rule_op(OP_DEL_DEST, svc, dest); }
 
 /* Zeroes one service's counters, or every counter when `svc` names no service (no fwmark, the
  * any address, port 0), as keepalived's copy decides. */
@@ -278,12 +306,7 @@ ipvs_zero_service(ipvs_service_t *svc)
 	struct lbnet_ipvs_service s;
 	struct lbnet_ipvs *h;
 
-	last_op = OP_ZERO_SERVICE;
-	if (!svc) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (!(h = get_handle()))
+	if (!(h = begin(OP_ZERO_SERVICE, svc != NULL)))
 		return -1;
 	if (!svc->user.fwmark && !svc->user.port &&
 	    !memcmp(&svc->nf_addr.in6, &in6addr_any, sizeof(struct in6_addr)))
@@ -293,33 +316,6 @@ ipvs_zero_service(ipvs_service_t *svc)
 	return result(lbnet_ipvs_zero_service(h, &s));
 }
 
-static int
-dest_op(enum last_op op, ipvs_service_t *svc, ipvs_dest_t *dest)
-{
-	struct lbnet_ipvs_service s;
-	struct lbnet_ipvs_dest d;
-	struct lbnet_ipvs *h;
-
-	last_op = op;
-	if (!svc || !dest) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (!to_service(svc, &s) || !(h = get_handle()))
-		return -1;
-	to_dest(dest, &d);
-	switch (op) {
-	case OP_ADD_DEST:	return result(lbnet_ipvs_add_dest(h, &s, &d));
-	case OP_UPDATE_DEST:	return result(lbnet_ipvs_update_dest(h, &s, &d));
-	case OP_DEL_DEST:	return result(lbnet_ipvs_delete_dest(h, &s, &d));
-	default:		errno = EINVAL; return -1;
-	}
-}
-
-int ipvs_add_dest(ipvs_service_t *svc, ipvs_dest_t *dest) { return dest_op(OP_ADD_DEST, svc, dest); }
-int ipvs_update_dest(ipvs_service_t *svc, ipvs_dest_t *dest) { return dest_op(OP_UPDATE_DEST, svc, dest); }
-int ipvs_del_dest(ipvs_service_t *svc, ipvs_dest_t *dest) { return dest_op(OP_DEL_DEST, svc, dest); }
-
 /* Reads the kernel's timeouts into orig_timeouts (logged, not fatal, on failure). */
 static void
 save_orig_timeouts(void)
@@ -327,8 +323,7 @@ save_orig_timeouts(void)
 	struct lbnet_ipvs_timeouts t;
 	struct lbnet_ipvs *h;
 
-	last_op = OP_GET_TIMEOUT;
-	if (!(h = get_handle()) || lbnet_ipvs_get_timeouts(h, &t) < 0) {
+	if (!(h = begin(OP_GET_TIMEOUT, true)) || lbnet_ipvs_get_timeouts(h, &t) < 0) {
 		log_message(LOG_INFO, "Failed to get IPVS timeouts");
 		return;
 	}
@@ -352,65 +347,67 @@ ipvs_set_timeout(const ipvs_timeout_t *to)
 		}
 		save_orig_timeouts();
 	}
-	last_op = OP_SET_TIMEOUT;
 	t.tcp = (uint32_t)(to && to->tcp_timeout ? to->tcp_timeout : orig_timeouts.tcp_timeout);
 	t.tcp_fin = (uint32_t)(to && to->tcp_fin_timeout ? to->tcp_fin_timeout : orig_timeouts.tcp_fin_timeout);
 	t.udp = (uint32_t)(to && to->udp_timeout ? to->udp_timeout : orig_timeouts.udp_timeout);
-	if (!(h = get_handle()))
+	if (!(h = begin(OP_SET_TIMEOUT, true)))
 		return -1;
 	return result(lbnet_ipvs_set_timeouts(h, &t));
 }
 
-int
-ipvs_start_daemon(ipvs_daemon_t *dm)
+/* keepalived's sync daemon as lbnet's: state and syncid (all a stop needs), then for a start
+ * `with_config` adds the interface and, where keepalived has them, the multicast attributes.
+ * false (errno EINVAL) for an interface name too long for the kernel. */
+static bool
+to_daemon(const ipvs_daemon_t *dm, bool with_config, struct lbnet_ipvs_daemon *d)
 {
-	struct lbnet_ipvs_daemon d;
-	struct lbnet_ipvs *h;
-
-	last_op = OP_START_DAEMON;
-	if (!dm) {
+	memset(d, 0, sizeof(*d));
+	d->state = (uint32_t)dm->state;
+	d->syncid = (uint32_t)dm->syncid;
+	if (!with_config)
+		return true;
+	if (!copy_name(d->mcast_ifname, sizeof(d->mcast_ifname), dm->mcast_ifn, sizeof(dm->mcast_ifn))) {
 		errno = EINVAL;
-		return -1;
-	}
-	memset(&d, 0, sizeof(d));
-	d.state = (uint32_t)dm->state;
-	d.syncid = (uint32_t)dm->syncid;
-	if (!copy_name(d.mcast_ifname, sizeof(d.mcast_ifname), dm->mcast_ifn, sizeof(dm->mcast_ifn))) {
-		errno = EINVAL;
-		return -1;
+		return false;
 	}
 #ifdef _HAVE_IPVS_SYNCD_ATTRIBUTES_
-	d.sync_maxlen = dm->sync_maxlen;
-	d.mcast_port = dm->mcast_port;
-	d.mcast_ttl = dm->mcast_ttl;
+	d->sync_maxlen = dm->sync_maxlen;
+	d->mcast_port = dm->mcast_port;
+	d->mcast_ttl = dm->mcast_ttl;
 	if (dm->mcast_af == AF_INET6 || dm->mcast_af == AF_INET)
-		set_addr(&d.mcast_group, dm->mcast_af, &dm->mcast_group);
+		set_addr(&d->mcast_group, dm->mcast_af, &dm->mcast_group);
 #endif
-	if (!(h = get_handle()))
-		return -1;
-	return result(lbnet_ipvs_start_daemon(h, &d));
+	return true;
 }
 
-int
-ipvs_stop_daemon(ipvs_daemon_t *dm)
+/* Starts (OP_START_DAEMON) or stops (OP_STOP_DAEMON) the sync daemon `dm` describes. */
+static int
+daemon_op(enum last_op op, ipvs_daemon_t *dm)
 {
 	struct lbnet_ipvs_daemon d;
 	struct lbnet_ipvs *h;
 
-	last_op = OP_STOP_DAEMON;
-	if (!dm) {
-		errno = EINVAL;
+	if (!(h = begin(op, dm != NULL)) || !to_daemon(dm, op == OP_START_DAEMON, &d))
 		return -1;
-	}
-	memset(&d, 0, sizeof(d));
-	d.state = (uint32_t)dm->state;
-	d.syncid = (uint32_t)dm->syncid;
-	if (!(h = get_handle()))
-		return -1;
+	if (op == OP_START_DAEMON)
+		return result(lbnet_ipvs_start_daemon(h, &d));
 	return result(lbnet_ipvs_stop_daemon(h, &d));
 }
 
+int ipvs_start_daemon(ipvs_daemon_t *dm) { return daemon_op(OP_START_DAEMON, dm); }
+int ipvs_stop_daemon(ipvs_daemon_t *dm) { return daemon_op(OP_STOP_DAEMON, dm); }
+
 #ifdef _WITH_SNMP_CHECKER_
+/* The address of lbnet's `a` into keepalived's nf_addr, and for IPv4 also into the `user.addr`
+ * field keepalived's entry structs carry (the kernel's old sockopt layout). */
+static void
+get_addr(union nf_inet_addr *nf_addr, __be32 *user_addr, const struct lbnet_addr *a)
+{
+	memcpy(nf_addr, a->addr, a->af == AF_INET6 ? 16 : 4);
+	if (a->af == AF_INET)
+		*user_addr = nf_addr->ip;
+}
+
 static void
 copy_stats(ip_vs_stats_t *o, const struct lbnet_ipvs_stats *s)
 {
@@ -438,22 +435,9 @@ ipvs_get_service(__u32 fwmark, __u16 af, __u16 protocol, union nf_inet_addr *add
 	struct lbnet_ipvs *h;
 	int rc;
 
-	last_op = OP_GET_SERVICE;
-	memset(&key, 0, sizeof(key));
-	key.af = af;
-	key.fwmark = fwmark;
-	key.addr.af = af;
-	if (!fwmark) {
-		if (!addr) {
-			errno = EINVAL;
-			return NULL;
-		}
-		key.protocol = protocol;
-		key.port = ntohs(port);
-		set_addr(&key.addr, af, addr);
-	}
-	if (!(h = get_handle()))
+	if (!(h = begin(OP_GET_SERVICE, fwmark || addr)))
 		return NULL;
+	set_service_key(&key, af, fwmark, protocol, addr, port);
 	rc = lbnet_ipvs_get_service(h, &key, &out);
 	if (rc < 0) {
 		result(rc);
@@ -468,9 +452,7 @@ ipvs_get_service(__u32 fwmark, __u16 af, __u16 protocol, union nf_inet_addr *add
 	if (!out.fwmark) {
 		e->user.protocol = out.protocol;
 		e->user.port = htons(out.port);
-		memcpy(&e->nf_addr, out.addr.addr, out.af == AF_INET6 ? 16 : 4);
-		if (out.af == AF_INET)
-			e->user.addr = e->nf_addr.ip;
+		get_addr(&e->nf_addr, &e->user.addr, &out.addr);
 	}
 	memcpy(e->user.sched_name, out.sched_name, sizeof(e->user.sched_name) - 1);
 	memcpy(e->pe_name, out.pe_name, sizeof(out.pe_name) - 1);
@@ -493,22 +475,10 @@ ipvs_get_dests(ipvs_service_entry_t *svc)
 	size_t i;
 	int rc;
 
-	last_op = OP_GET_DESTS;
-	if (!svc) {
-		errno = EINVAL;
+	if (!(h = begin(OP_GET_DESTS, svc != NULL)))
 		return NULL;
-	}
-	memset(&key, 0, sizeof(key));
-	key.af = svc->af;
-	key.fwmark = svc->user.fwmark;
-	key.addr.af = svc->af;
-	if (!svc->user.fwmark) {
-		key.protocol = svc->user.protocol;
-		key.port = ntohs(svc->user.port);
-		set_addr(&key.addr, svc->af, &svc->nf_addr);
-	}
-	if (!(h = get_handle()))
-		return NULL;
+	set_service_key(&key, svc->af, svc->user.fwmark, svc->user.protocol, &svc->nf_addr,
+			svc->user.port);
 	rc = lbnet_ipvs_list_dests(h, &key, &list);
 	if (rc < 0) {
 		result(rc);
@@ -533,9 +503,7 @@ ipvs_get_dests(ipvs_service_entry_t *svc)
 
 		memset(e, 0, sizeof(*e));
 		e->af = (uint16_t)s->addr.af;
-		memcpy(&e->nf_addr, s->addr.addr, s->addr.af == AF_INET6 ? 16 : 4);
-		if (s->addr.af == AF_INET)
-			e->user.addr = e->nf_addr.ip;
+		get_addr(&e->nf_addr, &e->user.addr, &s->addr);
 		e->user.port = htons(s->port);
 		e->user.conn_flags = s->fwd_method;
 		e->user.weight = s->weight;
