@@ -254,7 +254,10 @@ mod tests {
         let r = m.evaluate(t0, 0, 0);
         assert_eq!(r.state, State::Healthy);
         assert!(r.reasons.is_empty());
-        assert_eq!((r.failure_rate, r.success_rate, r.sync_rate), (0.0, 100.0, 100.0));
+        assert_eq!(
+            (r.failure_rate, r.success_rate, r.sync_rate),
+            (0.0, 100.0, 100.0)
+        );
     }
 
     #[test]
@@ -268,7 +271,10 @@ mod tests {
         assert_eq!(r.stall, Duration::from_millis(9999));
         let r = m.evaluate(ms(t0, 11_000), 4, 0);
         assert_eq!(r.state, State::Unhealthy, "{r:?}");
-        assert!(r.reasons[0].starts_with("redis not answering for 10.0 s"), "{r:?}");
+        assert!(
+            r.reasons[0].starts_with("redis not answering for 10.0 s"),
+            "{r:?}"
+        );
         m.redis_up(ms(t0, 12_000));
         assert_eq!(m.evaluate(ms(t0, 12_000), 4, 0).state, State::Healthy);
     }
@@ -288,7 +294,10 @@ mod tests {
         assert!(r.reasons[0].starts_with("success rate 95.0%"), "{r:?}");
         m.failed(1, ms(t0, 4));
         let r = m.evaluate(ms(t0, 5), 10, 0);
-        assert!(r.reasons.iter().any(|s| s.starts_with("failure rate 5.9%")), "{r:?}");
+        assert!(
+            r.reasons.iter().any(|s| s.starts_with("failure rate 5.9%")),
+            "{r:?}"
+        );
         // 60 s later the window no longer holds them.
         let r = m.evaluate(ms(t0, 60_000), 10, 0);
         assert_eq!(r.state, State::Healthy, "{r:?}");

@@ -183,7 +183,10 @@ impl Ledger {
     }
 
     fn unsynced(&self) -> usize {
-        self.owed.iter().filter(|k| self.present.contains(*k)).count()
+        self.owed
+            .iter()
+            .filter(|k| self.present.contains(*k))
+            .count()
     }
 
     /// After a reconnect: the full state, plus a delete of every owed key the full state no

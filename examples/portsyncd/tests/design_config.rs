@@ -16,7 +16,10 @@ fn design_file_parses_with_its_values() {
     assert_eq!((c.redis.config_db, c.redis.state_db), (4, 6));
     assert_eq!(c.redis.appl_db, 0);
     assert_eq!(c.redis.timeout_ms, 5000);
-    assert_eq!((c.redis.backoff_initial_ms, c.redis.backoff_max_ms), (2000, 2000));
+    assert_eq!(
+        (c.redis.backoff_initial_ms, c.redis.backoff_max_ms),
+        (2000, 2000)
+    );
     // [performance]
     assert_eq!(c.performance.max_event_queue, 1000);
     assert_eq!(c.performance.batch_timeout_ms, 100);
@@ -76,7 +79,11 @@ fn the_daemon_binary_accepts_the_design_file() {
         .arg("--version")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, format!("{DESIGN}\n[metrics]\nenabled = true\n")).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_portsyncd"))
@@ -105,4 +112,25 @@ fn version_prints_the_package_version() {
     if std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.git")).exists() {
         assert!(text.trim_end().ends_with(')'), "{text}");
     }
+}
+
+/// The unit file: `Type=notify`, the design's `WatchdogSec=15` (the same as the
+/// configuration's default `watchdog_interval_secs`), a memory limit.
+#[test]
+fn unit_file_has_the_watchdog_and_a_memory_limit() {
+    let unit = include_str!("../portsyncd.service");
+    let value = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {key}= in portsyncd.service"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(value("Type"), "notify");
+    assert_eq!(
+        value("WatchdogSec"),
+        HealthConfig::default().watchdog_interval_secs.to_string()
+    );
+    assert_eq!(value("MemoryMax"), "64M");
+    assert_eq!(value("KillSignal"), "SIGTERM");
 }
