@@ -199,14 +199,13 @@ impl Ledger {
                 _ => None,
             })
             .collect();
-        let mut dels: Vec<Op> = self
+        let mut gone: Vec<&String> = self
             .owed
             .iter()
             .filter(|k| !set.contains(k.as_str()))
-            .map(|k| Op::StateDel(k.clone()))
             .collect();
-        dels.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-        full.extend(dels);
+        gone.sort();
+        full.extend(gone.into_iter().map(|k| Op::StateDel(k.clone())));
         full
     }
 }
@@ -220,18 +219,37 @@ struct Daemon {
     sync: PortSync,
     monitor: Monitor,
     ledger: Ledger,
-    last_ping: Instant,
+    watchdog: Watchdog,
     last_redis_ok: Instant,
+}
+
+/// WATCHDOG=1 on a fixed cadence: each ping is due one period after the previous one was
+/// due (not after it was sent), so a late loop iteration does not push every later ping back.
+struct Watchdog {
+    every: Option<Duration>,
+    next: Instant,
+}
+
+impl Watchdog {
+    fn tick(&mut self, n: &Notifier) {
+        let Some(iv) = self.every else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= self.next {
+            n.send("WATCHDOG=1");
+            self.next += iv;
+            if self.next <= now {
+                // More than a period late: start the cadence again from now.
+                self.next = now + iv;
+            }
+        }
+    }
 }
 
 impl Daemon {
     fn ping_watchdog(&mut self) {
-        if let Some(iv) = self.notifier.watchdog {
-            if self.last_ping.elapsed() >= iv {
-                self.notifier.send("WATCHDOG=1");
-                self.last_ping = Instant::now();
-            }
-        }
+        self.watchdog.tick(&self.notifier);
     }
 
     /// Writes `ops` (whose events were read at `reads`) and books the outcome.
@@ -348,14 +366,9 @@ fn run(cfg: Config) -> Result<(), String> {
     if notifier.watchdog_usec.is_some() && !cfg.health.enable_watchdog {
         log("systemd set WATCHDOG_USEC: sending watchdog pings although enable_watchdog = false");
     }
-    let mut last_ping = Instant::now();
-    let ping = |n: &Notifier, last: &mut Instant| {
-        if let Some(iv) = n.watchdog {
-            if last.elapsed() >= iv {
-                n.send("WATCHDOG=1");
-                *last = Instant::now();
-            }
-        }
+    let mut watchdog = Watchdog {
+        every: notifier.watchdog,
+        next: Instant::now() + notifier.watchdog.unwrap_or_default(),
     };
 
     // Subscribe first, so nothing that happens while we wait for Redis is missed.
@@ -380,7 +393,7 @@ fn run(cfg: Config) -> Result<(), String> {
             notifier.send("STOPPING=1");
             return Ok(());
         }
-        ping(&notifier, &mut last_ping);
+        watchdog.tick(&notifier);
         if redis.connected() || redis.try_connect() {
             let read = redis.read_ports().and_then(|p| {
                 let warm = redis.check_warm_start(cfg.service.warm_start)?;
@@ -422,7 +435,7 @@ fn run(cfg: Config) -> Result<(), String> {
         sync,
         monitor,
         ledger: Ledger::default(),
-        last_ping,
+        watchdog,
         last_redis_ok: now,
     };
     // Events queued so far are already reflected in the snapshot; applying them again would
