@@ -643,7 +643,7 @@ pub extern "C" fn lbnet_xdp_counter_count() -> usize {
 }
 
 /// The global counters' names, NUL-terminated, in `Counter::ALL` order.
-const COUNTER_NAMES: [&str; 16] = [
+const COUNTER_NAMES: [&str; 17] = [
     "rx\0",
     "tx\0",
     "tx_bytes\0",
@@ -660,6 +660,7 @@ const COUNTER_NAMES: [&str; 16] = [
     "icmp_too_big\0",
     "pass_too_big\0",
     "lru_fallback\0",
+    "flood_skip\0",
 ];
 
 /// Stores in `*name` the name of global counter `i` ("rx", "tx", "drop_no_backend", ...), a
