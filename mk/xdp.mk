@@ -2,7 +2,7 @@
 # examples/xdp-lab). The BPF programs are built by core/build.rs with clang; the Rust tests
 # (core/tests/xdp_*.rs, examples/xdplbctl/tests) run in `cargo test --workspace` as root against
 # the host kernel. test-xdp adds the Go bindings; demo-xdp runs the lab; bench-xdp the numbers.
-APT_PACKAGES += clang llvm libbpf-dev ethtool wrk g++ curl
+APT_PACKAGES += clang llvm libbpf-dev ethtool wrk g++ curl bpftool
 
 TEST_TARGETS += test-xdp test-xdp-lab test-xdp-topology test-xdp-katran
 # make test-kernels runs the XDP kernel tests on every lab kernel line (5.10, 6.1, 6.12).

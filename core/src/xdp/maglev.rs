@@ -124,9 +124,17 @@ pub fn murmur3_x64_64(a: u64, b: u64, seed: u32) -> u64 {
     }
     let (mut h1, mut h2) = (seed as u64, seed as u64);
     h1 ^= a.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
-    h1 = h1.rotate_left(27).wrapping_add(h2).wrapping_mul(5).wrapping_add(0x52dc_e729);
+    h1 = h1
+        .rotate_left(27)
+        .wrapping_add(h2)
+        .wrapping_mul(5)
+        .wrapping_add(0x52dc_e729);
     h2 ^= b.wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
-    h2 = h2.rotate_left(31).wrapping_add(h1).wrapping_mul(5).wrapping_add(0x3849_5ab5);
+    h2 = h2
+        .rotate_left(31)
+        .wrapping_add(h1)
+        .wrapping_mul(5)
+        .wrapping_add(0x3849_5ab5);
     // Finalization: the key length (16) into both halves, then the avalanche.
     h1 ^= 16;
     h2 ^= 16;
@@ -158,7 +166,10 @@ mod tests {
     /// hand) for the same inputs.
     #[test]
     fn murmur3_matches_the_cpp_side() {
-        assert_eq!(murmur3_x64_64(167_772_160, 42, 0), 17_392_833_792_498_609_962);
+        assert_eq!(
+            murmur3_x64_64(167_772_160, 42, 0),
+            17_392_833_792_498_609_962
+        );
         assert_eq!(
             murmur3_x64_64(167_772_160, 2_718_281_828, 2307),
             14_257_810_598_884_532_447

@@ -234,14 +234,29 @@ fn maglev_moves_no_more_slots_than_katrans() {
         ];
         for (name, before, after, weighted) in cases {
             let (ob, oa) = (lbnet_ring(before), lbnet_ring(after));
-            let (kb, ka) = (katran_ring(&tool, "v2", before), katran_ring(&tool, "v2", after));
+            let (kb, ka) = (
+                katran_ring(&tool, "v2", before),
+                katran_ring(&tool, "v2", after),
+            );
             let (ours, v2) = (moved(&ob, &oa), moved(&kb, &ka));
-            assert!(ob == kb && oa == ka, "{base:#x} {name}: rings differ from MaglevHashV2's");
-            assert!(ours <= v2, "{base:#x} {name}: lbnet moved {ours}, MaglevHashV2 {v2}");
+            assert!(
+                ob == kb && oa == ka,
+                "{base:#x} {name}: rings differ from MaglevHashV2's"
+            );
+            assert!(
+                ours <= v2,
+                "{base:#x} {name}: lbnet moved {ours}, MaglevHashV2 {v2}"
+            );
             if !weighted {
                 // Katran's default MaglevHash; with weights it hardly weighs, not comparable.
-                let v1 = moved(&katran_ring(&tool, "v1", before), &katran_ring(&tool, "v1", after));
-                assert!(ours <= v1, "{base:#x} {name}: lbnet moved {ours}, MaglevHash {v1}");
+                let v1 = moved(
+                    &katran_ring(&tool, "v1", before),
+                    &katran_ring(&tool, "v1", after),
+                );
+                assert!(
+                    ours <= v1,
+                    "{base:#x} {name}: lbnet moved {ours}, MaglevHash {v1}"
+                );
             }
         }
     }
