@@ -206,6 +206,9 @@ fn moved(a: &[Option<u32>], b: &[Option<u32>]) -> usize {
     a.iter().zip(b).filter(|(x, y)| x != y).count()
 }
 
+/// A Maglev change: name, (address, weight) before, after, whether weights differ.
+type Change<'a> = (&'a str, &'a [(u32, u32)], &'a [(u32, u32)], bool);
+
 #[test]
 fn maglev_moves_no_more_slots_than_katrans() {
     let tool = bench_xdp::maglev_tool().expect("build Katran's Maglev tool");
@@ -225,7 +228,7 @@ fn maglev_moves_no_more_slots_than_katrans() {
         let b100 = set(100, &|_| 1);
         let mut r100 = b100.clone();
         r100.remove(50);
-        let cases: [(&str, &[(u32, u32)], &[(u32, u32)], bool); 5] = [
+        let cases: [Change<'_>; 5] = [
             ("10 remove one", &b10, &r10, false),
             ("10 add one", &b10, &a10, false),
             ("100 remove one", &b100, &r100, false),

@@ -617,7 +617,7 @@ fn ours(set: &[MB]) -> Vec<Option<Ipv4Addr>> {
 /// Katran's ring as owner addresses: Endpoint{num = position, weight, hash = the address as a
 /// 64-bit number}, endpoints in address order (Katran's Vip feeds its reals in its map's
 /// order), zero weights left out as Katran's Vip does.
-fn katran(tool: &PathBuf, version: &str, set: &[MB]) -> Res<Vec<Option<Ipv4Addr>>> {
+fn katran(tool: &std::path::Path, version: &str, set: &[MB]) -> Res<Vec<Option<Ipv4Addr>>> {
     let live: Vec<MB> = set.iter().copied().filter(|b| b.weight > 0).collect();
     let eps: Vec<(u32, u64)> = live
         .iter()
