@@ -809,11 +809,13 @@ mod tests {
                 );
                 assert!(last().contains("at most 65537"), "{}", last());
             }
-            assert_eq!(lbnet_xdp_counter_count(), 16);
+            assert_eq!(lbnet_xdp_counter_count(), 17);
             let mut name = std::ptr::null();
             assert_eq!(lbnet_xdp_counter_name(9, &mut name), 0);
             assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "drop_no_backend");
-            assert_eq!(lbnet_xdp_counter_name(16, &mut name), -libc::ERANGE);
+            assert_eq!(lbnet_xdp_counter_name(16, &mut name), 0);
+            assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "flood_skip");
+            assert_eq!(lbnet_xdp_counter_name(17, &mut name), -libc::ERANGE);
             assert_eq!(
                 lbnet_xdp_counter_name(0, std::ptr::null_mut()),
                 -libc::EINVAL
@@ -975,9 +977,9 @@ mod tests {
                 lbnet_xdp_backend_stats(lb, &vip4("10.9.9.9", 1), bc.as_mut_ptr(), 2, &mut n),
                 -libc::ENOENT
             );
-            let mut c = [0u64; 16];
+            let mut c = [0u64; 17];
             assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 2), -libc::ERANGE);
-            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 16), 0);
+            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 17), 0);
 
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), 0);
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), -libc::ENOENT);
