@@ -643,7 +643,7 @@ pub extern "C" fn lbnet_xdp_counter_count() -> usize {
 }
 
 /// The global counters' names, NUL-terminated, in `Counter::ALL` order.
-const COUNTER_NAMES: [&str; 16] = [
+const COUNTER_NAMES: [&str; 17] = [
     "rx\0",
     "tx\0",
     "tx_bytes\0",
@@ -660,6 +660,7 @@ const COUNTER_NAMES: [&str; 16] = [
     "icmp_too_big\0",
     "pass_too_big\0",
     "lru_fallback\0",
+    "flood_skip\0",
 ];
 
 /// Stores in `*name` the name of global counter `i` ("rx", "tx", "drop_no_backend", ...), a
@@ -808,11 +809,13 @@ mod tests {
                 );
                 assert!(last().contains("at most 65537"), "{}", last());
             }
-            assert_eq!(lbnet_xdp_counter_count(), 16);
+            assert_eq!(lbnet_xdp_counter_count(), 17);
             let mut name = std::ptr::null();
             assert_eq!(lbnet_xdp_counter_name(9, &mut name), 0);
             assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "drop_no_backend");
-            assert_eq!(lbnet_xdp_counter_name(16, &mut name), -libc::ERANGE);
+            assert_eq!(lbnet_xdp_counter_name(16, &mut name), 0);
+            assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "flood_skip");
+            assert_eq!(lbnet_xdp_counter_name(17, &mut name), -libc::ERANGE);
             assert_eq!(
                 lbnet_xdp_counter_name(0, std::ptr::null_mut()),
                 -libc::EINVAL
@@ -974,9 +977,9 @@ mod tests {
                 lbnet_xdp_backend_stats(lb, &vip4("10.9.9.9", 1), bc.as_mut_ptr(), 2, &mut n),
                 -libc::ENOENT
             );
-            let mut c = [0u64; 16];
+            let mut c = [0u64; 17];
             assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 2), -libc::ERANGE);
-            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 16), 0);
+            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 17), 0);
 
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), 0);
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), -libc::ENOENT);

@@ -80,7 +80,7 @@ func TestVipsBackendsDrainAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c["drop_no_backend"]; !ok || len(c) != 16 {
+	if _, ok := c["drop_no_backend"]; !ok || len(c) != 17 || c["flood_skip"] != 0 {
 		t.Fatalf("counters %v", c)
 	}
 	if s, err := lb.Stats(vip); err != nil || s.Packets != 0 {

@@ -459,6 +459,25 @@ impl XdpLb {
         self.write_config(LbConfig { flags, ..old })
     }
 
+    /// Sets the new-flow limit: at most `per_cpu_per_sec` new flows per second on one CPU are
+    /// recorded in the connection table (a one-second window per CPU, `bpf_ktime_get_ns`);
+    /// above it, as Katran's flood protection (`is_under_flood`, `MAX_CONN_RATE`) does, new
+    /// flows are not recorded (counter `flood_skip`) and their packets follow the Maglev ring,
+    /// which keeps them on their backend unless the ring changes meanwhile. As in Katran, a SYN
+    /// above the limit does not touch the table either, so a new connection reusing the
+    /// 5-tuple of a recorded one whose ring slot has moved since gets its SYN sent by the ring
+    /// and its later packets to the old backend (below the limit the SYN replaces the old
+    /// entry). 0 restores the default,
+    /// [`DEFAULT_MAX_CONN_RATE`](super::abi::DEFAULT_MAX_CONN_RATE) (Katran's 125,000); [`CONN_RATE_UNLIMITED`](super::abi::CONN_RATE_UNLIMITED) records every
+    /// flow.
+    pub fn set_new_flow_limit(&mut self, per_cpu_per_sec: u32) -> Result<()> {
+        let cfg = LbConfig {
+            max_conn_rate: per_cpu_per_sec,
+            ..self.read_config()?
+        };
+        self.write_config(cfg)
+    }
+
     /// The configuration entry as the program reads it.
     pub fn config(&mut self) -> Result<LbConfig> {
         self.read_config()
