@@ -18,6 +18,8 @@
 #                       target lists at different offsets, so every target is measured early on
 #                       some line.
 #   LAB_PREBUILD="T..." make targets that build what the lab targets need (mk/lab.mk sets it).
+#   LAB_PREBUILT=1      take LAB_PREBUILD as built (make -o), without making it first: for a
+#                       second kernels.sh started beside a running one.
 #   KERNELS_RUN=...     which pairs to run: "all" (default), "failed" (pairs whose last result
 #                       is FAILED or missing), "none" (only rebuild the table), or a list of
 #                       KERNEL/TARGET pairs ("5.10/test-xdp-lab 6.12/test-lab-go").
@@ -82,7 +84,11 @@ done
 # make -o for every prerequisite built up front (parallel chains only).
 mkopts=()
 failed=0
-if [ "$npairs" -gt 0 ] && [ "$jobs" -gt 1 ] && [ -n "${LAB_PREBUILD:-}" ]; then
+if [ "${LAB_PREBUILT:-0}" = 1 ] && [ -n "${LAB_PREBUILD:-}" ]; then
+    # built already (e.g. by a kernels.sh still running beside this one, whose guests run those
+    # files): do not remake them at all
+    for p in $LAB_PREBUILD; do mkopts+=(-o "$p"); done
+elif [ "$npairs" -gt 0 ] && [ "$jobs" -gt 1 ] && [ -n "${LAB_PREBUILD:-}" ]; then
     echo "== kernels.sh: building once for the $jobs concurrent chains: make ${LAB_PREBUILD} (log: target/kernels/prebuild.log)"
     t0=$(date +%s)
     # shellcheck disable=SC2086
