@@ -23,6 +23,7 @@
 #   KERNELS_RUN=...     which pairs to run: "all" (default), "failed" (pairs whose last result
 #                       is FAILED or missing), "none" (only rebuild the table), or a list of
 #                       KERNEL/TARGET pairs ("5.10/test-xdp-lab 6.12/test-lab-go").
+#   KERNELS_NOT_RUN=... the text of the cells of pairs never run (default "not run").
 #   LAB_TIMEOUT         passed on; with N > 1 and unset, 3600 s (three guests share the cores).
 set -uo pipefail
 
@@ -37,6 +38,8 @@ targets=("$@")
 jobs=${LAB_KERNEL_JOBS:-1}
 case "$jobs" in '' | *[!0-9]* | 0) echo "kernels.sh: LAB_KERNEL_JOBS must be a positive number" >&2; exit 2 ;; esac
 sel=${KERNELS_RUN:-all}
+[ "${LAB_PREBUILT:-0}" = 1 ] && [ -z "${LAB_PREBUILD:-}" ] &&
+    { echo "kernels.sh: LAB_PREBUILT=1 needs LAB_PREBUILD (run it through make test-kernels)" >&2; exit 2; }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 logs=$root/target/kernels
@@ -154,9 +157,14 @@ declare -A label
 runs=()
 anyfail=0
 cell() { # kernel target -> the table cell
-    local f=$logs/$1/$2.result r s id c at
+    local f=$logs/$1/$2.result l=$logs/$1/$2.log r s id c at
+    if [ ! -f "$f" ] && [ -f "$l" ]; then
+        # started (the log exists) but no outcome: the run was stopped while this pair ran
+        echo "not finished: stopped after $(($(stat -c %Y "$l") - $(stat -c %W "$l"))) s, at $(date -u -d "@$(stat -c %Y "$l")" '+%H:%M UTC')"
+        return
+    fi
     if [ ! -f "$f" ]; then
-        echo "not run"
+        echo "${KERNELS_NOT_RUN:-not run}"
         return
     fi
     read -r r s id c at <"$f"
