@@ -88,7 +88,7 @@ lab-test-linkwatch:
 	@bins=$$($(CARGO) test -p lbnet -p portsyncd --tests --no-run 2>&1 \
 	    | sed -n 's/.*Executable tests\/\(linkwatch_[a-z_]*\|portsyncd\)\.rs (\(.*\))$$/\2/p'); \
 	test -n "$$bins" || { echo "lab-test-linkwatch: no test binaries found" >&2; exit 1; }; \
-	script=$(ROOT)/target/lab-test-linkwatch.sh; \
+	script=$(ROOT)/target/lab-test-linkwatch$(if $(LAB_KERNEL),-$(LAB_KERNEL)).sh; \
 	{ echo '#!/bin/bash'; echo 'set -e'; echo 'echo "lab kernel $$(uname -r)"'; \
 	  for b in $$bins; do echo "$(ROOT)/$$b --test-threads=1"; done; } > $$script; \
 	chmod +x $$script; \
