@@ -1894,15 +1894,15 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
     CHECK(n == 0);
     RC(lbnet_xdp_backend_stats(lb, &v3, bc, 4, &n), -ENOENT);
     RC(lbnet_xdp_vip_stats(lb, &v3, &st), -ENOENT);
-    uint64_t cs[16];
-    RC(lbnet_xdp_counters(lb, cs, 15), -ERANGE);
-    OK(lbnet_xdp_counters(lb, cs, 16));
+    uint64_t cs[17];
+    RC(lbnet_xdp_counters(lb, cs, 16), -ERANGE);
+    OK(lbnet_xdp_counters(lb, cs, 17));
     CHECK(cs[0] == 0);
-    /* A huge capacity is only a bound: 16 values are written. */
-    uint64_t big[17];
+    /* A huge capacity is only a bound: 17 values are written. */
+    uint64_t big[18];
     memset(big, 0xab, sizeof big);
     OK(lbnet_xdp_counters(lb, big, (size_t)1 << 40));
-    CHECK(big[15] == 0 && big[16] == 0xababababababababull);
+    CHECK(big[16] == 0 && big[17] == 0xababababababababull);
 
     /* Attach to a veth in a fresh namespace, pin, adopt, detach. */
     char name[64], path[128], pin[160], pinparent[64];
