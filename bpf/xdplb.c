@@ -804,10 +804,19 @@ int xdplb(struct xdp_md *ctx)
 	if (inner_len + sizeof(struct iphdr) > max_pkt) {
 		if (vk.family == FAMILY_V4 && !df)
 			return pass(CNT_PASS_TOO_BIG);
-		be = ring_backend(vip, &flow, vs, &bidx);
-		if (!be)
-			return XDP_DROP;
-		overhead = be->family == FAMILY_V4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+		/* One backend family in the ring (vip->flags, kept by the control plane): its
+		 * tunnel header, without hashing the flow into the ring. */
+		if (vip->flags == VIP_RING_V4) {
+			overhead = sizeof(struct iphdr);
+		} else if (vip->flags == VIP_RING_V6) {
+			overhead = sizeof(struct ipv6hdr);
+		} else {
+			be = ring_backend(vip, &flow, vs, &bidx);
+			if (!be)
+				return XDP_DROP;
+			overhead = be->family == FAMILY_V4 ? sizeof(struct iphdr) :
+							     sizeof(struct ipv6hdr);
+		}
 		if (vk.family == FAMILY_V6)
 			return icmp6_too_big(ctx, max_pkt - overhead);
 		return icmp4_too_big(ctx, max_pkt - overhead);

@@ -31,6 +31,12 @@ struct vip_key {
 	__u8 family;
 };
 
+/* vip_meta.flags: the families of the backends that own slots of the VIP's ring, kept by the
+ * control plane (0 while the ring changes between families, or unknown: the program then reads
+ * the ring). Only one of the two set: every flow's backend is of that family. */
+#define VIP_RING_V4 1
+#define VIP_RING_V6 2
+
 /* What the program needs to know about a VIP: its slot in the ring and the stats array. */
 struct vip_meta {
 	__u32 vip_num;

@@ -18,6 +18,10 @@ pub const DEFAULT_CONN_TABLE_SIZE: u32 = 65_536;
 pub const FAMILY_V4: u8 = 4;
 /// `FAMILY_V6` in `xdplb.h`.
 pub const FAMILY_V6: u8 = 6;
+/// `VIP_RING_V4` in [`VipMeta::flags`]: every slot of the VIP's ring is owned by an IPv4 backend.
+pub const VIP_RING_V4: u32 = 1;
+/// `VIP_RING_V6` in [`VipMeta::flags`]: every slot of the VIP's ring is owned by an IPv6 backend.
+pub const VIP_RING_V6: u32 = 2;
 /// `BACKEND_VALID`: the backend exists (drained or not); flows tracked to it keep going there.
 pub const BACKEND_VALID: u8 = 1;
 /// Number of slots of the global `stats` array (`CNT_SLOTS`).
@@ -43,7 +47,10 @@ pub struct VipKey {
 pub struct VipMeta {
     /// The VIP's slot: its ring is `ring[vip_num * RING_SIZE ..]`, its counters `vip_stats[vip_num]`.
     pub vip_num: u32,
-    /// Reserved, zero.
+    /// [`VIP_RING_V4`] or [`VIP_RING_V6`] when every owned ring slot has a backend of that one
+    /// family (the program then answers an oversize packet without reading the ring); 0 when
+    /// the ring is empty, mixed, changing between families or not known (the program reads
+    /// the flow's ring slot).
     pub flags: u32,
 }
 

@@ -483,8 +483,9 @@ fn main() -> Res<()> {
         "Oversize: lbnet {}, Katran {}: both answer with ICMP \"fragmentation needed\" to the \
          client (Katran built with ICMP_TOOBIG_GENERATION). Both check the size before the \
          connection table (lbnet: a packet too big even for the 20-byte IPv4 tunnel is answered \
-         right after the VIP lookup, with the MTU for the family of the flow's ring backend) and \
-         build the answer with one bpf_xdp_adjust_tail, one bpf_xdp_adjust_head and \
+         right after the VIP lookup, with the MTU for the family of the flow's ring backend, \
+         taken from the VIP's entry when its ring holds one backend family, as here, so without \
+         hashing the flow or reading the ring; Katran reports a fixed MTU) and build the answer with one bpf_xdp_adjust_tail, one bpf_xdp_adjust_head and \
          bpf_csum_diff over the ICMP header and quote: {:.1} ns against {:.1} ns.\n",
         verdicts[ov][0], verdicts[ov][1], medians[ov][0].0, medians[ov][1].0
     )?;
