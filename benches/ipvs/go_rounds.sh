@@ -40,21 +40,9 @@ GS=${LBNET_IPVS_BENCH_GET_SERVICES:-100} # services (x5 destinations) get_servic
 LD=5
 declare -A BINARY=([c-abi]=c_abi [go-lbnet]=go-lbnet)
 
-# The same counting as run.sh's kernel_state: "<services> <dests> <weight-5 dests>", counting
-# the destinations 172.16.0.x:8080 in Masq mode.
-kernel_state() {
-    local out line s=0 d=0 w=0 re='^  -> 172\.16\.0\.[0-9]+:8080 +Masq +([0-9]+) '
-    out=$(ipvsadm -Ln)
-    while IFS= read -r line; do
-        if [[ $line == "TCP  "* ]]; then
-            s=$((s + 1))
-        elif [[ $line =~ $re ]]; then
-            d=$((d + 1))
-            [ "${BASH_REMATCH[1]}" = 5 ] && w=$((w + 1))
-        fi
-    done <<<"$out"
-    STATE="$s $d $w"
-}
+# kernel_state: the same counting as run.sh's (sets STATE from `ipvsadm -Ln`).
+# shellcheck source=benches/ipvs/kernel_state.sh
+. "$HERE/kernel_state.sh"
 
 if [ "${1:-}" = --side ]; then
     BIN=$2 c=$3 w=$4

@@ -54,21 +54,9 @@ failed=0
 # Under TCG every exec costs a large fraction of a second, so the per-(client, workload) steps
 # below use bash builtins and as few processes as possible.
 
-# Sets STATE to the kernel table as `ipvsadm -Ln` shows it: "<services> <dests> <weight-5 dests>",
-# counting only destinations 172.16.0.x:8080 in Masq mode (the ones the clients create).
-kernel_state() {
-    local out line s=0 d=0 w=0 re='^  -> 172\.16\.0\.[0-9]+:8080 +Masq +([0-9]+) '
-    out=$(ipvsadm -Ln)
-    while IFS= read -r line; do
-        if [[ $line == "TCP  "* ]]; then
-            s=$((s + 1))
-        elif [[ $line =~ $re ]]; then
-            d=$((d + 1))
-            [ "${BASH_REMATCH[1]}" = 5 ] && w=$((w + 1))
-        fi
-    done <<<"$out"
-    STATE="$s $d $w"
-}
+# kernel_state (sets STATE from `ipvsadm -Ln`): shared with go_rounds.sh.
+# shellcheck source=benches/ipvs/kernel_state.sh
+. "$(dirname "${BASH_SOURCE[0]}")/kernel_state.sh"
 
 prepare() { # workload: flush, then the state the workload starts from
     case $1 in
