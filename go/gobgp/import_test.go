@@ -37,10 +37,10 @@ func TestParseImportTOML(t *testing.T) {
 		t.Fatalf("global import into a VRF: %+v, %v", c, err)
 	}
 	for bad, want := range map[string]string{
-		"[netlink.import]\nenabled = true\ninterfaces = [\"eth0\"]\n":                    "unknown key",
-		"[netlink.import]\nenabled = true\ninterface-list = [\"eth[\"]\n":                "pattern",
-		"[netlink.import]\nenabled = true\nvrf = \"nope\"\n":                             "not a [[vrfs]] entry",
-		"[netlink.imprt]\nenabled = true\n":                                              "unknown key: imprt",
+		"[netlink.import]\nenabled = true\ninterfaces = [\"eth0\"]\n":                   "unknown key",
+		"[netlink.import]\nenabled = true\ninterface-list = [\"eth[\"]\n":               "pattern",
+		"[netlink.import]\nenabled = true\nvrf = \"nope\"\n":                            "not a [[vrfs]] entry",
+		"[netlink.imprt]\nenabled = true\n":                                             "unknown key: imprt",
 		"[[vrfs]]\n[vrfs.config]\nname = \"b\"\n[vrfs.netlink-import]\nenable = true\n": "of VRF \"b\": unknown key",
 	} {
 		if _, err := ParseImportTOML([]byte(bad)); err == nil || !strings.Contains(err.Error(), want) {
