@@ -20,6 +20,8 @@
 # community rules, withdrawal, rule reload (new rule, metric change), a next hop going down and
 # coming back, a flapping prefix, a daemon restart polled for missing and stale routes, the CLI
 # (`netlink export`, `rules`, `stats`, `flush`) and a flush that leaves another daemon's route.
+# Netlink import: addresses of listed interfaces announced to A (latency printed and bounded),
+# an unlisted interface's not, withdrawals, `netlink import [stats]`.
 #
 # With E2E_VRF=1 (needs CONFIG_NET_VRF: the lab), a VRF "blue" (table 500) with a third link
 # enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
@@ -28,6 +30,8 @@
 # Also the fork's VPN export: both speakers have a GoBGP VRF "gblue" (RD 65001:100) and the
 # session carries l3vpn-ipv4-unicast; a route added to A's VRF arrives as a VPN path, and the
 # exporter's [vrfs.netlink-export] puts it, without the RD, into Linux VRF "green" (table 510).
+# And the fork's per-VRF import: the exporter's [vrfs.netlink-import] announces an interface's
+# network into its GoBGP VRF gblue, which A receives as a VPN path into its VRF gblue.
 #
 # Usage: [E2E_VRF=1] e2e.sh GOBGP_EXPORT_BIN GOBGPD_BIN GOBGP_BIN   (as root)
 set -euo pipefail
@@ -152,6 +156,9 @@ EOT
   [vrfs.netlink-export]
     enabled = true
     linux-vrf = "green"
+  [vrfs.netlink-import]
+    enabled = true
+    interface-list = ["gimp*"]
 EOT
     fi
 }
@@ -472,6 +479,24 @@ istats=$(cli -j netlink import stats)
 grep -q "Total Imported: *6" <<<"$(cli netlink import stats)" || fail "netlink import stats: $(cli netlink import stats)"
 echo "ok: import stats $(jq -c .import_stats <<<"$istats")"
 ip -n $B link del oth0
+if [ "$VRF" = 1 ]; then
+    # Per-VRF import ([vrfs.netlink-import] of gblue): gimp0's network goes into B's GoBGP VRF
+    # gblue, reaches A as a VPN path with RD 65001:100 and lands in A's VRF gblue, not in its
+    # global unicast RIB.
+    ip -n $B link add gimp0 type veth peer name gimq0
+    ip -n $B link set gimp0 up
+    ip -n $B addr add 10.96.0.1/24 dev gimp0
+    invrf() { gobgp vrf gblue rib -a ipv4 2>/dev/null | grep -qF "10.96.0.0/24"; }
+    for _ in $(seq $((200 * SCALE))); do invrf && break; sleep 0.05; done
+    invrf || fail "VRF import: 10.96.0.0/24 not in A's VRF gblue: $(gobgp vrf gblue rib -a ipv4)"
+    ! inrib ipv4 10.96.0.0/24 || fail "VRF import: 10.96.0.0/24 in A's global unicast RIB"
+    grep -q "10.96.0.0/24" <<<"$(cli netlink import)" || fail "netlink import does not list the VRF network"
+    ip -n $B addr del 10.96.0.1/24 dev gimp0
+    for _ in $(seq $((200 * SCALE))); do invrf || break; sleep 0.05; done
+    ! invrf || fail "VRF import: 10.96.0.0/24 still in A's VRF gblue after the address went"
+    ip -n $B link del gimp0
+    echo "ok: per-VRF import: gimp0's network reached A's VRF gblue as a VPN path, and was withdrawn"
+fi
 
 # Restart: stop the exporter (routes stay), withdraw one prefix while it is down (a stale route
 # in the kernel), start it again. A poller checks every 20 ms that no wanted route is missing;
