@@ -1,6 +1,8 @@
 // Command gobgp-export runs a GoBGP speaker whose best paths lbnet exports into kernel routing
 // tables. It reads a gobgpd TOML configuration file: GoBGP's own sections configure BGP, the
-// [netlink.export] section configures the export (see gobgpd.toml next to this file).
+// [netlink.export] section configures the export, [netlink.import] and [vrfs.netlink-import]
+// the import of interface networks into GoBGP's RIBs (import.go; see gobgpd.toml next to this
+// file).
 //
 //	gobgp-export -f gobgpd.toml
 //

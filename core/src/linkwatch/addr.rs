@@ -281,7 +281,7 @@ impl AddrWatcher {
     /// returned so far and those still queued.
     pub fn snapshot(&self) -> Vec<Addr> {
         let mut v: Vec<Addr> = self.addrs.values().cloned().collect();
-        v.sort_by(|a, b| a.key().cmp(&b.key()));
+        v.sort_by_key(|a| a.key());
         v
     }
 
@@ -372,12 +372,12 @@ impl AddrWatcher {
             .values()
             .filter(|a| !fresh.contains_key(&a.key()))
             .collect();
-        gone.sort_by(|a, b| a.key().cmp(&b.key()));
+        gone.sort_by_key(|a| a.key());
         for a in gone {
             self.pending.push_back(AddrEvent::Removed(a.clone()));
         }
         let mut now: Vec<&Addr> = fresh.values().collect();
-        now.sort_by(|a, b| a.key().cmp(&b.key()));
+        now.sort_by_key(|a| a.key());
         for a in now {
             if self.addrs.get(&a.key()) != Some(a) {
                 self.pending.push_back(AddrEvent::Added(a.clone()));
