@@ -54,11 +54,12 @@ TEST_TARGETS += test-route-go
 .PHONY: test-route-go
 
 # The GoBGP adapter (its own Go module, go/gobgp): two GoBGP speakers on the loopback, best paths
-# and End-of-RIB exported into a test network namespace.
+# and End-of-RIB exported into a test network namespace; the daemon's netlink import (global and
+# per-VRF RIBs, keep-routes, counters) against an in-process GoBGP.
 test-route-gobgp:
 	$(CARGO) build --release -p ipvs_ffi
 	cd go/gobgp && go vet ./... && go test -count=1 ./...
-	cd examples/gobgp-export && go vet . && go build -o $(ROOT)/target/gobgp-export .
+	cd examples/gobgp-export && go vet . && go test -count=1 . && go build -o $(ROOT)/target/gobgp-export .
 	$(ROOT)/target/gobgp-export -check -f examples/gobgp-export/gobgpd.toml
 
 TEST_TARGETS += test-route-gobgp

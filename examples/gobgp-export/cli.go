@@ -1,8 +1,8 @@
 package main
 
 // The command line client of the control socket, with the commands of GoBGP's netlink export
-// design: `netlink`, `netlink export [--vrf NAME]`, `netlink export rules`,
-// `netlink export stats [RULE]` and `netlink export flush`.
+// design: `netlink`, `netlink import`, `netlink import stats`, `netlink export [--vrf NAME]`,
+// `netlink export rules`, `netlink export stats [RULE]` and `netlink export flush`.
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-const cliUsage = `usage: gobgp-export [-api SOCKET] [-j] netlink [export [rules | stats [RULE] | flush | --vrf NAME]]`
+const cliUsage = `usage: gobgp-export [-api SOCKET] [-j] netlink [import [stats] | export [rules | stats [RULE] | flush | --vrf NAME]]`
 
 // runCLI runs one CLI command against the daemon's control socket and prints the answer to w
 // (as JSON with asJSON).
@@ -29,6 +29,10 @@ func runCLI(w io.Writer, sock string, asJSON bool, args []string) error {
 	switch {
 	case len(args) == 0:
 		req.Cmd = "status"
+	case args[0] == "import" && len(args) == 1:
+		req.Cmd = "import"
+	case args[0] == "import" && len(args) == 2 && args[1] == "stats":
+		req.Cmd = "import-stats"
 	case args[0] != "export":
 		return errors.New(cliUsage)
 	case len(args) == 1 || strings.HasPrefix(args[1], "-"):
@@ -163,5 +167,28 @@ func printReply(w io.Writer, req request, rep reply) {
 		}
 	case "flush":
 		fmt.Fprintf(w, "flushed %d routes\n", rep.Flushed)
+	case "import":
+		fmt.Fprintln(w, "Netlink Import Configuration:")
+		if len(rep.Imports) == 0 {
+			fmt.Fprintln(w, "  (not enabled)")
+		}
+		for _, im := range rep.Imports {
+			vrf := im.VRF
+			if vrf == "" {
+				vrf = "global"
+			}
+			fmt.Fprintf(w, "  VRF:        %s\n  Interfaces: %v\n  Imported:   %v\n", vrf, im.Interfaces, im.Networks)
+		}
+	case "import-stats":
+		s := rep.ImportStats
+		fmt.Fprintln(w, "Import Statistics:")
+		fmt.Fprintf(w, "  Total Imported:  %d\n", s.Imported)
+		fmt.Fprintf(w, "  Total Withdrawn: %d\n", s.Withdrawn)
+		fmt.Fprintf(w, "  Total Errors:    %d\n", s.Errors)
+		fmt.Fprintf(w, "  Last Import:     %s\n", when(s.LastImport))
+		fmt.Fprintf(w, "  Last Withdraw:   %s\n", when(s.LastWithdraw))
+		if s.LastError != "" {
+			fmt.Fprintf(w, "  Last Error:      %s (%s)\n", s.LastError, when(s.LastErrorTime))
+		}
 	}
 }

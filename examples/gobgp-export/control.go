@@ -21,7 +21,7 @@ import (
 
 // request is one command on the control socket.
 type request struct {
-	// Cmd is "status", "routes", "rules", "stats" or "flush".
+	// Cmd is "status", "routes", "rules", "stats", "flush", "import" or "import-stats".
 	Cmd string `json:"cmd"`
 	// VRF filters "routes"; Rule selects a rule's statistics ("stats").
 	VRF  string `json:"vrf,omitempty"`
@@ -62,6 +62,17 @@ type reply struct {
 	Stats     *routeexport.Stats  `json:"stats,omitempty"`
 	Flushed   int                 `json:"flushed,omitempty"`
 	RuleStats map[string]ruleStat `json:"rule_stats,omitempty"`
+	// Imports ("import"): each import's GoBGP VRF ("" global), interfaces and networks in
+	// the RIB; ImportStats ("import-stats").
+	Imports     []importInfo `json:"imports,omitempty"`
+	ImportStats *ImportStats `json:"import_stats,omitempty"`
+}
+
+// importInfo is one netlink import as the CLI shows it.
+type importInfo struct {
+	VRF        string         `json:"vrf"`
+	Interfaces []string       `json:"interfaces"`
+	Networks   []netip.Prefix `json:"networks"`
 }
 
 // ruleStat is the per-rule part of "stats".
@@ -77,6 +88,9 @@ type daemonState interface {
 	rules() []routeexport.Rule
 	protocol() uint8
 	endOfRIB() bool
+	importStats() ImportStats
+	importTargets() []gobgpexport.ImportTarget
+	importedNetworks() map[string][]netip.Prefix
 }
 
 // formatCommunity prints a standard community as AS:VALUE.
@@ -159,6 +173,16 @@ func handle(st daemonState, req request) reply {
 			n += m
 		}
 		return reply{Flushed: n}
+	case "import":
+		nets := st.importedNetworks()
+		rep := reply{Imports: []importInfo{}}
+		for _, t := range st.importTargets() {
+			rep.Imports = append(rep.Imports, importInfo{VRF: t.VRF, Interfaces: t.Interfaces, Networks: nets[t.VRF]})
+		}
+		return rep
+	case "import-stats":
+		s := st.importStats()
+		return reply{ImportStats: &s}
 	default:
 		return reply{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
 	}

@@ -1,6 +1,8 @@
 // Command gobgp-export runs a GoBGP speaker whose best paths lbnet exports into kernel routing
 // tables. It reads a gobgpd TOML configuration file: GoBGP's own sections configure BGP, the
-// [netlink.export] section configures the export (see gobgpd.toml next to this file).
+// [netlink.export] section configures the export, [netlink.import] and [vrfs.netlink-import]
+// the import of interface networks into GoBGP's RIBs (import.go; see gobgpd.toml next to this
+// file).
 //
 //	gobgp-export -f gobgpd.toml
 //
@@ -16,8 +18,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -116,7 +120,23 @@ func checkConfig(file string) error {
 		fmt.Printf("GoBGP VRF %q: VPN paths into Linux VRF %q table=%d metric=%d validate-nexthop=%v\n",
 			name, r.VRF, r.Table, r.Metric, r.ValidateNexthop)
 	}
+	imports, err := readImport(file)
+	if err != nil {
+		return err
+	}
+	for _, t := range imports.Targets() {
+		fmt.Printf("import: networks of %v into %s\n", t.Interfaces, ribName(t.VRF))
+	}
 	return nil
+}
+
+// readImport reads [netlink.import] and the [vrfs.netlink-import] tables.
+func readImport(file string) (gobgpexport.Imports, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return gobgpexport.Imports{}, err
+	}
+	return gobgpexport.ParseImportTOML(data)
 }
 
 func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
@@ -144,8 +164,21 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 	}
 	ecfg, rules, _ := exportConf.ExporterConfig() // checked by Start
 	st := &state{adapter: a, proto: ecfg.Protocol, current: rules}
+	// Netlink import: the listed interfaces' networks into GoBGP's RIBs, event-driven.
+	imports, err := readImport(file)
+	if err == nil {
+		st.imports = imports
+		st.importer, err = startImporter(s, imports.Targets())
+	}
+	if err != nil {
+		a.Close()
+		s.Stop()
+		return err
+	}
+
 	ctl, err := listenControl(api, st)
 	if err != nil {
+		st.importer.Stop(true)
 		a.Close()
 		s.Stop()
 		return err
@@ -184,6 +217,12 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 				if err == nil {
 					err = gobgpexport.ReloadCheck(exportConf, ec)
 				}
+				if err == nil {
+					var ni gobgpexport.Imports
+					if ni, err = readImport(file); err == nil && !reflect.DeepEqual(ni, st.imports) {
+						err = fmt.Errorf("[netlink.import] / [vrfs.netlink-import] cannot change while running (restart the daemon to apply)")
+					}
+				}
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "reload refused, keeping the old configuration: [netlink.export]:", err)
 					continue
@@ -208,6 +247,10 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 					fmt.Printf("flushed %d routes\n", n)
 				}
 			}
+			// A plain stop keeps the imported paths (graceful restart keeps them at the peers
+			// while we restart); -flush-on-exit first withdraws them, as the fork's
+			// keep-routes = false.
+			st.importer.Stop(!flushOnExit)
 			a.Close()
 			s.Stop()
 			return nil
@@ -221,7 +264,16 @@ type state struct {
 	proto   uint8
 	mu      sync.Mutex
 	current []routeexport.Rule
+	// imports is the import configuration, importer its engine.
+	imports  gobgpexport.Imports
+	importer *importer
 }
+
+func (s *state) importStats() ImportStats { return s.importer.Stats() }
+func (s *state) importTargets() []gobgpexport.ImportTarget {
+	return s.imports.Targets()
+}
+func (s *state) importedNetworks() map[string][]netip.Prefix { return s.importer.Imported() }
 
 func (s *state) exporter() *routeexport.Exporter { return s.adapter.Exporter() }
 func (s *state) vrfExporters() []*gobgpexport.VRFExporter {
