@@ -21,6 +21,13 @@
 # coming back, a flapping prefix, a daemon restart polled for missing and stale routes, the CLI
 # (`netlink export`, `rules`, `stats`, `flush`) and a flush that leaves another daemon's route.
 #
+# The daemon's gRPC API (127.0.0.1:50051 in its namespace): the stock `gobgp` CLI lists both
+# peers Established and exactly the received routes (`gobgp neighbor`, `gobgp global rib`), and
+# `gobgp global rib add` on the daemon announces a route that reaches speaker A's RIB (and the
+# daemon's own export). Our CLI over our NetlinkService on the same server: `netlink`,
+# `netlink import [stats]`, `netlink export [--vrf]`, `rules`, `stats`, `flush [--vrf]` and
+# `version`, each compared exactly with the kernel tables, the configuration or the JSON reply.
+#
 # With E2E_VRF=1 (needs CONFIG_NET_VRF: the lab), a VRF "blue" (table 500) with a third link
 # enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
 # VRF, so the VRF rule exports it (validated in the VRF's context) and the main-table rule does
@@ -41,7 +48,6 @@ SCALE=${E2E_TIME_SCALE:-1}
 DAMPENING_MS=${E2E_DAMPENING_MS:-$((100 * SCALE))}
 A=lbe2e-a-$$ B=lbe2e-b-$$ C=lbe2e-c-$$
 WORK=$(mktemp -d /tmp/gobgp-e2e.XXXXXX)
-SOCK=$WORK/ctl.sock
 PIDS=()
 fail() { echo "FAIL: $*" >&2; echo "--- exporter log" >&2; tail -n 30 "$WORK/b.log" >&2 || true; exit 1; }
 cleanup() {
@@ -205,14 +211,16 @@ PIDS+=($!)
 ip netns exec $C "$GOBGPD" -f "$WORK/c.toml" -t toml --api-hosts 127.0.0.1:50051 >"$WORK/c.log" 2>&1 &
 PIDS+=($!)
 start_exporter() {
-    ip netns exec $B "$EXPORT" -f "$WORK/b.toml" -api "$SOCK" -stats 0 >>"$WORK/b.log" 2>&1 &
+    ip netns exec $B "$EXPORT" -f "$WORK/b.toml" -stats 0 >>"$WORK/b.log" 2>&1 &
     EXPORTER=$!
     PIDS+=($EXPORTER)
 }
 start_exporter
 gobgp() { ip netns exec $A "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
 gobgpc() { ip netns exec $C "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
-cli() { "$EXPORT" -api "$SOCK" "$@"; }
+# The daemon's API: stock gobgp, and our CLI over our NetlinkService (default 127.0.0.1:50051).
+gobgpb() { ip netns exec $B "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
+cli() { ip netns exec $B "$EXPORT" "$@"; }
 
 # The kernel's view: "table prefix via metric" for every protocol-186 route of the test tables.
 # jq, not python3: under the lab's TCG a python3 start takes some 25 s, jq's a few ms.
@@ -225,8 +233,8 @@ tables() {
                | .[1] |= (if test("/") then . elif test(":") then . + "/128" else . + "/32" end)
                | join(" ")' | sort
 }
-# stat NAME: the global counter NAME of `netlink export stats`.
-stat() { cli -j netlink export stats | jq -r ".stats.$1"; }
+# stat NAME: the global counter NAME of `netlink export stats` (its JSON field).
+stat() { cli -j netlink export stats | jq -r ".$1"; }
 expect() { # expect WHAT LINE... : wait up to 20 s (times SCALE) for exactly these routes
     local what=$1; shift
     local want got
@@ -265,30 +273,10 @@ BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10
       "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
 expect "standard and large communities, IPv4 and IPv6, one route into several tables" "${BASE[@]}"
 
-# The CLI over the control socket. Its output is read whole before grep looks at it: under
-# pipefail, `cli ... | grep -q` fails when grep exits early and the CLI dies of SIGPIPE.
-out=$(cli netlink export)
-for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
-[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 \| 10.81.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
-    fail "netlink export: want $((7 + ${#EXTRA[@]})) routes: $out"
-if [ "$VRF" = 1 ]; then
-    out=$(cli netlink export --vrf blue)
-    grep -q "^$V4D .* blue .*500 " <<<"$out" || fail "netlink export --vrf blue lacks $V4D: $out"
-    [ "$(grep -c '^198\.\|^2001:' <<<"$out")" -eq 1 ] || fail "netlink export --vrf blue lists other routes: $out"
-    stats=$(cli -j netlink export stats)
-    [ "$(jq -r .stats.NexthopFailures <<<"$stats")" -ge 1 ] ||
-        fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
-    echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
-    out=$(cli netlink export --vrf green)
-    grep -q "^198.51.130.0/24 .* green .*510 " <<<"$out" || fail "netlink export --vrf green lacks the VPN route: $out"
-    echo "ok: VPN path of RD 65001:100 exported into Linux VRF green"
-fi
-grep -q "^Rule: large" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks rule large"
-grep -q "65000:1:2" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks the large community"
-exported=$(stat Exported)
-[ "$exported" -ge 7 ] || fail "stats: exported $exported < 7"
-grep -q "Total Exported: *2" <<<"$(cli netlink export stats std)" || fail "stats of rule std: $(cli netlink export stats std)"
-echo "ok: CLI netlink export, rules, stats"
+# The daemon's gRPC API: stock gobgp (GoBGP's service) and our CLI (our NetlinkService).
+. "$(dirname "$0")/e2e-api.sh"
+api_gobgp_checks
+api_cli_checks
 
 # Multipath: both speakers announce M (equal paths: the exporter's GoBGP has
 # use-multiple-paths). One multipath route over both next hops; A withdraws, then C: a poller
@@ -389,14 +377,14 @@ if [ "$VRF" = 1 ]; then
 fi
 
 # A flapping prefix: 40 announce/withdraw pairs, ending announced.
-before=$(stat Dampened)
+before=$(stat dampened_updates)
 for _ in $(seq 40); do
     gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
     gobgp global rib del -a ipv4 $FLAP
 done
 gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
 expect "flapping prefix ends installed" "${RELOADED[@]}" "100 $FLAP 10.77.0.1 20"
-after=$(stat Dampened)
+after=$(stat dampened_updates)
 [ "$after" -gt "$before" ] || fail "flapping prefix: dampened count did not grow ($before -> $after)"
 echo "ok: flapping prefix dampened ($before -> $after)"
 
@@ -426,6 +414,9 @@ wait $POLLER
 [ ! -s "$WORK/missing" ] || fail "wanted routes were missing during the restart: $(sort -u "$WORK/missing" | head)"
 echo "ok: no wanted route missing at any moment of the restart"
 grep -q "End-of-RIB: *true" <<<"$(cli netlink)" || fail "status does not report End-of-RIB"
+
+api_flush_vrf_checks
+api_version_checks
 
 # Flush removes what we exported and nothing else.
 grep -q "^flushed [1-9]" <<<"$(cli netlink export flush)" || fail "flush reported nothing"

@@ -16,14 +16,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
-	"sync"
+	"strconv"
 	"syscall"
 	"time"
 
 	gobgpexport "github.com/lbnet/lbnet/go/gobgp"
-	"github.com/lbnet/lbnet/go/routeexport"
 	"github.com/osrg/gobgp/v4/pkg/config"
 	"github.com/osrg/gobgp/v4/pkg/config/oc"
 	"github.com/osrg/gobgp/v4/pkg/server"
@@ -34,11 +34,19 @@ func main() {
 	statsEvery := flag.Duration("stats", 10*time.Second, "print export statistics this often (0: never)")
 	flushOnExit := flag.Bool("flush-on-exit", false, "remove exported routes on exit")
 	check := flag.Bool("check", false, "only check the configuration file and exit")
-	api := flag.String("api", "/run/gobgp-export.sock", "control socket (daemon: listen; CLI: connect)")
+	apiHosts := flag.String("api-hosts", "127.0.0.1:50051",
+		"daemon: serve GoBGP's gRPC API and ours on these comma-separated addresses (HOST:PORT or unix:///PATH; empty: no API)")
+	host := flag.String("u", "127.0.0.1", "CLI: the daemon's API host")
+	port := flag.Int("p", 50051, "CLI: the daemon's API port")
+	target := flag.String("target", "", "CLI: gRPC target instead of -u/-p, e.g. unix:///run/gobgp-export.sock")
 	asJSON := flag.Bool("j", false, "CLI: print the reply as JSON")
 	flag.Parse()
 	if flag.NArg() > 0 {
-		if err := runCLI(os.Stdout, *api, *asJSON, flag.Args()); err != nil {
+		addr := *target
+		if addr == "" {
+			addr = net.JoinHostPort(*host, strconv.Itoa(*port))
+		}
+		if err := runCLI(os.Stdout, addr, *asJSON, flag.Args()); err != nil {
 			fmt.Fprintln(os.Stderr, "gobgp-export:", err)
 			os.Exit(1)
 		}
@@ -51,7 +59,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*file, *api, *statsEvery, *flushOnExit); err != nil {
+	if err := run(*file, *apiHosts, *statsEvery, *flushOnExit); err != nil {
 		fmt.Fprintln(os.Stderr, "gobgp-export:", err)
 		os.Exit(1)
 	}
@@ -119,7 +127,7 @@ func checkConfig(file string) error {
 	return nil
 }
 
-func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
+func run(file, apiHosts string, statsEvery time.Duration, flushOnExit bool) error {
 	ctx := context.Background()
 	bgpConf, err := readBGP(file)
 	if err != nil {
@@ -132,7 +140,18 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 	if !exportConf.Enabled {
 		return fmt.Errorf("%s: [netlink.export] enabled = true is missing", file)
 	}
-	s := server.NewBgpServer(server.LoggerOption(slog.New(slog.NewTextHandler(os.Stderr, nil)), nil))
+	// GoBGP's gRPC server serves GoBgpService and, through grpcOptions, our NetlinkService; it
+	// starts with the BGP server, before the export engine exists, so st.adapter is set before
+	// NewBgpServer and the first request can only come once the listener is up.
+	st := &state{conf: exportConf}
+	opts := []server.ServerOption{server.LoggerOption(slog.New(slog.NewTextHandler(os.Stderr, nil)), nil)}
+	if apiHosts != "" {
+		if err := checkAPIHosts(apiHosts); err != nil {
+			return err
+		}
+		opts = append(opts, server.GrpcListenAddress(apiHosts), server.GrpcOption(grpcOptions(st)))
+	}
+	s := server.NewBgpServer(opts...)
 	go s.Serve()
 	current, err := config.InitialConfig(ctx, s, bgpConf, false)
 	if err != nil {
@@ -142,15 +161,8 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 	if err != nil {
 		return err
 	}
-	ecfg, rules, _ := exportConf.ExporterConfig() // checked by Start
-	st := &state{adapter: a, proto: ecfg.Protocol, current: rules}
-	ctl, err := listenControl(api, st)
-	if err != nil {
-		a.Close()
-		s.Stop()
-		return err
-	}
-	defer ctl.Close()
+	_, rules, _ := exportConf.ExporterConfig() // checked by Start
+	st.start(a, rules)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	var tick <-chan time.Time
@@ -196,7 +208,7 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 					fmt.Fprintln(os.Stderr, "reload export:", err)
 				} else {
 					exportConf = ec
-					st.setRules(rules)
+					st.setConfig(ec, rules)
 					fmt.Printf("reloaded %d export rules\n", len(rules))
 				}
 				continue
@@ -213,31 +225,4 @@ func run(file, api string, statsEvery time.Duration, flushOnExit bool) error {
 			return nil
 		}
 	}
-}
-
-// state is what the control socket reads from the running daemon.
-type state struct {
-	adapter *gobgpexport.Adapter
-	proto   uint8
-	mu      sync.Mutex
-	current []routeexport.Rule
-}
-
-func (s *state) exporter() *routeexport.Exporter { return s.adapter.Exporter() }
-func (s *state) vrfExporters() []*gobgpexport.VRFExporter {
-	return s.adapter.VRFExporters()
-}
-func (s *state) protocol() uint8 { return s.proto }
-func (s *state) endOfRIB() bool  { return s.adapter.EndOfRIBDone() }
-
-func (s *state) rules() []routeexport.Rule {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.current
-}
-
-func (s *state) setRules(r []routeexport.Rule) {
-	s.mu.Lock()
-	s.current = r
-	s.mu.Unlock()
 }
