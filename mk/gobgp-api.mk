@@ -5,7 +5,8 @@
 # protoc-gen-go-grpc from the Go module proxy, the versions whose runtime GoBGP v4.8.0 already
 # pulls in: google.golang.org/protobuf v1.36.11, grpc v1.82.1), and `make test-gobgp-api-proto`
 # fails when the checked-in code differs from what they generate (only the protoc version line
-# of the header is ignored). The e2e of the API is in `make test-route-e2e` (mk/route.mk).
+# of the header is ignored). `make test-gobgp-api` runs it and the unit tests; the e2e of the
+# API is in `make test-route-e2e` (mk/route.mk).
 
 APT_PACKAGES += protobuf-compiler
 PROTOC_GEN_GO_VERSION ?= v1.36.11
@@ -45,4 +46,12 @@ test-gobgp-api-proto: gobgp-api-protogen
 	      { echo "test-gobgp-api-proto: examples/gobgp-export/api/$$f is stale: run make gobgp-api-proto"; exit 1; }; \
 	  done; echo "test-gobgp-api-proto: generated code up to date"
 
-TEST_TARGETS += test-gobgp-api-proto
+# The API's unit tests (examples/gobgp-export/grpcapi_test.go: the dispatcher on a gRPC server
+# where NetlinkService is not registered, UNAVAILABLE before the engine starts, the CLI's
+# command line), after the stale-code check.
+.PHONY: test-gobgp-api
+test-gobgp-api: test-gobgp-api-proto
+	$(CARGO) build --release -p ipvs_ffi
+	cd examples/gobgp-export && test -z "$$(gofmt -l .)" && go vet . && go test -count=1 .
+
+TEST_TARGETS += test-gobgp-api

@@ -167,6 +167,10 @@ var jsonOpts = protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoN
 
 func printJSON(w io.Writer, reply any) error {
 	if routes, ok := reply.(routeList); ok {
+		if len(routes) == 0 {
+			_, err := fmt.Fprintln(w, "[]")
+			return err
+		}
 		fmt.Fprint(w, "[")
 		for i, r := range routes {
 			b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(r)
