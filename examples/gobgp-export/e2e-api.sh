@@ -23,8 +23,13 @@ kernel_routes() {
 # daemon that must reach speaker A (and the daemon's own export into table 100).
 api_gobgp_checks() {
     local out got want v4 t0 ms
-    out=$(gobgpb neighbor)
-    got=$(awk 'NR > 1 {print $1, $4}' <<<"$out" | sort)
+    # A's session carried the routes already; C's may still be connecting (waits: 20 s x SCALE).
+    for _ in $(seq $((200 * SCALE))); do
+        out=$(gobgpb neighbor)
+        got=$(awk 'NR > 1 {print $1, $4}' <<<"$out" | sort)
+        [ "$(grep -c " Establ$" <<<"$got")" = 2 ] && break
+        sleep 0.1
+    done
     same "gobgp neighbor: both peers Established" "$(printf '%s\n' "10.77.0.1 Establ" "10.80.0.1 Establ")" "$got"
     echo "ok: stock gobgp neighbor against the daemon: 10.77.0.1 and 10.80.0.1 Established"
     # Received routes: what A announced, with A's next hops.

@@ -2,12 +2,17 @@
 // tables. It reads a gobgpd TOML configuration file: GoBGP's own sections configure BGP, the
 // [netlink.export] section configures the export (see gobgpd.toml next to this file).
 //
-//	gobgp-export -f gobgpd.toml
+//	gobgp-export -f gobgpd.toml [-api-hosts 127.0.0.1:50051]
+//
+// The daemon serves GoBGP's gRPC API (the stock `gobgp` command works against it) and our
+// NetlinkService (api/netlink.proto) on one gRPC server at -api-hosts; the same binary with a
+// command (`gobgp-export netlink ...`, `version`; cli.go) is the client of NetlinkService.
 //
 // SIGHUP re-reads the file: BGP changes go to GoBGP, export rules are reloaded and every known
 // route is re-evaluated. A file with an error, or one changing route-protocol,
 // dampening-interval, dampening-cap or netns (fixed while the engine runs), is refused as a
-// whole with the reason on stderr, and the daemon keeps running on the old configuration. SIGINT/SIGTERM stop the speaker and leave the exported routes in place
+// whole with the reason on stderr, and the daemon keeps running on the old configuration.
+// SIGINT/SIGTERM stop the speaker and leave the exported routes in place
 // (a restart keeps them until End-of-RIB); with -flush-on-exit they are removed first.
 package main
 
