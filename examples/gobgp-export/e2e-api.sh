@@ -211,7 +211,8 @@ Export: true
 }
 
 # netlink export flush --vrf: an unknown VRF is NotFound and changes nothing; in VRF mode, green
-# (a GoBGP VRF's engine) is flushed alone, and blue (a global rule's VRF) is refused.
+# (a GoBGP VRF's engine) is flushed alone, and blue (a global rule's VRF) is refused. Runs
+# where the kernel tables are BASE (e2e.sh), and leaves them so.
 api_flush_vrf_checks() {
     local before out
     before=$(tables)
@@ -227,6 +228,10 @@ api_flush_vrf_checks() {
     same "flush --vrf green" "flushed $(kernel_routes 510 | wc -l) routes" "$out"
     same "flush --vrf green empties table 510 only" "$(grep -v '^510 ' <<<"$before")" "$(tables)"
     echo "ok: netlink export flush --vrf green removed table 510's routes only; --vrf blue refused"
+    # The flushed engine forgot the VPN path: A announces it again, and it is back.
+    gobgp vrf gblue rib del -a ipv4 198.51.130.0/24
+    gobgp vrf gblue rib add -a ipv4 198.51.130.0/24 nexthop 10.81.0.1
+    expect "the VPN route re-announced after flush --vrf green" "${BASE[@]}"
 }
 
 # version: ours, the commit and GoBGP's version as the binary's build information has them.

@@ -277,6 +277,8 @@ expect "standard and large communities, IPv4 and IPv6, one route into several ta
 . "$(dirname "$0")/e2e-api.sh"
 api_gobgp_checks
 api_cli_checks
+api_flush_vrf_checks
+api_version_checks
 
 # Multipath: both speakers announce M (equal paths: the exporter's GoBGP has
 # use-multiple-paths). One multipath route over both next hops; A withdraws, then C: a poller
@@ -414,9 +416,6 @@ wait $POLLER
 [ ! -s "$WORK/missing" ] || fail "wanted routes were missing during the restart: $(sort -u "$WORK/missing" | head)"
 echo "ok: no wanted route missing at any moment of the restart"
 grep -q "End-of-RIB: *true" <<<"$(cli netlink)" || fail "status does not report End-of-RIB"
-
-api_flush_vrf_checks
-api_version_checks
 
 # Flush removes what we exported and nothing else.
 grep -q "^flushed [1-9]" <<<"$(cli netlink export flush)" || fail "flush reported nothing"
