@@ -23,6 +23,13 @@
 # Netlink import: addresses of listed interfaces announced to A (latency printed and bounded),
 # an unlisted interface's not, withdrawals, `netlink import [stats]`.
 #
+# The daemon's gRPC API (127.0.0.1:50051 in its namespace): the stock `gobgp` CLI lists both
+# peers Established and exactly the received routes (`gobgp neighbor`, `gobgp global rib`), and
+# `gobgp global rib add` on the daemon announces a route that reaches speaker A's RIB (and the
+# daemon's own export). Our CLI over our NetlinkService on the same server: `netlink`,
+# `netlink import [stats]`, `netlink export [--vrf]`, `rules`, `stats`, `flush [--vrf]` and
+# `version`, each compared exactly with the kernel tables, the configuration or the JSON reply.
+#
 # With E2E_VRF=1 (needs CONFIG_NET_VRF: the lab), a VRF "blue" (table 500) with a third link
 # enslaved to it, and a rule naming the VRF: its route's next hop is reachable only inside the
 # VRF, so the VRF rule exports it (validated in the VRF's context) and the main-table rule does
@@ -45,7 +52,6 @@ SCALE=${E2E_TIME_SCALE:-1}
 DAMPENING_MS=${E2E_DAMPENING_MS:-$((100 * SCALE))}
 A=lbe2e-a-$$ B=lbe2e-b-$$ C=lbe2e-c-$$
 WORK=$(mktemp -d /tmp/gobgp-e2e.XXXXXX)
-SOCK=$WORK/ctl.sock
 PIDS=()
 fail() { echo "FAIL: $*" >&2; echo "--- exporter log" >&2; tail -n 30 "$WORK/b.log" >&2 || true; exit 1; }
 cleanup() {
@@ -215,14 +221,16 @@ PIDS+=($!)
 ip netns exec $C "$GOBGPD" -f "$WORK/c.toml" -t toml --api-hosts 127.0.0.1:50051 >"$WORK/c.log" 2>&1 &
 PIDS+=($!)
 start_exporter() {
-    ip netns exec $B "$EXPORT" -f "$WORK/b.toml" -api "$SOCK" -stats 0 >>"$WORK/b.log" 2>&1 &
+    ip netns exec $B "$EXPORT" -f "$WORK/b.toml" -stats 0 >>"$WORK/b.log" 2>&1 &
     EXPORTER=$!
     PIDS+=($EXPORTER)
 }
 start_exporter
 gobgp() { ip netns exec $A "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
 gobgpc() { ip netns exec $C "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
-cli() { "$EXPORT" -api "$SOCK" "$@"; }
+# The daemon's API: stock gobgp, and our CLI over our NetlinkService (default 127.0.0.1:50051).
+gobgpb() { ip netns exec $B "$GOBGP" -u 127.0.0.1 -p 50051 "$@"; }
+cli() { ip netns exec $B "$EXPORT" "$@"; }
 
 # The kernel's view: "table prefix via metric" for every protocol-186 route of the test tables.
 # jq, not python3: under the lab's TCG a python3 start takes some 25 s, jq's a few ms.
@@ -235,8 +243,8 @@ tables() {
                | .[1] |= (if test("/") then . elif test(":") then . + "/128" else . + "/32" end)
                | join(" ")' | sort
 }
-# stat NAME: the global counter NAME of `netlink export stats`.
-stat() { cli -j netlink export stats | jq -r ".stats.$1"; }
+# stat NAME: the global counter NAME of `netlink export stats` (its JSON field).
+stat() { cli -j netlink export stats | jq -r ".$1"; }
 expect() { # expect WHAT LINE... : wait up to 20 s (times SCALE) for exactly these routes
     local what=$1; shift
     local want got
@@ -275,30 +283,12 @@ BASE=("${EXTRA[@]}" "100 $V4A 10.77.0.1 20" "100 $V4B 10.77.0.1 20" "100 $V4C 10
       "200 $V4A 10.77.0.1 30" "200 $V6A fd00:77::1 30" "300 $V4B 10.77.0.1 20")
 expect "standard and large communities, IPv4 and IPv6, one route into several tables" "${BASE[@]}"
 
-# The CLI over the control socket. Its output is read whole before grep looks at it: under
-# pipefail, `cli ... | grep -q` fails when grep exits early and the CLI dies of SIGPIPE.
-out=$(cli netlink export)
-for p in $V4A $V4B $V4C $V6A; do grep -q "^$p " <<<"$out" || fail "netlink export does not list $p: $out"; done
-[ "$(grep -c ' 10.77.0.1 \| 10.78.0.1 \| fd00:77::1 \| 10.79.0.1 \| 10.81.0.1 ' <<<"$out")" -eq $((7 + ${#EXTRA[@]})) ] ||
-    fail "netlink export: want $((7 + ${#EXTRA[@]})) routes: $out"
-if [ "$VRF" = 1 ]; then
-    out=$(cli netlink export --vrf blue)
-    grep -q "^$V4D .* blue .*500 " <<<"$out" || fail "netlink export --vrf blue lacks $V4D: $out"
-    [ "$(grep -c '^198\.\|^2001:' <<<"$out")" -eq 1 ] || fail "netlink export --vrf blue lists other routes: $out"
-    stats=$(cli -j netlink export stats)
-    [ "$(jq -r .stats.NexthopFailures <<<"$stats")" -ge 1 ] ||
-        fail "the main-table rule should have failed to validate 10.79.0.1: $stats"
-    echo "ok: VRF rule validated the next hop in the VRF, the main-table rule did not export it"
-    out=$(cli netlink export --vrf green)
-    grep -q "^198.51.130.0/24 .* green .*510 " <<<"$out" || fail "netlink export --vrf green lacks the VPN route: $out"
-    echo "ok: VPN path of RD 65001:100 exported into Linux VRF green"
-fi
-grep -q "^Rule: large" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks rule large"
-grep -q "65000:1:2" <<<"$(cli netlink export rules)" || fail "netlink export rules lacks the large community"
-exported=$(stat Exported)
-[ "$exported" -ge 7 ] || fail "stats: exported $exported < 7"
-grep -q "Total Exported: *2" <<<"$(cli netlink export stats std)" || fail "stats of rule std: $(cli netlink export stats std)"
-echo "ok: CLI netlink export, rules, stats"
+# The daemon's gRPC API: stock gobgp (GoBGP's service) and our CLI (our NetlinkService).
+. "$(dirname "$0")/e2e-api.sh"
+api_gobgp_checks
+api_cli_checks
+api_flush_vrf_checks
+api_version_checks
 
 # Multipath: both speakers announce M (equal paths: the exporter's GoBGP has
 # use-multiple-paths). One multipath route over both next hops; A withdraws, then C: a poller
@@ -399,14 +389,14 @@ if [ "$VRF" = 1 ]; then
 fi
 
 # A flapping prefix: 40 announce/withdraw pairs, ending announced.
-before=$(stat Dampened)
+before=$(stat dampened_updates)
 for _ in $(seq 40); do
     gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
     gobgp global rib del -a ipv4 $FLAP
 done
 gobgp global rib add -a ipv4 $FLAP nexthop 10.77.0.1
 expect "flapping prefix ends installed" "${RELOADED[@]}" "100 $FLAP 10.77.0.1 20"
-after=$(stat Dampened)
+after=$(stat dampened_updates)
 [ "$after" -gt "$before" ] || fail "flapping prefix: dampened count did not grow ($before -> $after)"
 echo "ok: flapping prefix dampened ($before -> $after)"
 
@@ -465,7 +455,14 @@ appear "$t0" ipv6 fd00:99::/64
 echo "ok: IPv6 network imported ($MS ms; polled $POLL_MS ms)"
 ! inrib ipv4 10.97.0.0/24 || fail "import: the unlisted interface's 10.97.0.0/24 was announced"
 echo "ok: an address on an unlisted interface is not announced"
-grep -q "10.99.1.0/24" <<<"$(cli netlink import)" || fail "netlink import does not list 10.99.1.0/24: $(cli netlink import)"
+# netlink import (GetNetlink over gRPC) lists exactly the networks in the global RIB, in JSON
+# and as text.
+want="10.99.1.0/24 10.99.2.0/24 10.99.3.0/24 10.99.4.0/24 10.99.5.0/24 fd00:99::/64"
+ijson=$(cli -j netlink import)
+[ "$(jq -r '.imported_networks | join(" ")' <<<"$ijson")" = "$want" ] || fail "netlink import -j: want imported $want: $ijson"
+out=$(cli netlink import)
+grep -qxF "  Imported:   [$want]" <<<"$out" || fail "netlink import: want Imported: [$want]: $out"
+echo "ok: netlink import lists the imported networks ($want)"
 ip -n $B addr del 10.99.1.1/24 dev imp0
 gone ipv4 10.99.1.0/24
 echo "ok: a deleted address is withdrawn"
@@ -473,11 +470,16 @@ ip -n $B link del imp0
 gone ipv4 10.99.5.0/24
 gone ipv6 fd00:99::/64
 echo "ok: deleting the link withdraws its networks"
+# GetNetlinkImportStats (protobuf JSON: 64-bit counters are strings, jq -r prints them bare).
 istats=$(cli -j netlink import stats)
-[ "$(jq -r .import_stats.Imported <<<"$istats")" -eq 6 ] && [ "$(jq -r .import_stats.Withdrawn <<<"$istats")" -eq 6 ] &&
-    [ "$(jq -r .import_stats.Errors <<<"$istats")" -eq 0 ] || fail "import stats: want 6 imported, 6 withdrawn, 0 errors: $istats"
-grep -q "Total Imported: *6" <<<"$(cli netlink import stats)" || fail "netlink import stats: $(cli netlink import stats)"
-echo "ok: import stats $(jq -c .import_stats <<<"$istats")"
+[ "$(jq -r .imported <<<"$istats")" -eq 6 ] && [ "$(jq -r .withdrawn <<<"$istats")" -eq 6 ] &&
+    [ "$(jq -r .errors <<<"$istats")" -eq 0 ] || fail "import stats: want 6 imported, 6 withdrawn, 0 errors: $istats"
+[ "$(jq -r .last_import_time <<<"$istats")" -gt 0 ] && [ "$(jq -r .last_withdraw_time <<<"$istats")" -gt 0 ] ||
+    fail "import stats: last import/withdraw time not set: $istats"
+out=$(cli netlink import stats)
+grep -q "Total Imported: *6$" <<<"$out" && grep -q "Total Withdrawn: *6$" <<<"$out" || fail "netlink import stats: $out"
+[ "$(jq -r '.imported_networks | length' <<<"$(cli -j netlink import)")" -eq 0 ] || fail "netlink import: networks left: $(cli netlink import)"
+echo "ok: import stats $(jq -c . <<<"$istats")"
 ip -n $B link del oth0
 if [ "$VRF" = 1 ]; then
     # Per-VRF import ([vrfs.netlink-import] of gblue): gimp0's network goes into B's GoBGP VRF
@@ -490,7 +492,10 @@ if [ "$VRF" = 1 ]; then
     for _ in $(seq $((200 * SCALE))); do invrf && break; sleep 0.05; done
     invrf || fail "VRF import: 10.96.0.0/24 not in A's VRF gblue: $(gobgp vrf gblue rib -a ipv4)"
     ! inrib ipv4 10.96.0.0/24 || fail "VRF import: 10.96.0.0/24 in A's global unicast RIB"
-    grep -q "10.96.0.0/24" <<<"$(cli netlink import)" || fail "netlink import does not list the VRF network"
+    ijson=$(cli -j netlink import)
+    [ "$(jq -r '.vrf_imports[] | select(.vrf_name == "gblue") | .imported_networks | join(" ")' <<<"$ijson")" = "10.96.0.0/24" ] ||
+        fail "netlink import -j: VRF gblue should list exactly 10.96.0.0/24: $ijson"
+    grep -qxF "    Imported: [10.96.0.0/24]" <<<"$(cli netlink import)" || fail "netlink import does not list the VRF network: $(cli netlink import)"
     ip -n $B addr del 10.96.0.1/24 dev gimp0
     for _ in $(seq $((200 * SCALE))); do invrf || break; sleep 0.05; done
     ! invrf || fail "VRF import: 10.96.0.0/24 still in A's VRF gblue after the address went"
