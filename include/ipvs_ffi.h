@@ -1300,6 +1300,13 @@ void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
  * lbnet_addrwatch_* (addresses) works the same way and takes the same options.
  */
 
+// [`lbnet_addrwatch_event::kind`]: an address appeared, or its flags changed.
+#define LBNET_ADDRWATCH_ADDED 1
+
+// [`lbnet_addrwatch_event::kind`]: an address went away (removed, or its link deleted or, for
+// IPv6, taken down).
+#define LBNET_ADDRWATCH_REMOVED 3
+
 // Size of [`lbnet_linkwatch_link::name`] (`IFNAMSIZ`, NUL included).
 #define LBNET_LINKWATCH_NAME_LEN 16
 
@@ -1365,13 +1372,6 @@ void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
 // caller's own namespace anyway, since sysfs shows the namespace of whoever mounted it.
 #define LBNET_LINKWATCH_NO_SPEED (1 << 0)
 
-// [`lbnet_addrwatch_event::kind`]: an address appeared, or its flags changed.
-#define LBNET_ADDRWATCH_ADDED 1
-
-// [`lbnet_addrwatch_event::kind`]: an address went away (removed, or its link deleted or, for
-// IPv6, taken down).
-#define LBNET_ADDRWATCH_REMOVED 3
-
 // An address watcher (opaque). Safe to use from several threads; free with
 // [`lbnet_addrwatch_free`].
 typedef struct lbnet_addrwatch lbnet_addrwatch;
@@ -1401,6 +1401,51 @@ typedef struct lbnet_linkwatch_options {
     // `LBNET_LINKWATCH_*` flags (`LBNET_LINKWATCH_NO_SPEED`); unknown bits are `-EINVAL`.
     uint32_t flags;
 } lbnet_linkwatch_options;
+
+// One interface address.
+typedef struct lbnet_addrwatch_addr {
+    // Ifindex of the link the address is on.
+    uint32_t ifindex;
+    // The interface's own address (`IFA_LOCAL` for IPv4, `IFA_ADDRESS` for IPv6), host bits
+    // included.
+    struct lbnet_addr addr;
+    // Prefix length.
+    uint8_t prefix_len;
+    // `RT_SCOPE_*` (0 universe, 253 link, 254 host).
+    uint8_t scope;
+    // `IFA_F_*` flags (`IFA_F_TENTATIVE` 0x40 while IPv6 duplicate address detection runs).
+    uint32_t flags;
+} lbnet_addrwatch_addr;
+
+// One change of the address table.
+typedef struct lbnet_addrwatch_event {
+    // `LBNET_ADDRWATCH_ADDED` or `LBNET_ADDRWATCH_REMOVED`.
+    uint32_t kind;
+    // The address (its last known state for `LBNET_ADDRWATCH_REMOVED`).
+    struct lbnet_addrwatch_addr addr;
+} lbnet_addrwatch_event;
+
+// Counters of a watcher.
+typedef struct lbnet_linkwatch_counters {
+    // Link messages parsed.
+    uint64_t messages;
+    // Events handed out.
+    uint64_t events;
+    // Resynchronisations after lost notifications.
+    uint64_t resyncs;
+    // `ENOBUFS` reports (notifications lost).
+    uint64_t overruns;
+    // Dumps repeated because they were interrupted or lost notifications.
+    uint64_t dump_retries;
+    // Dumps the kernel flagged `NLM_F_DUMP_INTR`.
+    uint64_t dumps_interrupted;
+    // Datagrams too large for the receive buffer.
+    uint64_t truncated;
+    // Messages that could not be parsed.
+    uint64_t malformed;
+    // Receive buffer size the kernel reports.
+    uint64_t rcvbuf;
+} lbnet_linkwatch_counters;
 
 // One link. Strings are NUL-terminated (empty when absent).
 typedef struct lbnet_linkwatch_link {
@@ -1447,125 +1492,6 @@ typedef struct lbnet_linkwatch_event {
     // For `LBNET_LINKWATCH_CHANGED`: the state before; zeroed otherwise.
     struct lbnet_linkwatch_link old;
 } lbnet_linkwatch_event;
-
-// Counters of a watcher.
-typedef struct lbnet_linkwatch_counters {
-    // Link messages parsed.
-    uint64_t messages;
-    // Events handed out.
-    uint64_t events;
-    // Resynchronisations after lost notifications.
-    uint64_t resyncs;
-    // `ENOBUFS` reports (notifications lost).
-    uint64_t overruns;
-    // Dumps repeated because they were interrupted or lost notifications.
-    uint64_t dump_retries;
-    // Dumps the kernel flagged `NLM_F_DUMP_INTR`.
-    uint64_t dumps_interrupted;
-    // Datagrams too large for the receive buffer.
-    uint64_t truncated;
-    // Messages that could not be parsed.
-    uint64_t malformed;
-    // Receive buffer size the kernel reports.
-    uint64_t rcvbuf;
-} lbnet_linkwatch_counters;
-
-// One interface address.
-typedef struct lbnet_addrwatch_addr {
-    // Ifindex of the link the address is on.
-    uint32_t ifindex;
-    // The interface's own address (`IFA_LOCAL` for IPv4, `IFA_ADDRESS` for IPv6), host bits
-    // included.
-    struct lbnet_addr addr;
-    // Prefix length.
-    uint8_t prefix_len;
-    // `RT_SCOPE_*` (0 universe, 253 link, 254 host).
-    uint8_t scope;
-    // `IFA_F_*` flags (`IFA_F_TENTATIVE` 0x40 while IPv6 duplicate address detection runs).
-    uint32_t flags;
-} lbnet_addrwatch_addr;
-
-// One change of the address table.
-typedef struct lbnet_addrwatch_event {
-    // `LBNET_ADDRWATCH_ADDED` or `LBNET_ADDRWATCH_REMOVED`.
-    uint32_t kind;
-    // The address (its last known state for `LBNET_ADDRWATCH_REMOVED`).
-    struct lbnet_addrwatch_addr addr;
-} lbnet_addrwatch_event;
-
-// Opens a watcher with `opts` (NULL for defaults) and stores it in `*out` (NULL on failure).
-// Subscribes to `RTNLGRP_LINK` first, then dumps the links, so no change between the two is
-// missed.
-//
-// Returns 0; `-EINVAL` (NULL `out`, bad `sz`, bad path string, unknown flags); the errno of
-// opening the namespace (`-ENOENT` no such file, `-EINVAL` a file that is not a network
-// namespace, `-EPERM` without `CAP_SYS_ADMIN`) or of the socket and the first dump.
-//
-// # Safety
-//
-// `opts` is NULL or points to `opts->sz` readable bytes (a `struct lbnet_linkwatch_options`
-// whose `netns_path` is NULL or NUL-terminated); `out` is NULL or writable.
-int lbnet_linkwatch_open(const struct lbnet_linkwatch_options *opts, struct lbnet_linkwatch **out);
-
-// Closes the watcher and frees it. NULL is a no-op.
-//
-// # Safety
-//
-// `w` is NULL or a watcher from [`lbnet_linkwatch_open`] not freed yet, on which no other
-// call is running; it is invalid afterwards.
-void lbnet_linkwatch_free(struct lbnet_linkwatch *w);
-
-// The watcher's file descriptor for poll/epoll (readable when the kernel sent something), or
-// `-EINVAL` for a NULL watcher. Owned by the watcher: do not close it or read from it.
-//
-// # Safety
-//
-// `w` is NULL or a live watcher from [`lbnet_linkwatch_open`].
-int lbnet_linkwatch_fd(const struct lbnet_linkwatch *w);
-
-// Every link known now, sorted by ifindex (the state after every event handed out so far and
-// those still queued): `*links` is an array of `*count` entries to release with
-// [`lbnet_linkwatch_links_free`] (NULL when the count is 0).
-//
-// Returns 0 or `-EINVAL` (a NULL argument; `*links` and `*count` are then untouched).
-//
-// # Safety
-//
-// `w` is NULL or a live watcher; `links` and `count` are NULL or writable.
-int lbnet_linkwatch_snapshot(struct lbnet_linkwatch *w,
-                             struct lbnet_linkwatch_link **links,
-                             size_t *count);
-
-// Releases an array from [`lbnet_linkwatch_snapshot`]. NULL is a no-op.
-//
-// # Safety
-//
-// `links` is NULL or an array from [`lbnet_linkwatch_snapshot`] not freed yet, and `count` is
-// the count that call returned with it (the allocation's size: any other value is undefined
-// behaviour, as for `free` of a wrong pointer).
-void lbnet_linkwatch_links_free(struct lbnet_linkwatch_link *links, size_t count);
-
-// Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next
-// event and writes it to `*out`.
-//
-// Returns 0 with an event; `-ETIMEDOUT` when none came in time; `-EINVAL` for a NULL
-// argument; another negative errno on failure (`-EBADMSG` for an undecodable kernel message,
-// after which a resynchronisation is scheduled and calling again continues). The watcher is
-// not locked while waiting, so other threads may take snapshots meanwhile.
-//
-// # Safety
-//
-// `w` is NULL or a live watcher; `out` is NULL or writable.
-int lbnet_linkwatch_next_event(struct lbnet_linkwatch *w,
-                               int32_t timeout_ms,
-                               struct lbnet_linkwatch_event *out);
-
-// Copies the watcher's counters to `*out`. Returns 0 or `-EINVAL` (a NULL argument).
-//
-// # Safety
-//
-// `w` is NULL or a live watcher; `out` is NULL or writable.
-int lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_counters *out);
 
 // Opens an address watcher with `opts` (NULL for defaults: the caller's namespace, an 8 MiB
 // receive buffer, a 30 s dump timeout; `LBNET_LINKWATCH_NO_SPEED` is accepted and has no
@@ -1641,6 +1567,80 @@ int lbnet_addrwatch_next_event(struct lbnet_addrwatch *w,
 //
 // `w` is NULL or a live watcher; `out` is NULL or writable.
 int lbnet_addrwatch_stats(struct lbnet_addrwatch *w, struct lbnet_linkwatch_counters *out);
+
+// Opens a watcher with `opts` (NULL for defaults) and stores it in `*out` (NULL on failure).
+// Subscribes to `RTNLGRP_LINK` first, then dumps the links, so no change between the two is
+// missed.
+//
+// Returns 0; `-EINVAL` (NULL `out`, bad `sz`, bad path string, unknown flags); the errno of
+// opening the namespace (`-ENOENT` no such file, `-EINVAL` a file that is not a network
+// namespace, `-EPERM` without `CAP_SYS_ADMIN`) or of the socket and the first dump.
+//
+// # Safety
+//
+// `opts` is NULL or points to `opts->sz` readable bytes (a `struct lbnet_linkwatch_options`
+// whose `netns_path` is NULL or NUL-terminated); `out` is NULL or writable.
+int lbnet_linkwatch_open(const struct lbnet_linkwatch_options *opts, struct lbnet_linkwatch **out);
+
+// Closes the watcher and frees it. NULL is a no-op.
+//
+// # Safety
+//
+// `w` is NULL or a watcher from [`lbnet_linkwatch_open`] not freed yet, on which no other
+// call is running; it is invalid afterwards.
+void lbnet_linkwatch_free(struct lbnet_linkwatch *w);
+
+// The watcher's file descriptor for poll/epoll (readable when the kernel sent something), or
+// `-EINVAL` for a NULL watcher. Owned by the watcher: do not close it or read from it.
+//
+// # Safety
+//
+// `w` is NULL or a live watcher from [`lbnet_linkwatch_open`].
+int lbnet_linkwatch_fd(const struct lbnet_linkwatch *w);
+
+// Every link known now, sorted by ifindex (the state after every event handed out so far and
+// those still queued): `*links` is an array of `*count` entries to release with
+// [`lbnet_linkwatch_links_free`] (NULL when the count is 0).
+//
+// Returns 0 or `-EINVAL` (a NULL argument; `*links` and `*count` are then untouched).
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `links` and `count` are NULL or writable.
+int lbnet_linkwatch_snapshot(struct lbnet_linkwatch *w,
+                             struct lbnet_linkwatch_link **links,
+                             size_t *count);
+
+// Releases an array from [`lbnet_linkwatch_snapshot`]. NULL is a no-op.
+//
+// # Safety
+//
+// `links` is NULL or an array from [`lbnet_linkwatch_snapshot`] not freed yet, and `count` is
+// the count that call returned with it (the allocation's size: any other value is undefined
+// behaviour, as for `free` of a wrong pointer).
+void lbnet_linkwatch_links_free(struct lbnet_linkwatch_link *links, size_t count);
+
+// Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next
+// event and writes it to `*out`.
+//
+// Returns 0 with an event; `-ETIMEDOUT` when none came in time; `-EINVAL` for a NULL
+// argument; another negative errno on failure (`-EBADMSG` for an undecodable kernel message,
+// after which a resynchronisation is scheduled and calling again continues). The watcher is
+// not locked while waiting, so other threads may take snapshots meanwhile.
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `out` is NULL or writable.
+int lbnet_linkwatch_next_event(struct lbnet_linkwatch *w,
+                               int32_t timeout_ms,
+                               struct lbnet_linkwatch_event *out);
+
+// Copies the watcher's counters to `*out`. Returns 0 or `-EINVAL` (a NULL argument).
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `out` is NULL or writable.
+int lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_counters *out);
 
 /* ==== XDP load balancer: VIPs, backends, Maglev rings, statistics (lbnet_xdp_*) ====
  *
