@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	gobgpexport "github.com/lbnet/lbnet/go/gobgp"
 	"github.com/lbnet/lbnet/go/linkwatch"
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
@@ -172,4 +174,38 @@ func TestImportErrorsAreCounted(t *testing.T) {
 	if st := im.Stats(); st.Errors != 3 {
 		t.Fatalf("the refused network was not retried: %+v", st)
 	}
+}
+
+// SIGHUP: the same import sections pass (other keys may change), a changed or broken one is
+// refused with the section named.
+func TestImportReloadCheck(t *testing.T) {
+	running, err := readImportData(t, importTestConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(text string) string {
+		file := filepath.Join(dir, "gobgpd.toml")
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	same := strings.Replace(importTestConfig, `router-id = "192.0.2.1"`, `router-id = "192.0.2.2"`, 1)
+	if err := importReloadCheck(running, write(same)); err != nil {
+		t.Fatalf("unchanged import sections refused: %v", err)
+	}
+	changed := strings.Replace(importTestConfig, `["eth0", "up*"]`, `["eth0"]`, 1)
+	if err := importReloadCheck(running, write(changed)); err == nil || !strings.Contains(err.Error(), "[netlink.import] / [vrfs.netlink-import]: cannot change while running") {
+		t.Fatalf("changed interface-list: %v", err)
+	}
+	broken := strings.Replace(importTestConfig, `interface-list = ["vb*"]`, `interface-list = ["vb["]`, 1)
+	if err := importReloadCheck(running, write(broken)); err == nil || !strings.Contains(err.Error(), "[netlink.import] / [vrfs.netlink-import]:") {
+		t.Fatalf("malformed glob: %v", err)
+	}
+}
+
+func readImportData(t *testing.T, text string) (gobgpexport.Imports, error) {
+	t.Helper()
+	return gobgpexport.ParseImportTOML([]byte(text))
 }

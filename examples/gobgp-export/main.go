@@ -152,6 +152,19 @@ func readImport(file string) (gobgpexport.Imports, error) {
 	return gobgpexport.ParseImportTOML(data)
 }
 
+// importReloadCheck refuses a reload whose import sections are unreadable or differ from the
+// running ones (the importer's targets are fixed while it runs).
+func importReloadCheck(running gobgpexport.Imports, file string) error {
+	next, err := readImport(file)
+	if err == nil && !reflect.DeepEqual(next, running) {
+		err = fmt.Errorf("cannot change while running (restart the daemon to apply)")
+	}
+	if err != nil {
+		return fmt.Errorf("[netlink.import] / [vrfs.netlink-import]: %w", err)
+	}
+	return nil
+}
+
 func run(file, apiHosts string, statsEvery time.Duration, flushOnExit bool) error {
 	ctx := context.Background()
 	bgpConf, err := readBGP(file)
@@ -236,11 +249,8 @@ func run(file, apiHosts string, statsEvery time.Duration, flushOnExit bool) erro
 					fmt.Fprintln(os.Stderr, "reload refused, keeping the old configuration: [netlink.export]:", err)
 					continue
 				}
-				if ni, err := readImport(file); err != nil || !reflect.DeepEqual(ni, imports) {
-					if err == nil {
-						err = fmt.Errorf("cannot change while running (restart the daemon to apply)")
-					}
-					fmt.Fprintln(os.Stderr, "reload refused, keeping the old configuration: [netlink.import] / [vrfs.netlink-import]:", err)
+				if err := importReloadCheck(imports, file); err != nil {
+					fmt.Fprintln(os.Stderr, "reload refused, keeping the old configuration:", err)
 					continue
 				}
 				if current, err = config.UpdateConfig(ctx, s, current, next); err != nil {
