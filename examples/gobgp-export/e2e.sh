@@ -417,15 +417,23 @@ gobgp monitor global rib -a ipv4 2>/dev/null | while IFS= read -r line; do print
 PIDS+=($!)
 gobgp monitor global rib -a ipv6 2>/dev/null | while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$line"; done >>"$WORK/mon6" &
 PIDS+=($!)
-sleep 0.5
+# Let both monitors subscribe (the stock CLI's start-up takes seconds under the lab's TCG).
+if [ "$SCALE" -gt 1 ]; then sleep "$SCALE"; else sleep 0.5; fi
 inrib() { gobgp global rib -a "$1" 2>/dev/null | grep -qF " $2 "; }
 appear() { # appear T0_US FAMILY PREFIX: wait for PREFIX in A's RIB; MS (monitor) and POLL_MS
     local t0=$1 fam=$2 p=$3 line
     for _ in $(seq $((2000 * SCALE))); do
         if inrib "$fam" "$p"; then
             POLL_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
-            line=$(grep -F " $p " "$WORK/mon${fam#ipv}" | grep -v "DELROUTE" | head -n 1)
-            [ -n "$line" ] || fail "import: $p in A's RIB but not in its monitor stream"
+            # The monitor's line can come after the poll saw the RIB (its reader is a bash loop,
+            # slow under the lab's TCG): wait for it. `|| true`: under pipefail an empty grep
+            # would end the script through set -e without a message.
+            for _ in $(seq $((100 * SCALE))); do
+                line=$(grep -F " $p " "$WORK/mon${fam#ipv}" | grep -v "DELROUTE" | head -n 1 || true)
+                [ -n "$line" ] && break
+                sleep 0.05
+            done
+            [ -n "$line" ] || fail "import: $p in A's RIB but not in its monitor stream: $(cat "$WORK/mon${fam#ipv}")"
             MS=$(((${line%% *} - t0) / 1000))
             return 0
         fi
