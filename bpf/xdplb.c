@@ -12,6 +12,13 @@
  * seen first on another CPU is found in that CPU's slot (bpf_map_lookup_percpu_elem, Linux
  * 5.19+), so flows stay put without RSS affinity (veth, generic XDP). A backend chosen anew for
  * an existing entry is written to every CPU's slot. Backend slot 0 means "no backend".
+ *
+ * New-flow limit (Katran's is_under_flood): above lb_config.max_conn_rate new flows per second
+ * on a CPU, the connection table is not written for new flows (CNT_FLOOD_SKIP); they follow the
+ * ring packet by packet, so they keep their backend unless the ring changes. As in Katran, a
+ * SYN above the limit does not touch the table either: a connection reusing the 5-tuple of one
+ * still recorded, after a ring change moved that 5-tuple's slot, has its SYN sent by the ring
+ * and its later packets by the old entry (below the limit the SYN replaces the old entry).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -119,6 +126,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vip_stats);
 } vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn_rate);
+} conn_rate SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -247,15 +261,19 @@ static __always_inline void conn_keep(struct conn_ref *r, const struct flow_key 
 		*r->own = bidx;
 }
 
-/* Records the backend of a flow. A new entry gets this CPU's slot (the kernel zeroes the other
- * CPUs' slots). An existing entry (a reused 5-tuple, or a flow whose backend went away) gets
- * every CPU's slot, so that no CPU keeps sending the flow to the old backend. `maybe_seen`:
- * the flow was not looked up (a SYN) and may exist. */
+/* Records the backend of a flow, unless `record` is 0 (above the new-flow limit). A new entry
+ * gets this CPU's slot (the kernel zeroes the other CPUs' slots). An existing entry (a reused
+ * 5-tuple, or a flow whose backend went away) gets every CPU's slot, so that no CPU keeps
+ * sending the flow to the old backend. `maybe_seen`: the flow was not looked up (a SYN) and
+ * may exist. (Measured on 2 CPUs: this costs less than deleting the entry and inserting it
+ * anew, 195 against 300 ns per repeated SYN.) */
 static __always_inline void conn_record(struct conn_ref *r, const struct flow_key *flow,
-					__u32 bidx, int maybe_seen)
+					__u32 bidx, int maybe_seen, int record)
 {
 	__u32 *existing = r->own;
 
+	if (!record)
+		return;
 	if (!existing && maybe_seen)
 		existing = bpf_map_lookup_elem(&conns, flow);
 	if (!existing) {
@@ -333,11 +351,13 @@ static __always_inline void conn_keep(struct conn_ref *r, const struct flow_key 
 /* Records the backend of a flow in this CPU's table; a flow that is (or may be) in other
  * CPUs' tables gets the new backend there too, as in the per-CPU-slot layout. */
 static __always_inline void conn_record(struct conn_ref *r, const struct flow_key *flow,
-					__u32 bidx, int maybe_seen)
+					__u32 bidx, int maybe_seen, int record)
 {
 	void *lru = r->lru ? r->lru : own_lru();
 	__u32 *v;
 
+	if (!record)
+		return;
 	bpf_map_update_elem(lru, flow, &bidx, BPF_ANY);
 	if (!r->seen && !maybe_seen)
 		return;
@@ -356,6 +376,64 @@ static __always_inline void conn_record(struct conn_ref *r, const struct flow_ke
 		*v = bidx;
 }
 #endif
+
+/* Whether a new flow may be recorded: at most cfg->max_conn_rate (0 = DEFAULT_MAX_CONN_RATE)
+ * per one-second window on this CPU, as Katran's is_under_flood with MAX_CONN_RATE;
+ * CONN_RATE_UNLIMITED records every one. Every new flow counts, recorded or not. The clock
+ * (bpf_ktime_get_ns, CLOCK_MONOTONIC) is read once per 64 new flows, not per flow: a call cost
+ * about 38 ns per packet on the bench host, a third of a SYN's whole cost. So a window ends up
+ * to 63 new flows late, and those are skipped or recorded by the old window's count. */
+static __always_inline int may_record(const struct lb_config *cfg)
+{
+	__u32 zero = 0, limit = cfg->max_conn_rate ? cfg->max_conn_rate : DEFAULT_MAX_CONN_RATE;
+	struct conn_rate *cr;
+
+	if (limit == CONN_RATE_UNLIMITED)
+		return 1;
+	cr = bpf_map_lookup_elem(&conn_rate, &zero);
+	if (!cr)
+		return 1;
+	if ((cr->count & 63) == 0) {
+		__u64 now = bpf_ktime_get_ns();
+
+		if (now - cr->window_start >= 1000000000ULL) {
+			cr->window_start = now;
+			cr->count = 0;
+		}
+	}
+	if (++cr->count > limit) {
+		count(CNT_FLOOD_SKIP, 1);
+		return 0;
+	}
+	return 1;
+}
+
+/* The ring's backend for a flow of the VIP (slot in *bidx), or 0 after counting the drop. */
+static __always_inline struct backend *ring_backend(const struct vip_meta *vip,
+						    const struct flow_key *flow,
+						    struct vip_stats *vs, __u32 *bidx)
+{
+	__u32 idx = vip->vip_num * RING_SIZE + flow_hash(flow) % RING_SIZE;
+	__u32 *slot = bpf_map_lookup_elem(&ring, &idx);
+	struct backend *be;
+
+	if (!slot || !*slot) {
+		if (vs)
+			vs->drops++;
+		count(CNT_DROP_NO_BACKEND, 1);
+		return 0;
+	}
+	*bidx = *slot;
+	be = bpf_map_lookup_elem(&backends, bidx);
+	if (!be || !(be->flags & BACKEND_VALID) ||
+	    (be->family != FAMILY_V4 && be->family != FAMILY_V6)) {
+		if (vs)
+			vs->drops++;
+		count(CNT_DROP_BAD_BACKEND, 1);
+		return 0;
+	}
+	return be;
+}
 
 static __always_inline __u16 csum_fold(__u32 sum)
 {
@@ -620,7 +698,7 @@ int xdplb(struct xdp_md *ctx)
 	struct backend *be = 0;
 	struct conn_ref ref = {};
 	struct backend_stats *bs;
-	__u32 inner_len, zero = 0, *slot, bidx, idx;
+	__u32 inner_len, zero = 0, bidx = 0;
 	__u8 inner_proto, tos, new_conn = 0, df = 0;
 	__u32 max_pkt, overhead;
 	void *l4;
@@ -706,6 +784,44 @@ int xdplb(struct xdp_md *ctx)
 		vs->bytes += inner_len;
 	}
 
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg) {
+		if (vs)
+			vs->drops++;
+		count(CNT_DROP_NO_SOURCE, 1);
+		return XDP_DROP;
+	}
+	/* Oversize: the outer packet would not fit the tunnel path's MTU (cfg->max_pkt). IPv6 and
+	 * IPv4 with DF get a "too big" answer with the MTU left for the inner packet; IPv4
+	 * without DF goes to the kernel, which may fragment it (XDP cannot). A packet too big
+	 * even for the smaller (IPv4, 20-byte) tunnel header is answered here, before the
+	 * connection table is read (as Katran checks its size before its LRU), with the MTU of
+	 * the family of the ring's backend for the flow (for a VIP with backends of both
+	 * families, an established flow's own backend may be of the other family: its MTU is
+	 * then 20 bytes off); one that fits only an IPv4 tunnel is checked below, once the
+	 * flow's backend is known. */
+	max_pkt = cfg->max_pkt ? cfg->max_pkt : DEFAULT_MAX_PKT;
+	if (inner_len + sizeof(struct iphdr) > max_pkt) {
+		if (vk.family == FAMILY_V4 && !df)
+			return pass(CNT_PASS_TOO_BIG);
+		/* One backend family in the ring (vip->flags, kept by the control plane): its
+		 * tunnel header, without hashing the flow into the ring. */
+		if (vip->flags == VIP_RING_V4) {
+			overhead = sizeof(struct iphdr);
+		} else if (vip->flags == VIP_RING_V6) {
+			overhead = sizeof(struct ipv6hdr);
+		} else {
+			be = ring_backend(vip, &flow, vs, &bidx);
+			if (!be)
+				return XDP_DROP;
+			overhead = be->family == FAMILY_V4 ? sizeof(struct iphdr) :
+							     sizeof(struct ipv6hdr);
+		}
+		if (vk.family == FAMILY_V6)
+			return icmp6_too_big(ctx, max_pkt - overhead);
+		return icmp4_too_big(ctx, max_pkt - overhead);
+	}
+
 	/* Established flow: keep its backend while that backend exists (drained or not). */
 	if (!new_conn) {
 		bidx = conn_lookup(&ref, &flow);
@@ -721,28 +837,13 @@ int xdplb(struct xdp_md *ctx)
 		count(CNT_LRU_MISS, 1);
 		if (vs)
 			vs->lru_misses++;
-		idx = vip->vip_num * RING_SIZE + flow_hash(&flow) % RING_SIZE;
-		slot = bpf_map_lookup_elem(&ring, &idx);
-		if (!slot || !*slot) {
-			if (vs)
-				vs->drops++;
-			count(CNT_DROP_NO_BACKEND, 1);
+		be = ring_backend(vip, &flow, vs, &bidx);
+		if (!be)
 			return XDP_DROP;
-		}
-		bidx = *slot;
-		be = bpf_map_lookup_elem(&backends, &bidx);
-		if (!be || !(be->flags & BACKEND_VALID) ||
-		    (be->family != FAMILY_V4 && be->family != FAMILY_V6)) {
-			if (vs)
-				vs->drops++;
-			count(CNT_DROP_BAD_BACKEND, 1);
-			return XDP_DROP;
-		}
-		conn_record(&ref, &flow, bidx, new_conn);
+		conn_record(&ref, &flow, bidx, new_conn, may_record(cfg));
 	}
 
-	cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || (be->family == FAMILY_V4 && !cfg->src4) ||
+	if ((be->family == FAMILY_V4 && !cfg->src4) ||
 	    (be->family == FAMILY_V6 &&
 	     !(cfg->src6[0] | cfg->src6[1] | cfg->src6[2] | cfg->src6[3]))) {
 		if (vs)
@@ -750,10 +851,6 @@ int xdplb(struct xdp_md *ctx)
 		count(CNT_DROP_NO_SOURCE, 1);
 		return XDP_DROP;
 	}
-	/* Oversize: the outer packet would not fit the tunnel path's MTU (cfg->max_pkt). IPv6 and
-	 * IPv4 with DF get a "too big" answer with the MTU left for the inner packet; IPv4
-	 * without DF goes to the kernel, which may fragment it (XDP cannot). */
-	max_pkt = cfg->max_pkt ? cfg->max_pkt : DEFAULT_MAX_PKT;
 	overhead = be->family == FAMILY_V4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	if (inner_len + overhead > max_pkt) {
 		if (vk.family == FAMILY_V6)

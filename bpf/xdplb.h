@@ -31,6 +31,12 @@ struct vip_key {
 	__u8 family;
 };
 
+/* vip_meta.flags: the families of the backends that own slots of the VIP's ring, kept by the
+ * control plane (0 while the ring changes between families, or unknown: the program then reads
+ * the ring). Only one of the two set: every flow's backend is of that family. */
+#define VIP_RING_V4 1
+#define VIP_RING_V6 2
+
 /* What the program needs to know about a VIP: its slot in the ring and the stats array. */
 struct vip_meta {
 	__u32 vip_num;
@@ -79,13 +85,28 @@ struct backend_stats {
 	__u64 bytes;
 };
 
-/* Global configuration, one entry at index 0. 32 bytes. */
+/* Global configuration, one entry at index 0. 36 bytes. */
 struct lb_config {
 	__u32 src4;       /* outer IPv4 source for IP-in-IP; 0 = not configured */
 	__u32 src6[4];    /* outer IPv6 source for IPv6 tunnels; :: = not configured */
 	__u8 gw_mac[6];   /* next-hop MAC; all zero = send back to the packet's source MAC */
 	__u16 max_pkt;    /* largest outer IP packet (the tunnel path's MTU); 0 = DEFAULT_MAX_PKT */
 	__u32 flags;      /* CFG_* */
+	__u32 max_conn_rate; /* new flows recorded per second per CPU; 0 = DEFAULT_MAX_CONN_RATE,
+			      * CONN_RATE_UNLIMITED = no limit */
+};
+
+/* Katran's new-connection limit (MAX_CONN_RATE, is_under_flood): above this many new flows per
+ * second on one CPU, new flows are no longer recorded in the connection table (they follow the
+ * ring packet by packet; counter CNT_FLOOD_SKIP). */
+#define DEFAULT_MAX_CONN_RATE 125000
+#define CONN_RATE_UNLIMITED 0xffffffffu
+
+/* Per-CPU state of the new-flow limit: start of the current one-second window, flows recorded
+ * in it. 16 bytes. */
+struct conn_rate {
+	__u64 window_start;
+	__u64 count;
 };
 
 /* ICMP "too big" answers: the client's packet is cut to this many bytes of its IP packet and
@@ -112,8 +133,9 @@ enum lb_counter {
 	CNT_ICMP_TOO_BIG,    /* oversize packets answered with ICMP frag needed / ICMPv6 too big */
 	CNT_PASS_TOO_BIG,    /* oversize IPv4 packets without DF, left to the kernel (it fragments) */
 	CNT_LRU_FALLBACK,    /* LAYOUT_LRU_PER_CPU: a CPU without its own table used the fallback */
+	CNT_FLOOD_SKIP,      /* new flows not recorded: above lb_config.max_conn_rate on this CPU */
 	CNT_MAX_USED,
-	CNT_SLOTS = 16,
+	CNT_SLOTS = 32,
 };
 
 #endif

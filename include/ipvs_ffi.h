@@ -1652,6 +1652,12 @@ int lbnet_linkwatch_stats(struct lbnet_linkwatch *w, struct lbnet_linkwatch_coun
 // needs driver support (veth has it since Linux 4.19); generic works on every device.
 #define LBNET_XDP_ATTACH_NATIVE (1 << 0)
 
+// Default new-flow limit per CPU per second (Katran's `MAX_CONN_RATE`), what 0 selects.
+#define LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT 125000
+
+// New-flow limit that records every new flow (no flood protection).
+#define LBNET_XDP_NEW_FLOW_UNLIMITED UINT32_MAX
+
 // Most backends one VIP can have: one per slot of its Maglev ring (a prime, 65,537).
 #define LBNET_XDP_MAX_BACKENDS_PER_VIP 65537
 
@@ -1797,6 +1803,21 @@ int lbnet_xdp_set_config(struct lbnet_xdp *lb,
                          const struct lbnet_addr *src4,
                          const struct lbnet_addr *src6,
                          const uint8_t *gw_mac);
+
+// Sets the new-flow limit: at most `per_cpu_per_sec` new flows per second on one CPU are
+// recorded in the connection table (a one-second window per CPU, `bpf_ktime_get_ns`). Above
+// it, as Katran's flood protection (`MAX_CONN_RATE`) does, new flows are not recorded
+// (counter `flood_skip`) and their packets follow the Maglev ring, which keeps them on their
+// backend unless the ring changes meanwhile. 0 restores `LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT`;
+// `LBNET_XDP_NEW_FLOW_UNLIMITED` records every flow. Takes effect for the next packet (one
+// write of the program's configuration map entry).
+//
+// Returns 0; `-EINVAL` (NULL handle); the errno of the map update.
+//
+// # Safety
+//
+// `lb` is NULL or a live handle.
+int lbnet_xdp_set_new_flow_limit(struct lbnet_xdp *lb, uint32_t per_cpu_per_sec);
 
 // Adds a VIP without backends (its packets are dropped until backends are set).
 //

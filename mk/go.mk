@@ -9,7 +9,8 @@
 
 GO ?= go
 GO_LAB_RUN ?= $(ROOT)/lab/run
-GO_OUT := $(ROOT)/target/go
+# one directory per kernel line: make test-kernels runs the lines concurrently
+GO_OUT := $(ROOT)/target/go$(if $(LAB_KERNEL),/lab-$(LAB_KERNEL))
 
 .PHONY: test-go-host test-lab-go
 

@@ -64,6 +64,15 @@ bench-portsyncd: $(PORTSYNCD_BASELINE_BIN)
 	  PORTSYNCD_BENCH_OUT=$(ROOT)/benches/results/linkwatch.md \
 	  $(CARGO) test --release -p bench-linkwatch --test portsyncd_bench -- --ignored --nocapture --test-threads=1
 
+# portsyncd's own tests (the daemon against a private redis-server and veth ports in a netns:
+# tests/portsyncd.rs, tests/daemon.rs (health through a Redis that stops answering, watchdog
+# rate, SIGTERM drain), tests/design_config.rs (the design's configuration file, the unit
+# file, --version), and the unit tests). `make test` runs them in test-unit (`cargo test
+# --workspace`), so this narrow target is not in TEST_TARGETS. About 30 s warm.
+.PHONY: test-portsyncd
+test-portsyncd:
+	$(CARGO) test -p portsyncd -- --test-threads=1
+
 DEMO_TARGETS += demo-portsyncd
 .PHONY: demo-portsyncd
 # portsyncd against a private redis-server and veth "ports" in a private netns.
@@ -79,7 +88,7 @@ lab-test-linkwatch:
 	@bins=$$($(CARGO) test -p lbnet -p portsyncd --tests --no-run 2>&1 \
 	    | sed -n 's/.*Executable tests\/\(linkwatch_[a-z_]*\|portsyncd\)\.rs (\(.*\))$$/\2/p'); \
 	test -n "$$bins" || { echo "lab-test-linkwatch: no test binaries found" >&2; exit 1; }; \
-	script=$(ROOT)/target/lab-test-linkwatch.sh; \
+	script=$(ROOT)/target/lab-test-linkwatch$(if $(LAB_KERNEL),-$(LAB_KERNEL)).sh; \
 	{ echo '#!/bin/bash'; echo 'set -e'; echo 'echo "lab kernel $$(uname -r)"'; \
 	  for b in $$bins; do echo "$(ROOT)/$$b --test-threads=1"; done; } > $$script; \
 	chmod +x $$script; \

@@ -33,7 +33,7 @@ test-seesaw: seesaw-build
 	  set -x; $(GO) test -count=1 -tags rust_ipvs $$pkgs
 
 test-lab-seesaw: seesaw-build
-	$(SEESAW_LAB_RUN) $(ROOT)/examples/seesaw/lab-test.sh $(SEESAW_WORK)/bin $(SEESAW_WORK)/lab
+	$(SEESAW_LAB_RUN) $(ROOT)/examples/seesaw/lab-test.sh $(SEESAW_WORK)/bin $(SEESAW_WORK)/lab$(if $(LAB_KERNEL),-$(LAB_KERNEL))
 
 TEST_TARGETS += test-seesaw test-lab-seesaw
 LAB_TEST_TARGETS += test-lab-seesaw

@@ -2,7 +2,7 @@
 # examples/xdp-lab). The BPF programs are built by core/build.rs with clang; the Rust tests
 # (core/tests/xdp_*.rs, examples/xdplbctl/tests) run in `cargo test --workspace` as root against
 # the host kernel. test-xdp adds the Go bindings; demo-xdp runs the lab; bench-xdp the numbers.
-APT_PACKAGES += clang llvm libbpf-dev ethtool wrk g++ curl
+APT_PACKAGES += clang llvm libbpf-dev ethtool wrk g++ curl bpftool
 
 TEST_TARGETS += test-xdp test-xdp-lab test-xdp-topology test-xdp-katran
 # make test-kernels runs the XDP kernel tests on every lab kernel line (5.10, 6.1, 6.12).
@@ -26,9 +26,10 @@ demo-xdp:
 # lbnet's program beside Katran's (built unmodified from the peer tarball, cached by commit under
 # $${LBNET_PEER_CACHE:-$$HOME/.cache/lbnet-peers}; benches/xdp/katran/build-*.sh): cost per
 # packet, instruction counts, Maglev slots moved. Writes benches/results/xdp.md (committed) and
-# benches/out/xdp-bench.json. The Maglev tool needs katran/lib/MurmurHash3.{h,cpp}, which the
-# peer tarball lacks: KATRAN_SRC=<a Katran checkout of the same commit>, else downloaded; when
-# neither works the results file says "Not run" for that section and why.
+# benches/out/xdp-bench.json. The Maglev tool needs katran/lib/MurmurHash3.h, which the peer
+# tarball lacks: build-maglev.sh supplies lbnet's own (benches/xdp/katran/murmur3/). Quick look
+# while changing the program: XDP_BENCH_CASES=ipv4_tcp_syn,oversize target/release/xdp_bench
+# (those packets only, no results file).
 XDP_RESULTS ?= $(ROOT)/benches/results/xdp.md
 bench-xdp:
 	mkdir -p benches/out
@@ -36,7 +37,8 @@ bench-xdp:
 	$(CARGO) run --release -p bench-xdp --bin xdp_bench $(XDP_RESULTS) $(ROOT)/benches/out/xdp-bench.json
 
 # The Katran comparison's correctness part (also in `cargo test --workspace`): both programs,
-# given the same VIPs, reals and ring, keep established flows on the same real.
+# given the same VIPs, reals and ring, keep established flows on the same real; lbnet's Maglev
+# rings equal Katran's MaglevHashV2 rings and move no more slots, on fixed backend sets.
 test-xdp-katran:
 	KATRAN_BPF_OBJ=$$(benches/xdp/katran/build-bpf.sh) && export KATRAN_BPF_OBJ && \
 	$(CARGO) test --release -p bench-xdp --test katran

@@ -391,6 +391,63 @@ fn oversize_ipv4_with_df_gets_fragmentation_needed() {
     assert_eq!(lb.counter(Counter::IcmpTooBig).unwrap(), 2);
 }
 
+/// The MTU of an oversize answer follows the family of the flow's ring backend: with one family
+/// in the ring the program takes it from the VIP's entry (kept by the control plane), with both
+/// it reads the flow's ring slot; draining and restoring a family switches between the two.
+#[test]
+fn oversize_mtu_follows_the_ring_families() {
+    let mut lb = balancer();
+    lb.remove_vip(&Vip::udp(ip("198.18.0.12"), 9)).unwrap(); // a free VIP slot
+    let v = Vip::tcp(ip("198.18.0.30"), 80);
+    lb.add_vip(v).unwrap();
+    let both = [
+        Backend {
+            addr: ip("198.18.1.5"),
+            weight: 1,
+        },
+        Backend {
+            addr: ip("2001:db8:1::5"),
+            weight: 1,
+        },
+    ];
+    lb.set_backends(&v, &both).unwrap();
+    let mtus = |lb: &XdpLb| -> Vec<u16> {
+        (1..=32)
+            .map(|i| {
+                let pkt = big_v4(&format!("198.19.1.{i}"), "198.18.0.30", 80, 1500, true);
+                let out = lb.test_run(&pkt, 1).unwrap();
+                assert_eq!(out.action, XDP_TX);
+                let mtu = u16::from_be_bytes([out.packet[40], out.packet[41]]);
+                assert_eq!(out.packet, expect_frag_needed(&pkt, mtu));
+                mtu
+            })
+            .collect()
+    };
+    // Mixed: each flow gets its own ring backend's MTU, and the same flow through a small
+    // packet goes to a backend of that family.
+    let m = mtus(&lb);
+    assert!(m.contains(&1480) && m.contains(&1460), "{m:?}");
+    for (i, mtu) in m.iter().enumerate() {
+        let pkt = big_v4(&format!("198.19.1.{}", i + 1), "198.18.0.30", 80, 100, true);
+        let out = lb.test_run(&pkt, 1).unwrap();
+        assert_eq!(out.action, XDP_TX);
+        let outer_v6 = out.packet[12..14] == [0x86, 0xdd];
+        assert_eq!(
+            *mtu == 1460,
+            outer_v6,
+            "flow {i}: MTU {mtu}, IPv6 tunnel {outer_v6}"
+        );
+    }
+    lb.set_weight(&v, ip("2001:db8:1::5"), 0).unwrap();
+    assert!(mtus(&lb).iter().all(|&m| m == 1480));
+    lb.set_weight(&v, ip("2001:db8:1::5"), 1).unwrap();
+    lb.set_weight(&v, ip("198.18.1.5"), 0).unwrap();
+    assert!(mtus(&lb).iter().all(|&m| m == 1460));
+    lb.set_backends(&v, &both).unwrap();
+    let m2 = mtus(&lb);
+    assert_eq!(m2, m);
+}
+
 #[test]
 fn oversize_ipv4_without_df_goes_to_the_kernel() {
     let lb = balancer();

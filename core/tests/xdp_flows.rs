@@ -3,7 +3,8 @@
 //! ring changes (per-CPU LRU), drained backends keep their flows but get no new ones, removed
 //! backends lose theirs. The test thread is pinned to one CPU so every run sees the same
 //! per-CPU LRU values. Every test runs once per connection-table layout the kernel supports
-//! (`ConnLayout::supported()`: both on 5.19+, the LRU-per-CPU one before).
+//! (`ConnLayout::supported()`: both on 5.19+, the LRU-per-CPU one before). The new-flow limit
+//! (Katran's flood protection) records only so many new flows per second per CPU.
 
 mod xdp_util;
 
@@ -286,6 +287,61 @@ fn a_new_connection_on_one_cpu_replaces_the_old_one_on_every_cpu_on(layout: Conn
     }
 }
 
+/// The new-flow limit (Katran's flood protection): with a limit of 4 new flows per second on the
+/// CPU, the first 4 SYNs are recorded and keep their backend when it is drained, the next 16 are
+/// not recorded (counter `flood_skip`) and follow the ring. With the default limit (125,000 per
+/// second) the same 20 flows are all recorded. Independent of speed (the kernel lab's TCG is
+/// slow): the program reads the clock at the first new flow and then once per 64, and this
+/// check makes 36, so they all fall in the first window.
+fn the_new_flow_limit_stops_recording_above_it_on(layout: ConnLayout) {
+    let d = "10.0.0.1".parse::<Ipv4Addr>().unwrap();
+    let live = "10.0.0.2".parse::<Ipv4Addr>().unwrap();
+    const LIMIT: u32 = 4;
+    const FLOWS: u32 = 20;
+    let (mut lb, vip) = setup(layout, &[("10.0.0.1", 1), ("10.0.0.2", 1)]);
+    lb.set_new_flow_limit(LIMIT).unwrap();
+    assert_eq!(lb.config().unwrap().max_conn_rate, LIMIT);
+    let first: Vec<Ipv4Addr> = (0..FLOWS).map(|f| backend_of_flags(&lb, f, 0x02)).collect();
+    assert_eq!(
+        lb.counter(Counter::FloodSkip).unwrap(),
+        (FLOWS - LIMIT) as u64,
+        "flows above the limit"
+    );
+    let (below, above) = first.split_at(LIMIT as usize);
+    assert!(
+        below.contains(&d) && above.contains(&d),
+        "flows on 10.0.0.1: {first:?}"
+    );
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    for f in 0..FLOWS {
+        let b = backend_of(&lb, f);
+        if f < LIMIT {
+            assert_eq!(b, first[f as usize], "recorded flow {f} keeps its backend");
+        } else {
+            assert_eq!(b, live, "unrecorded flow {f} follows the ring");
+        }
+    }
+    // The unrecorded flows missed again and were again above the limit.
+    assert_eq!(
+        lb.counter(Counter::FloodSkip).unwrap(),
+        2 * (FLOWS - LIMIT) as u64
+    );
+    // The default limit records them all.
+    let (mut lb, vip) = setup(layout, &[("10.0.0.1", 1), ("10.0.0.2", 1)]);
+    assert_eq!(lb.config().unwrap().max_conn_rate, 0);
+    let first: Vec<Ipv4Addr> = (0..FLOWS).map(|f| backend_of_flags(&lb, f, 0x02)).collect();
+    assert!(first.contains(&d));
+    lb.drain(&vip, ip("10.0.0.1")).unwrap();
+    for f in 0..FLOWS {
+        assert_eq!(
+            backend_of(&lb, f),
+            first[f as usize],
+            "flow {f}, default limit"
+        );
+    }
+    assert_eq!(lb.counter(Counter::FloodSkip).unwrap(), 0);
+}
+
 /// A full connection table (1,024 entries, three tables' worth of new flows) keeps the flows that
 /// keep sending (the live set, 100 flows whose packets arrive between the new flows' packets)
 /// on their backends, and evicts the idle ones.
@@ -410,6 +466,17 @@ fn a_new_connection_on_one_cpu_replaces_the_old_one_on_every_cpu() {
             layout.name()
         );
         a_new_connection_on_one_cpu_replaces_the_old_one_on_every_cpu_on(layout);
+    }
+}
+
+#[test]
+fn the_new_flow_limit_stops_recording_above_it() {
+    for layout in ConnLayout::supported() {
+        eprintln!(
+            "the_new_flow_limit_stops_recording_above_it: layout {}",
+            layout.name()
+        );
+        the_new_flow_limit_stops_recording_above_it_on(layout);
     }
 }
 

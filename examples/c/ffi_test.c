@@ -1813,6 +1813,8 @@ static void test_xdp_args(lbnet_xdp *lb) {
     RC(lbnet_xdp_set_backends(lb, &v, &b, (size_t)1 << 40), -EINVAL);
     RC(lbnet_xdp_set_backends(lb, &v, &b, SIZE_MAX), -EINVAL);
     RC(lbnet_xdp_set_backends(lb, &v, &b, LBNET_XDP_MAX_BACKENDS_PER_VIP + 1), -EINVAL);
+    RC(lbnet_xdp_set_new_flow_limit(NULL, 5), -EINVAL);
+    RC(lbnet_xdp_set_new_flow_limit(NULL, LBNET_XDP_NEW_FLOW_UNLIMITED), -EINVAL);
     RC(lbnet_xdp_set_weight(NULL, &v, &a, 1), -EINVAL);
     RC(lbnet_xdp_set_weight(lb, NULL, &a, 1), -EINVAL);
     RC(lbnet_xdp_set_weight(lb, &v, NULL, 1), -EINVAL);
@@ -1832,13 +1834,13 @@ static void test_xdp_args(lbnet_xdp *lb) {
     RC(lbnet_xdp_counters(lb, NULL, 32), -EINVAL);
     RC(lbnet_xdp_counter_name(0, NULL), -EINVAL);
     size_t count = lbnet_xdp_counter_count();
-    CHECK(count == 16);
+    CHECK(count == 17);
     RC(lbnet_xdp_counter_name(count, &name), -ERANGE);
     RC(lbnet_xdp_counter_name(SIZE_MAX, &name), -ERANGE);
     OK(lbnet_xdp_counter_name(0, &name));
     CHECK(strcmp(name, "rx") == 0);
     OK(lbnet_xdp_counter_name(count - 1, &name));
-    CHECK(strcmp(name, "lru_fallback") == 0);
+    CHECK(strcmp(name, "flood_skip") == 0);
 
     /* Options. */
     lbnet_xdp_options o;
@@ -1886,6 +1888,10 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
     OK(lbnet_xdp_set_config(lb, &s4, &s6, mac));
     OK(lbnet_xdp_set_config(lb, NULL, NULL, NULL));
     OK(lbnet_xdp_set_config(lb, &s4, NULL, NULL));
+    OK(lbnet_xdp_set_new_flow_limit(lb, 5));
+    OK(lbnet_xdp_set_new_flow_limit(lb, LBNET_XDP_NEW_FLOW_UNLIMITED));
+    OK(lbnet_xdp_set_new_flow_limit(lb, 0)); /* back to LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT */
+    CHECK(LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT == 125000);
     lbnet_xdp_vip v = xdp_vip("198.18.0.10", 80, IPPROTO_TCP);
     lbnet_xdp_vip v6 = xdp_vip("2001:db8::10", 53, IPPROTO_UDP);
     OK(lbnet_xdp_add_vip(lb, &v));
@@ -1963,15 +1969,15 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
     CHECK(n == 0);
     RC(lbnet_xdp_backend_stats(lb, &v3, bc, 4, &n), -ENOENT);
     RC(lbnet_xdp_vip_stats(lb, &v3, &st), -ENOENT);
-    uint64_t cs[16];
-    RC(lbnet_xdp_counters(lb, cs, 15), -ERANGE);
-    OK(lbnet_xdp_counters(lb, cs, 16));
+    uint64_t cs[17];
+    RC(lbnet_xdp_counters(lb, cs, 16), -ERANGE);
+    OK(lbnet_xdp_counters(lb, cs, 17));
     CHECK(cs[0] == 0);
-    /* A huge capacity is only a bound: 16 values are written. */
-    uint64_t big[17];
+    /* A huge capacity is only a bound: 17 values are written. */
+    uint64_t big[18];
     memset(big, 0xab, sizeof big);
     OK(lbnet_xdp_counters(lb, big, (size_t)1 << 40));
-    CHECK(big[15] == 0 && big[16] == 0xababababababababull);
+    CHECK(big[16] == 0 && big[17] == 0xababababababababull);
 
     /* Attach to a veth in a fresh namespace, pin, adopt, detach. */
     char name[64], path[128], pin[160], pinparent[64];

@@ -10,7 +10,7 @@ cd "$ROOT"
 bins=$(cargo test -p lbnet --test xdp_fixtures --test xdp_flows --test xdp_attach --no-run 2>&1 |
     sed -n 's/.*Executable .*(\(target\/[^)]*\)).*/\1/p')
 [ -n "$bins" ] || { echo "no test binaries found" >&2; exit 1; }
-script=$ROOT/target/tmp/xdp-kernel-lab.sh
+script=$ROOT/target/tmp/xdp-kernel-lab${LAB_KERNEL:+-$LAB_KERNEL}.sh # one per line: make test-kernels runs the lines concurrently
 mkdir -p "$(dirname "$script")"
 {
     echo '#!/bin/bash'

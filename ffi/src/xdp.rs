@@ -356,6 +356,40 @@ pub unsafe extern "C" fn lbnet_xdp_set_config(
     })
 }
 
+/// Default new-flow limit per CPU per second (Katran's `MAX_CONN_RATE`), what 0 selects.
+pub const LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT: u32 = 125_000;
+const _: () = assert!(LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT == lbnet::xdp::abi::DEFAULT_MAX_CONN_RATE);
+/// New-flow limit that records every new flow (no flood protection).
+pub const LBNET_XDP_NEW_FLOW_UNLIMITED: u32 = u32::MAX;
+const _: () = assert!(LBNET_XDP_NEW_FLOW_UNLIMITED == lbnet::xdp::abi::CONN_RATE_UNLIMITED);
+
+/// Sets the new-flow limit: at most `per_cpu_per_sec` new flows per second on one CPU are
+/// recorded in the connection table (a one-second window per CPU, `bpf_ktime_get_ns`). Above
+/// it, as Katran's flood protection (`MAX_CONN_RATE`) does, new flows are not recorded
+/// (counter `flood_skip`) and their packets follow the Maglev ring, which keeps them on their
+/// backend unless the ring changes meanwhile. 0 restores `LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT`;
+/// `LBNET_XDP_NEW_FLOW_UNLIMITED` records every flow. Takes effect for the next packet (one
+/// write of the program's configuration map entry).
+///
+/// Returns 0; `-EINVAL` (NULL handle); the errno of the map update.
+///
+/// # Safety
+///
+/// `lb` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lbnet_xdp_set_new_flow_limit(
+    lb: *mut lbnet_xdp,
+    per_cpu_per_sec: u32,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe { arg_ref(lb, "lb") }?
+            .inner
+            .lock()
+            .set_new_flow_limit(per_cpu_per_sec)
+    })
+}
+
 /// Adds a VIP without backends (its packets are dropped until backends are set).
 ///
 /// Returns 0; `-EINVAL` (NULL argument, bad family or protocol); `-EEXIST` if it exists;
@@ -643,7 +677,7 @@ pub extern "C" fn lbnet_xdp_counter_count() -> usize {
 }
 
 /// The global counters' names, NUL-terminated, in `Counter::ALL` order.
-const COUNTER_NAMES: [&str; 16] = [
+const COUNTER_NAMES: [&str; 17] = [
     "rx\0",
     "tx\0",
     "tx_bytes\0",
@@ -660,6 +694,7 @@ const COUNTER_NAMES: [&str; 16] = [
     "icmp_too_big\0",
     "pass_too_big\0",
     "lru_fallback\0",
+    "flood_skip\0",
 ];
 
 /// Stores in `*name` the name of global counter `i` ("rx", "tx", "drop_no_backend", ...), a
@@ -808,11 +843,13 @@ mod tests {
                 );
                 assert!(last().contains("at most 65537"), "{}", last());
             }
-            assert_eq!(lbnet_xdp_counter_count(), 16);
+            assert_eq!(lbnet_xdp_counter_count(), 17);
             let mut name = std::ptr::null();
             assert_eq!(lbnet_xdp_counter_name(9, &mut name), 0);
             assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "drop_no_backend");
-            assert_eq!(lbnet_xdp_counter_name(16, &mut name), -libc::ERANGE);
+            assert_eq!(lbnet_xdp_counter_name(16, &mut name), 0);
+            assert_eq!(CStr::from_ptr(name).to_str().unwrap(), "flood_skip");
+            assert_eq!(lbnet_xdp_counter_name(17, &mut name), -libc::ERANGE);
             assert_eq!(
                 lbnet_xdp_counter_name(0, std::ptr::null_mut()),
                 -libc::EINVAL
@@ -858,6 +895,20 @@ mod tests {
                 lbnet_xdp_set_config(lb, &src4, std::ptr::null(), std::ptr::null()),
                 0
             );
+            assert_eq!(
+                lbnet_xdp_set_new_flow_limit(std::ptr::null_mut(), 5),
+                -libc::EINVAL
+            );
+            let limit = |lb: *mut lbnet_xdp| (*lb).inner.lock().config().unwrap().max_conn_rate;
+            assert_eq!(lbnet_xdp_set_new_flow_limit(lb, 5), 0);
+            assert_eq!(limit(lb), 5);
+            assert_eq!(
+                lbnet_xdp_set_new_flow_limit(lb, LBNET_XDP_NEW_FLOW_UNLIMITED),
+                0
+            );
+            assert_eq!(limit(lb), u32::MAX);
+            assert_eq!(lbnet_xdp_set_new_flow_limit(lb, 0), 0);
+            assert_eq!(limit(lb), 0);
             let v = vip4("198.18.0.10", 80);
             assert_eq!(lbnet_xdp_add_vip(lb, &v), 0);
             assert_eq!(lbnet_xdp_add_vip(lb, &v), -libc::EEXIST);
@@ -974,9 +1025,9 @@ mod tests {
                 lbnet_xdp_backend_stats(lb, &vip4("10.9.9.9", 1), bc.as_mut_ptr(), 2, &mut n),
                 -libc::ENOENT
             );
-            let mut c = [0u64; 16];
+            let mut c = [0u64; 17];
             assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 2), -libc::ERANGE);
-            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 16), 0);
+            assert_eq!(lbnet_xdp_counters(lb, c.as_mut_ptr(), 17), 0);
 
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), 0);
             assert_eq!(lbnet_xdp_remove_vip(lb, &v), -libc::ENOENT);

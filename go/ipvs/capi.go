@@ -147,10 +147,25 @@ func getName(src *C.char, n int) string {
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(src)), n)
 	for i, b := range buf {
 		if b == 0 {
-			return string(buf[:i])
+			return knownName(buf[:i])
 		}
 	}
 	return string(buf)
+}
+
+// knownNames are the scheduler and persistence-engine names of the kernel's own modules
+// (ip_vs_rr.ko ... ip_vs_twos.ko, ip_vs_pe_sip.ko): a read of a service returns these as
+// constants, so it does not allocate a string per read.
+var knownNames = [...]string{"", "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos", "sip"}
+
+// knownName returns b as a string, one of knownNames when it is one (no allocation).
+func knownName(b []byte) string {
+	for _, k := range knownNames {
+		if string(b) == k { // compares without converting
+			return k
+		}
+	}
+	return string(b)
 }
 
 func seconds(d time.Duration) C.uint32_t {

@@ -136,6 +136,22 @@ func (h *Handle) change(ctx context.Context, o op, s *Service, d *Destination) e
 	return h.c.change(o, s, d)
 }
 
+// read checks ctx (which may be nil) and takes the read lock, which the caller releases when
+// read returns nil; ErrClosed (not holding the lock) after Close.
+func (h *Handle) read(ctx context.Context) error {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	h.mu.RLock()
+	if h.c == nil {
+		h.mu.RUnlock()
+		return lbnet.ErrClosed
+	}
+	return nil
+}
+
 // copyOf returns a pointer to a copy of *p, or nil for a nil p.
 func copyOf[T any](p *T) *T {
 	if p == nil {
@@ -175,7 +191,16 @@ func (h *Handle) DeleteService(ctx context.Context, s *Service) error {
 // GetService reads the service that key identifies (its family, protocol, address and port, or
 // its firewall mark). ESRCH if it does not exist.
 func (h *Handle) GetService(ctx context.Context, key *Service) (*Service, error) {
-	return call(h, ctx, func(c *chandle) (*Service, error) { return c.getService(key) })
+	if ctx == nil || ctx.Done() == nil {
+		// No closure (which would make key escape) for a context that cannot be cancelled.
+		if err := h.read(ctx); err != nil {
+			return nil, err
+		}
+		defer h.mu.RUnlock()
+		return h.c.getService(key)
+	}
+	k := copyOf(key) // the goroutine of call may outlive this call
+	return call(h, ctx, func(c *chandle) (*Service, error) { return c.getService(k) })
 }
 
 // Services lists every service (one IPVS_CMD_GET_SERVICE dump).
@@ -210,7 +235,16 @@ func (h *Handle) DeleteDestination(ctx context.Context, s *Service, d *Destinati
 // kernel answers a destination dump of a missing service with an empty list; the library
 // checks that the service exists, so an empty list means a service without destinations).
 func (h *Handle) Destinations(ctx context.Context, s *Service) ([]*Destination, error) {
-	return call(h, ctx, func(c *chandle) ([]*Destination, error) { return c.destinations(s) })
+	if ctx == nil || ctx.Done() == nil {
+		// As GetService: no closure for a context that cannot be cancelled.
+		if err := h.read(ctx); err != nil {
+			return nil, err
+		}
+		defer h.mu.RUnlock()
+		return h.c.destinations(s)
+	}
+	sc := copyOf(s)
+	return call(h, ctx, func(c *chandle) ([]*Destination, error) { return c.destinations(sc) })
 }
 
 // Zero resets the statistics of one service and its destinations (IPVS_CMD_ZERO); a nil

@@ -536,6 +536,22 @@ func TestSingleChangeAllocatesNothing(t *testing.T) {
 	if n != 0 {
 		t.Errorf("UpdateDestination made %v allocations per call, want 0", n)
 	}
+	// A read allocates only its result: GetService the *Service (a kernel scheduler's name is
+	// a constant string), Destinations the values and the slice of pointers to them.
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := h.GetService(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Errorf("GetService made %v allocations per call, want 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if ds, err := h.Destinations(ctx, s); err != nil || len(ds) != 1 {
+			t.Fatal(len(ds), err)
+		}
+	}); n != 2 {
+		t.Errorf("Destinations made %v allocations per call, want 2", n)
+	}
 }
 
 func TestContextAndClose(t *testing.T) {

@@ -226,3 +226,17 @@ func BenchmarkSingleCallNoIPVS(b *testing.B) {
 		_ = h.NewDestination(ctx, s, d)
 	}
 }
+
+// TestKnownName: the kernel's scheduler names come back without an allocation, any other name
+// unchanged.
+func TestKnownName(t *testing.T) {
+	for _, want := range []string{"", "rr", "wrr", "wlc", "mh", "twos", "sip", "custom", "wr"} {
+		if got := knownName([]byte(want)); got != want {
+			t.Errorf("knownName(%q) = %q", want, got)
+		}
+	}
+	b := []byte("wrr")
+	if n := testing.AllocsPerRun(100, func() { _ = knownName(b) }); n != 0 && !raceEnabled {
+		t.Errorf("knownName(wrr) made %v allocations, want 0", n)
+	}
+}

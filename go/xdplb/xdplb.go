@@ -204,6 +204,23 @@ func (lb *LB) SetConfig(src4, src6 netip.Addr, gwMAC []byte) error {
 	return lb.call(op, func(h *C.struct_lbnet_xdp) C.int { return C.lbnet_xdp_set_config(h, p4, p6, pm) })
 }
 
+// NewFlowLimitDefault is the new-flow limit SetNewFlowLimit(0) selects: Katran's MAX_CONN_RATE,
+// new flows recorded per second per CPU.
+const NewFlowLimitDefault = uint32(C.LBNET_XDP_NEW_FLOW_LIMIT_DEFAULT)
+
+// NewFlowUnlimited as the new-flow limit records every new flow (no flood protection).
+const NewFlowUnlimited = uint32(C.LBNET_XDP_NEW_FLOW_UNLIMITED)
+
+// SetNewFlowLimit sets how many new flows per second one CPU records in the connection table
+// (a one-second window per CPU). Above it, as Katran's flood protection does, new flows are
+// not recorded (counter "flood_skip") and their packets follow the Maglev ring. 0 restores
+// NewFlowLimitDefault; NewFlowUnlimited records every flow.
+func (lb *LB) SetNewFlowLimit(perCPUPerSec uint32) error {
+	return lb.call("xdplb.SetNewFlowLimit", func(h *C.struct_lbnet_xdp) C.int {
+		return C.lbnet_xdp_set_new_flow_limit(h, C.uint32_t(perCPUPerSec))
+	})
+}
+
 // AddVip adds a VIP without backends.
 func (lb *LB) AddVip(v Vip) error {
 	c := cVip(v)

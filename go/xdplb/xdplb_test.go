@@ -37,6 +37,14 @@ func TestVipsBackendsDrainAndErrors(t *testing.T) {
 	if err := lb.SetConfig(netip.Addr{}, netip.Addr{}, []byte{1, 2}); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("short MAC: want EINVAL, got %v", err)
 	}
+	if NewFlowLimitDefault != 125000 || NewFlowUnlimited != ^uint32(0) {
+		t.Fatalf("new-flow limit constants %d %d", NewFlowLimitDefault, NewFlowUnlimited)
+	}
+	for _, n := range []uint32{5, NewFlowUnlimited, 0} {
+		if err := lb.SetNewFlowLimit(n); err != nil {
+			t.Fatalf("SetNewFlowLimit(%d): %v", n, err)
+		}
+	}
 	vip := Vip{Addr: netip.MustParseAddr("2001:db8::10"), Port: 443, Proto: TCP}
 	if err := lb.AddVip(vip); err != nil {
 		t.Fatal(err)
@@ -80,7 +88,7 @@ func TestVipsBackendsDrainAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c["drop_no_backend"]; !ok || len(c) != 16 {
+	if _, ok := c["drop_no_backend"]; !ok || len(c) != 17 || c["flood_skip"] != 0 {
 		t.Fatalf("counters %v", c)
 	}
 	if s, err := lb.Stats(vip); err != nil || s.Packets != 0 {
@@ -137,6 +145,9 @@ func TestClosedHandle(t *testing.T) {
 	}
 	lb.Close()
 	lb.Close()
+	if err := lb.SetNewFlowLimit(1); !errors.Is(err, lbnet.ErrClosed) {
+		t.Fatalf("closed SetNewFlowLimit: want lbnet.ErrClosed, got %v", err)
+	}
 	if err := lb.AddVip(Vip{Addr: netip.MustParseAddr("1.2.3.4"), Port: 1, Proto: UDP}); !errors.Is(err, lbnet.ErrClosed) {
 		t.Fatalf("closed: want lbnet.ErrClosed, got %v", err)
 	}

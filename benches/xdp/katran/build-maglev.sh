@@ -5,14 +5,15 @@
 # (built in a temporary directory, then renamed into place).
 #
 # MaglevBase.cpp includes katran/lib/MurmurHash3.h, which the peer tarball does not contain:
-# MurmurHash3.h/.cpp are taken from $KATRAN_SRC (a Katran checkout of the same commit) or
-# downloaded from Katran's public repository at that commit.
+# lbnet's own implementation of that function (murmur3/katran/lib/MurmurHash3.h, the public
+# MurmurHash3 algorithm) is put on the include path instead, so the tool builds wherever the
+# tarball is (no download). Its hash is part of the cache key.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 . "$here/peer.sh"
 katran_peer build-maglev.sh
-tool_hash=$(sha256sum "$here/maglev_tool.cpp" | cut -c1-12)
+tool_hash=$(cat "$here/maglev_tool.cpp" "$here/murmur3/katran/lib/MurmurHash3.h" | sha256sum | cut -c1-12)
 dest=$cache/katran-maglev-$commit-$tool_hash
 if [ ! -x "$dest/maglev_tool" ]; then
 	mkdir -p "$cache"
@@ -20,20 +21,10 @@ if [ ! -x "$dest/maglev_tool" ]; then
 	trap 'rm -rf "$tmp"' EXIT
 	tar -xzf "$tarball" -C "$tmp"
 	lib=$(dirname "$(find "$tmp" -path '*/katran/lib/MaglevHash.cpp' | head -n1)")
-	mkdir -p "$tmp/murmur/katran/lib"
-	for f in MurmurHash3.h MurmurHash3.cpp; do
-		if [ -n "${KATRAN_SRC:-}" ] && [ -f "$KATRAN_SRC/katran/lib/$f" ]; then
-			cp "$KATRAN_SRC/katran/lib/$f" "$tmp/murmur/katran/lib/$f"
-		elif ! curl -fsSL --max-time 30 -o "$tmp/murmur/katran/lib/$f" \
-			"https://raw.githubusercontent.com/facebookincubator/katran/$commit/katran/lib/$f"; then
-			echo "build-maglev.sh: katran/lib/$f is not in the peer tarball; set KATRAN_SRC to a Katran checkout of $commit (download failed)" >&2
-			exit 1
-		fi
-	done
 	mkdir "$tmp/out"
-	${CXX:-g++} -O2 -std=c++17 -I"$lib/../.." -I"$tmp/murmur" -o "$tmp/out/maglev_tool" \
+	${CXX:-g++} -O2 -std=c++17 -I"$lib/../.." -I"$here/murmur3" -o "$tmp/out/maglev_tool" \
 		"$here/maglev_tool.cpp" "$lib/MaglevHash.cpp" "$lib/MaglevHashV2.cpp" \
-		"$lib/MaglevBase.cpp" "$lib/CHHelpers.cpp" "$tmp/murmur/katran/lib/MurmurHash3.cpp"
+		"$lib/MaglevBase.cpp" "$lib/CHHelpers.cpp"
 	rm -rf "$dest"
 	mv "$tmp/out" "$dest"
 fi

@@ -3,6 +3,8 @@
 // comparison with lbnet's construction (core/src/xdp/maglev.rs).
 //
 // Usage: maglev_tool v1|v2 [ring_size] < endpoints
+//        maglev_tool hash < "a b seed" lines: prints MurmurHash3_x64_64(a, b, seed) per line (the
+//        hash the permutations come from, as this build links it), for lbnet's known-answer test.
 //   v1 = HashFunction::Maglev (Katran's default, KatranConfig::hashFunction),
 //   v2 = HashFunction::MaglevV2 (weights through accumulated credit).
 // stdin: one endpoint per line, "num weight hash" (decimal; hash is Endpoint::hash, a 64-bit
@@ -15,8 +17,18 @@
 #include <vector>
 
 #include "katran/lib/CHHelpers.h"
+#include "katran/lib/MurmurHash3.h"
 
 int main(int argc, char **argv) {
+  if (argc == 2 && std::strcmp(argv[1], "hash") == 0) {
+    unsigned long long a, b;
+    unsigned long seed;
+    while (std::scanf("%llu %llu %lu", &a, &b, &seed) == 3) {
+      uint64_t x = a, y = b;
+      std::printf("%llu\n", (unsigned long long)katran::MurmurHash3_x64_64(x, y, (uint32_t)seed));
+    }
+    return 0;
+  }
   if (argc < 2 || (std::strcmp(argv[1], "v1") != 0 && std::strcmp(argv[1], "v2") != 0)) {
     std::fprintf(stderr, "usage: maglev_tool v1|v2 [ring_size] < endpoints\n");
     return 2;

@@ -18,10 +18,14 @@ pub const DEFAULT_CONN_TABLE_SIZE: u32 = 65_536;
 pub const FAMILY_V4: u8 = 4;
 /// `FAMILY_V6` in `xdplb.h`.
 pub const FAMILY_V6: u8 = 6;
+/// `VIP_RING_V4` in [`VipMeta::flags`]: every slot of the VIP's ring is owned by an IPv4 backend.
+pub const VIP_RING_V4: u32 = 1;
+/// `VIP_RING_V6` in [`VipMeta::flags`]: every slot of the VIP's ring is owned by an IPv6 backend.
+pub const VIP_RING_V6: u32 = 2;
 /// `BACKEND_VALID`: the backend exists (drained or not); flows tracked to it keep going there.
 pub const BACKEND_VALID: u8 = 1;
 /// Number of slots of the global `stats` array (`CNT_SLOTS`).
-pub const COUNTER_SLOTS: u32 = 16;
+pub const COUNTER_SLOTS: u32 = 32;
 
 /// `struct vip_key`.
 #[repr(C)]
@@ -43,7 +47,10 @@ pub struct VipKey {
 pub struct VipMeta {
     /// The VIP's slot: its ring is `ring[vip_num * RING_SIZE ..]`, its counters `vip_stats[vip_num]`.
     pub vip_num: u32,
-    /// Reserved, zero.
+    /// [`VIP_RING_V4`] or [`VIP_RING_V6`] when every owned ring slot has a backend of that one
+    /// family (the program then answers an oversize packet without reading the ring); 0 when
+    /// the ring is empty, mixed, changing between families or not known (the program reads
+    /// the flow's ring slot).
     pub flags: u32,
 }
 
@@ -119,7 +126,16 @@ pub struct LbConfig {
     pub max_pkt: u16,
     /// [`CFG_FLOW_SRC`] or 0.
     pub flags: u32,
+    /// New flows recorded in the connection table per second per CPU; 0 =
+    /// [`DEFAULT_MAX_CONN_RATE`], [`CONN_RATE_UNLIMITED`] = no limit.
+    pub max_conn_rate: u32,
 }
+
+/// `DEFAULT_MAX_CONN_RATE`: Katran's `MAX_CONN_RATE`, new flows recorded per second per CPU when
+/// `max_conn_rate` is 0.
+pub const DEFAULT_MAX_CONN_RATE: u32 = 125_000;
+/// `CONN_RATE_UNLIMITED`: every new flow is recorded.
+pub const CONN_RATE_UNLIMITED: u32 = u32::MAX;
 
 /// `CFG_FLOW_SRC`: the outer source is derived per flow from the client's address and port.
 pub const CFG_FLOW_SRC: u32 = 1;
@@ -151,7 +167,7 @@ const _: () = assert!(std::mem::size_of::<FlowKey>() == 40);
 const _: () = assert!(std::mem::size_of::<BackendStatsEntry>() == 16);
 const _: () = assert!(std::mem::size_of::<BackendEntry>() == 24);
 const _: () = assert!(std::mem::size_of::<VipStatsEntry>() == 32);
-const _: () = assert!(std::mem::size_of::<LbConfig>() == 32);
+const _: () = assert!(std::mem::size_of::<LbConfig>() == 36);
 
 /// Global counters, the indices of the `stats` array (`enum lb_counter` in `xdplb.h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,11 +207,14 @@ pub enum Counter {
     /// LRU-per-CPU layout: packets of a CPU that had no table of its own and used the shared
     /// fallback table (0 unless a CPU came online after load).
     LruFallback,
+    /// New flows not recorded in the connection table because this CPU was above the new-flow
+    /// limit ([`LbConfig::max_conn_rate`], Katran's flood protection); they follow the ring.
+    FloodSkip,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 16] = [
+    pub const ALL: [Counter; 17] = [
         Counter::Rx,
         Counter::Tx,
         Counter::TxBytes,
@@ -212,6 +231,7 @@ impl Counter {
         Counter::IcmpTooBig,
         Counter::PassTooBig,
         Counter::LruFallback,
+        Counter::FloodSkip,
     ];
 
     /// A stable lower-case name for display.
@@ -233,6 +253,7 @@ impl Counter {
             Counter::IcmpTooBig => "icmp_too_big",
             Counter::PassTooBig => "pass_too_big",
             Counter::LruFallback => "lru_fallback",
+            Counter::FloodSkip => "flood_skip",
         }
     }
 }

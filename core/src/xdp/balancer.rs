@@ -12,7 +12,7 @@ use aya::programs::links::{FdLink, PinnedLink};
 
 use super::abi::{
     addr_words, words_addr, BackendEntry, BackendStatsEntry, Counter, LbConfig, VipKey, VipMeta,
-    VipStatsEntry, BACKEND_VALID, CFG_FLOW_SRC, RING_SIZE,
+    VipStatsEntry, BACKEND_VALID, CFG_FLOW_SRC, RING_SIZE, VIP_RING_V4, VIP_RING_V6,
 };
 use super::batch;
 use super::maglev::{build_ring, MaglevBackend};
@@ -175,6 +175,8 @@ struct VipState {
     backends: BTreeMap<u32, Backend>,
     /// Ring as written to the map: backend slot index per ring slot (0 = none).
     ring: Vec<u32>,
+    /// `VipMeta::flags` as written to the map; `None` = not known (adopted state).
+    ring_families: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -269,6 +271,7 @@ impl XdpLb {
                     num,
                     backends: BTreeMap::new(),
                     ring,
+                    ring_families: None,
                 },
             );
         }
@@ -459,6 +462,25 @@ impl XdpLb {
         self.write_config(LbConfig { flags, ..old })
     }
 
+    /// Sets the new-flow limit: at most `per_cpu_per_sec` new flows per second on one CPU are
+    /// recorded in the connection table (a one-second window per CPU, `bpf_ktime_get_ns`);
+    /// above it, as Katran's flood protection (`is_under_flood`, `MAX_CONN_RATE`) does, new
+    /// flows are not recorded (counter `flood_skip`) and their packets follow the Maglev ring,
+    /// which keeps them on their backend unless the ring changes meanwhile. As in Katran, a SYN
+    /// above the limit does not touch the table either, so a new connection reusing the
+    /// 5-tuple of a recorded one whose ring slot has moved since gets its SYN sent by the ring
+    /// and its later packets to the old backend (below the limit the SYN replaces the old
+    /// entry). 0 restores the default,
+    /// [`DEFAULT_MAX_CONN_RATE`](super::abi::DEFAULT_MAX_CONN_RATE) (Katran's 125,000); [`CONN_RATE_UNLIMITED`](super::abi::CONN_RATE_UNLIMITED) records every
+    /// flow.
+    pub fn set_new_flow_limit(&mut self, per_cpu_per_sec: u32) -> Result<()> {
+        let cfg = LbConfig {
+            max_conn_rate: per_cpu_per_sec,
+            ..self.read_config()?
+        };
+        self.write_config(cfg)
+    }
+
     /// The configuration entry as the program reads it.
     pub fn config(&mut self) -> Result<LbConfig> {
         self.read_config()
@@ -506,8 +528,9 @@ impl XdpLb {
             num,
             backends: BTreeMap::new(),
             ring,
+            ring_families: Some(0),
         };
-        self.write_ring(&mut state)?;
+        self.write_ring(&mut state, None)?;
         self.zero_vip_stats(num)?;
         self.maps
             .vips()?
@@ -533,7 +556,7 @@ impl XdpLb {
             .map_err(|e| map_err(UPDATE, &format!("delete VIP {vip}"), e))?;
         let slots: Vec<u32> = state.backends.keys().copied().collect();
         state.backends.clear();
-        self.write_ring(&mut state)?;
+        self.write_ring(&mut state, None)?;
         for s in slots {
             self.free_backend(s)?;
         }
@@ -659,7 +682,7 @@ impl XdpLb {
     pub fn rewrite_ring(&mut self, vip: &Vip) -> Result<RingUpdate> {
         let mut state = self.vips.remove(vip).ok_or_else(|| not_found(vip))?;
         state.ring.iter_mut().for_each(|r| *r = u32::MAX);
-        let r = self.write_ring(&mut state);
+        let r = self.write_ring(&mut state, Some(vip));
         self.vips.insert(*vip, state);
         r
     }
@@ -699,7 +722,7 @@ impl XdpLb {
             .collect();
         state.backends = keep;
         // 2. The ring.
-        let r = self.write_ring(state)?;
+        let r = self.write_ring(state, Some(vip))?;
         // 3. Removed backends become invalid: their tracked flows are rehashed.
         for s in removed {
             self.free_backend(s)?;
@@ -707,7 +730,11 @@ impl XdpLb {
         Ok(r)
     }
 
-    fn write_ring(&mut self, state: &mut VipState) -> Result<RingUpdate> {
+    /// Writes the changed slots of the VIP's ring. With `vip` (whose map entry exists), also
+    /// keeps its `VipMeta::flags` (the families owning the ring): set to 0 before a ring
+    /// change between families, so that the program reads the ring while it changes, and to
+    /// the new families after.
+    fn write_ring(&mut self, state: &mut VipState, vip: Option<&Vip>) -> Result<RingUpdate> {
         let ids: Vec<(u32, [u8; 16], Backend)> = state
             .backends
             .iter()
@@ -727,6 +754,23 @@ impl XdpLb {
             })
             .collect();
         let ring = build_ring(&mb, RING_SIZE);
+        let mut families = 0u32;
+        for o in ring.iter().flatten() {
+            families |= match ids[*o as usize].2.addr {
+                IpAddr::V4(_) => VIP_RING_V4,
+                IpAddr::V6(_) => VIP_RING_V6,
+            };
+        }
+        if families == VIP_RING_V4 | VIP_RING_V6 {
+            families = 0;
+        }
+        let changed = state.ring_families != Some(families);
+        if let (Some(v), true) = (vip, changed) {
+            if state.ring_families != Some(0) {
+                self.write_vip_meta(v, state.num, 0)?;
+                state.ring_families = Some(0);
+            }
+        }
         let base = state.num * RING_SIZE;
         let mut keys = Vec::new();
         let mut values = Vec::new();
@@ -741,9 +785,27 @@ impl XdpLb {
         for (k, v) in keys.iter().zip(&values) {
             state.ring[(k - base) as usize] = *v;
         }
+        if let (Some(v), true) = (vip, changed) {
+            self.write_vip_meta(v, state.num, families)?;
+            state.ring_families = Some(families);
+        }
         Ok(RingUpdate {
             written: keys.len(),
         })
+    }
+
+    fn write_vip_meta(&mut self, vip: &Vip, num: u32, flags: u32) -> Result<()> {
+        self.maps
+            .vips()?
+            .insert(
+                vip.key(),
+                VipMeta {
+                    vip_num: num,
+                    flags,
+                },
+                0,
+            )
+            .map_err(|e| map_err(UPDATE, &format!("update VIP {vip}"), e))
     }
 
     fn zero_vip_stats(&mut self, num: u32) -> Result<()> {

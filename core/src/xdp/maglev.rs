@@ -1,7 +1,14 @@
 //! Weighted Maglev consistent hashing (Eisenbud et al., NSDI 2016) for the per-VIP lookup ring.
 //!
 //! Every backend walks its own permutation of the ring slots (`offset + j * skip mod M`, from two
-//! hashes of its identity) and, in turn, claims the next free slot of its permutation. Weights are
+//! hashes of its identity) and, in turn, claims the next free slot of its permutation. The
+//! permutations are Katran's (`MaglevBase::genMaglevPermutation`): the identity as a 64-bit
+//! number ([`identity_value`]) through the first 64 bits of MurmurHash3_x64_128 (the public
+//! domain algorithm, implemented here) over (value, 42) with seed 0 for the offset and over
+//! (value, 2,718,281,828) with seed 2,307 for the skip; the fill order (backends in identity
+//! order, one claim per pass once the accumulated weight reaches the largest weight) is that
+//! of Katran's `MaglevHashV2`, so for the same backend set both compute the same ring (checked
+//! against Katran's C++ by `make test-xdp-katran`). Weights are
 //! applied by letting a backend claim a slot only when its accumulated weight reaches the largest
 //! weight, so slot counts are proportional to weights; with equal weights every backend claims
 //! one slot per round and counts differ by at most one. A backend with weight 0 (drained) claims
@@ -46,8 +53,8 @@ pub fn build_ring(backends: &[MaglevBackend<'_>], size: u32) -> Vec<Option<u32>>
             let b = &backends[i];
             Walker {
                 index: i as u32,
-                offset: hash(b.id, 0x6d61_676c_6576_3031) % m,
-                skip: hash(b.id, 0x736b_6970_7365_6564) % (m - 1) + 1,
+                offset: murmur3_x64_64(identity_value(b.id), OFFSET_B, OFFSET_SEED) % m,
+                skip: murmur3_x64_64(identity_value(b.id), SKIP_B, SKIP_SEED) % (m - 1) + 1,
                 next: 0,
                 weight: b.weight as u64,
                 credit: 0,
@@ -78,19 +85,62 @@ pub fn build_ring(backends: &[MaglevBackend<'_>], size: u32) -> Vec<Option<u32>>
     }
 }
 
-/// FNV-1a over `seed` then `data`, finished with the SplitMix64 mixer: stable across Rust
-/// versions and platforms (unlike `std`'s hasher), which keeps rings stable across restarts.
-fn hash(data: &[u8], seed: u64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in seed.to_le_bytes().iter().chain(data) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// Second key word and seed of the offset hash (Katran's kHashSeed2, kHashSeed0).
+const OFFSET_B: u64 = 42;
+const OFFSET_SEED: u32 = 0;
+/// Second key word and seed of the skip hash (Katran's kHashSeed3, kHashSeed1).
+const SKIP_B: u64 = 2_718_281_828;
+const SKIP_SEED: u32 = 2307;
+
+/// A backend identity as the 64-bit number the permutation hash takes (Katran's
+/// `Endpoint::hash`): an IPv4 address, as 4 bytes or IPv4-mapped IPv6 (`::ffff:a.b.c.d`), is
+/// its address as a number (so IPv4 backends get the permutations Katran gives them);
+/// anything else is read as big-endian 8-byte words (the last one zero-padded) xored
+/// together, which keeps every IPv6 address of one /64 distinct.
+pub fn identity_value(id: &[u8]) -> u64 {
+    let id = match id {
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4 @ ..] => v4,
+        _ => id,
+    };
+    id.chunks(8).fold(0u64, |acc, c| {
+        let mut w = [0u8; 8];
+        w[8 - c.len()..].copy_from_slice(c);
+        acc ^ u64::from_be_bytes(w)
+    })
+}
+
+/// The first 64-bit word of MurmurHash3_x64_128 (Austin Appleby's public-domain algorithm)
+/// over the 16-byte key made of `a` and `b` (little-endian words, one block, no tail), with
+/// `seed`: the function Katran's Maglev uses (`MurmurHash3_x64_64(A, B, seed)`).
+pub fn murmur3_x64_64(a: u64, b: u64, seed: u32) -> u64 {
+    const C1: u64 = 0x87c3_7b91_1142_53d5;
+    const C2: u64 = 0x4cf5_ad43_2745_937f;
+    fn fmix(mut k: u64) -> u64 {
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        k ^ (k >> 33)
     }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
+    let (mut h1, mut h2) = (seed as u64, seed as u64);
+    h1 ^= a.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
+    h1 = h1
+        .rotate_left(27)
+        .wrapping_add(h2)
+        .wrapping_mul(5)
+        .wrapping_add(0x52dc_e729);
+    h2 ^= b.wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
+    h2 = h2
+        .rotate_left(31)
+        .wrapping_add(h1)
+        .wrapping_mul(5)
+        .wrapping_add(0x3849_5ab5);
+    // Finalization: the key length (16) into both halves, then the avalanche.
+    h1 ^= 16;
+    h2 ^= 16;
+    h1 = h1.wrapping_add(h2);
+    h2 = h2.wrapping_add(h1);
+    fmix(h1).wrapping_add(fmix(h2))
 }
 
 #[cfg(test)]
@@ -109,6 +159,33 @@ mod tests {
             c[s.expect("every slot filled") as usize] += 1;
         }
         c
+    }
+
+    /// Values printed by benches/xdp/katran's `maglev_tool hash` (whose rings equal those of the
+    /// tool built with Katran's own MurmurHash3.cpp on 300 random endpoints, checked once by
+    /// hand) for the same inputs.
+    #[test]
+    fn murmur3_matches_the_cpp_side() {
+        assert_eq!(
+            murmur3_x64_64(167_772_160, 42, 0),
+            17_392_833_792_498_609_962
+        );
+        assert_eq!(
+            murmur3_x64_64(167_772_160, 2_718_281_828, 2307),
+            14_257_810_598_884_532_447
+        );
+        assert_eq!(murmur3_x64_64(1, 2, 3), 10_457_249_316_712_511_538);
+    }
+
+    #[test]
+    fn identity_values() {
+        assert_eq!(identity_value(&[10, 0, 0, 1]), 0x0a00_0001);
+        let mapped = std::net::Ipv4Addr::new(10, 0, 0, 1)
+            .to_ipv6_mapped()
+            .octets();
+        assert_eq!(identity_value(&mapped), 0x0a00_0001);
+        let v6: std::net::Ipv6Addr = "2001:db8::5".parse().unwrap();
+        assert_eq!(identity_value(&v6.octets()), 0x2001_0db8_0000_0000 ^ 5);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! I/O-free sync logic.
 
 pub mod config;
+pub mod health;
 pub mod notify;
 pub mod producer;
 pub mod redisdb;

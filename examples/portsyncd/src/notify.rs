@@ -6,9 +6,12 @@ use std::time::Duration;
 /// A notifier; does nothing when the daemon was not started by systemd.
 pub struct Notifier {
     sock: Option<(UnixDatagram, String)>,
-    /// Half of `$WATCHDOG_USEC` when systemd asked for watchdog pings (and `$WATCHDOG_PID`, if
-    /// set, is this process).
+    /// How often to send `WATCHDOG=1`: half of `$WATCHDOG_USEC` when systemd asked for
+    /// watchdog pings (and `$WATCHDOG_PID`, if set, is this process); the daemon replaces it
+    /// with half of the configuration's interval when systemd did not set one.
     pub watchdog: Option<Duration>,
+    /// `$WATCHDOG_USEC` when it applies to this process (see `watchdog`).
+    pub watchdog_usec: Option<u64>,
 }
 
 impl Notifier {
@@ -25,12 +28,15 @@ impl Notifier {
         let pid_ok = std::env::var("WATCHDOG_PID")
             .map(|p| p.trim() == std::process::id().to_string())
             .unwrap_or(true);
-        let watchdog = std::env::var("WATCHDOG_USEC")
+        let watchdog_usec = std::env::var("WATCHDOG_USEC")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&us| us > 0 && pid_ok)
-            .map(|us| Duration::from_micros(us / 2));
-        Notifier { sock, watchdog }
+            .filter(|&us| us > 0 && pid_ok);
+        Notifier {
+            sock,
+            watchdog: watchdog_usec.map(|us| Duration::from_micros(us / 2)),
+            watchdog_usec,
+        }
     }
 
     /// Sends `state` ("READY=1", "WATCHDOG=1", "STATUS=...", "STOPPING=1"); best effort.

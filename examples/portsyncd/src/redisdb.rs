@@ -58,6 +58,30 @@ impl Redis {
         if self.conn.is_some() || Instant::now() < self.next_try {
             return false;
         }
+        self.connect_now()
+    }
+
+    /// `PING` on the open connection (a Redis that stopped answering fails after the command
+    /// timeout, and the connection is dropped). False when not connected or on failure.
+    pub fn ping(&mut self) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        match redis::cmd("PING").query::<String>(conn) {
+            Ok(_) => true,
+            Err(e) => {
+                self.fail(format!("redis ping: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Connects now if disconnected, whatever the backoff says (used once more at shutdown).
+    /// True when this call established a new connection.
+    pub fn connect_now(&mut self) -> bool {
+        if self.conn.is_some() {
+            return false;
+        }
         let t = Duration::from_millis(self.cfg.timeout_ms.max(1));
         let res = self.client.get_connection_with_timeout(t).and_then(|c| {
             c.set_read_timeout(Some(t))?;

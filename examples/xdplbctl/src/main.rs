@@ -23,12 +23,15 @@ usage: xdplbctl [-i IFACE | -p PIN_DIR] COMMAND ...
                                    load, attach to IFACE, pin under /sys/fs/bpf/lbnet/IFACE
   detach                           detach and remove the pins
   config [--src4 ADDR] [--src6 ADDR] [--gw-mac MAC] [--flow-src on|off] [--max-pkt N]
+         [--new-flow-limit N|off]
                                    tunnel source addresses and next-hop MAC (given together:
                                    one left out is unset); --flow-src on derives each flow's
                                    outer source from the client's address and port (Katran's
                                    scheme: first 16 bits of --src4, first 96 of --src6 kept);
                                    --max-pkt: largest outer IP packet (default 1500), bigger
-                                   ones are answered with ICMP too big
+                                   ones are answered with ICMP too big; --new-flow-limit: new
+                                   flows recorded per second per CPU (0 = default 125,000, off =
+                                   no limit), above it they follow the ring (counter flood_skip)
   vip add|del tcp|udp ADDR:PORT    add or remove a VIP ([v6]:port for IPv6)
   backends tcp|udp ADDR:PORT [BACKEND[=WEIGHT] ...]
                                    replace a VIP's backends (weight 1 by default)
@@ -246,7 +249,7 @@ fn decap(mut args: Vec<String>) -> Result<()> {
 
 fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
     let (mut s4, mut s6, mut mac) = (None, None, None);
-    let (mut flow_src, mut max_pkt) = (None, None);
+    let (mut flow_src, mut max_pkt, mut flow_limit) = (None, None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let val = it.next().ok_or_else(usage)?;
@@ -267,6 +270,12 @@ fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
                         .map_err(|_| Error::invalid(ARG, "--max-pkt: at most 65535"))?,
                 )
             }
+            "--new-flow-limit" => {
+                flow_limit = Some(match val.as_str() {
+                    "off" => lbnet::xdp::abi::CONN_RATE_UNLIMITED,
+                    n => parse_num(n)?,
+                })
+            }
             _ => return Err(usage()),
         }
     }
@@ -278,6 +287,9 @@ fn config(lb: &mut XdpLb, args: &[String]) -> Result<()> {
     }
     if let Some(max) = max_pkt {
         lb.set_max_packet_size(max)?;
+    }
+    if let Some(n) = flow_limit {
+        lb.set_new_flow_limit(n)?;
     }
     Ok(())
 }

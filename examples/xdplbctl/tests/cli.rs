@@ -104,6 +104,10 @@ fn attach_configure_list_drain_detach() {
     assert!(!good && text.contains("1280"), "{text}");
     let (good, _) = ctl(&pin, &["config", "--flow-src", "maybe"]);
     assert!(!good);
+    ok(&pin, &["config", "--new-flow-limit", "1000"]);
+    ok(&pin, &["config", "--new-flow-limit", "off"]);
+    let (good, _) = ctl(&pin, &["config", "--new-flow-limit", "many"]);
+    assert!(!good);
     // The program is attached in the namespace: ip link shows it.
     let out = Command::new("ip")
         .args(["-n", &ns.0, "link", "show", "v0"])

@@ -13,8 +13,10 @@
 //! /proc/<pid>/stat) per link event it counted (`events=` of its health file), its netlink
 //! overruns (`resyncs=`: each is an ENOBUFS and a full re-dump), and the time from the last ack
 //! until STATE_DB `admin_status` of every port equals the kernel's (polled every 1 ms with one
-//! pipeline of 200 `HGET`s; admin state only, since carrier follows through the kernel's
-//! linkwatch up to 1 s later).
+//! pipeline of 200 `HGET`s), and the time after which every field portsyncd writes (`state`,
+//! `admin_status`, `netdev_oper_status`, `mtu`) stays equal to a fresh kernel dump (polled for
+//! 1.5 s: carrier follows through the kernel's linkwatch up to 1 s later, so this one includes
+//! the kernel's own delay); the daemon's peak RSS (VmHWM).
 //!
 //! `PORTSYNCD_BENCH_BINS`: `label=path` pairs separated by `;` (make passes this branch's
 //! daemon and the baseline's). `PORTSYNCD_BENCH_OUT`: the Markdown file whose portsyncd section
@@ -32,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bench_util::{mono_ns, set_up};
+use lbnet::linkwatch::{LinkWatcher, WatchOptions};
 use lbnet::netlink::{Socket, SocketOptions};
 use linkwatch_util::Ns;
 
@@ -133,6 +136,9 @@ struct Row {
     cpu_us_per_event: f64,
     overruns: String,
     agree_ms: f64,
+    all_ms: f64,
+    poll_ms: f64,
+    rss_kib: u64,
 }
 
 fn run_one(label: &str, bin: &str) -> Row {
@@ -311,7 +317,80 @@ fn run_one(label: &str, bin: &str) -> Row {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    std::thread::sleep(Duration::from_millis(1500)); // carrier follows; health refreshes
+    // Every field portsyncd writes (state, admin_status, netdev_oper_status, mtu) against a
+    // fresh dump of the kernel's links, for 1.5 s after the last ack: carrier (IFF_RUNNING)
+    // follows IFF_UP through the kernel's linkwatch, up to 1 s later, so the kernel itself
+    // keeps changing for a while. "All fields" = the first poll that saw no difference after
+    // the last one that did (the time from which Redis and the kernel stay equal).
+    let settle_end = Instant::now() + Duration::from_millis(1500);
+    let mut agree_since: Option<i64> = None;
+    let mut diff_example = String::new();
+    let mut polls = 0;
+    while Instant::now() < settle_end {
+        let kernel = kernel_ports(&ns);
+        let mut pipe = redis::pipe();
+        for i in 0..PORTS {
+            pipe.cmd("HGETALL").arg(format!("PORT_TABLE|{}", port(i)));
+        }
+        let got: Vec<HashMap<String, String>> = pipe.query(&mut st).unwrap();
+        let now = mono_ns();
+        polls += 1;
+        let diff = (0..PORTS).find(|&i| {
+            let want = kernel.get(&port(i));
+            let g = &got[i];
+            let have = (
+                g.get("state").map(String::as_str),
+                g.get("admin_status").map(String::as_str),
+                g.get("netdev_oper_status").map(String::as_str),
+                g.get("mtu").cloned(),
+            );
+            want.is_none_or(|(a, o, m)| {
+                have != (Some("ok"), Some(*a), Some(*o), Some(m.to_string()))
+            })
+        });
+        if diff.is_none() && agree_since.is_none() {
+            agree_since = Some(now);
+        }
+        if let Some(i) = diff {
+            agree_since = None;
+            diff_example = format!(
+                "{}: redis {:?}, kernel {:?}",
+                port(i),
+                got[i],
+                kernel.get(&port(i))
+            );
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Not clean at the end: never settled (NaN in the table).
+    let all_ms = match agree_since {
+        Some(t) => (t - last_ack) as f64 / 1e6,
+        None => {
+            eprintln!("{label}: Redis still differs from the kernel 1.5 s after the flood ({polls} polls): {diff_example}");
+            f64::NAN
+        }
+    };
+    let poll_ms = (mono_ns() - last_ack) as f64 / 1e6 / polls.max(1) as f64;
+    eprintln!(
+        "{label}: {polls} polls of every field after the flood; last difference: {diff_example}"
+    );
+    // Where the time after the flood went: the daemon's STATE_DB writes after the last ack
+    // (keyspace notifications, stamped as they arrive).
+    {
+        let notes = seen.lock().unwrap();
+        let after: Vec<i64> = notes
+            .iter()
+            .map(|(_, t)| *t)
+            .filter(|t| *t > last_ack)
+            .collect();
+        let ms = |t: i64| (t - last_ack) as f64 / 1e6;
+        eprintln!(
+            "{label}: {} STATE_DB writes after the last ack; first {:.1} ms, last {:.1} ms after it; admin_status equal at {agree_ms:.1} ms",
+            after.len(),
+            after.first().map_or(f64::NAN, |t| ms(*t)),
+            after.last().map_or(f64::NAN, |t| ms(*t)),
+        );
+    }
     let cpu1 = cpu_ticks(d.id());
     let h1 = health(&hpath);
     let ev1: u64 = h1.get("events").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -319,6 +398,7 @@ fn run_one(label: &str, bin: &str) -> Row {
     let events = ev1.saturating_sub(ev0);
     let cpu_us = (cpu1 - cpu0) as f64 / hz * 1e6;
     let overruns = h1.get("resyncs").cloned().unwrap_or_else(|| "n/a".into());
+    let rss_kib = peak_rss_kib(d.id());
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(d.id() as i32, libc::SIGTERM) };
     let _ = d.wait();
@@ -339,7 +419,45 @@ fn run_one(label: &str, bin: &str) -> Row {
         },
         overruns,
         agree_ms,
+        all_ms,
+        poll_ms,
+        rss_kib,
     }
+}
+
+/// VmHWM (peak resident set) of `pid`, KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// (admin_status, netdev_oper_status, mtu) per port name, from a fresh dump of the kernel's
+/// links (a new watcher's snapshot is one RTM_GETLINK dump): IFF_UP, IFF_RUNNING, IFLA_MTU, as
+/// SONiC's linksync reads them.
+fn kernel_ports(ns: &Ns) -> HashMap<String, (&'static str, &'static str, u32)> {
+    let w = LinkWatcher::new(WatchOptions {
+        netns: ns.netns(),
+        ..WatchOptions::default()
+    })
+    .unwrap();
+    let ud = |b: bool| if b { "up" } else { "down" };
+    w.snapshot()
+        .into_iter()
+        .map(|l| {
+            (
+                l.name.clone(),
+                (
+                    ud(l.flags & libc::IFF_UP as u32 != 0),
+                    ud(l.flags & libc::IFF_RUNNING as u32 != 0),
+                    l.mtu,
+                ),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -351,8 +469,8 @@ fn portsyncd_flood() {
         let (label, bin) = pair.split_once('=').expect("label=path");
         let row = run_one(label, bin);
         eprintln!(
-            "{}: paced p50 {:.1} us p99 {:.1} us ({} of {PACED}); flood {:.0} changes/s, {} events, {:.1} us CPU/event, overruns {}, Redis = kernel {:.1} ms after the last ack",
-            row.label, row.p50_us, row.p99_us, row.matched, row.rate, row.events, row.cpu_us_per_event, row.overruns, row.agree_ms
+            "{}: paced p50 {:.1} us p99 {:.1} us ({} of {PACED}); flood {:.0} changes/s, {} events, {:.1} us CPU/event, overruns {}, Redis = kernel {:.1} ms after the last ack (admin_status), {:.1} ms (every field), peak RSS {} KiB",
+            row.label, row.p50_us, row.p99_us, row.matched, row.rate, row.events, row.cpu_us_per_event, row.overruns, row.agree_ms, row.all_ms, row.rss_kib
         );
         rows.push(row);
     }
@@ -363,17 +481,21 @@ fn portsyncd_flood() {
     writeln!(md, "\n## portsyncd under a flood\n").unwrap();
     writeln!(
         md,
-        "Generated by `make bench-linkwatch` (benches/linkwatch/rust/tests/portsyncd_bench.rs) from one run; kernel {}; load average {} at the end; the machine is shared (2 vCPU). {PORTS} veth ports (peers up) in a private netns, a private redis-server (Unix socket), the daemon started warm. Writer: one `RTM_NEWLINK` toggling `IFF_UP` and its ack at a time, round robin over the ports: {PACED} changes one per 2 ms, then {FLOOD} as fast as it goes. Latency = first STATE_DB keyspace notification of the changed port after the change was sent, minus the writer's ack stamp. CPU per event = the daemon's utime+stime during the flood and the 1.5 s after it / link events it counted. Overruns = the watcher's resyncs (`resyncs=` in the health file; each is an ENOBUFS). \"Redis = kernel\" = time from the last ack until every port's STATE_DB `admin_status` equals the kernel's (1 ms polling). sonic-swss's C++ portsyncd is not in this table: it needs sonic-swss's tree (not among the peers here) and links libsairedis/libsaimeta besides swss-common, which are not built here.\n",
+        "Generated by `make bench-linkwatch` (benches/linkwatch/rust/tests/portsyncd_bench.rs) from one run; kernel {}; load average {} at the end; the machine is shared (2 vCPU). {PORTS} veth ports (peers up) in a private netns, a private redis-server (Unix socket), the daemon started warm. Writer: one `RTM_NEWLINK` toggling `IFF_UP` and its ack at a time, round robin over the ports: {PACED} changes one per 2 ms, then {FLOOD} as fast as it goes. Latency = first STATE_DB keyspace notification of the changed port after the change was sent, minus the writer's ack stamp. CPU per event = the daemon's utime+stime during the flood and the 1.5 s after it / link events it counted. Overruns = the watcher's resyncs (`resyncs=` in the health file; each is an ENOBUFS). \"Redis = kernel\" = time from the last ack until every port's STATE_DB `admin_status` equals the kernel's (1 ms polling); \"every field\" = from the last ack to the first poll (a kernel dump and 200 `HGETALL`s, every 1 ms plus their own time, for 1.5 s after the admin_status agreement) that found all of `state`, `admin_status`, `netdev_oper_status`, `mtu` equal to the kernel's and after which none differed again; its resolution is one poll ({}): it includes the kernel's own delay in setting IFF_RUNNING after IFF_UP (linkwatch, up to 1 s). Peak RSS = the daemon's VmHWM at the end. sonic-swss's C++ portsyncd is not in this table: it needs sonic-swss's tree (not among the peers here) and links libsairedis/libsaimeta besides swss-common, which are not built here.\n",
         kernel.trim(),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        rows.iter()
+            .map(|r| format!("{}: {:.0} ms a poll", r.label, r.poll_ms))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
     .unwrap();
-    writeln!(md, "| portsyncd | paced: p50 µs | p99 µs | changes matched | flood: writer changes/s | link events | CPU µs/event | overruns | Redis = kernel after (ms) |").unwrap();
-    writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|--:|").unwrap();
+    writeln!(md, "| portsyncd | paced: p50 µs | p99 µs | changes matched | flood: writer changes/s | link events | CPU µs/event | overruns | Redis = kernel after (ms): admin_status | every field | peak RSS (MiB) |").unwrap();
+    writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|").unwrap();
     for r in &rows {
         writeln!(
             md,
-            "| {} | {:.1} | {:.1} | {} of {PACED} | {:.0} | {} | {:.1} | {} | {:.1} |",
+            "| {} | {:.1} | {:.1} | {} of {PACED} | {:.0} | {} | {:.1} | {} | {:.1} | {:.1} | {:.1} |",
             r.label,
             r.p50_us,
             r.p99_us,
@@ -382,7 +504,9 @@ fn portsyncd_flood() {
             r.events,
             r.cpu_us_per_event,
             r.overruns,
-            r.agree_ms
+            r.agree_ms,
+            r.all_ms,
+            r.rss_kib as f64 / 1024.0
         )
         .unwrap();
     }

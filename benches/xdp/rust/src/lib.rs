@@ -655,3 +655,62 @@ pub fn katran_object() -> Result<PathBuf> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().into())
 }
+
+/// The Maglev tool built against Katran's construction (`benches/xdp/katran/build-maglev.sh`,
+/// cached), or `$KATRAN_MAGLEV_TOOL`.
+pub fn maglev_tool() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("KATRAN_MAGLEV_TOOL") {
+        return Ok(p.into());
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../katran/build-maglev.sh");
+    let out = std::process::Command::new(&script)
+        .output()
+        .map_err(|e| format!("run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+}
+
+/// Katran's Maglev ring of `size` slots for `endpoints` (weight, `Endpoint::hash`), numbered by
+/// position: `version` "v1" (`MaglevHash`) or "v2" (`MaglevHashV2`). Each slot holds the owner's
+/// position, or -1.
+pub fn katran_maglev(
+    tool: &Path,
+    version: &str,
+    endpoints: &[(u32, u64)],
+    size: u32,
+) -> Result<Vec<i64>> {
+    use std::io::Write as _;
+    let mut input = String::new();
+    for (i, (w, h)) in endpoints.iter().enumerate() {
+        input.push_str(&format!("{i} {w} {h}\n"));
+    }
+    let mut child = std::process::Command::new(tool)
+        .arg(version)
+        .arg(size.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("run {}: {e}", tool.display()))?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes())
+        .map_err(|e| format!("write to {}: {e}", tool.display()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("wait for {}: {e}", tool.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} {version} failed", tool.display()));
+    }
+    let ring = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.parse::<i64>().map_err(|e| format!("maglev_tool: {e}")))
+        .collect::<Result<Vec<i64>>>()?;
+    if ring.len() != size as usize {
+        return Err(format!("maglev_tool: {} slots, not {size}", ring.len()));
+    }
+    Ok(ring)
+}

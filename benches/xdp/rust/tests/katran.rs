@@ -11,10 +11,16 @@
 //! established packets after the ring is replaced (here by a 10-real Maglev ring), in both
 //! programs; and a new connection (SYN) follows the current ring in both (a real of the new
 //! ring, found at the slot each program's own hash selects).
+//!
+//! Maglev: for a few fixed backend sets and changes, lbnet's ring construction
+//! (`lbnet::xdp::maglev`) moves no more slots than Katran's (`MaglevHashV2`, and the default
+//! `MaglevHash` where weights are all 1), built unmodified from the tarball by
+//! `benches/xdp/katran/build-maglev.sh`; lbnet's rings are Katran's `MaglevHashV2` rings.
 
 use std::net::IpAddr;
 
 use bench_xdp::{frame, outer_dst, pin_dir, remove_pins, test_run, Katran};
+use lbnet::xdp::maglev::{build_ring, MaglevBackend};
 use lbnet::xdp::{Backend, LoadOptions, Vip, XdpLb};
 
 const XDP_TX: u32 = 3;
@@ -164,5 +170,97 @@ fn both_programs_keep_an_established_flow_on_the_same_real() {
     remove_pins(&pins);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
+    }
+}
+
+/// lbnet's ring for (address, weight) pairs, as owner addresses (identity as `XdpLb` gives it:
+/// the IPv4-mapped IPv6 bytes).
+fn lbnet_ring(set: &[(u32, u32)]) -> Vec<Option<u32>> {
+    let ids: Vec<[u8; 16]> = set
+        .iter()
+        .map(|(a, _)| std::net::Ipv4Addr::from(*a).to_ipv6_mapped().octets())
+        .collect();
+    let mb: Vec<MaglevBackend<'_>> = ids
+        .iter()
+        .zip(set)
+        .map(|(id, (_, w))| MaglevBackend { id, weight: *w })
+        .collect();
+    build_ring(&mb, 65_537)
+        .into_iter()
+        .map(|o| o.map(|i| set[i as usize].0))
+        .collect()
+}
+
+/// Katran's ring for the same pairs (endpoints in address order, `Endpoint::hash` = the
+/// address as a number), as owner addresses.
+fn katran_ring(tool: &std::path::Path, version: &str, set: &[(u32, u32)]) -> Vec<Option<u32>> {
+    let eps: Vec<(u32, u64)> = set.iter().map(|(a, w)| (*w, *a as u64)).collect();
+    bench_xdp::katran_maglev(tool, version, &eps, 65_537)
+        .expect("run Katran's Maglev")
+        .into_iter()
+        .map(|v| (v >= 0).then(|| set[v as usize].0))
+        .collect()
+}
+
+fn moved(a: &[Option<u32>], b: &[Option<u32>]) -> usize {
+    a.iter().zip(b).filter(|(x, y)| x != y).count()
+}
+
+/// A Maglev change: name, (address, weight) before, after, whether weights differ.
+type Change<'a> = (&'a str, &'a [(u32, u32)], &'a [(u32, u32)], bool);
+
+#[test]
+fn maglev_moves_no_more_slots_than_katrans() {
+    let tool = bench_xdp::maglev_tool().expect("build Katran's Maglev tool");
+    for base in [0x0a00_0000u32, 0x0a07_1c00, 0xc0a8_0100] {
+        let set = |n: u32, w: &dyn Fn(u32) -> u32| -> Vec<(u32, u32)> {
+            (0..n).map(|i| (base + i, w(i))).collect()
+        };
+        let b10 = set(10, &|_| 1);
+        let mut r10 = b10.clone();
+        r10.remove(5);
+        let a10 = set(11, &|_| 1);
+        let bw = set(10, &|i| i + 1);
+        let mut rw = bw.clone();
+        rw.remove(4);
+        let mut dw = bw.clone();
+        dw[9].1 = 5;
+        let b100 = set(100, &|_| 1);
+        let mut r100 = b100.clone();
+        r100.remove(50);
+        let cases: [Change<'_>; 5] = [
+            ("10 remove one", &b10, &r10, false),
+            ("10 add one", &b10, &a10, false),
+            ("100 remove one", &b100, &r100, false),
+            ("weights 1..10 remove weight 5", &bw, &rw, true),
+            ("weights 1..10, 10 -> 5", &bw, &dw, true),
+        ];
+        for (name, before, after, weighted) in cases {
+            let (ob, oa) = (lbnet_ring(before), lbnet_ring(after));
+            let (kb, ka) = (
+                katran_ring(&tool, "v2", before),
+                katran_ring(&tool, "v2", after),
+            );
+            let (ours, v2) = (moved(&ob, &oa), moved(&kb, &ka));
+            assert!(
+                ob == kb && oa == ka,
+                "{base:#x} {name}: rings differ from MaglevHashV2's"
+            );
+            assert!(
+                ours <= v2,
+                "{base:#x} {name}: lbnet moved {ours}, MaglevHashV2 {v2}"
+            );
+            if !weighted {
+                // Katran's default MaglevHash; with weights it hardly weighs, not comparable.
+                let v1 = moved(
+                    &katran_ring(&tool, "v1", before),
+                    &katran_ring(&tool, "v1", after),
+                );
+                assert!(
+                    ours <= v1,
+                    "{base:#x} {name}: lbnet moved {ours}, MaglevHash {v1}"
+                );
+            }
+        }
     }
 }

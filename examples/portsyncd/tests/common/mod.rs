@@ -74,6 +74,13 @@ impl RedisServer {
                 .is_ok()
         });
     }
+    /// Sends `sig` to the server (SIGSTOP: it stops answering, connections stay open).
+    pub fn signal(&self, sig: i32) {
+        if let Some(c) = &self.child {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(c.id() as i32, sig) };
+        }
+    }
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -178,12 +185,28 @@ pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
 pub struct Daemon {
     pub child: Child,
     pub notes: Arc<Mutex<Vec<String>>>,
+    /// Every notification with the instant it arrived.
+    pub timed: Arc<Mutex<Vec<(Instant, String)>>>,
     pub seen: Vec<String>,
     pub health: PathBuf,
 }
 
 impl Daemon {
     pub fn start(dir: &Path, redis_url: &str, ns: &Ns, extra: &str) -> Daemon {
+        let health = dir.join("health");
+        let cfg = format!(
+            "[redis]\nurl = \"{}\"\nbackoff_initial_ms = 50\nbackoff_max_ms = 400\n\
+             [watch]\nnetns = \"{}\"\n[service]\nhealth_file = \"{}\"\n{extra}",
+            redis_url,
+            ns.path(),
+            health.display()
+        );
+        Daemon::start_cfg(dir, &cfg, Some("200000"))
+    }
+
+    /// The daemon with the configuration `cfg_text` (its health file, if any, is expected at
+    /// `dir/health`) and `WATCHDOG_USEC` set to `watchdog_usec` (unset with `None`).
+    pub fn start_cfg(dir: &Path, cfg_text: &str, watchdog_usec: Option<&str>) -> Daemon {
         let notify_path = dir.join("notify.sock");
         let _ = std::fs::remove_file(&notify_path);
         let notify = UnixDatagram::bind(&notify_path).unwrap();
@@ -192,40 +215,36 @@ impl Daemon {
             .unwrap();
         let health = dir.join("health");
         let cfg = dir.join("portsyncd.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[redis]\nurl = \"{}\"\nbackoff_initial_ms = 50\nbackoff_max_ms = 400\n\
-                 [watch]\nnetns = \"{}\"\n[service]\nhealth_file = \"{}\"\n{extra}",
-                redis_url,
-                ns.path(),
-                health.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_portsyncd"))
-            .arg("--config")
+        std::fs::write(&cfg, cfg_text).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portsyncd"));
+        cmd.arg("--config")
             .arg(&cfg)
             .env("NOTIFY_SOCKET", &notify_path)
-            .env("WATCHDOG_USEC", "200000")
-            .spawn()
-            .unwrap();
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID");
+        if let Some(us) = watchdog_usec {
+            cmd.env("WATCHDOG_USEC", us);
+        }
+        let child = cmd.spawn().unwrap();
         // Read notifications continuously, as systemd does.
         let notes = Arc::new(Mutex::new(Vec::new()));
+        let timed = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&notes);
+        let tsink = Arc::clone(&timed);
         std::thread::spawn(move || {
             let mut buf = [0u8; 512];
             while Arc::strong_count(&sink) > 1 {
                 if let Ok(n) = notify.recv(&mut buf) {
-                    sink.lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    tsink.lock().unwrap().push((Instant::now(), text.clone()));
+                    sink.lock().unwrap().push(text);
                 }
             }
         });
         Daemon {
             child,
             notes,
+            timed,
             seen: Vec::new(),
             health,
         }
@@ -253,6 +272,36 @@ impl Daemon {
 
     pub fn health(&self) -> String {
         std::fs::read_to_string(&self.health).unwrap_or_default()
+    }
+
+    /// One `key=value` line of the health file.
+    pub fn health_field(&self, key: &str) -> Option<String> {
+        self.health()
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
+    }
+
+    /// The notifications so far, with their arrival instants.
+    pub fn timed_notes(&self) -> Vec<(Instant, String)> {
+        self.timed.lock().unwrap().clone()
+    }
+
+    /// Sends `sig` to the daemon.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// Waits for the daemon to exit.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let end = Instant::now() + WAIT;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < end, "daemon did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn terminate(&mut self) -> std::process::ExitStatus {

@@ -5,6 +5,7 @@
 package wl
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -114,7 +115,7 @@ func Main(client string, open func() (Client, error)) {
 	if err := run(client, open); err != nil {
 		var na *NotAvailable
 		if errors.As(err, &na) {
-			fmt.Printf("NA %s %s %s\n", client, os.Args[1], na.Reason)
+			fmt.Printf("NA %s %s %s\n", client, workload(), na.Reason)
 			return
 		}
 		fmt.Fprintf(os.Stderr, "%s: %v\n", client, err)
@@ -123,17 +124,22 @@ func Main(client string, open func() (Client, error)) {
 }
 
 func run(client string, open func() (Client, error)) error {
-	if len(os.Args) < 3 {
-		return fmt.Errorf("usage: %s WORKLOAD N [G]", os.Args[0])
+	args := os.Args[1:]
+	serving := len(args) > 0 && args[0] == "serve"
+	if serving {
+		args = args[1:]
 	}
-	w := os.Args[1]
-	n, err := strconv.Atoi(os.Args[2])
+	if len(args) < 2 {
+		return fmt.Errorf("usage: %s [serve] WORKLOAD N [G]", os.Args[0])
+	}
+	w := args[0]
+	n, err := strconv.Atoi(args[1])
 	if err != nil {
 		return err
 	}
 	g := 100
-	if len(os.Args) > 3 {
-		if g, err = strconv.Atoi(os.Args[3]); err != nil {
+	if len(args) > 2 {
+		if g, err = strconv.Atoi(args[2]); err != nil {
 			return err
 		}
 	}
@@ -141,11 +147,13 @@ func run(client string, open func() (Client, error)) error {
 	if err != nil {
 		return err
 	}
+	if serving {
+		return serve(client, w, n, g, c)
+	}
 	switch w {
-	case "add_service", "add_dest", "update_weight":
-		op := map[string]func(int) error{
-			"add_service": c.AddService, "add_dest": c.AddDest, "update_weight": c.UpdateWeight,
-		}[w]
+	case "add_service", "add_dest", "update_weight", "get_service":
+		dests, bad := 0, 0
+		op := single(c, w, g, &dests, &bad)
 		samples := newSamples(n)
 		t := time.Now()
 		for i := 0; i < n; i++ {
@@ -155,24 +163,11 @@ func run(client string, open func() (Client, error)) error {
 			}
 			samples.end()
 		}
-		result(client, w, time.Since(t), n, "-", samples.d)
-	case "get_service":
-		dests, bad := 0, 0
-		samples := newSamples(n)
-		t := time.Now()
-		for i := 0; i < n; i++ {
-			samples.begin()
-			d, ok, err := c.Get(i % g)
-			if err != nil {
-				return fmt.Errorf("get %d: %w", i%g, err)
-			}
-			samples.end()
-			dests += d
-			if !ok {
-				bad++
-			}
+		check := "-"
+		if w == "get_service" {
+			check = fmt.Sprintf("dests=%d,bad=%d", dests, bad)
 		}
-		result(client, w, time.Since(t), n, fmt.Sprintf("dests=%d,bad=%d", dests, bad), samples.d)
+		result(client, w, time.Since(t), n, check, samples.d)
 	case "list":
 		s, d := 0, 0
 		t := time.Now()
@@ -199,4 +194,95 @@ func run(client string, open func() (Client, error)) error {
 		return fmt.Errorf("unknown workload %s", w)
 	}
 	return nil
+}
+
+// single returns operation i of a single-operation workload (add_service, add_dest,
+// update_weight, get_service), which adds what get_service read to *dests and *bad; nil for
+// another workload.
+func single(c Client, w string, g int, dests, bad *int) func(i int) error {
+	switch w {
+	case "add_service":
+		return c.AddService
+	case "add_dest":
+		return c.AddDest
+	case "update_weight":
+		return c.UpdateWeight
+	case "get_service":
+		return func(i int) error {
+			d, ok, err := c.Get(i % g)
+			if err != nil {
+				return fmt.Errorf("get %d: %w", i%g, err)
+			}
+			*dests += d
+			if !ok {
+				*bad++
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// serve is the serve mode (benches/ipvs/go_rounds.sh), the same protocol as c_abi.c's: it
+// prints READY, then for each line "U K" on stdin runs the next U + K operations of workload w,
+// the first U untimed and the K after them timed as one block (one clock read before, one
+// after), and prints the block's nanoseconds and those of the U operations before it (timed from
+// a clock read before them to the block's first one); at "END" (or end of input) it prints the RESULT
+// line (mean over the timed operations, check over all operations, median and p90 of the
+// blocks' times per operation).
+func serve(client, w string, n, g int, c Client) error {
+	dests, bad := 0, 0
+	op := single(c, w, g, &dests, &bad)
+	if op == nil {
+		return fmt.Errorf("serve: %s is not a single-operation workload", w)
+	}
+	in := bufio.NewScanner(os.Stdin)
+	blocks := make([]time.Duration, 0, n)
+	next, timed := 0, 0
+	var total time.Duration
+	fmt.Println("READY")
+	for in.Scan() && in.Text() != "END" {
+		var u, k int
+		if _, err := fmt.Sscan(in.Text(), &u, &k); err != nil || u < 0 || k < 1 || next+u+k > n {
+			return fmt.Errorf("bad block %q", in.Text())
+		}
+		t0 := time.Now()
+		for j := next; j < next+u; j++ {
+			if err := op(j); err != nil {
+				return fmt.Errorf("%s %d: %w", w, j, err)
+			}
+		}
+		next += u
+		t := time.Now()
+		for j := next; j < next+k; j++ {
+			if err := op(j); err != nil {
+				return fmt.Errorf("%s %d: %w", w, j, err)
+			}
+		}
+		d := time.Since(t)
+		next += k
+		timed += k
+		total += d
+		blocks = append(blocks, d/time.Duration(k))
+		fmt.Println(d.Nanoseconds(), t.Sub(t0).Nanoseconds())
+	}
+	if err := in.Err(); err != nil {
+		return err
+	}
+	check := "-"
+	if w == "get_service" {
+		check = fmt.Sprintf("dests=%d,bad=%d", dests, bad)
+	}
+	result(client, w, total, max(timed, 1), check, blocks)
+	return nil
+}
+
+// workload is the workload named on the command line (after "serve" in the serve mode).
+func workload() string {
+	for _, a := range os.Args[1:] {
+		if a != "serve" {
+			return a
+		}
+	}
+	return ""
 }
