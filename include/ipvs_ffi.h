@@ -1293,11 +1293,19 @@ int lbnet_rtexport_routes(const struct lbnet_rtexport *ex, struct lbnet_rtexport
 // `list` must be NULL or a list from [`lbnet_rtexport_routes`] not freed before.
 void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
 
-/* ==== Link watch: a loss-free view of the kernel's links (lbnet_linkwatch_*) ====
+/* ==== Link watch: a loss-free view of the kernel's links and addresses (lbnet_linkwatch_*, lbnet_addrwatch_*) ====
  *
  * lbnet_linkwatch_open(&o, &w); lbnet_linkwatch_snapshot(w, ...);
  * poll(lbnet_linkwatch_fd(w)) then lbnet_linkwatch_next_event(w, ...); lbnet_linkwatch_free(w);
+ * lbnet_addrwatch_* (addresses) works the same way and takes the same options.
  */
+
+// [`lbnet_addrwatch_event::kind`]: an address appeared, or its flags changed.
+#define LBNET_ADDRWATCH_ADDED 1
+
+// [`lbnet_addrwatch_event::kind`]: an address went away (removed, or its link deleted or, for
+// IPv6, taken down).
+#define LBNET_ADDRWATCH_REMOVED 3
 
 // Size of [`lbnet_linkwatch_link::name`] (`IFNAMSIZ`, NUL included).
 #define LBNET_LINKWATCH_NAME_LEN 16
@@ -1364,6 +1372,10 @@ void lbnet_rtexport_route_list_free(struct lbnet_rtexport_route_list *list);
 // caller's own namespace anyway, since sysfs shows the namespace of whoever mounted it.
 #define LBNET_LINKWATCH_NO_SPEED (1 << 0)
 
+// An address watcher (opaque). Safe to use from several threads; free with
+// [`lbnet_addrwatch_free`].
+typedef struct lbnet_addrwatch lbnet_addrwatch;
+
 // A link watcher (opaque). Safe to use from several threads; free with
 // [`lbnet_linkwatch_free`].
 typedef struct lbnet_linkwatch lbnet_linkwatch;
@@ -1389,6 +1401,51 @@ typedef struct lbnet_linkwatch_options {
     // `LBNET_LINKWATCH_*` flags (`LBNET_LINKWATCH_NO_SPEED`); unknown bits are `-EINVAL`.
     uint32_t flags;
 } lbnet_linkwatch_options;
+
+// One interface address.
+typedef struct lbnet_addrwatch_addr {
+    // Ifindex of the link the address is on.
+    uint32_t ifindex;
+    // The interface's own address (`IFA_LOCAL` for IPv4, `IFA_ADDRESS` for IPv6), host bits
+    // included.
+    struct lbnet_addr addr;
+    // Prefix length.
+    uint8_t prefix_len;
+    // `RT_SCOPE_*` (0 universe, 253 link, 254 host).
+    uint8_t scope;
+    // `IFA_F_*` flags (`IFA_F_TENTATIVE` 0x40 while IPv6 duplicate address detection runs).
+    uint32_t flags;
+} lbnet_addrwatch_addr;
+
+// One change of the address table.
+typedef struct lbnet_addrwatch_event {
+    // `LBNET_ADDRWATCH_ADDED` or `LBNET_ADDRWATCH_REMOVED`.
+    uint32_t kind;
+    // The address (its last known state for `LBNET_ADDRWATCH_REMOVED`).
+    struct lbnet_addrwatch_addr addr;
+} lbnet_addrwatch_event;
+
+// Counters of a watcher.
+typedef struct lbnet_linkwatch_counters {
+    // Link messages parsed.
+    uint64_t messages;
+    // Events handed out.
+    uint64_t events;
+    // Resynchronisations after lost notifications.
+    uint64_t resyncs;
+    // `ENOBUFS` reports (notifications lost).
+    uint64_t overruns;
+    // Dumps repeated because they were interrupted or lost notifications.
+    uint64_t dump_retries;
+    // Dumps the kernel flagged `NLM_F_DUMP_INTR`.
+    uint64_t dumps_interrupted;
+    // Datagrams too large for the receive buffer.
+    uint64_t truncated;
+    // Messages that could not be parsed.
+    uint64_t malformed;
+    // Receive buffer size the kernel reports.
+    uint64_t rcvbuf;
+} lbnet_linkwatch_counters;
 
 // One link. Strings are NUL-terminated (empty when absent).
 typedef struct lbnet_linkwatch_link {
@@ -1436,27 +1493,80 @@ typedef struct lbnet_linkwatch_event {
     struct lbnet_linkwatch_link old;
 } lbnet_linkwatch_event;
 
-// Counters of a watcher.
-typedef struct lbnet_linkwatch_counters {
-    // Link messages parsed.
-    uint64_t messages;
-    // Events handed out.
-    uint64_t events;
-    // Resynchronisations after lost notifications.
-    uint64_t resyncs;
-    // `ENOBUFS` reports (notifications lost).
-    uint64_t overruns;
-    // Dumps repeated because they were interrupted or lost notifications.
-    uint64_t dump_retries;
-    // Dumps the kernel flagged `NLM_F_DUMP_INTR`.
-    uint64_t dumps_interrupted;
-    // Datagrams too large for the receive buffer.
-    uint64_t truncated;
-    // Messages that could not be parsed.
-    uint64_t malformed;
-    // Receive buffer size the kernel reports.
-    uint64_t rcvbuf;
-} lbnet_linkwatch_counters;
+// Opens an address watcher with `opts` (NULL for defaults: the caller's namespace, an 8 MiB
+// receive buffer, a 30 s dump timeout; `LBNET_LINKWATCH_NO_SPEED` is accepted and has no
+// effect) and stores it in `*out` (NULL on failure). Subscribes to `RTNLGRP_IPV4_IFADDR` and
+// `RTNLGRP_IPV6_IFADDR` first, then dumps the addresses, so no change between the two is
+// missed.
+//
+// Returns 0; `-EINVAL` (NULL `out`, bad `sz`, bad path string, unknown flags); the errno of
+// opening the namespace or of the socket and the first dump.
+//
+// # Safety
+//
+// `opts` is NULL or points to `opts->sz` readable bytes (a `struct lbnet_linkwatch_options`
+// whose `netns_path` is NULL or NUL-terminated); `out` is NULL or writable.
+int lbnet_addrwatch_open(const struct lbnet_linkwatch_options *opts, struct lbnet_addrwatch **out);
+
+// Closes the watcher and frees it. NULL is a no-op.
+//
+// # Safety
+//
+// `w` is NULL or a watcher from [`lbnet_addrwatch_open`] not freed yet, on which no other
+// call is running; it is invalid afterwards.
+void lbnet_addrwatch_free(struct lbnet_addrwatch *w);
+
+// The watcher's file descriptor for poll/epoll, or `-EINVAL` for a NULL watcher. Owned by the
+// watcher: do not close it or read from it.
+//
+// # Safety
+//
+// `w` is NULL or a live watcher from [`lbnet_addrwatch_open`].
+int lbnet_addrwatch_fd(const struct lbnet_addrwatch *w);
+
+// Every address known now, sorted by ifindex then address (the state after every event
+// handed out so far and those still queued): `*addrs` is an array of `*count` entries to
+// release with [`lbnet_addrwatch_addrs_free`] (NULL when the count is 0).
+//
+// Returns 0 or `-EINVAL` (a NULL argument; `*addrs` and `*count` are then untouched).
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `addrs` and `count` are NULL or writable.
+int lbnet_addrwatch_snapshot(struct lbnet_addrwatch *w,
+                             struct lbnet_addrwatch_addr **addrs,
+                             size_t *count);
+
+// Releases an array from [`lbnet_addrwatch_snapshot`]. NULL is a no-op.
+//
+// # Safety
+//
+// `addrs` is NULL or an array from [`lbnet_addrwatch_snapshot`] not freed yet, and `count` is
+// the count that call returned with it.
+void lbnet_addrwatch_addrs_free(struct lbnet_addrwatch_addr *addrs, size_t count);
+
+// Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next
+// event and writes it to `*out`.
+//
+// Returns 0 with an event; `-ETIMEDOUT` when none came in time; `-EINVAL` for a NULL
+// argument; another negative errno on failure (`-EBADMSG` for an undecodable kernel message,
+// after which a resynchronisation is scheduled and calling again continues). The watcher is
+// not locked while waiting.
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `out` is NULL or writable.
+int lbnet_addrwatch_next_event(struct lbnet_addrwatch *w,
+                               int32_t timeout_ms,
+                               struct lbnet_addrwatch_event *out);
+
+// Copies the watcher's counters to `*out` (`messages` counts address messages). Returns 0 or
+// `-EINVAL` (a NULL argument).
+//
+// # Safety
+//
+// `w` is NULL or a live watcher; `out` is NULL or writable.
+int lbnet_addrwatch_stats(struct lbnet_addrwatch *w, struct lbnet_linkwatch_counters *out);
 
 // Opens a watcher with `opts` (NULL for defaults) and stores it in `*out` (NULL on failure).
 // Subscribes to `RTNLGRP_LINK` first, then dumps the links, so no change between the two is

@@ -54,11 +54,12 @@ TEST_TARGETS += test-route-go
 .PHONY: test-route-go
 
 # The GoBGP adapter (its own Go module, go/gobgp): two GoBGP speakers on the loopback, best paths
-# and End-of-RIB exported into a test network namespace.
+# and End-of-RIB exported into a test network namespace; the daemon's netlink import (global and
+# per-VRF RIBs, keep-routes, counters) against an in-process GoBGP.
 test-route-gobgp:
 	$(CARGO) build --release -p ipvs_ffi
 	cd go/gobgp && go vet ./... && go test -count=1 ./...
-	cd examples/gobgp-export && go vet . && go build -o $(ROOT)/target/gobgp-export .
+	cd examples/gobgp-export && go vet . && go test -count=1 . && go build -ldflags "$(GOBGP_EXPORT_LDFLAGS)" -o $(ROOT)/target/gobgp-export .
 	$(ROOT)/target/gobgp-export -check -f examples/gobgp-export/gobgpd.toml
 
 TEST_TARGETS += test-route-gobgp
@@ -72,7 +73,7 @@ GOBGP_BIN := $(ROOT)/target/gobgp-$(GOBGP_VERSION)
 .PHONY: gobgp-e2e-bins test-route-e2e test-route-e2e-lab
 gobgp-e2e-bins:
 	$(CARGO) build --release -p ipvs_ffi
-	cd examples/gobgp-export && go build -o $(ROOT)/target/gobgp-export .
+	cd examples/gobgp-export && go build -ldflags "$(GOBGP_EXPORT_LDFLAGS)" -o $(ROOT)/target/gobgp-export .
 	test -x $(GOBGP_BIN)/gobgpd -a -x $(GOBGP_BIN)/gobgp || \
 	  GOBIN=$(GOBGP_BIN) go install github.com/osrg/gobgp/v4/cmd/gobgpd@$(GOBGP_VERSION) \
 	    github.com/osrg/gobgp/v4/cmd/gobgp@$(GOBGP_VERSION)

@@ -1663,6 +1663,81 @@ static void test_linkwatch_netns(void) {
     sh("ip netns del %s", name);
 }
 
+static int addrwatch_open_free(const void *opts) {
+    lbnet_addrwatch *w = (lbnet_addrwatch *)1;
+    int rc = lbnet_addrwatch_open((const lbnet_linkwatch_options *)opts, &w);
+    if ((rc == 0) != (w != NULL)) FAIL("open returned %d with handle %p", rc, (void *)w);
+    lbnet_addrwatch_free(w);
+    return rc;
+}
+
+/* The address watcher: NULLs and bad options refused; in a fresh namespace an IPv4 and an
+ * IPv6 address added, one removed by `ip addr del`, the other by deleting the link. */
+static void test_addrwatch(void) {
+    section = "addrwatch args";
+    lbnet_addrwatch *w = (lbnet_addrwatch *)1;
+    lbnet_addrwatch_addr *as = (lbnet_addrwatch_addr *)1;
+    size_t n = 7;
+    lbnet_addrwatch_event ev;
+    lbnet_linkwatch_counters st;
+    lbnet_addrwatch_free(NULL);
+    lbnet_addrwatch_addrs_free(NULL, 0);
+    lbnet_addrwatch_addrs_free(NULL, 5);
+    RC(lbnet_addrwatch_open(NULL, NULL), -EINVAL);
+    RC(lbnet_addrwatch_fd(NULL), -EINVAL);
+    RC(lbnet_addrwatch_snapshot(NULL, &as, &n), -EINVAL);
+    CHECK(as == (lbnet_addrwatch_addr *)1 && n == 7); /* untouched on failure */
+    RC(lbnet_addrwatch_next_event(NULL, 0, &ev), -EINVAL);
+    RC(lbnet_addrwatch_stats(NULL, &st), -EINVAL);
+    lbnet_linkwatch_options o;
+    memset(&o, 0, sizeof o);
+    o.sz = sizeof o;
+    o.netns_path = "/nonexistent/netns";
+    RC(lbnet_addrwatch_open(&o, &w), -ENOENT);
+    CHECK(w == NULL);
+    o.netns_path = NULL;
+    o.flags = 0x80000000u;
+    RC(lbnet_addrwatch_open(&o, &w), -EINVAL);
+    o.flags = 0;
+    sz_checks(&o, sizeof o, addrwatch_open_free, 0);
+
+    section = "addrwatch netns";
+    char name[64], path[128];
+    netns_add("lbnet-ffi-aw", name, sizeof name, path, sizeof path);
+    o.netns_path = path;
+    OK(lbnet_addrwatch_open(&o, &w));
+    CHECK(lbnet_addrwatch_fd(w) >= 0);
+    RC(lbnet_addrwatch_snapshot(w, NULL, &n), -EINVAL);
+    RC(lbnet_addrwatch_next_event(w, 0, NULL), -EINVAL);
+    RC(lbnet_addrwatch_stats(w, NULL), -EINVAL);
+    OK(lbnet_addrwatch_snapshot(w, &as, &n));
+    CHECK(n == 0 && as == NULL); /* lo is down: no address */
+    RC(lbnet_addrwatch_next_event(w, 0, &ev), -ETIMEDOUT);
+    sh("ip -n %s link add a0 type veth peer name a1", name);
+    sh("ip -n %s addr add 192.0.2.7/24 dev a0", name);
+    OK(lbnet_addrwatch_next_event(w, 5000, &ev));
+    lbnet_addr want4 = addr("192.0.2.7");
+    CHECK(ev.kind == LBNET_ADDRWATCH_ADDED && ev.addr.prefix_len == 24);
+    CHECK(ev.addr.addr.af == AF_INET && memcmp(ev.addr.addr.addr, want4.addr, 4) == 0);
+    uint32_t a0 = ev.addr.ifindex;
+    sh("ip -n %s addr add 2001:db8:7::1/64 dev a0 nodad", name);
+    OK(lbnet_addrwatch_next_event(w, 5000, &ev));
+    CHECK(ev.kind == LBNET_ADDRWATCH_ADDED && ev.addr.addr.af == AF_INET6 && ev.addr.prefix_len == 64);
+    OK(lbnet_addrwatch_snapshot(w, &as, &n));
+    CHECK(n == 2 && as[0].ifindex == a0 && as[1].ifindex == a0);
+    lbnet_addrwatch_addrs_free(as, n);
+    sh("ip -n %s addr del 192.0.2.7/24 dev a0", name);
+    OK(lbnet_addrwatch_next_event(w, 5000, &ev));
+    CHECK(ev.kind == LBNET_ADDRWATCH_REMOVED && ev.addr.addr.af == AF_INET);
+    sh("ip -n %s link del a0", name);
+    OK(lbnet_addrwatch_next_event(w, 5000, &ev));
+    CHECK(ev.kind == LBNET_ADDRWATCH_REMOVED && ev.addr.addr.af == AF_INET6);
+    OK(lbnet_addrwatch_stats(w, &st));
+    CHECK(st.events == 4 && st.malformed == 0 && st.rcvbuf > 0);
+    lbnet_addrwatch_free(w);
+    sh("ip netns del %s", name);
+}
+
 static int xdp_open_free(const void *opts) {
     lbnet_xdp *lb = (lbnet_xdp *)1;
     int rc = lbnet_xdp_open((const lbnet_xdp_options *)opts, &lb);
@@ -1946,6 +2021,7 @@ static void test_xdp_kernel(lbnet_xdp *lb) {
 static void test_linkwatch_and_xdp(void) {
     test_linkwatch_args();
     test_linkwatch_netns();
+    test_addrwatch();
     section = "xdp open";
     lbnet_xdp_options o;
     memset(&o, 0, sizeof o);
@@ -1963,7 +2039,7 @@ static void test_linkwatch_and_xdp(void) {
     OK(lbnet_xdp_list_vips(lb, NULL, 0, &n));
     CHECK(n == 0);
     lbnet_xdp_free(lb);
-    printf("ffi_test: link watch (netns, veth) and XDP (load, attach, pin, adopt, detach) passed\n");
+    printf("ffi_test: link watch (netns, veth), address watch and XDP (load, attach, pin, adopt, detach) passed\n");
 }
 
 int main(void) {

@@ -16,6 +16,9 @@
 #![deny(clippy::missing_safety_doc)]
 
 pub mod addr;
+/// After linkwatch: its functions take linkwatch's options and counters (cbindgen emits
+/// declarations in module order).
+pub mod addrwatch;
 pub mod common;
 pub mod ipvs;
 /// cbindgen:ignore

@@ -273,7 +273,9 @@ pub struct lbnet_linkwatch_options {
 ///
 /// `opts` is NULL or points to `opts->sz` readable bytes whose `netns_path` is NULL or a
 /// NUL-terminated string.
-unsafe fn watch_options(opts: *const lbnet_linkwatch_options) -> Result<WatchOptions, Error> {
+pub(crate) unsafe fn watch_options(
+    opts: *const lbnet_linkwatch_options,
+) -> Result<WatchOptions, Error> {
     let mut w = WatchOptions::default();
     // SAFETY: forwarded from the caller.
     let Some(o) = (unsafe { read_opts(opts, "opts") })? else {

@@ -59,10 +59,11 @@ const AREAS: &[(&str, &[&str], &str)] = &[
          lbnet_rtexport_open(&o, &ex); lbnet_rtexport_update(ex, ...); ... lbnet_rtexport_free(ex);",
     ),
     (
-        "Link watch: a loss-free view of the kernel's links (lbnet_linkwatch_*)",
-        &["lbnet_linkwatch", "LBNET_LINKWATCH"],
+        "Link watch: a loss-free view of the kernel's links and addresses (lbnet_linkwatch_*, lbnet_addrwatch_*)",
+        &["lbnet_linkwatch", "LBNET_LINKWATCH", "lbnet_addrwatch", "LBNET_ADDRWATCH"],
         "lbnet_linkwatch_open(&o, &w); lbnet_linkwatch_snapshot(w, ...);\n\
-         poll(lbnet_linkwatch_fd(w)) then lbnet_linkwatch_next_event(w, ...); lbnet_linkwatch_free(w);",
+         poll(lbnet_linkwatch_fd(w)) then lbnet_linkwatch_next_event(w, ...); lbnet_linkwatch_free(w);\n\
+         lbnet_addrwatch_* (addresses) works the same way and takes the same options.",
     ),
     (
         "XDP load balancer: VIPs, backends, Maglev rings, statistics (lbnet_xdp_*)",
@@ -100,10 +101,15 @@ fn area_of(chunk: &[&str]) -> usize {
                 .unwrap_or("")
         })
         .unwrap_or("");
+    // The longest matching prefix wins: `lbnet_addrwatch` is link watch, not common's
+    // `lbnet_addr`.
     AREAS
         .iter()
-        .position(|(_, prefixes, _)| prefixes.iter().any(|p| name.starts_with(p)))
-        .unwrap_or(UNSORTED)
+        .enumerate()
+        .flat_map(|(i, (_, prefixes, _))| prefixes.iter().map(move |p| (i, p)))
+        .filter(|(_, p)| name.starts_with(*p))
+        .max_by_key(|(_, p)| p.len())
+        .map_or(UNSORTED, |(i, _)| i)
 }
 
 /// Regroups cbindgen's output (constants, then types, then functions) by area, each group

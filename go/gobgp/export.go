@@ -216,7 +216,8 @@ func ParseTOML(data []byte) (Config, error) {
 	return c, nil
 }
 
-// WithoutExportSection returns the configuration without its [netlink] table, for GoBGP's own
+// WithoutExportSection returns the configuration without its [netlink] table and the
+// netlink-export / netlink-import tables of its [[vrfs]], for GoBGP's own
 // reader (config.ReadConfigFile), which rejects keys it does not know.
 func WithoutExportSection(data []byte) ([]byte, error) {
 	var all map[string]any
@@ -228,6 +229,7 @@ func WithoutExportSection(data []byte) ([]byte, error) {
 		for _, item := range list {
 			if m, ok := item.(map[string]any); ok {
 				delete(m, "netlink-export")
+				delete(m, "netlink-import")
 			}
 		}
 	}

@@ -17,7 +17,12 @@
 //!   that link carries it.
 //! * Carrier changes reach rtnetlink through the kernel's linkwatch work, which batches
 //!   non-urgent changes for up to one second: operational state can lag `IFF_UP` by that much.
+//!
+//! [`AddrWatcher`] applies the same design to interface addresses (`RTM_NEWADDR` /
+//! `RTM_DELADDR`): [`AddrEvent::Added`] and [`AddrEvent::Removed`], resynchronised by a dump
+//! after loss.
 
+mod addr;
 mod changes;
 mod datagram;
 mod event;
@@ -25,6 +30,7 @@ mod link;
 mod speed;
 mod watcher;
 
+pub use addr::{Addr, AddrEvent, AddrWatcher, IFA_F_DADFAILED, IFA_F_TENTATIVE};
 pub use changes::Changes;
 pub use event::Event;
 pub use link::{Duplex, Link, OperState, IFF_LOWER_UP, IFF_UP};

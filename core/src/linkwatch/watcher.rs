@@ -497,7 +497,7 @@ impl AsRawFd for LinkWatcher {
     }
 }
 
-fn set_nonblocking(fd: RawFd) -> Result<()> {
+pub(super) fn set_nonblocking(fd: RawFd) -> Result<()> {
     // SAFETY: fcntl on a descriptor we own.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     // SAFETY: as above.
@@ -512,7 +512,7 @@ fn set_nonblocking(fd: RawFd) -> Result<()> {
 }
 
 /// Waits until `fd` is readable or `deadline` passes (`None`: forever). True when readable.
-fn wait_readable(fd: RawFd, deadline: Option<Instant>) -> Result<bool> {
+pub(super) fn wait_readable(fd: RawFd, deadline: Option<Instant>) -> Result<bool> {
     loop {
         let ms: libc::c_int = match deadline {
             None => -1,
