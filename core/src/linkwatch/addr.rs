@@ -26,12 +26,12 @@ use netlink_packet_core::NlasIterator;
 
 use crate::error::{Error, ErrorKind, LinkWatchOperation, Origin, Result};
 use crate::netlink::message::{
-    self, Header, HEADER_LEN, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI,
-    NLM_F_REQUEST,
+    Header, HEADER_LEN, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST,
 };
 use crate::netlink::rtm::{RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
-use crate::netlink::{Ack, Socket, SocketOptions};
+use crate::netlink::{Socket, SocketOptions};
 
+use super::datagram;
 use super::watcher::{set_nonblocking, wait_readable, Stats, WatchOptions};
 
 const RESYNC: Origin = Origin::LinkWatch(LinkWatchOperation::Resync);
@@ -107,15 +107,9 @@ pub enum AddrEvent {
     Removed(Addr),
 }
 
-/// One message of a datagram, as far as the address watcher cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Item {
-    New(Addr),
-    Del(Key),
-    Done(i32),
-    Error(i32),
-    Ignored,
-}
+/// One message of a datagram, as far as the address watcher cares (the link watcher's
+/// message split, with addresses in place of links).
+type Item = datagram::Item<Addr, Key>;
 
 /// Parses an `ifaddrmsg` and its attributes; a damaged message is an error, never a panic.
 fn parse_addr(payload: &[u8]) -> Result<Option<Addr>> {
@@ -172,39 +166,17 @@ fn parse_addr(payload: &[u8]) -> Result<Option<Addr>> {
     }))
 }
 
-/// Parses every message of one datagram; a framing or address error ends the list with one
-/// `Err`.
+/// Parses every message of one datagram ([`datagram::split`]); a framing or address error
+/// ends the list with one `Err`.
 fn parse(buf: &[u8]) -> Vec<Result<(Header, Item)>> {
-    let mut out = Vec::new();
-    for m in message::messages(buf) {
-        let (h, msg) = match m {
-            Ok(x) => x,
-            Err(e) => {
-                out.push(Err(e));
-                break;
-            }
-        };
-        let payload = &msg[HEADER_LEN..];
-        let item = match h.kind {
-            RTM_NEWADDR | RTM_DELADDR => match parse_addr(payload) {
-                Ok(Some(a)) if h.kind == RTM_NEWADDR => Ok(Item::New(a)),
-                Ok(Some(a)) => Ok(Item::Del(a.key())),
-                Ok(None) => Ok(Item::Ignored),
-                Err(e) => Err(e),
-            },
-            NLMSG_DONE => Ok(Item::Done(message::done_errno(msg))),
-            NLMSG_ERROR => Ack::parse(&h, msg).map(|a| Item::Error(a.errno)),
-            _ => Ok(Item::Ignored),
-        };
-        match item {
-            Ok(i) => out.push(Ok((h, i))),
-            Err(e) => {
-                out.push(Err(e));
-                break;
-            }
-        }
-    }
-    out
+    datagram::split(buf, |h, payload| match h.kind {
+        RTM_NEWADDR | RTM_DELADDR => match parse_addr(payload)? {
+            Some(a) if h.kind == RTM_NEWADDR => Ok(Item::New(a)),
+            Some(a) => Ok(Item::Del(a.key())),
+            None => Ok(Item::Ignored),
+        },
+        _ => Ok(Item::Ignored),
+    })
 }
 
 /// An `RTM_GETADDR` dump request (`AF_UNSPEC`: both families).
@@ -552,6 +524,7 @@ impl AsRawFd for AddrWatcher {
 mod tests {
     use super::*;
     use crate::netlink::message::tests::msg as frame;
+    use crate::netlink::message::NLMSG_DONE;
 
     fn ifaddr(family: u8, plen: u8, index: u32, attrs: &[(u16, &[u8])]) -> Vec<u8> {
         let mut v = vec![family, plen, 0x80, 0];

@@ -11,13 +11,15 @@ use super::link::{parse_link, Link};
 /// `RTM_DELLINK` of this family means "left the bridge", not "deleted".
 const AF_BRIDGE: u8 = 7;
 
-/// One message of a datagram, as far as the link watcher cares.
+/// One message of a datagram, as far as a watcher cares: the link watcher's (the defaults)
+/// or the address watcher's (`Item<Addr, its table key>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Item {
-    /// `RTM_NEWLINK` (`AF_UNSPEC`): the full state of one link.
-    New(Link),
-    /// `RTM_DELLINK` (`AF_UNSPEC`): the link with this ifindex is gone from the namespace.
-    Del(u32),
+pub(crate) enum Item<N = Link, D = u32> {
+    /// `RTM_NEWLINK` (`AF_UNSPEC`): the full state of one link (or one address).
+    New(N),
+    /// `RTM_DELLINK` (`AF_UNSPEC`): the link with this ifindex is gone from the namespace (or
+    /// the address with this key).
+    Del(D),
     /// `NLMSG_DONE` with the errno it carries (0 for success).
     Done(i32),
     /// `NLMSG_ERROR` with its errno (0 is an ack).
@@ -26,10 +28,14 @@ pub(crate) enum Item {
     Ignored,
 }
 
-/// Parses every message of `buf`. A framing error (a length running past the datagram) ends
-/// the list with one `Err`, as does a link message the codec rejects; nothing here panics on
+/// Splits `buf` into its messages: `NLMSG_DONE` and `NLMSG_ERROR` are read here, every other
+/// message by `decode` (its header and payload). A framing error (a length running past the
+/// datagram) or an error from `decode` ends the list with one `Err`; nothing here panics on
 /// bad input.
-pub(crate) fn parse(buf: &[u8]) -> Vec<Result<(Header, Item)>> {
+pub(crate) fn split<N, D>(
+    buf: &[u8],
+    mut decode: impl FnMut(&Header, &[u8]) -> Result<Item<N, D>>,
+) -> Vec<Result<(Header, Item<N, D>)>> {
     let mut out = Vec::new();
     for m in message::messages(buf) {
         let (h, msg) = match m {
@@ -39,22 +45,10 @@ pub(crate) fn parse(buf: &[u8]) -> Vec<Result<(Header, Item)>> {
                 break;
             }
         };
-        let payload = &msg[HEADER_LEN..];
         let item = match h.kind {
-            RTM_NEWLINK | RTM_DELLINK => match parse_link(payload, h.kind == RTM_NEWLINK) {
-                Ok(p) if p.family == AF_BRIDGE => Ok(Item::Ignored),
-                Ok(p) if h.kind == RTM_NEWLINK => Ok(Item::New(p.link)),
-                Ok(p) => Ok(Item::Del(p.link.index)),
-                Err(e) => Err(e.with_context(format!(
-                    "{} (type {}, {} bytes)",
-                    "undecodable link message",
-                    h.kind,
-                    msg.len()
-                ))),
-            },
             NLMSG_DONE => Ok(Item::Done(message::done_errno(msg))),
             NLMSG_ERROR => Ack::parse(&h, msg).map(|a| Item::Error(a.errno)),
-            _ => Ok(Item::Ignored),
+            _ => decode(&h, &msg[HEADER_LEN..]),
         };
         match item {
             Ok(i) => out.push(Ok((h, i))),
@@ -65,6 +59,25 @@ pub(crate) fn parse(buf: &[u8]) -> Vec<Result<(Header, Item)>> {
         }
     }
     out
+}
+
+/// Parses every message of `buf` for the link watcher ([`split`]); a link message the codec
+/// rejects ends the list with one `Err`.
+pub(crate) fn parse(buf: &[u8]) -> Vec<Result<(Header, Item)>> {
+    split(buf, |h, payload| match h.kind {
+        RTM_NEWLINK | RTM_DELLINK => match parse_link(payload, h.kind == RTM_NEWLINK) {
+            Ok(p) if p.family == AF_BRIDGE => Ok(Item::Ignored),
+            Ok(p) if h.kind == RTM_NEWLINK => Ok(Item::New(p.link)),
+            Ok(p) => Ok(Item::Del(p.link.index)),
+            Err(e) => Err(e.with_context(format!(
+                "{} (type {}, {} bytes)",
+                "undecodable link message",
+                h.kind,
+                HEADER_LEN + payload.len()
+            ))),
+        },
+        _ => Ok(Item::Ignored),
+    })
 }
 
 /// Encodes an `RTM_GETLINK` dump request with sequence number `seq`, asking the kernel to skip
