@@ -25,16 +25,14 @@ use std::time::{Duration, Instant};
 use netlink_packet_core::NlasIterator;
 
 use crate::error::{Error, ErrorKind, LinkWatchOperation, Origin, Result};
-use crate::netlink::message::{
-    Header, HEADER_LEN, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST,
-};
+use crate::netlink::message::{Header, HEADER_LEN, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST};
 use crate::netlink::rtm::{RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
 use crate::netlink::{Socket, SocketOptions};
 
 use super::datagram;
+use super::dump;
 use super::watcher::{set_nonblocking, wait_readable, Stats, WatchOptions};
 
-const RESYNC: Origin = Origin::LinkWatch(LinkWatchOperation::Resync);
 const PARSE: Origin = Origin::LinkWatch(LinkWatchOperation::Parse);
 
 /// `RTM_GETADDR`.
@@ -194,14 +192,6 @@ fn dump_request(seq: u32) -> Vec<u8> {
     buf
 }
 
-enum DumpOutcome {
-    Complete(HashMap<Key, Addr>),
-    Interrupted(HashMap<Key, Addr>),
-    Lost,
-}
-
-const INTERRUPTED_DUMP_RETRIES: u32 = 3;
-
 /// A loss-free, self-resynchronising view of the IPv4 and IPv6 addresses of one network
 /// namespace: the [`super::LinkWatcher`]'s design applied to `RTNLGRP_IPV4_IFADDR` and
 /// `RTNLGRP_IPV6_IFADDR`. [`WatchOptions::read_speed`] is ignored.
@@ -359,157 +349,23 @@ impl AddrWatcher {
         Ok(())
     }
 
+    /// A complete table ([`dump::dump`]); any error leaves a resync pending.
     fn dump(&mut self) -> Result<HashMap<Key, Addr>> {
-        let deadline = Instant::now() + self.dump_timeout;
-        let mut interrupted = 0;
-        loop {
-            match self.dump_once(deadline) {
-                Ok(DumpOutcome::Complete(t)) => return Ok(t),
-                Ok(DumpOutcome::Interrupted(t)) if interrupted >= INTERRUPTED_DUMP_RETRIES => {
-                    return Ok(t)
-                }
-                Ok(outcome) => {
-                    if matches!(outcome, DumpOutcome::Interrupted(_)) {
-                        interrupted += 1;
-                    }
-                    self.stats.dump_retries += 1;
-                    if Instant::now() >= deadline {
-                        self.need_resync = true;
-                        return Err(Error::new(
-                            RESYNC,
-                            ErrorKind::Timeout,
-                            "address dump kept being interrupted or overrun",
-                        ));
-                    }
-                }
-                Err(e) => {
-                    self.need_resync = true;
-                    return Err(e);
-                }
-            }
+        let fresh = dump::dump(
+            &mut self.sock,
+            &mut self.stats,
+            self.dump_timeout,
+            "address",
+            |seq| Ok(dump_request(seq)),
+            parse,
+            |table, a: Addr| {
+                table.insert(a.key(), a);
+            },
+        );
+        if fresh.is_err() {
+            self.need_resync = true;
         }
-    }
-
-    fn discard_queued(&mut self) -> Result<()> {
-        loop {
-            match self.sock.recv_raw() {
-                Ok(_) => {}
-                Err(e) => match e.kind() {
-                    ErrorKind::Timeout => return Ok(()),
-                    ErrorKind::Overrun => self.stats.overruns += 1,
-                    ErrorKind::Malformed => self.stats.truncated += 1,
-                    _ => return Err(e),
-                },
-            }
-        }
-    }
-
-    /// One `RTM_GETADDR` dump with the notifications that arrive interleaved with it applied in
-    /// queue order.
-    fn dump_once(&mut self, deadline: Instant) -> Result<DumpOutcome> {
-        self.discard_queued()?;
-        let seq = self.sock.next_seq();
-        self.sock.send_raw(&dump_request(seq))?;
-        let mut table: HashMap<Key, Addr> = HashMap::new();
-        let (mut lost, mut intr, mut busy) = (false, false, false);
-        let mut first_err: Option<Error> = None;
-        loop {
-            let items = match self.sock.recv_raw() {
-                Ok(buf) => parse(buf),
-                Err(e) => match e.kind() {
-                    ErrorKind::Timeout => {
-                        if !wait_readable(self.sock.as_raw_fd(), Some(deadline))? {
-                            return Err(Error::new(
-                                RESYNC,
-                                ErrorKind::Timeout,
-                                "address dump did not complete in time",
-                            ));
-                        }
-                        continue;
-                    }
-                    ErrorKind::Overrun => {
-                        self.stats.overruns += 1;
-                        lost = true;
-                        continue;
-                    }
-                    ErrorKind::Malformed => {
-                        self.stats.truncated += 1;
-                        lost = true;
-                        continue;
-                    }
-                    _ => return Err(e),
-                },
-            };
-            let mut finished = false;
-            for item in items {
-                let (h, item) = match item {
-                    Ok(x) => x,
-                    Err(e) => {
-                        self.stats.malformed += 1;
-                        lost = true;
-                        first_err.get_or_insert(e);
-                        continue;
-                    }
-                };
-                let ours = h.seq == seq;
-                let part = h.flags & NLM_F_MULTI != 0;
-                if ours && h.flags & NLM_F_DUMP_INTR != 0 {
-                    intr = true;
-                }
-                match item {
-                    Item::New(a) => {
-                        if part && !ours {
-                            continue;
-                        }
-                        self.stats.messages += 1;
-                        table.insert(a.key(), a);
-                    }
-                    Item::Del(k) if !part => {
-                        self.stats.messages += 1;
-                        table.remove(&k);
-                    }
-                    Item::Done(errno) if ours => {
-                        if errno == libc::EINTR || errno == libc::EBUSY {
-                            intr = true;
-                        } else if errno != 0 {
-                            return Err(Error::from_kernel(RESYNC, errno, "address dump", None));
-                        }
-                        finished = true;
-                    }
-                    Item::Error(errno) if ours && errno != 0 => {
-                        if errno == libc::EBUSY || errno == libc::ENOBUFS {
-                            if errno == libc::ENOBUFS {
-                                self.stats.overruns += 1;
-                            }
-                            busy = true;
-                            finished = true;
-                        } else {
-                            return Err(Error::from_kernel(
-                                RESYNC,
-                                errno,
-                                "address dump request",
-                                None,
-                            ));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if finished {
-                break;
-            }
-        }
-        if let Some(e) = first_err {
-            return Err(e.with_context("undecodable message in address dump"));
-        }
-        if lost || busy {
-            return Ok(DumpOutcome::Lost);
-        }
-        if intr {
-            self.stats.dumps_interrupted += 1;
-            return Ok(DumpOutcome::Interrupted(table));
-        }
-        Ok(DumpOutcome::Complete(table))
+        fresh
     }
 }
 

@@ -25,6 +25,7 @@
 mod addr;
 mod changes;
 mod datagram;
+mod dump;
 mod event;
 mod link;
 mod speed;

@@ -2,22 +2,21 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, LinkWatchOperation, Origin, Result};
-use crate::netlink::message::{Header, NLM_F_DUMP_INTR, NLM_F_MULTI};
+use crate::netlink::message::{Header, NLM_F_MULTI};
 use crate::netlink::rtm::RTNLGRP_LINK;
 use crate::netlink::{Socket, SocketOptions};
 use crate::netns::NetNs;
 
 use super::changes::Changes;
 use super::datagram::{self, Item};
+use super::dump;
 use super::event::Event;
 use super::link::Link;
 use super::speed;
-
-const RESYNC: Origin = Origin::LinkWatch(LinkWatchOperation::Resync);
 
 /// Default receive buffer: 8 MiB. Measured on the project's host, a consumer spending 1 ms per
 /// event lost none of 4,000 link events with 8 MB, and 87 % with the 208 KB default.
@@ -95,23 +94,6 @@ pub struct LinkWatcher {
     speed_root: Option<PathBuf>,
     dump_timeout: Duration,
 }
-
-enum DumpOutcome {
-    /// A consistent dump with no notification lost.
-    Complete(HashMap<u32, Link>),
-    /// The kernel flagged the dump `NLM_F_DUMP_INTR`, but no notification was lost.
-    Interrupted(HashMap<u32, Link>),
-    /// Notifications were lost (or the dump could not start): dump again.
-    Lost,
-}
-
-/// Interrupted dumps repeated before one is accepted. Because the socket is subscribed before
-/// it dumps and applies notifications in queue order, an interrupted dump without lost
-/// notifications still converges: every link created, changed or deleted while the dump ran
-/// also sent a notification that is applied after the dump part it supersedes. Repeating a few
-/// times gives a clean dump where the churn allows; accepting afterwards keeps a watcher
-/// live under continuous link creation, where no dump would ever be clean.
-const INTERRUPTED_DUMP_RETRIES: u32 = 3;
 
 impl LinkWatcher {
     /// Opens the watcher: socket in `opts.netns`, receive buffer, subscription, initial dump.
@@ -235,7 +217,7 @@ impl LinkWatcher {
                 Item::New(mut link) => {
                     self.stats.messages += 1;
                     let prev = self.links.get(&link.index);
-                    self.fill_speed(&mut link, prev);
+                    fill_speed(self.speed_root.as_deref(), &mut link, prev);
                     match self.links.insert(link.index, link.clone()) {
                         None => self.pending.push_back(Event::Added(link)),
                         Some(old) => {
@@ -260,22 +242,6 @@ impl LinkWatcher {
             }
         }
         Ok(())
-    }
-
-    /// Copies speed/duplex from `prev` when nothing that could change them changed, otherwise
-    /// reads them from sysfs (only when enabled).
-    fn fill_speed(&self, link: &mut Link, prev: Option<&Link>) {
-        let Some(root) = &self.speed_root else {
-            return;
-        };
-        if let Some(p) = prev {
-            if p.name == link.name && p.oper_state == link.oper_state && p.carrier == link.carrier {
-                link.speed_mbps = p.speed_mbps;
-                link.duplex = p.duplex;
-                return;
-            }
-        }
-        (link.speed_mbps, link.duplex) = speed::read(root, &link.name);
     }
 
     /// Resynchronises now, as after a loss: dumps again and queues exactly the differences
@@ -320,172 +286,43 @@ impl LinkWatcher {
         Ok(())
     }
 
-    /// A complete table: dumps until a dump lost no notification and was not interrupted (or
-    /// was interrupted [`INTERRUPTED_DUMP_RETRIES`] times already), or `dump_timeout` passed.
+    /// A complete table ([`dump::dump`]); any error leaves a resync pending.
     fn dump(&mut self) -> Result<HashMap<u32, Link>> {
-        let deadline = Instant::now() + self.dump_timeout;
-        let mut interrupted = 0;
-        loop {
-            let outcome = self.dump_once(deadline);
-            match outcome {
-                Ok(DumpOutcome::Complete(t)) => return Ok(t),
-                Ok(DumpOutcome::Interrupted(t)) if interrupted >= INTERRUPTED_DUMP_RETRIES => {
-                    return Ok(t)
-                }
-                Ok(DumpOutcome::Interrupted(_)) | Ok(DumpOutcome::Lost) => {
-                    if matches!(outcome, Ok(DumpOutcome::Interrupted(_))) {
-                        interrupted += 1;
-                    }
-                    self.stats.dump_retries += 1;
-                    if Instant::now() >= deadline {
-                        self.need_resync = true;
-                        return Err(Error::new(
-                            RESYNC,
-                            ErrorKind::Timeout,
-                            "link dump kept being interrupted or overrun",
-                        ));
-                    }
-                }
-                Err(e) => {
-                    self.need_resync = true;
-                    return Err(e);
-                }
-            }
+        let (links, root) = (&self.links, self.speed_root.as_deref());
+        let fresh = dump::dump(
+            &mut self.sock,
+            &mut self.stats,
+            self.dump_timeout,
+            "link",
+            datagram::dump_request,
+            datagram::parse,
+            |table, mut link: Link| {
+                let prev = table.get(&link.index).or(links.get(&link.index));
+                fill_speed(root, &mut link, prev);
+                table.insert(link.index, link);
+            },
+        );
+        if fresh.is_err() {
+            self.need_resync = true;
         }
+        fresh
     }
+}
 
-    /// Throws away what is queued on the socket: everything queued before a dump request is
-    /// superseded by the dump, and a full queue would make the kernel refuse to start the dump.
-    fn discard_queued(&mut self) -> Result<()> {
-        loop {
-            match self.sock.recv_raw() {
-                Ok(_) => {}
-                Err(e) => match e.kind() {
-                    ErrorKind::Timeout => return Ok(()),
-                    ErrorKind::Overrun => self.stats.overruns += 1,
-                    ErrorKind::Malformed => self.stats.truncated += 1,
-                    _ => return Err(e),
-                },
-            }
+/// Copies speed/duplex from `prev` when nothing that could change them changed, otherwise reads
+/// them from sysfs under `speed_root` (only when enabled, i.e. `Some`).
+fn fill_speed(speed_root: Option<&Path>, link: &mut Link, prev: Option<&Link>) {
+    let Some(root) = speed_root else {
+        return;
+    };
+    if let Some(p) = prev {
+        if p.name == link.name && p.oper_state == link.oper_state && p.carrier == link.carrier {
+            link.speed_mbps = p.speed_mbps;
+            link.duplex = p.duplex;
+            return;
         }
     }
-
-    /// One `RTM_GETLINK` dump with the notifications that arrive interleaved with it applied in
-    /// queue order.
-    fn dump_once(&mut self, deadline: Instant) -> Result<DumpOutcome> {
-        self.discard_queued()?;
-        let seq = self.sock.next_seq();
-        let req = datagram::dump_request(seq)?;
-        self.sock.send_raw(&req)?;
-        let mut table: HashMap<u32, Link> = HashMap::new();
-        let mut lost = false;
-        let mut intr = false;
-        let mut busy = false;
-        let mut first_err: Option<Error> = None;
-        loop {
-            let items = match self.sock.recv_raw() {
-                Ok(buf) => datagram::parse(buf),
-                Err(e) => match e.kind() {
-                    ErrorKind::Timeout => {
-                        if !wait_readable(self.sock.as_raw_fd(), Some(deadline))? {
-                            return Err(Error::new(
-                                RESYNC,
-                                ErrorKind::Timeout,
-                                "link dump did not complete in time",
-                            ));
-                        }
-                        continue;
-                    }
-                    ErrorKind::Overrun => {
-                        self.stats.overruns += 1;
-                        lost = true;
-                        continue;
-                    }
-                    ErrorKind::Malformed => {
-                        self.stats.truncated += 1;
-                        lost = true;
-                        continue;
-                    }
-                    _ => return Err(e),
-                },
-            };
-            let mut finished = false;
-            for item in items {
-                let (h, item) = match item {
-                    Ok(x) => x,
-                    Err(e) => {
-                        self.stats.malformed += 1;
-                        lost = true;
-                        first_err.get_or_insert(e);
-                        continue;
-                    }
-                };
-                let ours = h.seq == seq;
-                let part = h.flags & NLM_F_MULTI != 0;
-                if ours && h.flags & NLM_F_DUMP_INTR != 0 {
-                    intr = true;
-                }
-                match item {
-                    Item::New(mut link) => {
-                        if part && !ours {
-                            continue; // an older, abandoned dump
-                        }
-                        self.stats.messages += 1;
-                        let prev = table.get(&link.index).or(self.links.get(&link.index));
-                        self.fill_speed(&mut link, prev);
-                        table.insert(link.index, link);
-                    }
-                    Item::Del(index) if !part => {
-                        self.stats.messages += 1;
-                        table.remove(&index);
-                    }
-                    Item::Done(errno) if ours => {
-                        if errno == libc::EINTR || errno == libc::EBUSY {
-                            intr = true;
-                        } else if errno != 0 {
-                            return Err(Error::from_kernel(RESYNC, errno, "link dump", None));
-                        }
-                        finished = true;
-                    }
-                    Item::Error(errno) if ours && errno != 0 => {
-                        // EBUSY: a previous dump of ours is still running (it drains as we
-                        // read). ENOBUFS: the receive queue was full when the dump was to
-                        // start (`netlink_dump` refuses then). Both are retried; anything else
-                        // is fatal.
-                        if errno == libc::EBUSY || errno == libc::ENOBUFS {
-                            if errno == libc::ENOBUFS {
-                                self.stats.overruns += 1;
-                            }
-                            busy = true;
-                            finished = true;
-                        } else {
-                            return Err(Error::from_kernel(
-                                RESYNC,
-                                errno,
-                                "link dump request",
-                                None,
-                            ));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if finished {
-                break;
-            }
-        }
-        if let Some(e) = first_err {
-            return Err(e.with_context("undecodable message in link dump"));
-        }
-        if lost || busy {
-            return Ok(DumpOutcome::Lost);
-        }
-        if intr {
-            self.stats.dumps_interrupted += 1;
-            return Ok(DumpOutcome::Interrupted(table));
-        }
-        Ok(DumpOutcome::Complete(table))
-    }
+    (link.speed_mbps, link.duplex) = speed::read(root, &link.name);
 }
 
 impl AsRawFd for LinkWatcher {
