@@ -26,7 +26,7 @@ use lbnet::{Error, ErrorKind};
 use parking_lot::Mutex;
 
 use crate::addr::lbnet_addr;
-use crate::common::{arg_mut, arg_ref, guard};
+use crate::common::{arg_mut, arg_ref, free_raw_array, guard, into_raw_array};
 use crate::linkwatch::{lbnet_linkwatch_counters, lbnet_linkwatch_options, watch_options};
 
 /// [`lbnet_addrwatch_event::kind`]: an address appeared, or its flags changed.
@@ -173,12 +173,7 @@ pub unsafe extern "C" fn lbnet_addrwatch_snapshot(
             )
         };
         let v: Vec<lbnet_addrwatch_addr> = w.inner.lock().snapshot().iter().map(to_c).collect();
-        *count = v.len();
-        *addrs = if v.is_empty() {
-            std::ptr::null_mut()
-        } else {
-            Box::into_raw(v.into_boxed_slice()) as *mut lbnet_addrwatch_addr
-        };
+        (*count, *addrs) = into_raw_array(v);
         Ok(())
     })
 }
@@ -194,10 +189,8 @@ pub unsafe extern "C" fn lbnet_addrwatch_addrs_free(
     addrs: *mut lbnet_addrwatch_addr,
     count: usize,
 ) {
-    if !addrs.is_null() && count > 0 {
-        // SAFETY: allocated by lbnet_addrwatch_snapshot as a boxed slice of `count` entries.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(addrs, count)) });
-    }
+    // SAFETY: made by into_raw_array in lbnet_addrwatch_snapshot, with this count (the caller's promise).
+    unsafe { free_raw_array(count, addrs) };
 }
 
 /// Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next

@@ -29,7 +29,9 @@ use lbnet::netns::NetNs;
 use lbnet::{Error, ErrorKind};
 use parking_lot::Mutex;
 
-use crate::common::{arg_mut, arg_opt_path, arg_ref, guard, read_opts, ARG};
+use crate::common::{
+    arg_mut, arg_opt_path, arg_ref, free_raw_array, guard, into_raw_array, read_opts, ARG,
+};
 
 /// Size of [`lbnet_linkwatch_link::name`] (`IFNAMSIZ`, NUL included).
 pub const LBNET_LINKWATCH_NAME_LEN: usize = 16;
@@ -399,12 +401,7 @@ pub unsafe extern "C" fn lbnet_linkwatch_snapshot(
         };
         let snap = w.inner.lock().snapshot();
         let v: Vec<lbnet_linkwatch_link> = snap.iter().map(to_c).collect();
-        *count = v.len();
-        *links = if v.is_empty() {
-            std::ptr::null_mut()
-        } else {
-            Box::into_raw(v.into_boxed_slice()) as *mut lbnet_linkwatch_link
-        };
+        (*count, *links) = into_raw_array(v);
         Ok(())
     })
 }
@@ -421,10 +418,8 @@ pub unsafe extern "C" fn lbnet_linkwatch_links_free(
     links: *mut lbnet_linkwatch_link,
     count: usize,
 ) {
-    if !links.is_null() && count > 0 {
-        // SAFETY: allocated by lbnet_linkwatch_snapshot as a boxed slice of `count` entries.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(links, count)) });
-    }
+    // SAFETY: made by into_raw_array in lbnet_linkwatch_snapshot, with this count (the caller's promise).
+    unsafe { free_raw_array(count, links) };
 }
 
 /// Waits up to `timeout_ms` milliseconds (negative: forever; 0: do not wait) for the next

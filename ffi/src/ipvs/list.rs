@@ -59,26 +59,7 @@ pub struct lbnet_ipvs_daemon_list {
     pub items: *mut lbnet_ipvs_daemon,
 }
 
-/// Hands a vector to C as (len, pointer); NULL for an empty one.
-pub(crate) fn into_raw_array<T>(v: Vec<T>) -> (usize, *mut T) {
-    if v.is_empty() {
-        return (0, std::ptr::null_mut());
-    }
-    let b = v.into_boxed_slice();
-    let len = b.len();
-    (len, Box::into_raw(b) as *mut T)
-}
-
-/// Takes back an array made by [`into_raw_array`].
-///
-/// # Safety
-/// `(len, p)` must come from `into_raw_array` and not have been freed.
-pub(crate) unsafe fn free_raw_array<T>(len: usize, p: *mut T) {
-    if !p.is_null() && len != 0 {
-        // SAFETY: p and len came from Box<[T]>::into_raw in into_raw_array.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });
-    }
-}
+pub(crate) use crate::common::{free_raw_array, into_raw_array};
 
 /// Frees a list from `lbnet_ipvs_list_services`. NULL is a no-op.
 ///
