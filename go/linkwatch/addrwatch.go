@@ -150,12 +150,7 @@ func (w *AddrWatcher) Stats() (Stats, error) {
 	if err := capi.Call("linkwatch.AddrStats", func() int32 { return int32(C.lbnet_addrwatch_stats(w.h, &s)) }); err != nil {
 		return Stats{}, err
 	}
-	return Stats{
-		Messages: uint64(s.messages), Events: uint64(s.events), Resyncs: uint64(s.resyncs),
-		Overruns: uint64(s.overruns), DumpRetries: uint64(s.dump_retries),
-		DumpsInterrupted: uint64(s.dumps_interrupted),
-		Truncated:        uint64(s.truncated), Malformed: uint64(s.malformed), RcvBuf: uint64(s.rcvbuf),
-	}, nil
+	return statsFromC(&s), nil
 }
 
 // NextEvent waits up to timeout for one event; ok is false when none came in time.

@@ -286,12 +286,17 @@ func (w *Watcher) Stats() (Stats, error) {
 	if err := capi.Call("linkwatch.Stats", func() int32 { return int32(C.lbnet_linkwatch_stats(w.h, &s)) }); err != nil {
 		return Stats{}, err
 	}
+	return statsFromC(&s), nil
+}
+
+// statsFromC converts the C ABI's counters, which both watchers report.
+func statsFromC(s *C.struct_lbnet_linkwatch_counters) Stats {
 	return Stats{
 		Messages: uint64(s.messages), Events: uint64(s.events), Resyncs: uint64(s.resyncs),
 		Overruns: uint64(s.overruns), DumpRetries: uint64(s.dump_retries),
 		DumpsInterrupted: uint64(s.dumps_interrupted),
 		Truncated:        uint64(s.truncated), Malformed: uint64(s.malformed), RcvBuf: uint64(s.rcvbuf),
-	}, nil
+	}
 }
 
 // FD returns the watcher's descriptor for an external poll loop (readable when the kernel sent
