@@ -79,6 +79,6 @@ bench-ipvs-go: ipvs-peers-build
 
 bench-ipvs-peers: ipvs-peers-build
 	mkdir -p $(dir $(IPVS_PEERS_OUT))
-	LBNET_BENCH_HOST_NPROC=$$(nproc) \
+	LBNET_BENCH_HOST_NPROC=$$(nproc) LBNET_BENCH_HOST_LOAD="$$(cut -d' ' -f1-3 /proc/loadavg)" \
 	LBNET_BENCH_HOST_CPU="$$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" \
 		LAB_TIMEOUT=$${LAB_TIMEOUT:-2400} $(LAB) $(ROOT)/benches/ipvs/run.sh $(IPVS_PEERS_BIN) $(IPVS_PEERS_OUT)

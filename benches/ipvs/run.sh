@@ -13,7 +13,7 @@ set -euo pipefail
 
 BIN=${1:?usage: run.sh BINDIR [OUT.md]}
 OUT=${2:-}
-N=${LBNET_IPVS_BENCH_N:-100}                # single operations per client and workload
+N=${LBNET_IPVS_BENCH_N:-1000}               # single operations per client and workload
 G=${LBNET_IPVS_BENCH_GET_SERVICES:-100}     # services (x5 destinations) the get workload cycles over
 LS=${LBNET_IPVS_BENCH_LIST_SERVICES:-10000} # services of the list and flush workloads
 LD=5                                  # destinations per service there
@@ -26,7 +26,7 @@ if ((N % LBNET_IPVS_BENCH_GROUP != 0)); then
     echo "run.sh: N=$N is not a multiple of LBNET_IPVS_BENCH_GROUP=$LBNET_IPVS_BENCH_GROUP" >&2
     exit 2
 fi
-CLIENTS=${LBNET_IPVS_BENCH_CLIENTS:-core-rust c-abi go-lbnet moby-ipvs cloudflare-ipvs seesaw-libnl ipvsadm raw-floor}
+CLIENTS=${LBNET_IPVS_BENCH_CLIENTS:-core-rust c-abi go-lbnet go-cgo-floor moby-ipvs cloudflare-ipvs seesaw-libnl ipvsadm raw-floor}
 ALL_WORKLOADS="add_service add_dest update_weight get_service list flush batch"
 # A subset of the workloads (space-separated), e.g. "batch"; default: every one.
 WORKLOADS=${LBNET_IPVS_BENCH_WORKLOADS:-$ALL_WORKLOADS}
@@ -39,7 +39,8 @@ for w in $WORKLOADS; do
 done
 
 declare -A BINARY=(
-    [core-rust]=ipvs_bench_core [c-abi]=c_abi [go-lbnet]=go-lbnet [moby-ipvs]=moby-ipvs
+    [core-rust]=ipvs_bench_core [c-abi]=c_abi [go-lbnet]=go-lbnet [go-cgo-floor]=go-cgo-floor
+    [moby-ipvs]=moby-ipvs
     [cloudflare-ipvs]=cloudflare-ipvs [seesaw-libnl]=seesaw-libnl [ipvsadm]=ipvsadm_client
     [raw-floor]=raw_floor
 )
@@ -167,6 +168,24 @@ while read -r _ _ _ _ _ _ _ st _; do
     case $st in ok | NA) ;; *) failed=1 ;; esac
 done <"$RAW"
 "$BIN/raw_floor" flush
+
+# Issue 11's bar, go-lbnet / c-abi <= 1.3 on a single operation, measured the way that holds
+# still on this machine: the two clients at the same time, taking turns every 10 operations,
+# in LBNET_IPVS_BENCH_GO_ROUNDS rounds (go_rounds.sh, also `make bench-ipvs-go`), in this same
+# boot after the workloads above (about 2 minutes on a quiet host). 0 skips it.
+GO_ROUNDS=${LBNET_IPVS_BENCH_GO_ROUNDS:-11}
+GO_ROUNDS_MD=""
+go_single=""
+for w in add_service add_dest update_weight get_service; do
+    case " $WORKLOADS " in *" $w "*) go_single="$go_single $w" ;; esac
+done
+if ((GO_ROUNDS > 0)) && [ -n "$go_single" ] && [[ " $CLIENTS " == *" c-abi "* && " $CLIENTS " == *" go-lbnet "* ]]; then
+    GO_ROUNDS_MD=$TMP/go-rounds.md
+    LBNET_IPVS_GO_ROUNDS=$GO_ROUNDS LBNET_IPVS_GO_WORKLOADS=${go_single# } LBNET_IPVS_GO_BAR_FATAL=0 \
+        LBNET_IPVS_GO_TITLE="## Issue 11: go-lbnet against c-abi, interleaved" \
+        LBNET_IPVS_GO_CALLER="this same run of \`make bench-ipvs-peers\` (run.sh calls benches/ipvs/go_rounds.sh after the workloads above, in the same lab boot; \`make bench-ipvs-go\` runs it alone)" \
+        "$BASH" "$(dirname "${BASH_SOURCE[0]}")/go_rounds.sh" "$BIN" "$GO_ROUNDS_MD" >/dev/null || failed=1
+fi
 printf -v elapsed '%(%s)T' -1
 elapsed=$((elapsed - START))
 
@@ -219,15 +238,19 @@ table() { # markdown tables: means, medians and p90 (ratios to core-rust), go-lb
             grid(2, "Median time per single operation (ratio to core-rust'"'"'s median):", 1)
             grid(3, "90th percentile of the time per single operation (ratio to core-rust'"'"'s p90):", 1)
             print "Our Go package against our C ABI (issue 11: go-lbnet / c-abi <= 1.3 on a single operation),"
-            print "and the noise band c-abi / core-rust (the same core code under both):"
+            print "split into the Go runtime'"'"'s part (go-cgo-floor / c-abi: the same C calls made from Go with"
+            print "no binding) and our binding'"'"'s (go-lbnet / go-cgo-floor), and the noise band c-abi / core-rust"
+            print "(the same core code under both):"
             print ""
-            print "| workload | go-lbnet / c-abi median | p90 | mean | c-abi / core-rust median | p90 | mean |"
-            print "|---|---:|---:|---:|---:|---:|---:|"
+            print "| workload | go-lbnet / c-abi median | p90 | mean | go-cgo-floor / c-abi median | p90 | mean | go-lbnet / go-cgo-floor median | p90 | mean | c-abi / core-rust median | p90 | mean |"
+            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             for (j = 1; j <= nw; j++) {
                 w = W[j]
                 if (!(w in single)) continue
-                printf "| %s | %s | %s | %s | %s | %s | %s |\n", w, \
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, \
                     ratio(2, "go-lbnet", "c-abi", w), ratio(3, "go-lbnet", "c-abi", w), ratio(1, "go-lbnet", "c-abi", w), \
+                    ratio(2, "go-cgo-floor", "c-abi", w), ratio(3, "go-cgo-floor", "c-abi", w), ratio(1, "go-cgo-floor", "c-abi", w), \
+                    ratio(2, "go-lbnet", "go-cgo-floor", w), ratio(3, "go-lbnet", "go-cgo-floor", w), ratio(1, "go-lbnet", "go-cgo-floor", w), \
                     ratio(2, "c-abi", "core-rust", w), ratio(3, "c-abi", "core-rust", w), ratio(1, "c-abi", "core-rust", w)
             }
             print ""
@@ -253,10 +276,11 @@ targets() { # issue 4's and issue 11's targets, computed from this run (means an
         split("add_service add_dest update_weight get_service", S, " ")
         for (i = 1; i <= 4; i++) {
             w = S[i]
-            printf "- %s: core-rust / raw-floor = %s (target <= 1.3), medians %s; seesaw-libnl / go-lbnet = %s (target >= 10), medians %s; go-lbnet / c-abi = %s, medians %s (issue 11: <= 1.3)\n", w, \
+            printf "- %s: core-rust / raw-floor = %s (target <= 1.3), medians %s; seesaw-libnl / go-lbnet = %s (target >= 10), medians %s; go-lbnet / c-abi = %s, medians %s (issue 11: <= 1.3); go-cgo-floor / c-abi = %s, medians %s\n", w, \
                 r(ns["core-rust", w], ns["raw-floor", w]), r(med["core-rust", w], med["raw-floor", w]), \
                 r(ns["seesaw-libnl", w], ns["go-lbnet", w]), r(med["seesaw-libnl", w], med["go-lbnet", w]), \
-                r(ns["go-lbnet", w], ns["c-abi", w]), r(med["go-lbnet", w], med["c-abi", w])
+                r(ns["go-lbnet", w], ns["c-abi", w]), r(med["go-lbnet", w], med["c-abi", w]), \
+                r(ns["go-cgo-floor", w], ns["c-abi", w]), r(med["go-cgo-floor", w], med["c-abi", w])
         }
         single = (ns["core-rust", "add_service"] + ns["core-rust", "add_dest"]) / 2
         printf "- batch: core-rust one change per round trip (mean of add_service, add_dest) / batched = %s (target >= 5)\n", r(single, ns["core-rust", "batch"])
@@ -312,6 +336,9 @@ Clients:
 - core-rust: our core, \`lbnet::ipvs::Handle\` (benches/ipvs/rust)
 - c-abi: our C ABI, libipvs_ffi.so from C (benches/ipvs/c/c_abi.c)
 - go-lbnet: our Go package github.com/lbnet/lbnet/go/ipvs (cgo over libipvs_ffi)
+- go-cgo-floor: the same C calls as c-abi made from Go through cgo with no binding (C structs
+  built once, return codes only, no thread locking; benches/ipvs/go/cmd/go-cgo-floor): what any
+  Go caller of libipvs_ffi pays at least; single operations only
 - moby-ipvs: github.com/moby/ipvs v1.1.0
 - cloudflare-ipvs: github.com/cloudflare/ipvs v0.12.0
 - seesaw-libnl: **Seesaw's libnl pattern re-implemented; Seesaw not served by the proxy**
@@ -353,6 +380,10 @@ $(notes)
 Issue 4's and issue 11's targets, from this run (ratios of the means, and of the medians):
 $(targets)
 EOF
+    if [ -n "$GO_ROUNDS_MD" ] && [ -s "$GO_ROUNDS_MD" ]; then
+        echo
+        cat "$GO_ROUNDS_MD"
+    fi
 }
 
 report >"$TMP/report.md"

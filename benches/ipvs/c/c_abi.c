@@ -7,6 +7,7 @@
 #include <ipvs_ffi.h>
 
 #include "dist.h"
+#include "scheme.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -28,35 +29,6 @@ static void must(int rc, const char *what) {
         fprintf(stderr, CLIENT ": %s: %d (%s)\n", what, rc, lbnet_last_error());
         exit(1);
     }
-}
-
-static lbnet_ipvs_service svc(int i) {
-    lbnet_ipvs_service s;
-    memset(&s, 0, sizeof s);
-    s.af = AF_INET;
-    s.addr.af = AF_INET;
-    s.addr.addr[0] = 10;
-    s.addr.addr[1] = 1 + (i >> 16);
-    s.addr.addr[2] = (i >> 8) & 255;
-    s.addr.addr[3] = i & 255;
-    s.protocol = IPPROTO_TCP;
-    s.port = 80;
-    strcpy(s.sched_name, "wrr");
-    s.netmask = 0xffffffff;
-    return s;
-}
-
-static lbnet_ipvs_dest dst(int j, int weight) {
-    lbnet_ipvs_dest d;
-    memset(&d, 0, sizeof d);
-    d.addr.af = AF_INET;
-    d.addr.addr[0] = 172;
-    d.addr.addr[1] = 16;
-    d.addr.addr[3] = j + 1;
-    d.port = 8080;
-    d.fwd_method = LBNET_IPVS_FWD_MASQ;
-    d.weight = weight;
-    return d;
 }
 
 /* dist: "median=..,p90=.." of the per-operation times, or "n/a" (see dist.h) */
@@ -169,9 +141,9 @@ int main(int argc, char **argv) {
     lbnet_ipvs_info info;
     must(lbnet_ipvs_get_info(h, &info), "info"); /* resolves the family outside the timing */
     svcs = calloc(n > 0 ? n : 1, sizeof *svcs);
-    for (int i = 0; i < n; i++) svcs[i] = svc(i);
-    d_add = dst(0, 1);
-    d_update = dst(0, 5);
+    for (int i = 0; i < n; i++) svcs[i] = scheme_service(i);
+    d_add = scheme_dest(0, 1);
+    d_update = scheme_dest(0, 5);
     char check[64], ds[64];
     struct dist dd = dist_new(n);
     double t;
@@ -225,7 +197,7 @@ int main(int argc, char **argv) {
         /* n changes: n/5 services with 4 destinations each, one lbnet_ipvs_batch. Building the
          * batch is part of the timing (it is part of using the API). */
         lbnet_ipvs_dest d[4];
-        for (int j = 0; j < 4; j++) d[j] = dst(j, 1);
+        for (int j = 0; j < 4; j++) d[j] = scheme_dest(j, 1);
         int k = 0, errors = 0;
         t = now();
         lbnet_ipvs_batch *b;
