@@ -217,23 +217,26 @@ func cService(s *Service, op string) (out C.lbnet_ipvs_service, err error) {
 	return out, nil
 }
 
-func goStats(st *C.lbnet_ipvs_stats) (Stats, Stats32) {
-	s := Stats{
+// setStats writes the counters of st into s and s32, in place (a listing converts them into
+// its backing array without copying whole values around).
+func setStats(s *Stats, s32 *Stats32, st *C.lbnet_ipvs_stats) {
+	*s = Stats{
 		Connections: uint64(st.conns), PacketsIn: uint64(st.inpkts), PacketsOut: uint64(st.outpkts),
 		BytesIn: uint64(st.inbytes), BytesOut: uint64(st.outbytes), CPS: uint64(st.cps),
 		PPSIn: uint64(st.inpps), PPSOut: uint64(st.outpps), BPSIn: uint64(st.inbps), BPSOut: uint64(st.outbps),
 	}
 	// The kernel's 32-bit set (ip_vs_export_stats_user) is the same counters truncated to
 	// 32 bits, bytes kept at 64.
-	return s, Stats32{
+	*s32 = Stats32{
 		Connections: uint32(s.Connections), PacketsIn: uint32(s.PacketsIn), PacketsOut: uint32(s.PacketsOut),
 		BytesIn: s.BytesIn, BytesOut: s.BytesOut, CPS: uint32(s.CPS),
 		PPSIn: uint32(s.PPSIn), PPSOut: uint32(s.PPSOut), BPSIn: uint32(s.BPSIn), BPSOut: uint32(s.BPSOut),
 	}
 }
 
-func goService(c *C.lbnet_ipvs_service) Service {
-	s := Service{
+// setService writes the service c into s, in place.
+func setService(s *Service, c *C.lbnet_ipvs_service) {
+	*s = Service{
 		Family:            Family(c.af),
 		FWMark:            uint32(c.fwmark),
 		Scheduler:         getName(&c.sched_name[0], C.LBNET_IPVS_SCHED_NAME_LEN),
@@ -247,8 +250,7 @@ func goService(c *C.lbnet_ipvs_service) Service {
 		s.Protocol = Protocol(c.protocol)
 		s.Port = uint16(c.port)
 	}
-	s.Stats, s.Stats32 = goStats(&c.stats)
-	return s
+	setStats(&s.Stats, &s.Stats32, &c.stats)
 }
 
 func cDest(d *Destination, op string) (out C.lbnet_ipvs_dest, err error) {
@@ -274,8 +276,9 @@ func cDest(d *Destination, op string) (out C.lbnet_ipvs_dest, err error) {
 	return out, nil
 }
 
-func goDest(c *C.lbnet_ipvs_dest) Destination {
-	d := Destination{
+// setDest writes the destination c into d, in place.
+func setDest(d *Destination, c *C.lbnet_ipvs_dest) {
+	*d = Destination{
 		Port:           uint16(c.port),
 		TunnelPort:     uint16(c.tun_port),
 		Forward:        ForwardMethod(c.fwd_method),
@@ -289,8 +292,7 @@ func goDest(c *C.lbnet_ipvs_dest) Destination {
 		PersistConns:   uint32(c.persist_conns),
 	}
 	d.Address, d.Family = goAddr(&c.addr)
-	d.Stats, d.Stats32 = goStats(&c.stats)
-	return d
+	setStats(&d.Stats, &d.Stats32, &c.stats)
 }
 
 // item is &items[i] of a C array.
@@ -298,13 +300,13 @@ func item[T any](items *T, i int) *T {
 	return (*T)(unsafe.Add(unsafe.Pointer(items), uintptr(i)*unsafe.Sizeof(*items)))
 }
 
-// pointers returns n pointers to the values f(0) ... f(n-1), held in one backing array: a
-// listing costs two allocations rather than one per element.
-func pointers[T any](n int, f func(i int) T) []*T {
+// pointers returns n pointers to values that set(v, i) fills in place, held in one backing
+// array: a listing costs two allocations rather than one per element, and no value is copied.
+func pointers[T any](n int, set func(v *T, i int)) []*T {
 	vals := make([]T, n)
 	out := make([]*T, n)
 	for i := range vals {
-		vals[i] = f(i)
+		set(&vals[i], i)
 		out[i] = &vals[i]
 	}
 	return out
@@ -363,8 +365,9 @@ func (c *chandle) getService(key *Service) (*Service, error) {
 	if err := capi.Call("ipvs.GetService", func() int32 { return int32(C.lbnet_ipvs_get_service(c.p, &cs, &out)) }); err != nil {
 		return nil, err
 	}
-	svc := goService(&out)
-	return &svc, nil
+	svc := new(Service)
+	setService(svc, &out)
+	return svc, nil
 }
 
 func (c *chandle) services() ([]*Service, error) {
@@ -373,7 +376,7 @@ func (c *chandle) services() ([]*Service, error) {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_list_free(list)
-	return pointers(int(list.len), func(i int) Service { return goService(item(list.items, i)) }), nil
+	return pointers(int(list.len), func(s *Service, i int) { setService(s, item(list.items, i)) }), nil
 }
 
 func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
@@ -382,16 +385,15 @@ func (c *chandle) servicesWithDestinations() ([]*ServiceDestinations, error) {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_service_entry_list_free(list)
-	return pointers(int(list.len), func(i int) ServiceDestinations {
+	return pointers(int(list.len), func(sd *ServiceDestinations, i int) {
 		e := item(list.items, i)
-		sd := ServiceDestinations{Service: goService(&e.service)}
+		setService(&sd.Service, &e.service)
 		if e.n_dests > 0 {
 			sd.Destinations = make([]Destination, int(e.n_dests))
 			for j := range sd.Destinations {
-				sd.Destinations[j] = goDest(item(e.dests, j))
+				setDest(&sd.Destinations[j], item(e.dests, j))
 			}
 		}
-		return sd
 	}), nil
 }
 
@@ -426,7 +428,7 @@ func (c *chandle) destinations(s *Service) ([]*Destination, error) {
 		return nil, err
 	}
 	defer C.lbnet_ipvs_dest_list_free(list)
-	return pointers(int(list.len), func(i int) Destination { return goDest(item(list.items, i)) }), nil
+	return pointers(int(list.len), func(d *Destination, i int) { setDest(d, item(list.items, i)) }), nil
 }
 
 // zero resets the counters of s, refusing a nil s (ZeroAll is zeroAll).
