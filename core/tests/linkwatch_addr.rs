@@ -6,9 +6,8 @@
 mod linkwatch_util;
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lbnet::linkwatch::{Addr, AddrEvent, AddrWatcher, WatchOptions};
@@ -118,16 +117,10 @@ fn a_burst_with_a_small_buffer_converges_after_resyncs() {
             i % 250
         ));
     }
-    let mut writer = Command::new("ip")
-        .args(["-n", &ns.name, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = writer.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+    let mut writer = ns.ip_batch(script);
     let started = Instant::now();
     loop {
-        let done = writer.try_wait().unwrap().is_some();
+        let done = writer.child.try_wait().unwrap().is_some();
         match w.next_event(Some(Duration::from_millis(200))).unwrap() {
             Some(AddrEvent::Added(a)) => {
                 mine.insert(key(&a));
@@ -144,7 +137,7 @@ fn a_burst_with_a_small_buffer_converges_after_resyncs() {
             "did not settle"
         );
     }
-    feeder.join().unwrap().unwrap();
+    writer.fed();
     let st = w.stats();
     assert!(
         st.overruns > 0,

@@ -4,8 +4,6 @@
 
 mod linkwatch_util;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lbnet::linkwatch::{LinkWatcher, WatchOptions};
@@ -31,20 +29,14 @@ fn dumps_interrupted_by_link_creation_are_repeated_and_converge() {
     for i in 0..300 {
         script.push_str(&format!("link add c{i} type veth peer name d{i}\n"));
     }
-    let mut writer = Command::new("ip")
-        .args(["-n", &ns.name, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = writer.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+    let mut writer = ns.ip_batch(script);
     let mut rounds = 0;
-    while writer.try_wait().unwrap().is_none() {
+    while writer.child.try_wait().unwrap().is_none() {
         w.resync_now().unwrap();
         c.drain(&mut w, Duration::ZERO);
         rounds += 1;
     }
-    feeder.join().unwrap().unwrap();
+    writer.fed();
     c.drain(&mut w, Duration::from_millis(1500));
     let st = w.stats();
     eprintln!("{rounds} resync rounds while links were created: {st:?}");
@@ -58,16 +50,5 @@ fn dumps_interrupted_by_link_creation_are_repeated_and_converge() {
 }
 
 fn run_batch(ns: &Ns, script: &str) {
-    let mut child = Command::new("ip")
-        .args(["-n", &ns.name, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    ns.ip_batch(script.to_string()).finish();
 }

@@ -4,8 +4,6 @@
 
 mod linkwatch_util;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lbnet::linkwatch::{LinkWatcher, WatchOptions};
@@ -45,18 +43,12 @@ fn twenty_thousand_flaps_with_a_small_buffer_converge_after_resyncs() {
         script.push_str(&format!("link set {end}{idx} {dir}\n"));
     }
     let started = Instant::now();
-    let mut writer = Command::new("ip")
-        .args(["-n", &ns.name, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = writer.stdin.take().unwrap();
-    let feeder = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+    let mut writer = ns.ip_batch(script);
 
     // The slow consumer: 200 µs per event while the writer runs.
     let mut handled = 0u64;
     loop {
-        if let Some(status) = writer.try_wait().unwrap() {
+        if let Some(status) = writer.child.try_wait().unwrap() {
             assert!(status.success(), "ip -batch failed");
             break;
         }
@@ -66,7 +58,7 @@ fn twenty_thousand_flaps_with_a_small_buffer_converge_after_resyncs() {
             std::thread::sleep(Duration::from_micros(200));
         }
     }
-    feeder.join().unwrap().unwrap();
+    writer.fed();
     let write_time = started.elapsed();
     // Carrier changes reach rtnetlink through linkwatch work batched up to 1 s: drain until
     // quiet for longer than that.

@@ -156,15 +156,7 @@ fn unreachable_next_hops_are_withheld_and_come_back_with_the_gateway() {
     );
     // The gateway becomes directly reachable: the watcher re-validates, the route lands.
     // A gateway reached only through another gateway does not count (the kernel refuses it).
-    ns.ip(&[
-        "route",
-        "add",
-        "10.9.9.0/24",
-        "via",
-        "10.1.0.2",
-        "proto",
-        "static",
-    ]);
+    ns.ip_line("route add 10.9.9.0/24 via 10.1.0.2 proto static");
     ex.revalidate().unwrap();
     assert!(ns.routes("100").is_empty());
     ns.ip(&["route", "del", "10.9.9.0/24"]);
@@ -279,17 +271,7 @@ fn dampening_coalesces_and_the_cap_still_installs_a_flapping_prefix() {
 fn restart_keeps_routes_until_end_of_rib_and_flush_spares_others() {
     let ns = TestNs::new("rst");
     ns.veth();
-    ns.ip(&[
-        "route",
-        "add",
-        "203.0.113.0/24",
-        "via",
-        "10.1.0.2",
-        "table",
-        "100",
-        "proto",
-        "static",
-    ]);
+    ns.ip_line("route add 203.0.113.0/24 via 10.1.0.2 table 100 proto static");
     {
         let ex = Exporter::new(cfg(&ns), &[rule("all", 100)]).unwrap();
         for p in ["198.51.100.0/24", "198.51.101.0/24", "198.51.102.0/24"] {
@@ -556,15 +538,7 @@ fn a_foreign_route_change_rechecks_only_the_routes_it_resolves() {
     ns.veth();
     // Gateway A (10.1.0.2) on the connected 10.1.0.0/24; gateway B (10.6.0.2) resolved by a
     // device route of another protocol.
-    ns.ip(&[
-        "route",
-        "add",
-        "10.6.0.0/24",
-        "dev",
-        "veth0",
-        "proto",
-        "static",
-    ]);
+    ns.ip_line("route add 10.6.0.0/24 dev veth0 proto static");
     let ex = Exporter::new(cfg(&ns), &[rule("val", 100)]).unwrap();
     let on = |gw: &str, base: u32, n: u32| -> Vec<Prefix> {
         (0..n)
@@ -602,15 +576,7 @@ fn a_foreign_route_change_rechecks_only_the_routes_it_resolves() {
     assert_eq!(validations(), v0, "unrelated changes re-checked routes");
     // A more specific route to B: B's 30 routes are re-checked, A's are not; nothing changes
     // in the kernel.
-    ns.ip(&[
-        "route",
-        "add",
-        "10.6.0.2/32",
-        "dev",
-        "veth0",
-        "proto",
-        "static",
-    ]);
+    ns.ip_line("route add 10.6.0.2/32 dev veth0 proto static");
     wait_until("B's routes re-checked", || validations() >= v0 + 30);
     settle();
     assert_eq!(validations(), v0 + 30);
@@ -626,15 +592,7 @@ fn a_foreign_route_change_rechecks_only_the_routes_it_resolves() {
     assert!(ex.stats().kernel_ops >= ops0 + 30);
     // B comes back (an unresolved gateway is affected by any route containing it).
     let v1 = validations();
-    ns.ip(&[
-        "route",
-        "add",
-        "10.6.0.0/24",
-        "dev",
-        "veth0",
-        "proto",
-        "static",
-    ]);
+    ns.ip_line("route add 10.6.0.0/24 dev veth0 proto static");
     wait_until("B's routes back", || ns.routes("100").len() == 80);
     for p in &b {
         assert_eq!(

@@ -283,55 +283,10 @@ fn dumps_filter_by_table_and_protocol_and_flush_spares_other_daemons() {
     let h = RouteHandle::open(&ns.netns()).unwrap();
     // Another daemon's routes: same table, one with the very key of ours but another metric,
     // one in another table, one IPv6.
-    ns.ip(&[
-        "route",
-        "add",
-        "198.51.100.0/24",
-        "via",
-        "10.1.0.2",
-        "table",
-        "100",
-        "proto",
-        "static",
-        "metric",
-        "5",
-    ]);
-    ns.ip(&[
-        "route",
-        "add",
-        "198.51.110.0/24",
-        "via",
-        "10.1.0.2",
-        "table",
-        "100",
-        "proto",
-        "zebra",
-    ]);
-    ns.ip(&[
-        "route",
-        "add",
-        "198.51.100.0/24",
-        "via",
-        "10.1.0.2",
-        "table",
-        "101",
-        "proto",
-        "bgp",
-        "metric",
-        "20",
-    ]);
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "2001:db8:300::/48",
-        "via",
-        "2001:db8:1::2",
-        "table",
-        "100",
-        "proto",
-        "static",
-    ]);
+    ns.ip_line("route add 198.51.100.0/24 via 10.1.0.2 table 100 proto static metric 5");
+    ns.ip_line("route add 198.51.110.0/24 via 10.1.0.2 table 100 proto zebra");
+    ns.ip_line("route add 198.51.100.0/24 via 10.1.0.2 table 101 proto bgp metric 20");
+    ns.ip_line("-6 route add 2001:db8:300::/48 via 2001:db8:1::2 table 100 proto static");
     let ops: Vec<RouteOp> = vec![
         RouteOp::Add(r("198.51.100.0/24").via("10.1.0.2".parse().unwrap())),
         RouteOp::Add(r("198.51.120.0/24").via("10.1.0.2".parse().unwrap())),

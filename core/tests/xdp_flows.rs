@@ -40,15 +40,19 @@ fn setup_sized(layout: ConnLayout, table: u32, weights: &[(&str, u32)]) -> (XdpL
         .unwrap();
     let vip = Vip::tcp(ip("198.18.0.10"), 80);
     lb.add_vip(vip).unwrap();
-    let bs: Vec<Backend> = weights
+    lb.set_backends(&vip, &backends(weights)).unwrap();
+    (lb, vip)
+}
+
+/// Backends from (address, weight) pairs.
+fn backends(weights: &[(&str, u32)]) -> Vec<Backend> {
+    weights
         .iter()
         .map(|(a, w)| Backend {
             addr: ip(a),
             weight: *w,
         })
-        .collect();
-    lb.set_backends(&vip, &bs).unwrap();
-    (lb, vip)
+        .collect()
 }
 
 /// Sends one packet (TCP ACK) of flow `n` and returns the backend it was tunnelled to.
@@ -95,24 +99,12 @@ fn established_flows_survive_ring_changes_drained_keep_removed_move_on(layout: C
     // A new backend changes about a quarter of the ring; established flows do not move.
     lb.set_backends(
         &vip,
-        &[
-            Backend {
-                addr: ip("10.0.0.1"),
-                weight: 1,
-            },
-            Backend {
-                addr: ip("10.0.0.2"),
-                weight: 1,
-            },
-            Backend {
-                addr: ip("10.0.0.3"),
-                weight: 1,
-            },
-            Backend {
-                addr: ip("10.0.0.4"),
-                weight: 1,
-            },
-        ],
+        &backends(&[
+            ("10.0.0.1", 1),
+            ("10.0.0.2", 1),
+            ("10.0.0.3", 1),
+            ("10.0.0.4", 1),
+        ]),
     )
     .unwrap();
     for f in 0..flows {
@@ -152,20 +144,7 @@ fn established_flows_survive_ring_changes_drained_keep_removed_move_on(layout: C
     // Remove 10.0.0.1: its tracked flows are re-placed on live backends.
     lb.set_backends(
         &vip,
-        &[
-            Backend {
-                addr: ip("10.0.0.2"),
-                weight: 1,
-            },
-            Backend {
-                addr: ip("10.0.0.3"),
-                weight: 1,
-            },
-            Backend {
-                addr: ip("10.0.0.4"),
-                weight: 1,
-            },
-        ],
+        &backends(&[("10.0.0.2", 1), ("10.0.0.3", 1), ("10.0.0.4", 1)]),
     )
     .unwrap();
     for &f in &on1 {
@@ -181,19 +160,7 @@ fn ring_updates_write_only_changed_slots_on(layout: ConnLayout) {
     let (mut lb, vip) = setup(layout, &[("10.0.0.1", 1), ("10.0.0.2", 1)]);
     // Same set again: nothing to write.
     let same = lb
-        .set_backends(
-            &vip,
-            &[
-                Backend {
-                    addr: ip("10.0.0.2"),
-                    weight: 1,
-                },
-                Backend {
-                    addr: ip("10.0.0.1"),
-                    weight: 1,
-                },
-            ],
-        )
+        .set_backends(&vip, &backends(&[("10.0.0.2", 1), ("10.0.0.1", 1)]))
         .unwrap();
     assert_eq!(same.written, 0);
     let full = lb.rewrite_ring(&vip).unwrap();
@@ -364,18 +331,14 @@ fn a_full_table_keeps_the_live_set_on_its_backends_on(layout: ConnLayout) {
     assert_eq!(live.len(), nl as usize);
     let first: HashMap<u32, Ipv4Addr> = (0..400).map(|f| (f, backend_of(&lb, f))).collect();
     // From now on every new flow goes to 10.0.0.9: a flow that lost its entry would move.
-    let b = |a: &str, w: u32| Backend {
-        addr: ip(a),
-        weight: w,
-    };
     lb.set_backends(
         &vip,
-        &[
-            b("10.0.0.1", 0),
-            b("10.0.0.2", 0),
-            b("10.0.0.3", 0),
-            b("10.0.0.9", 1),
-        ],
+        &backends(&[
+            ("10.0.0.1", 0),
+            ("10.0.0.2", 0),
+            ("10.0.0.3", 0),
+            ("10.0.0.9", 1),
+        ]),
     )
     .unwrap();
     let new_be: Ipv4Addr = "10.0.0.9".parse().unwrap();

@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::process::Command;
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use lbnet::linkwatch::{Event, Link, LinkWatcher};
@@ -18,7 +20,45 @@ pub struct Ns {
     pub name: String,
 }
 
+/// `ip -n NS -batch -` running in the background with a thread writing its script to its stdin,
+/// so that a test reads events while the kernel applies the changes (`ip` reads its stdin as
+/// fast as it applies lines: a script larger than the pipe would block a single thread).
+pub struct IpBatch {
+    pub child: Child,
+    feeder: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl IpBatch {
+    /// Waits for the feeding thread and panics if writing the script failed.
+    pub fn fed(&mut self) {
+        if let Some(f) = self.feeder.take() {
+            f.join().unwrap().unwrap();
+        }
+    }
+
+    /// Waits for the whole script and panics unless `ip` applied every line.
+    pub fn finish(mut self) {
+        self.fed();
+        assert!(self.child.wait().unwrap().success(), "ip -batch failed");
+    }
+}
+
 impl Ns {
+    /// Starts `ip -batch` on `script` in this namespace (see [`IpBatch`]).
+    pub fn ip_batch(&self, script: String) -> IpBatch {
+        let mut child = Command::new("ip")
+            .args(["-n", &self.name, "-batch", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feeder = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+        IpBatch {
+            child,
+            feeder: Some(feeder),
+        }
+    }
+
     pub fn new(tag: &str) -> Ns {
         let name = format!(
             "lbnet-lw-{tag}-{}-{}",

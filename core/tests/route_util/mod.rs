@@ -39,6 +39,11 @@ impl TestNs {
         run("ip", &a)
     }
 
+    /// [`TestNs::ip`] with the arguments written as one line, split at white space.
+    pub fn ip_line(&self, line: &str) -> String {
+        self.ip(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
     /// Runs `ip -n NAME ARGS...` and reports success.
     pub fn ip_ok(&self, args: &[&str]) -> bool {
         Command::new("ip")
