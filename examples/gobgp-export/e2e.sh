@@ -419,7 +419,10 @@ gobgp monitor global rib -a ipv6 2>/dev/null | while IFS= read -r line; do print
 PIDS+=($!)
 # Let both monitors subscribe (the stock CLI's start-up takes seconds under the lab's TCG).
 if [ "$SCALE" -gt 1 ]; then sleep "$SCALE"; else sleep 0.5; fi
-inrib() { gobgp global rib -a "$1" 2>/dev/null | grep -qF " $2 "; }
+# Not `grep -q` after a pipe: under pipefail, grep -q exits at the first match, gobgp then dies
+# of SIGPIPE writing the next line, and the pipeline fails although the line was there (which
+# happened whenever the match was not the last line and the machine was fast enough).
+inrib() { gobgp global rib -a "$1" 2>/dev/null | grep -F " $2 " >/dev/null; }
 appear() { # appear T0_US FAMILY PREFIX: wait for PREFIX in A's RIB; MS (monitor) and POLL_MS
     local t0=$1 fam=$2 p=$3 line
     for _ in $(seq $((2000 * SCALE))); do
@@ -500,7 +503,7 @@ if [ "$VRF" = 1 ]; then
     ip -n $B link add gimp0 type veth peer name gimq0
     ip -n $B link set gimp0 up
     ip -n $B addr add 10.96.0.1/24 dev gimp0
-    invrf() { gobgp vrf gblue rib -a ipv4 2>/dev/null | grep -qF "10.96.0.0/24"; }
+    invrf() { gobgp vrf gblue rib -a ipv4 2>/dev/null | grep -F "10.96.0.0/24" >/dev/null; }
     for _ in $(seq $((200 * SCALE))); do invrf && break; sleep 0.05; done
     invrf || fail "VRF import: 10.96.0.0/24 not in A's VRF gblue: $(gobgp vrf gblue rib -a ipv4)"
     ! inrib ipv4 10.96.0.0/24 || fail "VRF import: 10.96.0.0/24 in A's global unicast RIB"
