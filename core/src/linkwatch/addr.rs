@@ -24,14 +24,14 @@ use std::time::{Duration, Instant};
 
 use netlink_packet_core::NlasIterator;
 
-use crate::error::{Error, ErrorKind, LinkWatchOperation, Origin, Result};
+use crate::error::{Error, LinkWatchOperation, Origin, Result};
 use crate::netlink::message::{Header, HEADER_LEN, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST};
 use crate::netlink::rtm::{RTM_DELADDR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
 use crate::netlink::{Socket, SocketOptions};
 
 use super::datagram;
 use super::dump;
-use super::watcher::{set_nonblocking, wait_readable, Stats, WatchOptions};
+use super::watcher::{receive, set_nonblocking, Received, Stats, WatchOptions};
 
 const PARSE: Origin = Origin::LinkWatch(LinkWatchOperation::Parse);
 
@@ -267,27 +267,16 @@ impl AddrWatcher {
                 self.resync()?;
                 continue;
             }
-            let items = match self.sock.recv_raw() {
-                Ok(buf) => parse(buf),
-                Err(e) => match e.kind() {
-                    ErrorKind::Timeout => {
-                        if !wait_readable(self.sock.as_raw_fd(), deadline)? {
-                            return Ok(None);
-                        }
-                        continue;
-                    }
-                    ErrorKind::Overrun => {
-                        self.stats.overruns += 1;
-                        self.need_resync = true;
-                        continue;
-                    }
-                    ErrorKind::Malformed => {
-                        self.stats.truncated += 1;
-                        self.need_resync = true;
-                        continue;
-                    }
-                    _ => return Err(e),
-                },
+            let items = match receive(
+                &mut self.sock,
+                &mut self.stats,
+                &mut self.need_resync,
+                deadline,
+                parse,
+            )? {
+                Received::Items(items) => items,
+                Received::Again => continue,
+                Received::TimedOut => return Ok(None),
             };
             for item in items {
                 let (h, item) = match item {

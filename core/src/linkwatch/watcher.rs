@@ -172,28 +172,16 @@ impl LinkWatcher {
                 self.resync()?;
                 continue;
             }
-            let items = match self.sock.recv_raw() {
-                Ok(buf) => datagram::parse(buf),
-                Err(e) => match e.kind() {
-                    ErrorKind::Timeout => {
-                        // EAGAIN on our non-blocking socket: wait for data.
-                        if !wait_readable(self.sock.as_raw_fd(), deadline)? {
-                            return Ok(None);
-                        }
-                        continue;
-                    }
-                    ErrorKind::Overrun => {
-                        self.stats.overruns += 1;
-                        self.need_resync = true;
-                        continue;
-                    }
-                    ErrorKind::Malformed => {
-                        self.stats.truncated += 1;
-                        self.need_resync = true;
-                        continue;
-                    }
-                    _ => return Err(e),
-                },
+            let items = match receive(
+                &mut self.sock,
+                &mut self.stats,
+                &mut self.need_resync,
+                deadline,
+                datagram::parse,
+            )? {
+                Received::Items(items) => items,
+                Received::Again => continue,
+                Received::TimedOut => return Ok(None),
             };
             self.apply_notifications(items)?;
         }
@@ -349,6 +337,54 @@ pub(super) fn set_nonblocking(fd: RawFd) -> Result<()> {
 }
 
 /// Waits until `fd` is readable or `deadline` passes (`None`: forever). True when readable.
+/// What one read of a watcher's socket gave ([`receive`]).
+pub(super) enum Received<T> {
+    /// The items of one datagram.
+    Items(Vec<T>),
+    /// Read again: lost notifications (`ENOBUFS`) or a datagram cut short were counted and a
+    /// resynchronisation scheduled, or data became readable.
+    Again,
+    /// `deadline` passed with nothing to read.
+    TimedOut,
+}
+
+/// One read of a watcher's non-blocking socket, as both watchers' `next_event` make it: a
+/// datagram split by `parse`; on `EAGAIN` a wait for data until `deadline`; an overrun
+/// (`ENOBUFS`) or a truncated datagram counted in `stats` and turned into a scheduled
+/// resynchronisation; any other error returned.
+pub(super) fn receive<T>(
+    sock: &mut Socket,
+    stats: &mut Stats,
+    need_resync: &mut bool,
+    deadline: Option<Instant>,
+    parse: impl FnOnce(&[u8]) -> Vec<T>,
+) -> Result<Received<T>> {
+    match sock.recv_raw() {
+        Ok(buf) => Ok(Received::Items(parse(buf))),
+        Err(e) => match e.kind() {
+            ErrorKind::Timeout => {
+                // EAGAIN on our non-blocking socket: wait for data.
+                if wait_readable(sock.as_raw_fd(), deadline)? {
+                    Ok(Received::Again)
+                } else {
+                    Ok(Received::TimedOut)
+                }
+            }
+            ErrorKind::Overrun => {
+                stats.overruns += 1;
+                *need_resync = true;
+                Ok(Received::Again)
+            }
+            ErrorKind::Malformed => {
+                stats.truncated += 1;
+                *need_resync = true;
+                Ok(Received::Again)
+            }
+            _ => Err(e),
+        },
+    }
+}
+
 pub(super) fn wait_readable(fd: RawFd, deadline: Option<Instant>) -> Result<bool> {
     loop {
         let ms: libc::c_int = match deadline {
